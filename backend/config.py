@@ -1,0 +1,213 @@
+"""Settings: the only place that reads the environment. Fails fast, naming the variable."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from .clouds import CLOUDS, Cloud
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+OFFICE_JS_CDN = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
+DEFAULT_SCOPES = "Mail.ReadWrite.Shared Mail.Send.Shared Calendars.ReadWrite.Shared User.Read"
+# Scopes Entra ID adds by itself; they are not qualified with a resource.
+OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
+# Office's client ids that appear in SSO tokens as azp / appid (see DESIGN.md).
+OFFICE_CLIENT_IDS = frozenset(
+    {
+        "d3590ed6-52b3-4102-aeff-aad2292ab01c",  # Microsoft Office (desktop)
+        "93d53678-613d-4013-afc1-62e9e444a0a5",  # Office on the web
+        "bc59ab01-8403-45c6-8796-ac3ef710b3e3",  # Outlook on the web
+    }
+)
+
+
+class ConfigError(Exception):
+    """A missing or contradictory setting; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the backend is configured with, validated."""
+
+    client_id: str
+    tenant_id: str
+    client_secret: str | None = field(repr=False)
+    client_cert: Path | None
+    client_key: Path | None
+    allowed_tenants: frozenset[str] | None  # None: any tenant, set explicitly with "*"
+    cloud: Cloud
+    authority_host: str
+    graph_url: str
+    public_url: str
+    scopes: tuple[str, ...]
+    ca_bundle: Path | None
+    extra_rest_hosts: frozenset[str]
+    office_clients_only: bool = False
+    office_js_url: str = OFFICE_JS_CDN
+    http_timeout: float = 10.0
+    jwks_cooldown: float = 30.0
+
+    @property
+    def multi_tenant(self) -> bool:
+        """True when the app accepts people of other tenants than its home."""
+        return self.tenant_id.lower() == "organizations"
+
+    @property
+    def app_id_uri(self) -> str:
+        """The Application ID URI: the audience of v1 SSO tokens."""
+        return f"api://{urlsplit(self.public_url).netloc}/{self.client_id}"
+
+    @property
+    def verify(self) -> str | bool:
+        """What outbound HTTPS trusts: the extra CA bundle, or the system's store."""
+        return str(self.ca_bundle) if self.ca_bundle else True
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, str] | None = None) -> Settings:
+        """Settings from the environment (and .env when no overrides are given)."""
+        env: dict[str, str | None] = {}
+        if overrides is None:
+            env.update(dotenv_values(".env"))
+        env.update(os.environ)
+        env.update(overrides or {})
+        return cls.from_mapping({k: v for k, v in env.items() if v is not None})
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
+        """Validate a mapping of TANDEM_* variables."""
+
+        def get(name: str, default: str = "") -> str:
+            value = env.get(name)
+            return default if value is None or not str(value).strip() else str(value).strip()
+
+        client_id = get("TANDEM_CLIENT_ID")
+        if not client_id:
+            raise ConfigError("TANDEM_CLIENT_ID is required: the add-in's Entra app (client) id")
+        if not GUID.match(client_id):
+            raise ConfigError("TANDEM_CLIENT_ID must be a GUID")
+
+        tenant_id = get("TANDEM_TENANT_ID")
+        if not tenant_id:
+            raise ConfigError("TANDEM_TENANT_ID is required: the home tenant id (a GUID)")
+        if not (GUID.match(tenant_id) or tenant_id.lower() == "organizations"):
+            raise ConfigError("TANDEM_TENANT_ID must be a GUID or 'organizations'")
+        tenant_id = tenant_id.lower()
+
+        secret = get("TANDEM_CLIENT_SECRET") or None
+        cert = get("TANDEM_CLIENT_CERT") or None
+        key = get("TANDEM_CLIENT_KEY") or None
+        if secret and (cert or key):
+            raise ConfigError(
+                "TANDEM_CLIENT_SECRET and TANDEM_CLIENT_CERT are both set: choose one credential"
+            )
+        if not secret and not (cert or key):
+            raise ConfigError("TANDEM_CLIENT_SECRET or TANDEM_CLIENT_CERT/KEY is required")
+        if (cert or key) and not (cert and key):
+            raise ConfigError("TANDEM_CLIENT_CERT and TANDEM_CLIENT_KEY must be set together")
+        for name, value in (("TANDEM_CLIENT_CERT", cert), ("TANDEM_CLIENT_KEY", key)):
+            if value and not Path(value).is_file():
+                raise ConfigError(f"{name} names a file that does not exist: {value}")
+
+        allowed_raw = get("TANDEM_ALLOWED_TENANTS")
+        allowed: frozenset[str] | None
+        if allowed_raw == "*":
+            allowed = None
+        elif allowed_raw:
+            entries = [t.strip().lower() for t in allowed_raw.split(",") if t.strip()]
+            bad = [t for t in entries if not GUID.match(t)]
+            if bad:
+                raise ConfigError(f"TANDEM_ALLOWED_TENANTS holds a non-GUID entry: {bad[0]}")
+            allowed = frozenset(entries)
+        elif tenant_id == "organizations":
+            raise ConfigError(
+                "TANDEM_ALLOWED_TENANTS must be set when TANDEM_TENANT_ID is 'organizations' "
+                "(a list of tenant ids, or '*' to accept any tenant)"
+            )
+        else:
+            allowed = frozenset({tenant_id})
+
+        cloud_name = get("TANDEM_CLOUD", "public").lower()
+        if cloud_name not in CLOUDS:
+            raise ConfigError(f"TANDEM_CLOUD must be one of {', '.join(CLOUDS)}")
+        cloud = CLOUDS[cloud_name]
+
+        authority_host = get("TANDEM_AUTHORITY_HOST", cloud.authority_host).lower()
+        if not HOST_PORT.match(authority_host):
+            raise ConfigError("TANDEM_AUTHORITY_HOST must be a host name, optionally with :port")
+
+        graph_url = get("TANDEM_GRAPH_URL", cloud.graph_url).rstrip("/")
+        parts = urlsplit(graph_url)
+        if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
+            raise ConfigError("TANDEM_GRAPH_URL must be an https URL such as https://host/v1.0")
+
+        public_url = get("TANDEM_PUBLIC_URL", "https://localhost:3000").rstrip("/")
+        parts = urlsplit(public_url)
+        if parts.scheme != "https" or not parts.netloc or parts.path:
+            raise ConfigError("TANDEM_PUBLIC_URL must be an https origin such as https://host")
+
+        scopes = []
+        for scope in get("TANDEM_SCOPES", DEFAULT_SCOPES).split():
+            if "," in scope:
+                raise ConfigError("TANDEM_SCOPES is space-separated, not comma-separated")
+            if scope in OIDC_SCOPES or "://" in scope:
+                scopes.append(scope)
+            else:
+                scopes.append(cloud.graph_resource + scope)
+        if not scopes:
+            raise ConfigError("TANDEM_SCOPES must name at least one Graph scope")
+
+        ca_raw = get("TANDEM_CA_BUNDLE")
+        ca_bundle = Path(ca_raw) if ca_raw else None
+        if ca_bundle and not ca_bundle.is_file():
+            raise ConfigError(f"TANDEM_CA_BUNDLE names a file that does not exist: {ca_raw}")
+
+        extra = []
+        for entry in get("TANDEM_EXTRA_REST_HOSTS").split(","):
+            entry = entry.strip().lower()
+            if not entry:
+                continue
+            if not HOST_PORT.match(entry):
+                raise ConfigError(f"TANDEM_EXTRA_REST_HOSTS holds a bad entry: {entry}")
+            extra.append(entry)
+
+        office_only = get("TANDEM_OFFICE_CLIENTS_ONLY", "false").lower()
+        if office_only not in {"true", "false", "1", "0"}:
+            raise ConfigError("TANDEM_OFFICE_CLIENTS_ONLY must be true or false")
+
+        office_js = get("TANDEM_OFFICE_JS_URL", OFFICE_JS_CDN)
+        if not (office_js.startswith("https://") or office_js.startswith("/")):
+            raise ConfigError("TANDEM_OFFICE_JS_URL must be an https URL or a path of this server")
+
+        try:
+            timeout = float(get("TANDEM_HTTP_TIMEOUT", "10"))
+        except ValueError:
+            raise ConfigError("TANDEM_HTTP_TIMEOUT must be a number of seconds") from None
+        if not 0 < timeout <= 120:
+            raise ConfigError("TANDEM_HTTP_TIMEOUT must be between 0 and 120 seconds")
+
+        return cls(
+            client_id=client_id.lower(),
+            tenant_id=tenant_id,
+            client_secret=secret,
+            client_cert=Path(cert) if cert else None,
+            client_key=Path(key) if key else None,
+            allowed_tenants=allowed,
+            cloud=cloud,
+            authority_host=authority_host,
+            graph_url=graph_url,
+            public_url=public_url,
+            scopes=tuple(scopes),
+            ca_bundle=ca_bundle,
+            extra_rest_hosts=frozenset(extra),
+            office_clients_only=office_only in {"true", "1"},
+            office_js_url=office_js,
+            http_timeout=timeout,
+        )

@@ -1,0 +1,191 @@
+"""The ApiError family and the problem+json (RFC 9457) answer every error takes."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, ClassVar
+
+from flask import Flask, Response, g, json
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("tandem")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ApiError(Exception):
+    """An error with a stable `code` that the task pane switches on."""
+
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Something went wrong"
+
+    def __init__(self, detail: str | None = None, *, status: int | None = None, **members: Any):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.members = {k: v for k, v in members.items() if v is not None}
+        if status is not None:
+            self.status = status  # type: ignore[misc]
+        self.headers: dict[str, str] = {}
+
+
+class InvalidRequest(ApiError):
+    """The body or a field of it is malformed."""
+
+    code, status, title = "invalid_request", 400, "The request is malformed"
+
+    def __init__(self, detail: str, *, field: str | None = None):
+        super().__init__(detail, field=field)
+
+
+class TargetNotAllowed(ApiError):
+    """targetRestUrl names a host outside the configured cloud."""
+
+    code, status, title = "target_not_allowed", 400, "That mailbox location is not allowed"
+
+
+class InvalidToken(ApiError):
+    """The SSO token is missing, malformed, or not for this app and tenant."""
+
+    code, status, title = "invalid_token", 401, "The sign-in token was not accepted"
+
+
+class TokenExpired(ApiError):
+    """The SSO token has expired; the pane fetches a fresh one and retries once."""
+
+    code, status, title = "token_expired", 401, "The sign-in token has expired"
+
+
+class InteractionRequired(ApiError):
+    """Entra ID wants MFA or a Conditional Access step; carries `claims`."""
+
+    code, status, title = "interaction_required", 401, "Additional sign-in is required"
+
+    def __init__(self, detail: str | None = None, *, claims: str | None = None):
+        super().__init__(detail, claims=claims)
+
+
+class ConsentRequired(ApiError):
+    """The person or an administrator must consent; carries `consentUrl`."""
+
+    code, status, title = "consent_required", 403, "Consent is required"
+
+    def __init__(self, detail: str | None = None, *, consent_url: str | None = None):
+        super().__init__(detail, consentUrl=consent_url)
+
+
+class PermissionDenied(ApiError):
+    """The delegate permission bits sent do not allow the action."""
+
+    code, status, title = "permission_denied", 403, "Your permissions do not allow this"
+
+
+class MailboxAccessDenied(ApiError):
+    """Exchange refused access to the mailbox or folder."""
+
+    code, status, title = "mailbox_access_denied", 403, "Exchange refused access to this mailbox"
+
+
+class SendAsDenied(ApiError):
+    """No Send As or Send on Behalf right on the target mailbox."""
+
+    code, status, title = "send_as_denied", 403, "You may not send as this mailbox"
+
+
+class MailboxNotFound(ApiError):
+    """No Exchange Online mailbox answers at that address."""
+
+    code, status, title = "mailbox_not_found", 404, "No Exchange Online mailbox at that address"
+
+
+class ItemNotFound(ApiError):
+    """The item is gone, or its id belongs to another mailbox."""
+
+    code, status, title = "item_not_found", 404, "The item was not found"
+
+
+class Conflict(ApiError):
+    """The item changed since it was read, or another person holds the claim."""
+
+    code, status, title = "conflict", 409, "The item changed since you opened it"
+
+    def __init__(self, detail: str | None = None, *, holder: str | None = None):
+        super().__init__(detail, holder=holder)
+
+
+class Throttled(ApiError):
+    """Graph or Entra ID throttled beyond the retries."""
+
+    code, status, title = "throttled", 429, "Microsoft 365 asked us to slow down"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5):
+        super().__init__(detail, retryAfter=retry_after)
+        self.headers["Retry-After"] = str(retry_after)
+
+
+class UpstreamUnavailable(ApiError):
+    """Entra ID or Graph gave a bad answer (502), was unavailable (503) or timed out (504)."""
+
+    code, status, title = "upstream_unavailable", 503, "Microsoft 365 is not answering"
+
+
+class ServerMisconfigured(ApiError):
+    """The app's own credentials or settings were refused; details go to the operator's log."""
+
+    code, status, title = "server_misconfigured", 500, "The add-in's server is misconfigured"
+
+
+def _snake(name: str) -> str:
+    """'Request Entity Too Large' -> 'request_entity_too_large'."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    members: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Build one application/problem+json response."""
+    body: dict[str, Any] = {
+        "type": f"urn:tandem:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "requestId": getattr(g, "request_id", None),
+    }
+    body.update(members or {})
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register(app: Flask) -> None:
+    """Answer every error of the app, ours and werkzeug's, as problem+json."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        level = logging.ERROR if error.status >= 500 else logging.INFO
+        log.log(level, "answered %s %s", error.status, error.code)
+        return problem(
+            error.status, error.code, error.title, error.detail, error.members, error.headers
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        name = error.name or "error"
+        response = problem(status, _snake(name), name, error.description or name)
+        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unexpected error")
+        return problem(500, "internal_error", "Something went wrong", "An unexpected error.")

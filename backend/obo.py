@@ -1,0 +1,267 @@
+"""OnBehalfOf: the SSO token exchanged through MSAL for a Graph token; cached; errors mapped."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import msal
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from .config import ConfigError, Settings
+from .errors import (
+    ApiError,
+    ConsentRequired,
+    InteractionRequired,
+    InvalidToken,
+    ServerMisconfigured,
+    Throttled,
+    TokenExpired,
+    UpstreamUnavailable,
+)
+from .identity import Caller
+
+log = logging.getLogger("tandem.obo")
+
+# AADSTS codes, from Microsoft Entra's error code reference.
+EXPIRED_ASSERTION = {500133}
+INTERACTION = {50076, 50079, 50158, 50072, 50074, 53003, 53000, 53001, 50125}
+CONSENT = {65001, 65004, 65005}
+BAD_CREDENTIALS = {
+    7000215: "TANDEM_CLIENT_SECRET",  # invalid client secret
+    7000222: "TANDEM_CLIENT_SECRET",  # the secret has expired
+    7000218: "TANDEM_CLIENT_SECRET",  # neither secret nor assertion
+    700027: "TANDEM_CLIENT_CERT",  # client assertion signature invalid
+    700024: "TANDEM_CLIENT_CERT",  # client assertion not within its valid time range
+    700023: "TANDEM_CLIENT_CERT",  # client assertion audience invalid
+    700016: "TANDEM_CLIENT_ID",  # app not found in the directory
+    90002: "TANDEM_TENANT_ID",  # tenant not found
+    900023: "TANDEM_TENANT_ID",  # tenant identifier malformed
+    7000112: "TANDEM_CLIENT_ID",  # application is disabled
+}
+THROTTLED = {50196, 90055, 90056}
+STRIPES = 64
+
+
+@dataclass
+class _Entry:
+    token: str
+    expires_at: float
+
+
+class OnBehalfOf:
+    """Exchanges a person's SSO token for a Graph token; one MSAL client per authority tenant.
+
+    MSAL for Python's acquire_token_on_behalf_of never reads its token cache, so a cache keyed
+    by a hash of the assertion, the tenant and the scopes sits in front of it; a striped lock
+    makes concurrent requests with one assertion wait for a single exchange.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: requests.Session,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_entries: int = 10_000,
+        margin: float = 300.0,
+    ):
+        self._settings = settings
+        self._session = session
+        self._clock = clock
+        self._max_entries = max_entries
+        self._margin = margin
+        self._cache: OrderedDict[str, _Entry] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._stripes = [threading.Lock() for _ in range(STRIPES)]
+        self._apps: OrderedDict[str, msal.ConfidentialClientApplication] = OrderedDict()
+        self._apps_lock = threading.Lock()
+        self._credential = _credential(settings)
+
+    def graph_token(self, caller: Caller) -> str:
+        """A Graph access token on behalf of the caller, from the cache when still fresh."""
+        scopes = list(self._settings.scopes)
+        tenant = caller.tid if self._settings.multi_tenant else self._settings.tenant_id
+        key = hashlib.sha256(
+            "\n".join([caller.assertion, tenant, " ".join(sorted(scopes))]).encode()
+        ).hexdigest()
+        with self._stripes[int(key[:8], 16) % STRIPES]:
+            cached = self._lookup(key)
+            if cached is not None:
+                return cached
+            result = self._exchange(tenant, caller, scopes)
+            token = result["access_token"]
+            lifetime = float(result.get("expires_in") or 0)
+            margin = min(self._margin, lifetime / 2)
+            self._store(key, _Entry(token, self._clock() + lifetime - margin))
+            return token
+
+    def _lookup(self, key: str) -> str | None:
+        with self._cache_lock:
+            entry = self._cache.get(key)
+            if entry is None:
+                return None
+            if entry.expires_at <= self._clock():
+                del self._cache[key]
+                return None
+            self._cache.move_to_end(key)
+            return entry.token
+
+    def _store(self, key: str, entry: _Entry) -> None:
+        with self._cache_lock:
+            self._cache[key] = entry
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._max_entries:
+                self._cache.popitem(last=False)
+
+    def _app(self, tenant: str) -> msal.ConfidentialClientApplication:
+        with self._apps_lock:
+            app = self._apps.get(tenant)
+            if app is not None:
+                self._apps.move_to_end(tenant)
+                return app
+        settings = self._settings
+        authority = f"https://{settings.authority_host}/{tenant}"
+        try:
+            app = msal.ConfidentialClientApplication(
+                settings.client_id,
+                client_credential=self._credential,
+                authority=authority,
+                http_client=self._session,
+                instance_discovery=False,  # the authority comes from the fixed cloud table
+            )
+        except requests.Timeout as error:
+            raise UpstreamUnavailable("Microsoft Entra ID did not answer.", status=504) from error
+        except requests.RequestException as error:
+            raise UpstreamUnavailable("Microsoft Entra ID is unreachable.", status=503) from error
+        except ValueError as error:
+            log.error("Entra ID refused the authority %s: %s", authority, error)
+            raise UpstreamUnavailable(
+                "Microsoft Entra ID did not recognise this organisation.", status=502
+            ) from error
+        with self._apps_lock:
+            self._apps[tenant] = app
+            while len(self._apps) > 1000:
+                self._apps.popitem(last=False)
+        return app
+
+    def _exchange(self, tenant: str, caller: Caller, scopes: list[str]) -> dict[str, Any]:
+        app = self._app(tenant)
+        last = getattr(self._session, "last", None)
+        if last is not None:
+            last.status = last.retry_after = None
+        try:
+            result = app.acquire_token_on_behalf_of(caller.assertion, scopes)
+        except requests.Timeout as error:
+            raise UpstreamUnavailable("Microsoft Entra ID did not answer.", status=504) from error
+        except requests.RequestException as error:
+            raise UpstreamUnavailable("Microsoft Entra ID is unreachable.", status=503) from error
+        except msal.exceptions.MsalServiceError as error:
+            # MSAL raises on 5xx, also when replaying a remembered one (its throttling cache).
+            raise UpstreamUnavailable("Microsoft Entra ID is unavailable.", status=503) from error
+        except ValueError as error:
+            if last is not None and getattr(last, "status", None) == 429:
+                raise Throttled(
+                    "Microsoft Entra ID asked us to slow down.",
+                    retry_after=_seconds(last.retry_after),
+                ) from error
+            raise UpstreamUnavailable(
+                "Microsoft Entra ID answered something unreadable.", status=502
+            ) from error
+        if "access_token" in result:
+            return result
+        if last is not None and getattr(last, "status", None) == 429:
+            raise Throttled(
+                "Microsoft Entra ID asked us to slow down.", retry_after=_seconds(last.retry_after)
+            )
+        raise self._error(result, tenant)
+
+    def _error(self, result: dict[str, Any], tenant: str) -> ApiError:
+        """An Entra ID error body as the contract's error; logs what the operator needs."""
+        error = str(result.get("error") or "")
+        codes = {int(c) for c in result.get("error_codes") or [] if str(c).isdigit()}
+        suberror = str(result.get("suberror") or "")
+        first = min(codes) if codes else None
+        log.info(
+            "on-behalf-of refused: error=%s codes=%s suberror=%s", error, sorted(codes), suberror
+        )
+        if codes & EXPIRED_ASSERTION:
+            return TokenExpired("The sign-in token has expired.")
+        if codes & CONSENT or suberror == "consent_required" or error == "consent_required":
+            return ConsentRequired(
+                "An administrator must grant this add-in access to mailboxes first.",
+                consent_url=self.consent_url(tenant),
+            )
+        if codes & INTERACTION or error == "interaction_required":
+            return InteractionRequired(
+                "Your organisation requires another sign-in step (such as MFA).",
+                claims=result.get("claims"),
+            )
+        bad = [BAD_CREDENTIALS[c] for c in codes if c in BAD_CREDENTIALS]
+        if bad or error in {"invalid_client", "unauthorized_client"}:
+            setting = bad[0] if bad else "TANDEM_CLIENT_ID"
+            log.error(
+                "Entra ID refused the app's own credentials (AADSTS%s, %s): check %s",
+                first,
+                error,
+                setting,
+            )
+            return ServerMisconfigured("The add-in's server could not sign in to Microsoft 365.")
+        if codes & THROTTLED or error in {"temporarily_unavailable", "slow_down"}:
+            return Throttled("Microsoft Entra ID asked us to slow down.", retry_after=5)
+        if error in {"invalid_grant", "invalid_request"}:
+            return InvalidToken("Microsoft Entra ID did not accept the sign-in token.")
+        log.error("unexpected Entra ID answer: error=%s codes=%s", error, sorted(codes))
+        return UpstreamUnavailable("Microsoft Entra ID gave an unexpected answer.", status=502)
+
+    def consent_url(self, tenant: str) -> str:
+        """Where an administrator grants the app's permissions for the organisation."""
+        settings = self._settings
+        query = urlencode(
+            {"client_id": settings.client_id, "redirect_uri": settings.public_url + "/consent-done"}
+        )
+        return f"https://{settings.authority_host}/{tenant}/adminconsent?{query}"
+
+
+def _seconds(value: str | None) -> int:
+    """Retry-After in whole seconds (Entra ID sends integers), 5 when absent or unreadable."""
+    try:
+        return max(1, min(3600, int(str(value).strip())))
+    except ValueError:
+        return 5
+
+
+def _credential(settings: Settings) -> str | dict[str, str]:
+    """A client secret, or the certificate credential MSAL signs client assertions with."""
+    if settings.client_secret:
+        return settings.client_secret
+    assert settings.client_cert and settings.client_key
+    cert_pem = settings.client_cert.read_bytes()
+    key_pem = settings.client_key.read_bytes()
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except ValueError as error:
+        raise ConfigError(
+            "TANDEM_CLIENT_CERT / TANDEM_CLIENT_KEY are not a PEM certificate and unencrypted key"
+        ) from error
+    if cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) != key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ):
+        raise ConfigError("TANDEM_CLIENT_KEY is not the key of TANDEM_CLIENT_CERT")
+    log.info(
+        "certificate credential: SHA-1 thumbprint %s (what the Entra portal shows)",
+        cert.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - a display thumbprint
+    )
+    return {"private_key": key_pem.decode(), "public_certificate": cert_pem.decode()}

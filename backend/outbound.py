@@ -1,0 +1,95 @@
+"""Outbound HTTPS: one trust store built once, and a session the environment cannot weaken."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+
+import certifi
+import requests
+from requests.adapters import HTTPAdapter
+
+
+def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
+    """The system's roots, certifi's, and the extra CA (TANDEM_CA_BUNDLE), loaded once."""
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=certifi.where())
+    if ca_bundle is not None:
+        context.load_verify_locations(cafile=str(ca_bundle))
+    return context
+
+
+class _TrustAdapter(HTTPAdapter):
+    """An adapter that verifies every connection against one prepared SSL context.
+
+    requests would otherwise load a CA file on every new connection (tens of milliseconds for
+    a full bundle), and would let REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE or a caller's
+    `verify=` replace the trust store; here the `verify` argument is ignored altogether.
+    """
+
+    def __init__(self, context: ssl.SSLContext, **kwargs: Any):
+        self._context = context
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """Hand our context to urllib3's pools."""
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """Always verify, with the context's roots (never a CA file per connection)."""
+        conn.cert_reqs = "CERT_REQUIRED"
+        conn.ca_certs = None
+        conn.ca_cert_dir = None
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Pool keys as for verify=True, whatever the caller passed."""
+        host, pool = super().build_connection_pool_key_attributes(request, True, cert)
+        pool.pop("ca_certs", None)
+        pool.pop("ca_cert_dir", None)
+        pool["cert_reqs"] = "CERT_REQUIRED"
+        return host, pool
+
+
+class Session(requests.Session):
+    """A requests session with its own trust store, a default timeout, and no redirects.
+
+    Redirects are not followed: a bearer token must never travel to a host it was not meant
+    for. `last` records, per thread, the status and Retry-After of the latest answer (MSAL
+    turns a 429 body into a dict, and the status is what tells throttling apart).
+    """
+
+    def __init__(
+        self,
+        *,
+        context: ssl.SSLContext,
+        timeout: float | tuple[float, float],
+        pool_size: int = 10,
+    ):
+        super().__init__()
+        self._timeout = timeout
+        self.last = threading.local()
+        self.mount("https://", _TrustAdapter(context, pool_maxsize=pool_size))
+        self.mount("http://", _Refuse())
+
+    def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Send with a timeout, and no redirects unless a caller insists."""
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
+        kwargs.setdefault("allow_redirects", False)
+        response = super().request(method, url, **kwargs)
+        self.last.status = response.status_code
+        self.last.retry_after = response.headers.get("Retry-After")
+        return response
+
+
+class _Refuse(HTTPAdapter):
+    """Plain HTTP is never used for a token: refuse before anything is sent."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Raise instead of sending."""
+        raise requests.exceptions.InvalidURL(f"refusing plain HTTP: {request.url}")

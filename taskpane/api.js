@@ -1,0 +1,239 @@
+// Calls to Tandem's backend: the item context goes out with the SSO token, and every
+// application/problem+json answer comes back as an ApiProblem with a sentence and its fix.
+
+import { AuthError, getToken as officeToken } from "./auth.js";
+
+/** How long the pane waits for the backend before giving up on one request. */
+export const REQUEST_TIMEOUT_MS = 45000;
+
+/** An error answer of the backend (RFC 9457 problem+json), or a request that never got one. */
+export class ApiProblem extends Error {
+  /** Keeps the problem's members: code, status, title, detail, requestId and the code's extras. */
+  constructor(problem = {}, status = 0) {
+    super(String(problem.detail ?? problem.title ?? `HTTP ${status}`));
+    this.name = "ApiProblem";
+    this.status = Number(problem.status ?? status) || status;
+    this.code = String(problem.code ?? snake(status));
+    this.title = problem.title ?? null;
+    this.detail = problem.detail ?? null;
+    this.requestId = problem.requestId ?? null;
+    this.field = problem.field ?? null;
+    this.claims = problem.claims ?? null;
+    this.consentUrl = problem.consentUrl ?? null;
+    this.holder = problem.holder ?? null;
+    this.retryAfter = problem.retryAfter ?? null;
+  }
+}
+
+/** 404 -> "not_found", as the backend names plain HTTP errors. */
+function snake(status) {
+  const names = {
+    0: "network_error", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 408: "request_timeout", 413: "request_entity_too_large",
+    415: "unsupported_media_type", 429: "too_many_requests", 500: "internal_server_error",
+    502: "bad_gateway", 503: "service_unavailable", 504: "gateway_timeout",
+  };
+  return names[status] ?? `http_${status}`;
+}
+
+/** The JSON body the backend expects for an ItemContext ("shared" only outside the own mailbox). */
+export function bodyOf(ctx) {
+  const body = { itemId: ctx.itemId, itemType: ctx.itemType };
+  if (ctx.state === "shared") {
+    const { targetMailbox, targetRestUrl, owner, delegatePermissions } = ctx.shared;
+    body.shared = { targetMailbox, targetRestUrl, owner, delegatePermissions };
+  }
+  return body;
+}
+
+/** Seconds from a Retry-After header (delta-seconds or an HTTP date), or null. */
+function retryAfterOf(header) {
+  if (!header) return null;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds));
+  const when = Date.parse(header);
+  return Number.isNaN(when) ? null : Math.max(0, Math.round((when - Date.now()) / 1000));
+}
+
+/** One POST with the token; answers the JSON body or throws an ApiProblem. */
+async function send(fetchImpl, url, token, body, timeoutMs) {
+  const controller = typeof AbortController === "function" ? new AbortController() : null;
+  const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
+  let response;
+  try {
+    response = await fetchImpl(url, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+      credentials: "same-origin",
+      signal: controller?.signal,
+    });
+  } catch (error) {
+    const code = error?.name === "AbortError" ? "timeout" : "network_error";
+    throw new ApiProblem({ code, detail: String(error?.message ?? error) }, 0);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  let payload = null;
+  try {
+    payload = await response.json();
+  } catch {
+    payload = null;
+  }
+  if (response.ok && payload && typeof payload === "object") return payload;
+  const problem = payload && typeof payload === "object" && payload.code ? payload : { title: response.statusText };
+  const error = new ApiProblem(problem, response.status);
+  if (error.code === "throttled" && error.retryAfter == null) {
+    error.retryAfter = retryAfterOf(response.headers?.get?.("Retry-After"));
+  }
+  if (response.ok) error.code = "bad_answer";
+  throw error;
+}
+
+/**
+ * POST /api/items/context for the item. token_expired: a fresh token, retried once;
+ * interaction_required: getAccessToken with the problem's claims as authChallenge, retried once.
+ * @param {import("./context.js").ItemContext} ctx  an own or shared context
+ * @param {{fetch?: typeof fetch, getToken?: typeof officeToken, baseUrl?: string, timeoutMs?: number}} [seams]
+ */
+export async function postContext(
+  ctx,
+  { fetch: fetchImpl = globalThis.fetch, getToken = officeToken, baseUrl = "", timeoutMs = REQUEST_TIMEOUT_MS } = {},
+) {
+  if (ctx.state !== "own" && ctx.state !== "shared") {
+    throw new RangeError(`no backend call for a context in state ${ctx.state}`);
+  }
+  const url = `${baseUrl}/api/items/context`;
+  const body = bodyOf(ctx);
+  let token = await getToken({});
+  let freshTried = false;
+  let challengeTried = false;
+  for (;;) {
+    try {
+      return await send(fetchImpl, url, token, body, timeoutMs);
+    } catch (error) {
+      if (!(error instanceof ApiProblem)) throw error;
+      if (error.code === "token_expired" && !freshTried) {
+        freshTried = true;
+        token = await getToken({});
+      } else if (error.code === "interaction_required" && error.claims && !challengeTried) {
+        challengeTried = true;
+        token = await getToken({ authChallenge: error.claims });
+      } else {
+        throw error;
+      }
+    }
+  }
+}
+
+/** Only https links are offered to the person (the consent page is Entra ID's). */
+export function safeHttpsUrl(value) {
+  try {
+    const url = new URL(String(value));
+    return url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Each contract code as a sentence saying what happened and what to do. */
+export const PROBLEM_MESSAGES = Object.freeze({
+  invalid_request: (p) =>
+    `Tandem sent its server a request it couldn't accept${p.field ? ` (${p.field})` : ""}. ` +
+    "Close and reopen the add-in; if it happens again, tell your administrator and quote the request id.",
+  target_not_allowed: () =>
+    "This mailbox lives in a Microsoft cloud this Tandem deployment doesn't serve. " +
+    "Ask your administrator for the Tandem deployment of that cloud.",
+  invalid_token: () =>
+    "Tandem's server didn't accept your sign-in. Sign out of Outlook and back in; if it happens again, " +
+    "your organization may not be set up for this Tandem deployment: ask your administrator.",
+  token_expired: () =>
+    "Your sign-in expired and a fresh one wasn't accepted either. Choose Try again; " +
+    "if it keeps happening, sign out of Outlook and back in.",
+  interaction_required: () =>
+    "Your organization needs one more sign-in step, such as multi-factor authentication. " +
+    "Choose Try again and complete the prompt Outlook shows.",
+  consent_required: () =>
+    "Tandem needs permission to work with mail on your behalf, and nobody has granted it yet. " +
+    "Ask an administrator to open the consent page below and accept, then choose Try again.",
+  permission_denied: () =>
+    "Your permissions on this folder don't allow that. Ask the mailbox owner for more rights.",
+  mailbox_access_denied: () =>
+    "Exchange refused access to this mailbox: you don't have access to it (any more), or it was granted less than an hour ago. " +
+    "Ask the mailbox owner or your administrator, or try again later.",
+  send_as_denied: () =>
+    "You may not send as this mailbox or on its behalf. Ask your administrator for Send As or Send on Behalf rights.",
+  mailbox_not_found: () =>
+    "No Exchange Online mailbox answers at this address: it may be on-premises, a guest account, or misspelled. " +
+    "Check the address with your administrator.",
+  item_not_found: () =>
+    "This item isn't there any more: someone may have moved or deleted it. Select it again in its folder.",
+  conflict: (p) =>
+    `Someone changed this item since you opened it${p.holder ? ` (it is claimed by ${p.holder})` : ""}. ` +
+    "Choose Try again to see the latest version.",
+  throttled: (p) =>
+    `Microsoft 365 asked Tandem to slow down. Try again in ${p.retryAfter ?? "a few"} second${p.retryAfter === 1 ? "" : "s"}.`,
+  upstream_unavailable: () =>
+    "Microsoft 365 isn't answering right now. Try again in a minute.",
+  server_misconfigured: () =>
+    "Tandem's server is misconfigured, so it can't reach Microsoft 365 for you. Tell your administrator and quote the request id.",
+  network_error: () =>
+    "Tandem's server couldn't be reached. Check your network connection, then choose Try again.",
+  timeout: () =>
+    "Tandem's server took too long to answer. Choose Try again.",
+  bad_answer: () =>
+    "Tandem's server sent an answer the add-in couldn't read. Choose Try again; if it happens again, tell your administrator.",
+});
+
+/** Codes where trying again later can't help until somebody changes something. */
+const FINAL = new Set(["invalid_request", "target_not_allowed", "mailbox_not_found", "server_misconfigured"]);
+
+/**
+ * What to show for a failure: the sentence with its fix, whether Try again makes sense, a
+ * link to open (consent), the request id and, for throttling, how long to wait.
+ * @param {unknown} error  an ApiProblem, an AuthError or anything thrown
+ * @returns {{code: string, title: string, message: string, retry: boolean, retryAfter: number|null,
+ *   link: {href: string, text: string}|null, requestId: string|null, officeCode: number|null}}
+ */
+export function explain(error) {
+  if (error instanceof AuthError) {
+    return {
+      code: `auth_${error.code}`,
+      title: "Sign-in didn't work",
+      message: error.message,
+      retry: error.retryable,
+      retryAfter: null,
+      link: null,
+      requestId: null,
+      officeCode: typeof error.code === "number" ? error.code : null,
+    };
+  }
+  if (error instanceof ApiProblem) {
+    const words = PROBLEM_MESSAGES[error.code];
+    const message = words
+      ? words(error)
+      : `Tandem's server answered with an error (${error.status || "no status"}). Choose Try again; ` +
+        "if it happens again, tell your administrator and quote the request id.";
+    const href = error.code === "consent_required" ? safeHttpsUrl(error.consentUrl) : null;
+    return {
+      code: error.code,
+      title: (words && error.title) || "Something went wrong",
+      message,
+      retry: !FINAL.has(error.code),
+      retryAfter: error.code === "throttled" ? Number(error.retryAfter ?? 0) || null : null,
+      link: href ? { href, text: "Open the consent page" } : null,
+      requestId: error.requestId,
+      officeCode: null,
+    };
+  }
+  return {
+    code: "unexpected",
+    title: "Something went wrong",
+    message: "Something unexpected went wrong in the add-in. Choose Try again; if it happens again, restart Outlook.",
+    retry: true,
+    retryAfter: null,
+    link: null,
+    requestId: null,
+    officeCode: null,
+  };
+}

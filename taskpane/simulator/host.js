@@ -1,0 +1,602 @@
+// The Office host simulator's page: an Outlook-like window (persona, folders, items, reading
+// pane) with Tandem's task pane pinned on the right in a frame. The pane's office.js stand-in
+// reads everything through window.tandemSimulatorHost, defined here (same origin).
+//
+// URL query (for tests and links): persona (upn or persona key), mailbox, folder (id, well-known
+// or display name), item (REST or EWS id, or "none"), sharedProps (normal|missing|fails|empty|
+// timeout), token (v1|v2), fail (a getAccessToken error code for the next call), identityApi
+// (off), scenario (open).
+
+/** What Office reports as targetRestUrl worldwide (the backend maps it to Graph). */
+const TARGET_REST_URL = "https://outlook.office.com/api";
+/** Office's bits for a Full Access member of a shared mailbox: undocumented; 63 is our assumption. */
+const FULL_ACCESS_BITS = 63;
+/** Mailboxes Outlook still lists for a persona though Exchange refuses them (access removed). */
+const REMOVED_ACCESS = Object.freeze({ "no-access": ["support@contoso.com"] });
+/** Simulated latency of Office's callbacks, in milliseconds. */
+const LATENCY_MS = 20;
+/** How each persona key reads in the switcher. */
+const PERSONA_LABELS = Object.freeze({
+  owner: "owner",
+  "delegate-reviewer": "delegate, read only",
+  "delegate-author": "delegate, author",
+  "delegate-editor": "delegate, editor",
+  "shared-member": "shared mailbox member",
+  "shared-member-sob": "shared mailbox member, Send on Behalf",
+  "no-access": "no access",
+  "other-tenant": "another tenant",
+  "third-tenant": "a tenant not allowed",
+});
+/** The getAccessToken failures the scenario can inject; the names are the simulator's own labels. */
+const TOKEN_ERRORS = Object.freeze([
+  [13000, "API Not Supported", "The identity API is not supported for this add-in."],
+  [13001, "User Not Signed In", "There is no user signed into Office."],
+  [13002, "User Aborted", "The user aborted the sign-in or consent."],
+  [13003, "Unsupported User Identity", "This type of account is not supported."],
+  [13004, "Invalid Resource", "The add-in manifest's resource is not valid."],
+  [13005, "Invalid Grant", "Office is not authorized for the add-in's web service."],
+  [13006, "Client Error", "An error occurred in the Office client."],
+  [13007, "Cannot Get Token", "Office could not get a token for the add-in's web service."],
+  [13008, "Operation In Progress", "A previous getAccessToken call has not completed."],
+  [13009, "Force Consent Not Supported", "The add-in catalog does not support forcing consent."],
+  [13010, "Security Zones Mismatch", "The site and login.microsoftonline.com are in different zones."],
+  [13011, "Unknown Error", "An undocumented error occurred."],
+  [13012, "API Not Supported In This Context", "getAccessToken is not supported on this platform."],
+  [13013, "Too Many Requests", "getAccessToken was called too many times in a short time."],
+  [50001, "Office.js Not Loaded", "Office.js is cached or too old for single sign-on."],
+]);
+
+const params = new URLSearchParams(window.location.search);
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  emulatorUrl: "",
+  world: null,
+  person: null,
+  boxes: [],
+  selection: { address: null, folderId: null, itemId: null },
+  version: 0,
+  scenario: {
+    tokenVersion: params.get("token") === "v1" || params.get("token") === "1" ? 1 : 2,
+    sharedProperties: ["missing", "fails", "empty", "timeout"].includes(params.get("sharedProps"))
+      ? params.get("sharedProps")
+      : "normal",
+    nextTokenError: TOKEN_ERRORS.some(([code]) => String(code) === params.get("fail")) ? Number(params.get("fail")) : null,
+    identityApi: !["off", "0", "false", "none"].includes((params.get("identityApi") ?? "").toLowerCase()),
+  },
+  handlers: [],
+  calls: [],
+};
+
+/** Creates an element with attributes and text or node children (text is never parsed). */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return node;
+}
+
+/** Resolves after `ms` milliseconds. */
+function pause(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** "16 Nov, 08:25" for the item list and reading pane. */
+function shortTime(value) {
+  const date = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(value ?? "") ? value : `${value}Z`);
+  if (Number.isNaN(date.getTime())) return "";
+  return new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "UTC" }).format(date);
+}
+
+// ---------------------------------------------------------------- the host object for office.js
+
+let resolveReady;
+const ready = new Promise((resolve) => {
+  resolveReady = resolve;
+});
+
+/** Appends one Office API call to the visible log; answers a handle to add its outcome. */
+function logCall(call, args, outcome) {
+  const record = { call, args: args === undefined ? null : args, outcome: outcome ?? null };
+  state.calls.push(record);
+  const argsText = args === undefined ? "" : JSON.stringify(args);
+  const outcomeNode = el("span", { class: "outcome" });
+  const item = el(
+    "li",
+    { "data-call": call, "data-args": argsText },
+    el("code", { class: "call" }, call),
+    argsText ? " " : "",
+    argsText ? el("code", { class: "args" }, argsText) : "",
+    outcomeNode,
+  );
+  const setOutcome = (text) => {
+    record.outcome = text;
+    outcomeNode.textContent = ` → ${text}`;
+  };
+  if (outcome) setOutcome(outcome);
+  const list = $("simulator-log");
+  list.append(item);
+  item.scrollIntoView({ block: "nearest" });
+  return { outcome: setOutcome };
+}
+
+/** The descriptor of the selected item that office.js turns into Office's item, or null. */
+function selectedItem() {
+  const found = findSelection();
+  if (!found?.item) return null;
+  const { box, folder, item } = found;
+  const shared =
+    box.kind === "own"
+      ? null
+      : {
+        owner: box.mailbox.owner || box.mailbox.address,
+        targetMailbox: box.mailbox.address,
+        targetRestUrl: TARGET_REST_URL,
+        delegatePermissions: folder.bits,
+      };
+  return {
+    ewsId: item.ewsId,
+    restId: item.id,
+    itemType: item.itemType,
+    subject: item.subject,
+    from: item.from ? { name: item.from.name, address: item.from.address } : null,
+    receivedDateTime: item.receivedDateTime,
+    start: item.itemType === "appointment" ? `${item.receivedDateTime}`.replace(/(\.\d+)?$/, "Z") : null,
+    createdDateTime: item.receivedDateTime,
+    shared,
+  };
+}
+
+const host = {
+  ready,
+  /** Simulated callback latency. */
+  latency: () => LATENCY_MS,
+  /** A copy of the scenario switches. */
+  scenario: () => ({ ...state.scenario }),
+  /** The signed-in persona. */
+  profile: () => ({ name: state.person?.name ?? "", upn: state.person?.upn ?? "" }),
+  /** The selection, with a version that changes whenever it does. */
+  currentItem: () => ({ version: state.version, item: selectedItem() }),
+  /** Logs one Office API call. */
+  log: logCall,
+  /** Every call logged so far, for tests. */
+  calls: () => state.calls.map((record) => ({ ...record })),
+  /** Registers an ItemChanged handler for the pane document that asked. */
+  addItemChangedHandler(handler, doc) {
+    state.handlers.push({ handler, doc });
+  },
+  /** Drops the ItemChanged handlers of a pane document. */
+  removeItemChangedHandlers(doc) {
+    state.handlers = state.handlers.filter((entry) => entry.doc !== doc);
+  },
+  /** Opens a URL as Office.context.ui.openBrowserWindow does: in the system browser. */
+  openBrowserWindow(url) {
+    if (/^https:\/\//i.test(url)) window.open(url, "_blank", "noopener");
+  },
+  /** Office.auth.getAccessToken: the emulator's SSO token for the persona, or the injected failure. */
+  async getAccessToken(options) {
+    const entry = logCall("getAccessToken", options);
+    await pause(LATENCY_MS);
+    if (!state.scenario.identityApi) {
+      entry.outcome("rejected 13000 (IdentityAPI 1.3 unsupported)");
+      throw { code: 13000, name: "API Not Supported", message: "The identity API is not supported for this add-in." };
+    }
+    if (state.scenario.nextTokenError) {
+      const [code, name, message] = TOKEN_ERRORS.find(([c]) => c === state.scenario.nextTokenError);
+      state.scenario.nextTokenError = null;
+      syncControls();
+      writeUrl();
+      entry.outcome(`rejected ${code} ${name}`);
+      throw { code, name, message };
+    }
+    let response;
+    try {
+      response = await fetch(`${state.emulatorUrl}/_emulator/sso-token`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ user: state.person.upn, version: state.scenario.tokenVersion }),
+      });
+    } catch (error) {
+      entry.outcome("rejected 13007 (emulator unreachable)");
+      throw { code: 13007, name: "Cannot Get Token", message: String(error) };
+    }
+    if (!response.ok) {
+      entry.outcome(`rejected 13007 (emulator answered ${response.status})`);
+      throw { code: 13007, name: "Cannot Get Token", message: `emulator answered ${response.status}` };
+    }
+    const { token } = await response.json();
+    entry.outcome(`token v${state.scenario.tokenVersion} for ${state.person.upn}`);
+    return token;
+  },
+};
+window.tandemSimulatorHost = host;
+
+// ---------------------------------------------------------------- the persona's mailboxes
+
+/** Folders in tree order (parents before children), each with its depth. */
+function treeOrder(folders) {
+  const ids = new Set(folders.map((f) => f.id));
+  const children = new Map();
+  for (const folder of folders) {
+    const parent = folder.parentId && ids.has(folder.parentId) ? folder.parentId : null;
+    if (!children.has(parent)) children.set(parent, []);
+    children.get(parent).push(folder);
+  }
+  const out = [];
+  const walk = (parent, depth) => {
+    for (const folder of children.get(parent) ?? []) {
+      out.push({ ...folder, depth });
+      walk(folder.id, depth + 1);
+    }
+  };
+  walk(null, 0);
+  return out;
+}
+
+/** What Outlook shows this person: own mailbox, Full Access mailboxes, folders shared with them. */
+function mailboxesFor(person) {
+  const boxes = [];
+  const mailboxes = state.world.mailboxes;
+  const own = mailboxes.find((m) => m.address === person.mailbox);
+  if (own) {
+    boxes.push({ mailbox: own, kind: "own", label: own.displayName || own.address, folders: treeOrder(own.folders).map((f) => ({ ...f, bits: FULL_ACCESS_BITS })) });
+  }
+  for (const mailbox of mailboxes) {
+    if (mailbox === own) continue;
+    if ((mailbox.fullAccess ?? []).includes(person.upn)) {
+      boxes.push({ mailbox, kind: "shared", label: mailbox.displayName || mailbox.address, folders: treeOrder(mailbox.folders).map((f) => ({ ...f, bits: FULL_ACCESS_BITS })) });
+      continue;
+    }
+    const shared = mailbox.folders.filter((f) => f.permissions && f.permissions[person.upn] !== undefined);
+    if (shared.length) {
+      boxes.push({
+        mailbox,
+        kind: "delegate",
+        label: mailbox.displayName || mailbox.address,
+        folders: treeOrder(shared).map((f) => ({ ...f, bits: f.permissions[person.upn] })),
+      });
+    }
+  }
+  for (const address of REMOVED_ACCESS[person.persona] ?? []) {
+    const mailbox = mailboxes.find((m) => m.address === address);
+    if (mailbox && !boxes.some((b) => b.mailbox === mailbox)) {
+      boxes.push({
+        mailbox,
+        kind: "removed",
+        label: `${mailbox.address} (access removed)`,
+        folders: treeOrder(mailbox.folders).map((f) => ({ ...f, bits: FULL_ACCESS_BITS })),
+      });
+    }
+  }
+  return boxes;
+}
+
+/** The box, folder and item of the selection (each may be missing). */
+function findSelection() {
+  const { address, folderId, itemId } = state.selection;
+  const box = state.boxes.find((b) => b.mailbox.address === address);
+  const folder = box?.folders.find((f) => f.id === folderId);
+  const item = folder?.items.find((i) => i.id === itemId) ?? null;
+  return box ? { box, folder, item } : null;
+}
+
+/** Finds a folder of a box by id, well-known name or display name. */
+function folderOf(box, key) {
+  if (!box) return null;
+  if (!key) return box.folders.find((f) => f.wellKnownName === "inbox") ?? box.folders[0] ?? null;
+  const lower = key.toLowerCase();
+  return box.folders.find((f) => f.id === key || f.wellKnownName === lower || f.name.toLowerCase() === lower) ?? null;
+}
+
+/** Finds a person by upn or persona key. */
+function personOf(key) {
+  if (!key) return null;
+  const lower = key.toLowerCase();
+  return state.world.people.find((p) => p.upn.toLowerCase() === lower || (p.persona ?? "").toLowerCase() === lower) ?? null;
+}
+
+/** Sets the selection from the URL query, or Outlook's start: own Inbox, first item. */
+function initialSelection() {
+  const mailboxKey = (params.get("mailbox") ?? "").toLowerCase();
+  const itemKey = params.get("item");
+  let box = state.boxes.find((b) => b.mailbox.address === mailboxKey) ?? null;
+  let folder = box ? folderOf(box, params.get("folder")) : null;
+  let item = null;
+  if (itemKey && itemKey !== "none") {
+    const matches = (i) => i.id === itemKey || i.ewsId === itemKey;
+    const boxes = box ? [box] : state.boxes;
+    outer: for (const b of boxes) {
+      for (const f of folder && b === box ? [folder, ...b.folders] : b.folders) {
+        const hit = f.items.find(matches);
+        if (hit) {
+          box = b;
+          folder = f;
+          item = hit;
+          break outer;
+        }
+      }
+    }
+  }
+  if (!box) box = state.boxes[0] ?? null;
+  if (!folder) folder = folderOf(box, params.get("folder"));
+  if (!item && itemKey !== "none") item = folder?.items[0] ?? null;
+  state.selection = { address: box?.mailbox.address ?? null, folderId: folder?.id ?? null, itemId: item?.id ?? null };
+}
+
+// ---------------------------------------------------------------- rendering the host
+
+/** Writes the persona, selection and scenario into the address bar (for reloads and links). */
+function writeUrl() {
+  const query = new URLSearchParams();
+  if (state.person) query.set("persona", state.person.upn);
+  if (state.selection.address) query.set("mailbox", state.selection.address);
+  if (state.selection.folderId) query.set("folder", state.selection.folderId);
+  query.set("item", state.selection.itemId ?? "none");
+  if (state.scenario.sharedProperties !== "normal") query.set("sharedProps", state.scenario.sharedProperties);
+  if (state.scenario.tokenVersion === 1) query.set("token", "v1");
+  if (state.scenario.nextTokenError) query.set("fail", String(state.scenario.nextTokenError));
+  if (!state.scenario.identityApi) query.set("identityApi", "off");
+  if (!$("sim-scenario").hidden) query.set("scenario", "open");
+  history.replaceState(null, "", `${window.location.pathname}?${query}`);
+}
+
+/** The kind badge of a mailbox group. */
+function kindBadge(kind) {
+  const words = { own: "your mailbox", shared: "shared mailbox", delegate: "shared with you", removed: "access removed" };
+  return el("span", { class: `badge badge-${kind}` }, words[kind]);
+}
+
+/** The folder tree of the persona's mailboxes. */
+function renderTree() {
+  const tree = $("sim-folder-tree");
+  const groups = state.boxes.map((box) => {
+    const folders = box.folders.map((folder) => {
+      const selected = box.mailbox.address === state.selection.address && folder.id === state.selection.folderId;
+      const button = el(
+        "button",
+        {
+          type: "button",
+          class: "folder",
+          style: `padding-left: ${14 + folder.depth * 14}px`,
+          "data-testid": "folder",
+          "data-mailbox": box.mailbox.address,
+          "data-folder-id": folder.id,
+          "data-folder": folder.wellKnownName ?? folder.name,
+          "aria-current": selected ? "true" : null,
+        },
+        el("span", { class: "folder-name" }, folder.name),
+        folder.items.length ? el("span", { class: "count" }, String(folder.items.length)) : "",
+      );
+      button.addEventListener("click", () => selectFolder(box, folder));
+      return el("li", {}, button);
+    });
+    return el(
+      "div",
+      { class: `mailbox-group mailbox-${box.kind}`, "data-testid": "mailbox-group", "data-mailbox": box.mailbox.address, "data-kind": box.kind },
+      el("h3", { class: "mailbox-label" }, el("span", { class: "mailbox-name" }, box.label), kindBadge(box.kind)),
+      el("ul", { class: "folder-list" }, folders),
+    );
+  });
+  tree.replaceChildren(...groups);
+}
+
+/** The item list of the selected folder. */
+function renderItems() {
+  const found = findSelection();
+  const list = $("sim-item-list");
+  const title = $("sim-items-heading");
+  title.textContent = found?.folder ? `${found.folder.name} · ${found.box.label}` : "Items";
+  if (!found?.folder) {
+    list.replaceChildren(el("li", { class: "empty" }, "Select a folder."));
+    return;
+  }
+  if (!found.folder.items.length) {
+    list.replaceChildren(el("li", { class: "empty" }, "Nothing in this folder."));
+    return;
+  }
+  const rows = found.folder.items.map((item) => {
+    const selected = item.id === state.selection.itemId;
+    const button = el(
+      "button",
+      {
+        type: "button",
+        class: `item${item.isRead ? "" : " unread"}`,
+        "data-testid": "item",
+        "data-item-id": item.id,
+        "data-item-type": item.itemType,
+        "aria-current": selected ? "true" : null,
+      },
+      el("span", { class: "item-from" }, item.from?.name || item.from?.address || ""),
+      el("span", { class: "item-time" }, shortTime(item.receivedDateTime)),
+      el("span", { class: "item-subject" }, item.subject || "(no subject)"),
+    );
+    button.addEventListener("click", () => selectItem(item.id));
+    return el("li", {}, button);
+  });
+  list.replaceChildren(...rows);
+}
+
+/** The reading pane: the item, and what Outlook tells add-ins about where it lives. */
+function renderReading() {
+  const reading = $("sim-reading");
+  const found = findSelection();
+  const item = found?.item;
+  if (!item) {
+    reading.replaceChildren(
+      el("p", { class: "reading-empty", "data-testid": "reading-empty" }, "No item selected: Office.context.mailbox.item is null, so a pinned add-in has nothing to act on."),
+    );
+    return;
+  }
+  const d = selectedItem();
+  const facts = [
+    ["Mailbox", `${found.box.mailbox.address} (${found.box.kind === "own" ? "own" : found.box.kind})`],
+    ["Folder", found.folder.name],
+    ["EWS id (item.itemId)", d.ewsId],
+  ];
+  let told;
+  if (!d.shared) told = "getSharedPropertiesAsync: not present (own mailbox)";
+  else if (state.scenario.sharedProperties === "missing") told = "getSharedPropertiesAsync: missing (scenario)";
+  else told = `getSharedPropertiesAsync → ${JSON.stringify({ owner: d.shared.owner, targetMailbox: d.shared.targetMailbox, delegatePermissions: d.shared.delegatePermissions })}` +
+    (state.scenario.sharedProperties === "normal" ? "" : ` (scenario: ${state.scenario.sharedProperties})`);
+  reading.replaceChildren(
+    el("h3", { class: "reading-subject", "data-testid": "reading-subject" }, item.subject || "(no subject)"),
+    el("p", { class: "reading-from" }, item.from?.name ?? "", item.from?.address ? el("span", { class: "address" }, ` <${item.from.address}>`) : ""),
+    el("p", { class: "reading-time" }, item.itemType === "appointment" ? `Starts ${shortTime(item.receivedDateTime)} UTC` : `Received ${shortTime(item.receivedDateTime)} UTC`),
+    el("dl", { class: "reading-facts" }, facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
+    el("p", { class: "told", "data-testid": "shared-properties" }, told),
+    clearSelectionButton(),
+  );
+}
+
+/** A button that clears the selection, as Outlook's pinned pane sees between items. */
+function clearSelectionButton() {
+  const button = el("button", { type: "button", class: "link-button", id: "sim-clear-selection" }, "Clear selection (item becomes null)");
+  button.addEventListener("click", () => selectItem(null));
+  return button;
+}
+
+/** The persona switcher. */
+function renderPersonas() {
+  const select = $("sim-persona");
+  const options = state.world.people
+    .filter((p) => p.persona)
+    .map((p) => el("option", { value: p.upn, "data-persona": p.persona, selected: p === state.person }, `${p.name} · ${PERSONA_LABELS[p.persona] ?? p.persona}`));
+  select.replaceChildren(...options);
+  select.disabled = false;
+  $("sim-persona-description").textContent = state.person?.description ?? "";
+}
+
+/** Puts the scenario switches in the controls. */
+function syncControls() {
+  $("sim-token-v1").checked = state.scenario.tokenVersion === 1;
+  $("sim-token-v2").checked = state.scenario.tokenVersion === 2;
+  $("sim-shared-props").value = state.scenario.sharedProperties;
+  $("sim-token-error").value = state.scenario.nextTokenError ? String(state.scenario.nextTokenError) : "";
+  $("sim-identity-api").checked = state.scenario.identityApi;
+}
+
+// ---------------------------------------------------------------- behaviour
+
+/** Tells the pinned pane the selection changed (Office.EventType.ItemChanged). */
+function fireItemChanged() {
+  const frame = $("taskpane-frame");
+  const live = state.handlers.filter((entry) => entry.doc === frame.contentDocument);
+  state.handlers = live;
+  for (const { handler } of live) {
+    setTimeout(() => handler({ type: "olkItemSelectedChanged" }), LATENCY_MS);
+  }
+}
+
+/** Selects an item of the current folder (null clears the selection). */
+function selectItem(itemId) {
+  if (state.selection.itemId === itemId) return;
+  state.selection = { ...state.selection, itemId };
+  state.version += 1;
+  writeUrl();
+  renderItems();
+  renderReading();
+  fireItemChanged();
+}
+
+/** Opens a folder and selects its first item, as Outlook does. */
+function selectFolder(box, folder) {
+  state.selection = { address: box.mailbox.address, folderId: folder.id, itemId: folder.items[0]?.id ?? null };
+  state.version += 1;
+  writeUrl();
+  renderTree();
+  renderItems();
+  renderReading();
+  fireItemChanged();
+}
+
+/** (Re)opens the add-in in the pane frame, dropping the old document's handlers. */
+function reloadPane() {
+  state.handlers = [];
+  $("taskpane-frame").src = "/taskpane.html";
+}
+
+/** Switches persona: Outlook restarts with that person's mailboxes, and the add-in with it. */
+function switchPersona(upn, { fromUrl = false } = {}) {
+  state.person = personOf(upn) ?? state.world.people.find((p) => p.persona) ?? null;
+  state.boxes = state.person ? mailboxesFor(state.person) : [];
+  if (fromUrl) initialSelection();
+  else {
+    const box = state.boxes[0];
+    const folder = folderOf(box, null);
+    state.selection = { address: box?.mailbox.address ?? null, folderId: folder?.id ?? null, itemId: folder?.items[0]?.id ?? null };
+  }
+  state.version += 1;
+  renderPersonas();
+  renderTree();
+  renderItems();
+  renderReading();
+  writeUrl();
+  reloadPane();
+}
+
+/** Applies a scenario change and reopens the add-in so it takes effect from the start. */
+function changeScenario(change) {
+  Object.assign(state.scenario, change);
+  syncControls();
+  writeUrl();
+  renderReading();
+  reloadPane();
+}
+
+/** Wires the header, scenario panel and log controls. */
+function wireControls() {
+  const toggle = $("sim-scenario-toggle");
+  const panel = $("sim-scenario");
+  const setOpen = (open) => {
+    panel.hidden = !open;
+    toggle.setAttribute("aria-expanded", String(open));
+  };
+  setOpen(params.get("scenario") === "open");
+  toggle.addEventListener("click", () => {
+    setOpen(panel.hidden);
+    writeUrl();
+  });
+  const errors = $("sim-token-error");
+  for (const [code, name] of TOKEN_ERRORS) errors.append(el("option", { value: String(code) }, `${code} ${name}`));
+  $("sim-persona").addEventListener("change", (event) => switchPersona(event.target.value));
+  for (const radio of document.querySelectorAll('input[name="sim-token-version"]')) {
+    radio.addEventListener("change", (event) => changeScenario({ tokenVersion: Number(event.target.value) }));
+  }
+  $("sim-shared-props").addEventListener("change", (event) => changeScenario({ sharedProperties: event.target.value }));
+  errors.addEventListener("change", (event) => changeScenario({ nextTokenError: event.target.value ? Number(event.target.value) : null }));
+  $("sim-identity-api").addEventListener("change", (event) => changeScenario({ identityApi: event.target.checked }));
+  $("sim-reload").addEventListener("click", () => reloadPane());
+  $("sim-clear-log").addEventListener("click", () => {
+    state.calls = [];
+    $("simulator-log").replaceChildren();
+  });
+  syncControls();
+}
+
+/** Loads the emulator's world and opens Outlook on the persona of the URL (or the first). */
+async function start() {
+  wireControls();
+  try {
+    const config = await (await fetch("/simulator/config.json")).json();
+    state.emulatorUrl = String(config.emulatorUrl).replace(/\/$/, "");
+    const response = await fetch(`${state.emulatorUrl}/_emulator/world`);
+    if (!response.ok) throw new Error(`the emulator answered ${response.status}`);
+    state.world = await response.json();
+  } catch (error) {
+    $("sim-reading").replaceChildren(
+      el("p", { class: "reading-empty", role: "alert" }, `The simulator couldn't load the emulator's world (${error.message}). Is \`tandem demo\` running?`),
+    );
+    return;
+  }
+  switchPersona(params.get("persona"), { fromUrl: true });
+  document.body.dataset.ready = "true";
+  resolveReady();
+}
+
+start();

@@ -1,0 +1,307 @@
+// Office host simulator: a stand-in for Office.js (https://appsforoffice.microsoft.com/lib/1/hosted/office.js)
+// in a plain browser. The demo serves the task pane with this script instead of Microsoft's.
+//
+// Inside the simulator host's frame it answers from window.parent.tandemSimulatorHost (same
+// origin): the persona, the selected item, the scenario switches, the SSO token. Opened in a
+// top-level window, it sends the browser to the host (/simulator/), which opens the pane in
+// its frame. Classic script, not a module: Office.js is one too, and the pane expects
+// window.Office before its modules run.
+(function () {
+  "use strict";
+
+  var HOST_KEY = "tandemSimulatorHost";
+
+  /** The simulator host object in the parent window, or null at top level or elsewhere. */
+  function findHost() {
+    try {
+      if (window.parent !== window && window.parent[HOST_KEY]) return window.parent[HOST_KEY];
+    } catch (error) {
+      // A parent of another origin: not the simulator.
+    }
+    return null;
+  }
+
+  var AsyncResultStatus = Object.freeze({ Succeeded: "succeeded", Failed: "failed" });
+  var EventType = Object.freeze({ ItemChanged: "olkItemSelectedChanged" });
+  var HostType = Object.freeze({
+    Word: "Word", Excel: "Excel", PowerPoint: "PowerPoint", Outlook: "Outlook",
+    OneNote: "OneNote", Project: "Project", Access: "Access",
+  });
+  var PlatformType = Object.freeze({
+    PC: "PC", OfficeOnline: "OfficeOnline", Mac: "Mac", iOS: "iOS", Android: "Android", Universal: "Universal",
+  });
+  var MailboxEnums = Object.freeze({
+    ItemType: Object.freeze({ Message: "message", Appointment: "appointment" }),
+    RestVersion: Object.freeze({ v1_0: "v1.0", v2_0: "v2.0", Beta: "beta" }),
+    DelegatePermissions: Object.freeze({ Read: 1, Write: 2, DeleteOwn: 4, DeleteAll: 8, EditOwn: 16, EditAll: 32 }),
+    UserProfileType: Object.freeze({ Office365: "office365", OutlookCom: "outlookCom", Enterprise: "enterprise", Gmail: "gmail" }),
+    RecipientType: Object.freeze({ Other: "other", DistributionList: "distributionList", User: "user", ExternalUser: "externalUser" }),
+  });
+
+  var host = findHost();
+
+  if (!host) {
+    // Opened on its own (https://localhost:3000/taskpane.html): show it inside the simulator.
+    var target = new URL("/simulator/", window.location.href);
+    target.search = window.location.search;
+    if (window.top === window) window.location.replace(target.href);
+    window.Office = {
+      HostType: HostType,
+      PlatformType: PlatformType,
+      AsyncResultStatus: AsyncResultStatus,
+      EventType: EventType,
+      MailboxEnums: MailboxEnums,
+      /** Never resolves: the page is going away. */
+      onReady: function () {
+        return new Promise(function () {});
+      },
+    };
+    return;
+  }
+
+  /** A plain copy of JSON-able options (functions and cycles dropped), for the log and the host. */
+  function plain(value) {
+    if (value === undefined) return undefined;
+    try {
+      return JSON.parse(JSON.stringify(value));
+    } catch (error) {
+      return String(value);
+    }
+  }
+
+  /** Office's AsyncResult. */
+  function AsyncResult(status, value, error, asyncContext) {
+    this.status = status;
+    this.value = value;
+    this.error = error;
+    this.asyncContext = asyncContext;
+  }
+
+  /** Office's Error: {code, name, message}. */
+  function OfficeError(code, name, message) {
+    this.code = code;
+    this.name = name;
+    this.message = message;
+  }
+
+  /** Splits Office's (options?, callback?) argument pairs. */
+  function optionsAndCallback(first, second) {
+    if (typeof first === "function") return { options: {}, callback: first };
+    return { options: first || {}, callback: typeof second === "function" ? second : null };
+  }
+
+  /** Calls back asynchronously, as Office does, after the host's simulated latency. */
+  function later(callback, result) {
+    if (!callback) return;
+    setTimeout(function () {
+      callback(result);
+    }, host.latency());
+  }
+
+  /** Office's EmailAddressDetails for {name, address}. */
+  function addressDetails(who) {
+    if (!who) return null;
+    return {
+      displayName: who.name || "",
+      emailAddress: who.address || "",
+      recipientType: /@contoso\.com$/i.test(who.address || "") ? "user" : "externalUser",
+    };
+  }
+
+  var itemCache = { version: -1, item: null };
+
+  /** The Office item object for the host's current selection (a new object per selection). */
+  function currentItem() {
+    var selection = host.currentItem();
+    if (itemCache.version === selection.version) return itemCache.item;
+    itemCache = { version: selection.version, item: selection.item ? makeItem(selection.item) : null };
+    return itemCache.item;
+  }
+
+  /** Builds a read-mode item as Outlook would expose it. */
+  function makeItem(d) {
+    var item = {
+      itemId: d.ewsId,
+      itemType: d.itemType,
+      itemClass: d.itemType === "appointment" ? "IPM.Appointment" : "IPM.Note",
+      subject: d.subject,
+      dateTimeCreated: new Date(d.createdDateTime || d.receivedDateTime || Date.now()),
+      dateTimeModified: new Date(d.receivedDateTime || Date.now()),
+      normalizedSubject: String(d.subject || "").replace(/^(re|fw|fwd):\s*/i, ""),
+    };
+    if (d.itemType === "appointment") {
+      item.organizer = addressDetails(d.from);
+      item.start = new Date(d.start || d.receivedDateTime);
+    } else {
+      item.from = addressDetails(d.from);
+      item.sender = addressDetails(d.from);
+    }
+    // Present only for items in a shared folder or shared mailbox (Microsoft's rule), and
+    // missing altogether on clients that lack it (the "missing" scenario).
+    if (d.shared && host.scenario().sharedProperties !== "missing") {
+      /** Answers owner, targetMailbox, targetRestUrl and delegatePermissions, as the scenario says. */
+      item.getSharedPropertiesAsync = function (first, second) {
+        var args = optionsAndCallback(first, second);
+        var entry = host.log("getSharedPropertiesAsync", plain(args.options));
+        var mode = host.scenario().sharedProperties;
+        var context = args.options.asyncContext;
+        if (mode === "timeout") {
+          entry.outcome("no answer (never calls back)");
+          return;
+        }
+        if (mode === "fails") {
+          // The failure people report (office-js#3748): code 9018, GenericTokenError.
+          var error = new OfficeError(9018, "GenericTokenError", "An internal error has occurred.");
+          entry.outcome("failed 9018 GenericTokenError");
+          later(args.callback, new AsyncResult(AsyncResultStatus.Failed, undefined, error, context));
+          return;
+        }
+        var value = mode === "empty"
+          ? { owner: "", targetMailbox: "", targetRestUrl: "", delegatePermissions: 0 }
+          : {
+            owner: d.shared.owner,
+            targetMailbox: d.shared.targetMailbox,
+            targetRestUrl: d.shared.targetRestUrl,
+            delegatePermissions: d.shared.delegatePermissions,
+          };
+        entry.outcome("succeeded " + JSON.stringify(value));
+        later(args.callback, new AsyncResult(AsyncResultStatus.Succeeded, value, undefined, context));
+      };
+    }
+    return Object.freeze(item);
+  }
+
+  /** "1.14" >= "1.3" compared numerically, part by part. */
+  function versionAtLeast(have, want) {
+    var a = String(have).split(".").map(Number);
+    var b = String(want || "1.1").split(".").map(Number);
+    for (var i = 0; i < Math.max(a.length, b.length); i += 1) {
+      var x = a[i] || 0;
+      var y = b[i] || 0;
+      if (x !== y) return x > y;
+    }
+    return true;
+  }
+
+  var mailbox = {
+    /** The selected item (null when nothing is selected). */
+    get item() {
+      return currentItem();
+    },
+    /** The signed-in persona. */
+    get userProfile() {
+      var p = host.profile();
+      return Object.freeze({
+        displayName: p.name,
+        emailAddress: p.upn,
+        timeZone: "UTC",
+        accountType: MailboxEnums.UserProfileType.Enterprise,
+      });
+    },
+    /** The REST URL Outlook reports for the person's own mailbox. */
+    get restUrl() {
+      return "https://outlook.office.com/api";
+    },
+    diagnostics: Object.freeze({ hostName: "Outlook", hostVersion: "16.0.17928.20114 (simulator)", OWAView: undefined }),
+    /** EWS id -> REST id: the URL-safe base64 alphabet, as Outlook converts it. */
+    convertToRestId: function (itemId, restVersion) {
+      host.log("convertToRestId", [itemId, restVersion]);
+      return String(itemId).replace(/\//g, "-").replace(/\+/g, "_");
+    },
+    /** REST id -> EWS id. */
+    convertToEwsId: function (itemId, restVersion) {
+      host.log("convertToEwsId", [itemId, restVersion]);
+      return String(itemId).replace(/-/g, "/").replace(/_/g, "+");
+    },
+    /** Registers an ItemChanged handler with the host (the only event the pane uses). */
+    addHandlerAsync: function (eventType, handler, first, second) {
+      var args = optionsAndCallback(first, second);
+      host.log("addHandlerAsync", { eventType: eventType });
+      if (eventType !== EventType.ItemChanged || typeof handler !== "function") {
+        later(args.callback, new AsyncResult(AsyncResultStatus.Failed, undefined,
+          new OfficeError(5000, "Invalid API call", "The event type is not supported here."), args.options.asyncContext));
+        return;
+      }
+      host.addItemChangedHandler(handler, document);
+      later(args.callback, new AsyncResult(AsyncResultStatus.Succeeded, undefined, undefined, args.options.asyncContext));
+    },
+    /** Drops this pane's handlers. */
+    removeHandlerAsync: function (eventType, first, second) {
+      var args = optionsAndCallback(first, second);
+      host.log("removeHandlerAsync", { eventType: eventType });
+      host.removeItemChangedHandlers(document);
+      later(args.callback, new AsyncResult(AsyncResultStatus.Succeeded, undefined, undefined, args.options.asyncContext));
+    },
+  };
+
+  var requirements = {
+    /** Mailbox up to 1.14; IdentityAPI 1.3 unless the scenario turns it off. */
+    isSetSupported: function (name, minVersion) {
+      var sets = { mailbox: "1.14", openbrowserwindowapi: "1.1" };
+      if (host.scenario().identityApi) sets.identityapi = "1.3";
+      var have = sets[String(name).toLowerCase()];
+      var answer = Boolean(have) && versionAtLeast(have, minVersion);
+      host.log("isSetSupported", [name, minVersion], String(answer));
+      return answer;
+    },
+  };
+
+  var ready = null;
+
+  /** Office.onReady: a promise of {host, platform}, and the callback form. */
+  function onReady(callback) {
+    if (!ready) {
+      ready = Promise.resolve(host.ready).then(function () {
+        var info = { host: HostType.Outlook, platform: PlatformType.PC };
+        host.log("onReady", undefined, JSON.stringify(info));
+        if (typeof window.Office.initialize === "function") window.Office.initialize("taskpane");
+        return info;
+      });
+    }
+    if (typeof callback === "function") {
+      ready.then(function (info) {
+        callback(info);
+      });
+    }
+    return ready;
+  }
+
+  window.Office = {
+    HostType: HostType,
+    PlatformType: PlatformType,
+    AsyncResultStatus: AsyncResultStatus,
+    EventType: EventType,
+    MailboxEnums: MailboxEnums,
+    onReady: onReady,
+    context: {
+      mailbox: mailbox,
+      requirements: requirements,
+      displayLanguage: "en-US",
+      contentLanguage: "en-US",
+      diagnostics: Object.freeze({ host: HostType.Outlook, platform: PlatformType.PC, version: "16.0 (simulator)" }),
+      ui: {
+        /** Opens a URL outside the add-in, as Outlook does with the system browser. */
+        openBrowserWindow: function (url) {
+          host.log("openBrowserWindow", [url]);
+          host.openBrowserWindow(String(url));
+        },
+      },
+    },
+    auth: {
+      /** Office.auth.getAccessToken: a promise of the SSO token; rejects with {code, name, message}. */
+      getAccessToken: function (options) {
+        var copy = plain(options || {});
+        return new Promise(function (resolve, reject) {
+          host.getAccessToken(copy).then(
+            function (token) {
+              resolve(String(token));
+            },
+            function (error) {
+              reject(new OfficeError(error.code, error.name, error.message));
+            },
+          );
+        });
+      },
+    },
+  };
+})();

@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { readContext, restIdOf } from "../context.js";
+import { EWS_ID, REST_ID, fakeOffice, message } from "./fake-office.js";
+
+const SUPPORT = {
+  owner: "support@contoso.com",
+  targetMailbox: "support@contoso.com",
+  targetRestUrl: "https://outlook.office.com/api",
+  delegatePermissions: 63,
+};
+
+describe("readContext", () => {
+  it("answers none when nothing is selected (item is null)", async () => {
+    const ctx = await readContext(fakeOffice({ item: null }));
+    assert.equal(ctx.state, "none");
+    assert.equal(ctx.reason, "nothing-selected");
+    assert.equal(ctx.mailbox, null);
+    assert.equal(ctx.person.address, "lee@contoso.com");
+  });
+
+  it("answers none for an unsaved compose item (no itemId)", async () => {
+    const ctx = await readContext(fakeOffice({ item: message({ itemId: undefined }) }));
+    assert.equal(ctx.state, "none");
+    assert.equal(ctx.reason, "unsaved");
+  });
+
+  it("answers own when getSharedPropertiesAsync is missing, naming the person's mailbox", async () => {
+    const office = fakeOffice({ profile: { displayName: "Adele Vance", emailAddress: "adele@contoso.com" } });
+    const ctx = await readContext(office);
+    assert.equal(ctx.state, "own");
+    assert.equal(ctx.mailbox, "adele@contoso.com");
+    assert.equal(ctx.shared, null);
+    assert.equal(ctx.itemType, "message");
+    assert.equal(ctx.subject, "Printer on the 3rd floor jams");
+    assert.deepEqual(ctx.from, { name: "Maria Lopez", address: "maria.lopez@adatum.com" });
+  });
+
+  it("converts the EWS id with convertToRestId and RestVersion v2.0", async () => {
+    const office = fakeOffice();
+    const ctx = await readContext(office);
+    assert.equal(ctx.ewsId, EWS_ID);
+    assert.equal(ctx.itemId, REST_ID);
+    assert.deepEqual(office.calls.find((c) => c[0] === "convertToRestId"), ["convertToRestId", EWS_ID, "v2.0"]);
+    assert.doesNotMatch(ctx.itemId, /[+/]/);
+  });
+
+  it("answers shared with Office's four properties when the call succeeds", async () => {
+    const ctx = await readContext(fakeOffice({ shared: { value: { ...SUPPORT } } }));
+    assert.equal(ctx.state, "shared");
+    assert.equal(ctx.mailbox, "support@contoso.com");
+    assert.deepEqual(ctx.shared, SUPPORT);
+  });
+
+  it("keeps the delegate's bits as a number", async () => {
+    const value = { owner: "adele@contoso.com", targetMailbox: "adele@contoso.com", targetRestUrl: SUPPORT.targetRestUrl, delegatePermissions: 23 };
+    const ctx = await readContext(fakeOffice({ shared: { value } }));
+    assert.equal(ctx.shared.delegatePermissions, 23);
+    assert.equal(ctx.shared.owner, "adele@contoso.com");
+  });
+
+  it("answers unknown, never own, when the call fails", async () => {
+    const error = { code: 9018, name: "GenericTokenError", message: "An internal error has occurred." };
+    const ctx = await readContext(fakeOffice({ shared: { error } }));
+    assert.equal(ctx.state, "unknown");
+    assert.equal(ctx.reason, "failed");
+    assert.equal(ctx.mailbox, null);
+    assert.match(ctx.detail, /9018/);
+    assert.match(ctx.detail, /GenericTokenError/);
+  });
+
+  it("answers unknown when the call throws", async () => {
+    const ctx = await readContext(fakeOffice({ shared: { throws: "not available in compose" } }));
+    assert.equal(ctx.state, "unknown");
+    assert.equal(ctx.reason, "failed");
+  });
+
+  it("answers unknown after the timeout when Office never calls back", async () => {
+    const started = Date.now();
+    const ctx = await readContext(fakeOffice({ shared: { never: true } }), { timeoutMs: 30 });
+    assert.equal(ctx.state, "unknown");
+    assert.equal(ctx.reason, "timeout");
+    assert.ok(Date.now() - started >= 25);
+  });
+
+  it("ignores an answer that arrives after the timeout", async () => {
+    const ctx = await readContext(fakeOffice({ shared: { value: SUPPORT, delayMs: 60 } }), { timeoutMs: 10 });
+    assert.equal(ctx.state, "unknown");
+    assert.equal(ctx.reason, "timeout");
+  });
+
+  for (const [label, value] of [
+    ["an empty object", {}],
+    ["no value", undefined],
+    ["an empty target mailbox", { ...SUPPORT, targetMailbox: "" }],
+    ["a blank target mailbox", { ...SUPPORT, targetMailbox: "   " }],
+    ["no target REST URL", { ...SUPPORT, targetRestUrl: "" }],
+  ]) {
+    it(`answers unknown when the call answers ${label}`, async () => {
+      const ctx = await readContext(fakeOffice({ shared: { value } }));
+      assert.equal(ctx.state, "unknown");
+      assert.equal(ctx.reason, "empty");
+      assert.equal(ctx.shared, null);
+    });
+  }
+
+  it("reads an appointment's type and organizer", async () => {
+    const item = {
+      itemId: EWS_ID,
+      itemType: "appointment",
+      subject: "Team stand-up",
+      organizer: { displayName: "Contoso Support", emailAddress: "support@contoso.com" },
+    };
+    const ctx = await readContext(fakeOffice({ item, shared: { value: SUPPORT } }));
+    assert.equal(ctx.state, "shared");
+    assert.equal(ctx.itemType, "appointment");
+    assert.deepEqual(ctx.from, { name: "Contoso Support", address: "support@contoso.com" });
+  });
+
+  it("answers none for an item type Tandem does not handle", async () => {
+    const ctx = await readContext(fakeOffice({ item: message({ itemType: "note" }) }));
+    assert.equal(ctx.state, "none");
+    assert.equal(ctx.reason, "unsupported-item");
+  });
+});
+
+describe("restIdOf", () => {
+  it("maps the EWS alphabet to the URL-safe one when convertToRestId is absent", () => {
+    assert.equal(restIdOf({}, "a/b+c"), "a-b_c");
+  });
+});

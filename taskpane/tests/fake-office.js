@@ -1,0 +1,87 @@
+// A small fake of the Office.js surface the pane touches, for the unit tests. Not a test file
+// itself (node --test runs only *.test.js here).
+
+export const EWS_ID = "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVhMDBhMDFkNjE2ZgBGAAD/6rbIfRYM4WYc+uJj1WbdjieipwyiRfVMrTn64mDQX/ARJg36YN0Mm";
+export const REST_ID = "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVhMDBhMDFkNjE2ZgBGAAD-6rbIfRYM4WYc_uJj1WbdjieipwyiRfVMrTn64mDQX-ARJg36YN0Mm";
+
+/** Office's enums, as Office.js defines them. */
+const ENUMS = {
+  AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
+  EventType: { ItemChanged: "olkItemSelectedChanged" },
+  HostType: { Outlook: "Outlook" },
+  MailboxEnums: {
+    ItemType: { Message: "message", Appointment: "appointment" },
+    RestVersion: { v1_0: "v1.0", v2_0: "v2.0", Beta: "beta" },
+  },
+};
+
+/** A read-mode message (or appointment) as Outlook exposes it. */
+export function message(overrides = {}) {
+  return {
+    itemId: EWS_ID,
+    itemType: "message",
+    subject: "Printer on the 3rd floor jams",
+    from: { displayName: "Maria Lopez", emailAddress: "maria.lopez@adatum.com" },
+    ...overrides,
+  };
+}
+
+/**
+ * A fake Office namespace. `shared` adds getSharedPropertiesAsync to the item:
+ * {value} succeeds, {error} fails, {never: true} never calls back, {throws} throws.
+ * `tokens` is a queue of answers for getAccessToken: a string resolves, an object rejects.
+ */
+export function fakeOffice({ item = message(), shared = null, identity = true, tokens = [], profile } = {}) {
+  const calls = [];
+  const office = {
+    ...ENUMS,
+    calls,
+    context: {
+      mailbox: {
+        userProfile: profile ?? { displayName: "Lee Gu", emailAddress: "lee@contoso.com" },
+        /** EWS -> REST id, recording the call. */
+        convertToRestId(id, version) {
+          calls.push(["convertToRestId", id, version]);
+          return id.replace(/\//g, "-").replace(/\+/g, "_");
+        },
+        item: null,
+      },
+      requirements: {
+        /** IdentityAPI as the test says; Mailbox always. */
+        isSetSupported(name, version) {
+          calls.push(["isSetSupported", name, version]);
+          return name === "IdentityAPI" ? identity : name === "Mailbox";
+        },
+      },
+    },
+    auth: {
+      /** The next queued answer: a string resolves, an object rejects. */
+      getAccessToken(options) {
+        calls.push(["getAccessToken", options]);
+        const next = tokens.length ? tokens.shift() : "token";
+        return typeof next === "string" ? Promise.resolve(next) : Promise.reject(next);
+      },
+    },
+  };
+  if (item) {
+    const copy = { ...item };
+    if (shared) {
+      copy.getSharedPropertiesAsync = (callback) => {
+        calls.push(["getSharedPropertiesAsync"]);
+        if (shared.throws) throw new Error(shared.throws);
+        if (shared.never) return;
+        const result = shared.error
+          ? { status: "failed", error: shared.error }
+          : { status: "succeeded", value: shared.value };
+        setTimeout(() => callback(result), shared.delayMs ?? 0);
+      };
+    }
+    office.context.mailbox.item = copy;
+  }
+  return office;
+}
+
+/** Office's getAccessToken rejection. */
+export function officeError(code, name = "Error", message = "failed") {
+  return { code, name, message };
+}

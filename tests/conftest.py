@@ -1,0 +1,333 @@
+"""Live servers on loopback: the emulator, backends wired to it, the demo, and a real Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend import create_app
+from backend.certs import CertPaths, ensure
+from backend.config import Settings
+from backend.emulator import Emulator
+from backend.emulator import create_app as create_emulator
+from backend.outbound import Session, ssl_context
+from backend.serving import Server
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PUBLIC_URL = "https://localhost:3000"
+
+
+@pytest.fixture(autouse=True)
+def _no_tandem_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only the settings they pass, never the developer's TANDEM_* variables."""
+    for name in list(os.environ):
+        if name.startswith("TANDEM_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def cert_paths(tmp_path_factory: pytest.TempPathFactory) -> CertPaths:
+    """A development CA and localhost certificate made for this test session."""
+    paths, _ = ensure(tmp_path_factory.mktemp("certs"))
+    return paths
+
+
+@pytest.fixture(scope="session")
+def http(cert_paths: CertPaths) -> Session:
+    """A requests session trusting the test CA (the environment's CA bundle can't override it)."""
+    return Session(context=ssl_context(cert_paths.ca_cert), timeout=30)
+
+
+@dataclass
+class EmulatorHandle:
+    """A running emulator and helpers to talk to its control routes."""
+
+    emulator: Emulator
+    server: Server
+    http: Session
+
+    @property
+    def url(self) -> str:
+        """Its base URL."""
+        return self.server.url
+
+    def sso(self, user: str, **options: Any) -> str:
+        """The SSO token Office would hand the pane for this person."""
+        response = self.http.post(f"{self.url}/_emulator/sso-token", json={"user": user, **options})
+        response.raise_for_status()
+        return response.json()["token"]
+
+    def world(self) -> dict[str, Any]:
+        """GET /_emulator/world."""
+        return self.http.get(f"{self.url}/_emulator/world").json()
+
+    def stats(self) -> dict[str, Any]:
+        """GET /_emulator/stats."""
+        return self.http.get(f"{self.url}/_emulator/stats").json()
+
+    def fault(self, **fault: Any) -> None:
+        """Queue one fault."""
+        self.http.post(f"{self.url}/_emulator/faults", json=fault).raise_for_status()
+
+    def clear_faults(self) -> None:
+        """Forget every fault."""
+        self.http.delete(f"{self.url}/_emulator/faults").raise_for_status()
+
+    def items(self, mailbox: str, folder: str = "inbox") -> list[dict[str, Any]]:
+        """The items of a well-known or named folder of a mailbox, newest first."""
+        for box in self.world()["mailboxes"]:
+            if box["address"] == mailbox:
+                for f in box["folders"]:
+                    if folder in (f["wellKnownName"], f["name"]):
+                        return f["items"]
+        raise KeyError(f"{mailbox}/{folder}")
+
+
+def _start_emulator(cert_paths: CertPaths, http: Session) -> EmulatorHandle:
+    server = Server(None, host="127.0.0.1", port=0, cert=cert_paths.cert, key=cert_paths.key)
+    emulator = Emulator(public_url=PUBLIC_URL)
+    emulator.base_url = server.url
+    server.app = create_emulator(emulator)
+    server.start()
+    return EmulatorHandle(emulator=emulator, server=server, http=http)
+
+
+@pytest.fixture(scope="session")
+def emulator(cert_paths: CertPaths, http: Session) -> Iterator[EmulatorHandle]:
+    """The emulator shared by the session: tests must not change its state (use fresh_emulator)."""
+    handle = _start_emulator(cert_paths, http)
+    yield handle
+    handle.server.stop()
+
+
+@pytest.fixture
+def fresh_emulator(cert_paths: CertPaths, http: Session) -> Iterator[EmulatorHandle]:
+    """An emulator of this test's own, for faults, key rotation and writes."""
+    handle = _start_emulator(cert_paths, http)
+    yield handle
+    handle.server.stop()
+
+
+@dataclass
+class BackendHandle:
+    """A running backend and the settings it was built with."""
+
+    server: Server
+    settings: Settings
+    http: Session
+    app: Any = field(repr=False, default=None)
+
+    @property
+    def url(self) -> str:
+        """Its base URL."""
+        return self.server.url
+
+    def context(self, token: str | None, body: dict[str, Any], **headers: str) -> Any:
+        """POST /api/items/context."""
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.post(f"{self.url}/api/items/context", json=body, headers=headers)
+
+
+def backend_settings(
+    emulator: EmulatorHandle, cert_paths: CertPaths, **overrides: str
+) -> dict[str, str]:
+    """The TANDEM_* mapping that wires a backend to an emulator."""
+    return {
+        **emulator.emulator.settings(),
+        "TANDEM_PUBLIC_URL": PUBLIC_URL,
+        "TANDEM_CA_BUNDLE": str(cert_paths.ca_cert),
+        **overrides,
+    }
+
+
+@pytest.fixture
+def make_backend(cert_paths: CertPaths, http: Session) -> Iterator[Callable[..., BackendHandle]]:
+    """Build backends wired to an emulator, each with a fresh MSAL client and caches."""
+    servers: list[Server] = []
+
+    def make(
+        emulator: EmulatorHandle, clock: Callable[[], float] | None = None, **overrides: str
+    ) -> BackendHandle:
+        settings = Settings.from_mapping(backend_settings(emulator, cert_paths, **overrides))
+        app = create_app(settings, clock=clock)
+        server = Server(app, host="127.0.0.1", port=0, cert=cert_paths.cert, key=cert_paths.key)
+        server.start()
+        servers.append(server)
+        return BackendHandle(server=server, settings=settings, http=http, app=app)
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def backend(
+    emulator: EmulatorHandle, cert_paths: CertPaths, http: Session
+) -> Iterator[BackendHandle]:
+    """A backend on the shared emulator, for tests that only read."""
+    settings = Settings.from_mapping(backend_settings(emulator, cert_paths))
+    app = create_app(settings)
+    server = Server(app, host="127.0.0.1", port=0, cert=cert_paths.cert, key=cert_paths.key)
+    server.start()
+    yield BackendHandle(server=server, settings=settings, http=http, app=app)
+    server.stop()
+
+
+def shared_body(item_id: str, mailbox: str, bits: int = 63, **extra: Any) -> dict[str, Any]:
+    """The item context the pane posts for an item of a shared mailbox or folder."""
+    return {
+        "itemId": item_id,
+        "itemType": extra.pop("itemType", "message"),
+        "shared": {
+            "targetMailbox": mailbox,
+            "targetRestUrl": extra.pop("targetRestUrl", "https://outlook.office.com/api"),
+            "owner": mailbox,
+            "delegatePermissions": bits,
+        },
+        **extra,
+    }
+
+
+@dataclass
+class DemoHandle:
+    """`tandem demo` running as a subprocess."""
+
+    process: subprocess.Popen[str]
+    url: str
+    emulator_url: str
+    output: list[str]
+    ca: Path
+    http: Session
+
+    def fault(self, **fault: Any) -> None:
+        """Queue one fault in the demo's emulator."""
+        self.http.post(f"{self.emulator_url}/_emulator/faults", json=fault).raise_for_status()
+
+    def stats(self) -> dict[str, Any]:
+        """The demo emulator's counters."""
+        return self.http.get(f"{self.emulator_url}/_emulator/stats").json()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory, http: Session) -> Iterator[DemoHandle]:
+    """The README's first command, `tandem demo`, on free ports, polled until ready."""
+    certs_dir = tmp_path_factory.mktemp("demo-certs")
+    command = [
+        sys.executable,
+        "-m",
+        "backend.cli",
+        "demo",
+        "--port",
+        "0",
+        "--emulator-port",
+        "0",
+        "--certs",
+        str(certs_dir),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: list[str] = []
+    url = emulator_url = ""
+    assert process.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (url and emulator_url):
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if match := re.search(r"open (https://localhost:\d+)/taskpane.html", line):
+            url = match.group(1)
+        if match := re.search(r"emulator \(Entra ID \+ Graph\): (https://localhost:\d+)", line):
+            emulator_url = match.group(1)
+    if not (url and emulator_url):
+        process.kill()
+        pytest.fail("tandem demo did not start:\n" + "".join(output))
+    # Drain the rest of the output in the background so the pipe never fills.
+    drain = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)  # type: ignore[arg-type]
+    drain.start()
+    verify = str(certs_dir / "ca.pem")
+    ready = Session(context=ssl_context(Path(verify)), timeout=5)
+    while time.monotonic() < deadline:
+        try:
+            if ready.get(f"{url}/readyz").status_code == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.05)  # polling for readiness, bounded by the deadline
+    else:
+        process.kill()
+        pytest.fail("tandem demo never became ready:\n" + "".join(output))
+    yield DemoHandle(
+        process=process,
+        url=url,
+        emulator_url=emulator_url,
+        output=output,
+        ca=Path(verify),
+        http=ready,
+    )
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    drain.join(timeout=10)  # ends at the pipe's end of file
+    process.stdout.close()
+    ready.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (Playwright cannot download browsers here)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser page that trusts the test certificates and records console errors."""
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.console_errors = []  # type: ignore[attr-defined]
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    yield page
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a screenshot under artifacts/ (git-ignored) and answer its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
