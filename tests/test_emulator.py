@@ -283,3 +283,22 @@ def test_world_lists_ids_in_both_forms(emulator: EmulatorHandle):
         "nestor@contoso.com": 63,
     }
     assert adele["sendOnBehalf"] == ["nestor@contoso.com"]
+
+
+def test_token_version_follows_the_app_setting(fresh_emulator: EmulatorHandle, http: Session):
+    import jwt
+
+    assert (
+        jwt.decode(fresh_emulator.sso("lee@contoso.com"), options={"verify_signature": False})[
+            "ver"
+        ]
+        == "2.0"
+    )
+    http.post(
+        f"{fresh_emulator.url}/_emulator/settings", json={"accessTokenAcceptedVersion": 1}
+    ).raise_for_status()
+    claims = jwt.decode(fresh_emulator.sso("lee@contoso.com"), options={"verify_signature": False})
+    assert claims["ver"] == "1.0"
+    assert claims["aud"] == f"api://localhost:3000/{seed.CLIENT_ID}"
+    assert claims["iss"] == f"https://sts.windows.net/{seed.CONTOSO}/"
+    assert claims["upn"] == "lee@contoso.com"

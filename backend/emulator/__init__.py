@@ -157,7 +157,7 @@ def create_app(emulator: Emulator | None = None) -> Flask:
         person = emulator.exchange.person(str(body.get("user", "")))
         if person is None:
             return _bad("unknown user; see GET /_emulator/world")
-        version = int(body.get("version", 2))
+        version = int(body.get("version") or emulator.entra.access_token_version)
         if version not in (1, 2):
             return _bad("version must be 1 or 2")
         token = emulator.entra.sso_token(
@@ -225,7 +225,16 @@ def create_app(emulator: Emulator | None = None) -> Flask:
         body = request.get_json(silent=True) or {}
         if "graphTokenLifetime" in body:
             emulator.entra.graph_token_lifetime = int(body["graphTokenLifetime"])
-        return jsonify({"graphTokenLifetime": emulator.entra.graph_token_lifetime})
+        if "accessTokenAcceptedVersion" in body:
+            if body["accessTokenAcceptedVersion"] not in (1, 2):
+                return _bad("accessTokenAcceptedVersion must be 1 or 2")
+            emulator.entra.access_token_version = int(body["accessTokenAcceptedVersion"])
+        return jsonify(
+            {
+                "graphTokenLifetime": emulator.entra.graph_token_lifetime,
+                "accessTokenAcceptedVersion": emulator.entra.access_token_version,
+            }
+        )
 
     return app
 

@@ -320,6 +320,8 @@ class Entra:
         self.keys: list[SigningKey] = [SigningKey.generate()]
         self._keys_lock = threading.Lock()
         self.graph_token_lifetime = 3599
+        # The app manifest's accessTokenAcceptedVersion: what Office's SSO token looks like.
+        self.access_token_version = 2
         host = public_url.split("://", 1)[1].rstrip("/")
         self.app = AppRegistration(
             client_id=seed.CLIENT_ID,
