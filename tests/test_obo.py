@@ -186,3 +186,40 @@ def test_an_unregistered_certificate_is_refused(
     assert response.status_code == 500
     assert response.json()["code"] == "server_misconfigured"
     assert any("TANDEM_CLIENT_CERT" in r.getMessage() for r in caplog.records)
+
+
+def test_the_cache_is_bounded(emulator: EmulatorHandle, cert_paths):
+    from backend.config import Settings
+    from backend.identity import Caller
+    from backend.obo import OnBehalfOf
+    from backend.outbound import Session, ssl_context
+    from tests.conftest import backend_settings
+
+    settings = Settings.from_mapping(backend_settings(emulator, cert_paths))
+    obo = OnBehalfOf(
+        settings, Session(context=ssl_context(cert_paths.ca_cert), timeout=10), max_entries=2
+    )
+    people = {p["upn"]: p for p in emulator.world()["people"]}
+
+    def caller(upn: str) -> Caller:
+        return Caller(
+            oid=people[upn]["oid"],
+            tid=seed.CONTOSO,
+            name=upn,
+            upn=upn,
+            version="2.0",
+            client_app="",
+            expires_at=0,
+            assertion=tokens[upn],
+        )
+
+    tokens = {
+        upn: emulator.sso(upn) for upn in ("lee@contoso.com", "pat@contoso.com", "joni@contoso.com")
+    }
+    before = emulator.stats()["tokenRequests"]
+    for upn in tokens:
+        obo.graph_token(caller(upn))
+    obo.graph_token(caller("joni@contoso.com"))  # still cached
+    assert emulator.stats()["tokenRequests"] - before == 3
+    obo.graph_token(caller("lee@contoso.com"))  # the oldest entry was evicted
+    assert emulator.stats()["tokenRequests"] - before == 4
