@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import sys
 import tempfile
@@ -42,6 +43,7 @@ def main() -> int:
     parser.add_argument("--token-ms", type=int, default=80)
     parser.add_argument("--graph-ms", type=int, default=30)
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
 
     paths, _ = ensure(Path(tempfile.mkdtemp(prefix="tandem-bench-")))
     emulator_server = Server(None, host="127.0.0.1", port=0, cert=paths.cert, key=paths.key)
