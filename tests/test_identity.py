@@ -405,3 +405,36 @@ def test_unreachable_signing_keys_are_upstream_unavailable(
     assert ready.headers["Content-Type"].startswith("application/problem+json")
     fresh_emulator.clear_faults()
     assert backend.http.get(f"{backend.url}/readyz").status_code == 200
+
+
+def test_a_us_government_deployment_end_to_end(make_backend, emulator: EmulatorHandle):
+    backend = make_backend(emulator, TANDEM_CLOUD="usgov")
+    assert backend.settings.scopes[0].startswith("https://graph.microsoft.us/")
+    item = emulator.items("support@contoso.com")[0]["id"]
+    token = emulator.sso("lee@contoso.com", version=1)  # v1 issuer sts.windows.net, as in GCC High
+    gcc_high = shared_body(
+        item, "support@contoso.com", targetRestUrl="https://outlook.office365.us/api"
+    )
+    response = backend.context(token, gcc_high)
+    assert response.status_code == 200, response.text
+    worldwide = shared_body(item, "support@contoso.com")
+    assert backend.context(token, worldwide).json()["code"] == "target_not_allowed"
+
+
+def test_a_china_deployment_refuses_worldwide_v1_issuers(make_backend, emulator: EmulatorHandle):
+    backend = make_backend(emulator, TANDEM_CLOUD="china")
+    item = emulator.items("support@contoso.com")[0]["id"]
+    body = shared_body(item, "support@contoso.com", targetRestUrl="https://partner.outlook.cn/api")
+    before = emulator.stats()["tokenRequests"]
+    response = backend.context(emulator.sso("lee@contoso.com", version=1), body)
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_token"
+    assert emulator.stats()["tokenRequests"] == before  # refused by the backend itself
+    china_v1 = emulator.sso(
+        "lee@contoso.com",
+        version=1,
+        claims={"iss": f"https://sts.chinacloudapi.cn/{seed.CONTOSO}/"},
+    )
+    backend.context(china_v1, body)
+    # Accepted by the backend, so it reached the (worldwide) emulator's token endpoint.
+    assert emulator.stats()["tokenRequests"] == before + 1
