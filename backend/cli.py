@@ -6,10 +6,11 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import certs, manifest
+from . import audit, certs, manifest
 from .config import ConfigError, Settings
 from .serving import LOOPBACK, Server
 
@@ -22,8 +23,6 @@ DEMO_OFFICE_JS = "/simulator/office.js"
 
 
 def _logging(verbose: bool) -> None:
-    from . import audit
-
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -93,8 +92,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _wait(*servers: Server) -> int:
-    import threading
-
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
