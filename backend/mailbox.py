@@ -175,7 +175,7 @@ def graph_error(response: requests.Response) -> ApiError:
         )
     if code == "ErrorSendAsDenied":
         return SendAsDenied("You may not send as this mailbox (no Send As or Send on Behalf).")
-    if code == "ErrorAccessDenied" or (status == 403 and code != "ErrorSendAsDenied"):
+    if code == "ErrorAccessDenied" or status == 403:  # ErrorSendAsDenied was answered above
         return MailboxAccessDenied(
             "Exchange refused access. You may lack rights on this mailbox or folder, or they were "
             "granted less than an hour ago."

@@ -238,10 +238,9 @@ def validate(
     if root.findtext("o:Permissions", "", NS) != "ReadWriteMailbox":
         problems.append("Permissions must be ReadWriteMailbox")
     for element in root.iter():
-        for name in ("DefaultValue",):
-            value = element.get(name, "")
-            if value.startswith("http") and not value.startswith("https://"):
-                problems.append(f"{_local(element.tag)} URL is not https: {value}")
+        value = element.get("DefaultValue", "")
+        if value.startswith("http") and not value.startswith("https://"):
+            problems.append(f"{_local(element.tag)} URL is not https: {value}")
     for app_domain in root.iterfind(".//o:AppDomain", NS):
         if not (app_domain.text or "").startswith("https://"):
             problems.append("AppDomain must be https")

@@ -29,6 +29,7 @@ from .errors import (
     UpstreamUnavailable,
 )
 from .identity import Caller
+from .outbound import Session
 
 log = logging.getLogger("tandem.obo")
 
@@ -69,7 +70,7 @@ class OnBehalfOf:
     def __init__(
         self,
         settings: Settings,
-        session: requests.Session,
+        session: Session,
         *,
         clock: Callable[[], float] = time.time,
         max_entries: int = 10_000,
@@ -156,9 +157,8 @@ class OnBehalfOf:
 
     def _exchange(self, tenant: str, caller: Caller, scopes: list[str]) -> dict[str, Any]:
         app = self._app(tenant)
-        last = getattr(self._session, "last", None)
-        if last is not None:
-            last.status = last.retry_after = None
+        last = self._session.last
+        last.status = last.retry_after = None
         try:
             result = app.acquire_token_on_behalf_of(caller.assertion, scopes)
         except requests.Timeout as error:
@@ -168,22 +168,22 @@ class OnBehalfOf:
         except msal.exceptions.MsalServiceError as error:
             # MSAL raises on 5xx, also when replaying a remembered one (its throttling cache).
             raise UpstreamUnavailable("Microsoft Entra ID is unavailable.", status=503) from error
-        except ValueError as error:
-            if last is not None and getattr(last, "status", None) == 429:
-                raise Throttled(
-                    "Microsoft Entra ID asked us to slow down.",
-                    retry_after=_seconds(last.retry_after),
-                ) from error
-            raise UpstreamUnavailable(
+        except ValueError as error:  # a body that is not JSON: Entra's 429 may be plain text
+            raise self._throttled() or UpstreamUnavailable(
                 "Microsoft Entra ID answered something unreadable.", status=502
             ) from error
         if "access_token" in result:
             return result
-        if last is not None and getattr(last, "status", None) == 429:
-            raise Throttled(
-                "Microsoft Entra ID asked us to slow down.", retry_after=_seconds(last.retry_after)
-            )
-        raise self._error(result, tenant)
+        raise self._throttled() or self._error(result, tenant)
+
+    def _throttled(self) -> Throttled | None:
+        """Throttled, with Entra's Retry-After, when the token endpoint just answered 429."""
+        last = self._session.last
+        if getattr(last, "status", None) != 429:
+            return None
+        return Throttled(
+            "Microsoft Entra ID asked us to slow down.", retry_after=_seconds(last.retry_after)
+        )
 
     def _error(self, result: dict[str, Any], tenant: str) -> ApiError:
         """An Entra ID error body as the contract's error; logs what the operator needs."""
