@@ -7,14 +7,18 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_cors import CORS
 
 from . import api, audit, errors, site
+from .actions import Act
 from .config import ConfigError, Settings
-from .identity import KeySet, TokenValidator
-from .mailbox import MailboxClient
+from .context import ItemContext
+from .coordination import Coordinator, LocalCoordinator
+from .graph import GraphClient
+from .identity import Caller, KeySet, TokenValidator
 from .obo import OnBehalfOf
 from .outbound import Session, ssl_context
 
@@ -32,7 +36,23 @@ class Tandem:
     keys: KeySet
     validator: TokenValidator
     obo: OnBehalfOf
-    mailbox: MailboxClient
+    graph: GraphClient
+    coordinator: Coordinator
+
+    def act(
+        self, caller: Caller, ctx: ItemContext, fields: dict[str, Any], etag: str | None
+    ) -> Act:
+        """Everything an action needs: the person's Graph token and the item's route."""
+        return Act(
+            graph=self.graph,
+            coordinator=self.coordinator,
+            token=self.obo.graph_token(caller),
+            caller=caller,
+            ctx=ctx,
+            route=self.graph.route(caller, ctx),
+            etag=etag,
+            fields=fields,
+        )
 
 
 def create_app(
@@ -59,12 +79,21 @@ def create_app(
         cooldown=settings.jwks_cooldown,
         clock=clock or time.monotonic,
     )
+    coordinator = LocalCoordinator()
     tandem = Tandem(
         settings=settings,
         keys=keys,
         validator=TokenValidator(settings, keys, clock=wall),
         obo=OnBehalfOf(settings, entra_session, clock=wall),
-        mailbox=MailboxClient(graph_session, graph_url=settings.graph_url),
+        graph=GraphClient(
+            graph_session,
+            graph_url=settings.graph_url,
+            coordinator=coordinator,
+            timeout=timeout,
+            request_id=_request_id,
+            wall=wall,
+        ),
+        coordinator=coordinator,
     )
 
     app = Flask(__name__, static_folder=None)
@@ -103,3 +132,8 @@ def create_app(
         return response
 
     return app
+
+
+def _request_id() -> str | None:
+    """This request's id, sent to Graph as client-request-id so one ticket can be followed."""
+    return g.get("request_id") if has_request_context() else None

@@ -10,7 +10,11 @@ Outlook hosts below are each cloud's Exchange Online hosts.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .errors import TargetNotAllowed
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,30 @@ class Cloud:
     graph_url: str
     graph_resource: str
     rest_hosts: tuple[str, ...]
+
+    def accepts(self, target_rest_url: str, *, extra_hosts: Collection[str] = ()) -> None:
+        """Raise TargetNotAllowed unless the URL is https on one of this cloud's Outlook hosts.
+
+        `extra_hosts` (TANDEM_EXTRA_REST_HOSTS) are `host` or `host:port`, matched exactly
+        against the URL's host and port; the cloud's own hosts are accepted on port 443 only.
+        """
+        field = "shared.targetRestUrl"
+        try:
+            parts = urlsplit(target_rest_url)
+            port = parts.port
+        except ValueError:
+            raise TargetNotAllowed("targetRestUrl is not a URL.", field=field) from None
+        host = (parts.hostname or "").lower()
+        if parts.scheme != "https" or not host or parts.username or parts.password:
+            raise TargetNotAllowed("targetRestUrl must be an https URL.", field=field)
+        host_port = f"{host}:{port}" if port else host
+        if (host in self.rest_hosts and port in (None, 443)) or host_port in extra_hosts:
+            return
+        raise TargetNotAllowed(
+            f"targetRestUrl host '{host_port}' is not an Outlook host of the '{self.name}' "
+            "cloud this add-in runs in.",
+            field=field,
+        )
 
 
 CLOUDS: dict[str, Cloud] = {

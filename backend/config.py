@@ -13,8 +13,9 @@ from dotenv import dotenv_values
 
 from .clouds import CLOUDS, Cloud
 
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+# The one GUID pattern of the backend; every use is fullmatch (a `$` would match before "\n").
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+HOST_PORT = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 OFFICE_JS_CDN = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
 DEFAULT_SCOPES = "Mail.ReadWrite.Shared Mail.Send.Shared Calendars.ReadWrite.Shared User.Read"
 # Scopes Entra ID adds by itself; they are not qualified with a resource.
@@ -65,11 +66,6 @@ class Settings:
         """The Application ID URI: the audience of v1 SSO tokens."""
         return f"api://{urlsplit(self.public_url).netloc}/{self.client_id}"
 
-    @property
-    def verify(self) -> str | bool:
-        """What outbound HTTPS trusts: the extra CA bundle, or the system's store."""
-        return str(self.ca_bundle) if self.ca_bundle else True
-
     @classmethod
     def load(cls, overrides: Mapping[str, str] | None = None) -> Settings:
         """Settings from the environment (and .env when no overrides are given)."""
@@ -91,13 +87,13 @@ class Settings:
         client_id = get("TANDEM_CLIENT_ID")
         if not client_id:
             raise ConfigError("TANDEM_CLIENT_ID is required: the add-in's Entra app (client) id")
-        if not GUID.match(client_id):
+        if not GUID.fullmatch(client_id):
             raise ConfigError("TANDEM_CLIENT_ID must be a GUID")
 
         tenant_id = get("TANDEM_TENANT_ID")
         if not tenant_id:
             raise ConfigError("TANDEM_TENANT_ID is required: the home tenant id (a GUID)")
-        if not (GUID.match(tenant_id) or tenant_id.lower() == "organizations"):
+        if not (GUID.fullmatch(tenant_id) or tenant_id.lower() == "organizations"):
             raise ConfigError("TANDEM_TENANT_ID must be a GUID or 'organizations'")
         tenant_id = tenant_id.lower()
 
@@ -122,7 +118,7 @@ class Settings:
             allowed = None
         elif allowed_raw:
             entries = [t.strip().lower() for t in allowed_raw.split(",") if t.strip()]
-            bad = [t for t in entries if not GUID.match(t)]
+            bad = [t for t in entries if not GUID.fullmatch(t)]
             if bad:
                 raise ConfigError(f"TANDEM_ALLOWED_TENANTS holds a non-GUID entry: {bad[0]}")
             allowed = frozenset(entries)
@@ -140,7 +136,7 @@ class Settings:
         cloud = CLOUDS[cloud_name]
 
         authority_host = get("TANDEM_AUTHORITY_HOST", cloud.authority_host).lower()
-        if not HOST_PORT.match(authority_host):
+        if not HOST_PORT.fullmatch(authority_host):
             raise ConfigError("TANDEM_AUTHORITY_HOST must be a host name, optionally with :port")
 
         graph_url = get("TANDEM_GRAPH_URL", cloud.graph_url).rstrip("/")
@@ -174,7 +170,7 @@ class Settings:
             entry = entry.strip().lower()
             if not entry:
                 continue
-            if not HOST_PORT.match(entry):
+            if not HOST_PORT.fullmatch(entry):
                 raise ConfigError(f"TANDEM_EXTRA_REST_HOSTS holds a bad entry: {entry}")
             extra.append(entry)
 

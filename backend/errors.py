@@ -12,6 +12,8 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger("tandem")
 
 PROBLEM_JSON = "application/problem+json"
+# The longest wait Tandem ever tells a client to hold off for (Entra and MSAL cap theirs at 3600).
+MAX_RETRY_AFTER = 3600
 
 
 class ApiError(Exception):
@@ -110,8 +112,15 @@ class Conflict(ApiError):
 
     code, status, title = "conflict", 409, "The item changed since you opened it"
 
-    def __init__(self, detail: str | None = None, *, holder: str | None = None):
-        super().__init__(detail, holder=holder)
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        holder: dict[str, str] | None = None,
+        etag: str | None = None,
+        item: dict[str, Any] | None = None,
+    ):
+        super().__init__(detail, holder=holder, etag=etag, item=item)
 
 
 class Throttled(ApiError):
@@ -119,9 +128,10 @@ class Throttled(ApiError):
 
     code, status, title = "throttled", 429, "Microsoft 365 asked us to slow down"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int = 5):
-        super().__init__(detail, retryAfter=retry_after)
-        self.headers["Retry-After"] = str(retry_after)
+    def __init__(self, detail: str | None = None, *, retry_after: float = 5):
+        seconds = max(1, min(MAX_RETRY_AFTER, round(retry_after)))
+        super().__init__(detail, retryAfter=seconds)
+        self.headers["Retry-After"] = str(seconds)
 
 
 class UpstreamUnavailable(ApiError):

@@ -9,17 +9,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 import jwt
-from jwt import PyJWK, PyJWKClient
+from flask import current_app, g, request
+from jwt import PyJWK, PyJWKClient, PyJWKSet
 
 from .config import GUID, OFFICE_CLIENT_IDS, Settings
 from .errors import InvalidToken, TokenExpired, UpstreamUnavailable
 
 log = logging.getLogger("tandem.identity")
 
-JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 MAX_TOKEN_LENGTH = 16_384
 LEEWAY_SECONDS = 60
 SCOPE = "access_as_user"
@@ -40,11 +42,15 @@ class Caller:
 
 
 class KeySet:
-    """Entra ID's signing keys through PyJWKClient: cached, refetched on an unknown `kid`.
+    """Entra ID's signing keys: a snapshot read without a lock, refreshed by one fetch at a time.
 
-    A refetch for an unknown `kid` happens at most once per `cooldown` seconds, so a flood
-    of forged kids can't become a flood of fetches, while a genuine key rotation is picked
-    up by the first token signed with the new key after the cool-down.
+    A token whose `kid` is in the snapshot never waits for the network, whatever else is
+    happening: only a request that needs a fetch (a cold start, an hour-old snapshot, an
+    unknown `kid`) takes the fetch lock, and only one fetch runs at a time. An unknown `kid`
+    refetches at most once per `cooldown` seconds, so a flood of forged kids can't become a
+    flood of fetches, while a genuine key rotation is picked up by the first token signed with
+    the new key after the cool-down. A failed fetch is remembered for `failure_memory` seconds:
+    with the key endpoint down, a burst of requests makes one fetch, not one each.
     """
 
     def __init__(
@@ -54,56 +60,92 @@ class KeySet:
         context: ssl.SSLContext,
         timeout: float,
         cooldown: float,
+        failure_memory: float = 5.0,
+        lifespan: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.url = url
         self._client = PyJWKClient(
-            url,
-            cache_keys=False,
-            cache_jwk_set=True,
-            lifespan=3600,
-            timeout=timeout,
-            ssl_context=context,
+            url, cache_keys=False, cache_jwk_set=False, timeout=timeout, ssl_context=context
         )
         self._cooldown = cooldown
+        self._failure_memory = failure_memory
+        self._lifespan = lifespan
         self._clock = clock
+        self._keys: dict[str, PyJWK] | None = None
+        self._fetched_at = 0.0
         self._last_refetch: float | None = None
-        self._lock = threading.Lock()
+        self._failed_until = 0.0
+        self._fetch_lock = threading.Lock()
 
     def key(self, kid: str) -> PyJWK | None:
         """The key with this id, or None when Entra ID does not publish it."""
-        with self._lock:
-            cache = self._client.jwk_set_cache
-            cold = cache is None or cache.get() is None
-            found = self._find(self._fetch(refresh=False), kid)
-            if found is not None or cold:  # a cold cache was just fetched: no second fetch
+        keys = self._keys
+        if keys is not None:
+            found = keys.get(kid)
+            if found is not None:
+                if self._clock() - self._fetched_at > self._lifespan:
+                    self._refresh_in_passing()
                 return found
-            now = self._clock()
-            if self._last_refetch is not None and now - self._last_refetch < self._cooldown:
-                return None
-            self._last_refetch = now
-            return self._find(self._fetch(refresh=True), kid)
+        with self._fetch_lock:
+            keys = self._keys  # another request may have fetched while this one waited
+            if keys is not None and kid in keys:
+                return keys[kid]
+            if keys is not None:
+                now = self._clock()
+                if self._last_refetch is not None and now - self._last_refetch < self._cooldown:
+                    return None
+                self._last_refetch = now
+            return self._fetch().get(kid)
 
     def ready(self) -> None:
         """Raise UpstreamUnavailable unless the key set can be had (cached or fetched)."""
-        with self._lock:
-            self._fetch(refresh=False)
+        if self._keys is not None:
+            return
+        with self._fetch_lock:
+            if self._keys is None:
+                self._fetch()
 
-    def _fetch(self, *, refresh: bool) -> Any:
+    def _refresh_in_passing(self) -> None:
+        """Refresh an old snapshot without making anyone wait: skipped if a fetch is running."""
+        if not self._fetch_lock.acquire(blocking=False):
+            return
         try:
-            return self._client.get_jwk_set(refresh=refresh)
-        except jwt.PyJWKClientError as error:
+            if self._clock() - self._fetched_at > self._lifespan:
+                self._fetch()
+        except UpstreamUnavailable:
+            pass  # the old keys still serve; the next request tries again after the memory
+        finally:
+            self._fetch_lock.release()
+
+    def _fetch(self) -> dict[str, PyJWK]:
+        """Fetch the key set (the caller holds the fetch lock)."""
+        if self._clock() < self._failed_until:
+            raise UpstreamUnavailable(
+                "Could not fetch Microsoft Entra ID's signing keys.", status=503
+            )
+        try:
+            data = self._client.fetch_data()
+            if not isinstance(data, dict):
+                raise jwt.PyJWKSetError("the key set is not a JSON object")
+            jwk_set = PyJWKSet.from_dict(data)
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError, ValueError, OSError) as error:
+            # Unreachable, not JSON, or no usable key ({"keys": []}): Entra is not answering
+            # as it should, which is a 503 for the caller, never a 500.
+            self._failed_until = self._clock() + self._failure_memory
             log.warning("could not fetch signing keys from %s: %s", self.url, error)
             raise UpstreamUnavailable(
                 "Could not fetch Microsoft Entra ID's signing keys.", status=503
             ) from error
-
-    @staticmethod
-    def _find(jwk_set: Any, kid: str) -> PyJWK | None:
-        for key in jwk_set.keys:
-            if key.key_id == kid and key.public_key_use in (None, "sig"):
-                return key
-        return None
+        keys = {
+            key.key_id: key
+            for key in jwk_set.keys
+            if key.key_id and key.public_key_use in (None, "sig")
+        }
+        self._keys = keys
+        self._fetched_at = self._clock()
+        self._failed_until = 0.0
+        return keys
 
 
 class TokenValidator:
@@ -173,19 +215,28 @@ class TokenValidator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise InvalidToken("The Authorization header must be 'Bearer <token>'.")
-        if len(token) > MAX_TOKEN_LENGTH or not JWT_SHAPE.match(token):
+        if len(token) > MAX_TOKEN_LENGTH or not JWT_SHAPE.fullmatch(token):
             raise InvalidToken("The token is not a well-formed JWT.")
         return token
 
     def _check_claims(self, claims: dict[str, Any], token: str) -> Caller:
         settings = self._settings
+        for name in ("exp", "nbf", "iat"):
+            if isinstance(claims[name], bool) or not isinstance(claims[name], int):
+                raise InvalidToken(f"The token's '{name}' claim is not a number of seconds.")
+        for name in ("iss", "tid", "ver", "oid"):
+            if not isinstance(claims[name], str):
+                raise InvalidToken(f"The token's '{name}' claim is not a string.")
+        for name in ("scp", "azp", "appid", "preferred_username", "upn", "unique_name", "name"):
+            if name in claims and not isinstance(claims[name], str):
+                raise InvalidToken(f"The token's '{name}' claim is not a string.")
         now = self._clock()
         if claims["exp"] + LEEWAY_SECONDS <= now:
             raise TokenExpired("The sign-in token has expired.")
         if claims["nbf"] - LEEWAY_SECONDS > now:
             raise InvalidToken("The token is not valid yet.")
-        tid = str(claims["tid"]).lower()
-        if not GUID.match(tid):
+        tid = claims["tid"].lower()
+        if not GUID.fullmatch(tid):
             raise InvalidToken("The token's tenant id is malformed.")
         version = claims["ver"]
         issuer = claims["iss"]
@@ -205,13 +256,17 @@ class TokenValidator:
             raise InvalidToken("The token's issuer does not match its version, cloud and tenant.")
         if settings.allowed_tenants is not None and tid not in settings.allowed_tenants:
             raise InvalidToken("People of this organisation may not use this add-in.")
-        scopes = str(claims.get("scp", "")).split()
+        scopes = claims.get("scp", "").split()
         if SCOPE not in scopes:
             raise InvalidToken(f"The token does not grant the '{SCOPE}' scope.")
-        if settings.office_clients_only and client_app not in OFFICE_CLIENT_IDS:
+        # Office's SSO tokens name an Office client; nested app authentication's name the
+        # add-in's own app (MSAL.js in the pane asks for the token as that app).
+        if settings.office_clients_only and client_app not in (
+            OFFICE_CLIENT_IDS | {settings.client_id}
+        ):
             raise InvalidToken("The token was not obtained by an Office client.")
-        oid = str(claims["oid"]).lower()
-        if not GUID.match(oid):
+        oid = claims["oid"].lower()
+        if not GUID.fullmatch(oid):
             raise InvalidToken("The token's object id is malformed.")
         return Caller(
             oid=oid,
@@ -223,3 +278,19 @@ class TokenValidator:
             expires_at=int(claims["exp"]),
             assertion=token,
         )
+
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def sso_required(view: View) -> View:
+    """Validate the request's bearer token and hand the view its `caller` (keyword argument)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        validator: TokenValidator = current_app.extensions["tandem"].validator
+        caller = validator.caller(request.headers.get("Authorization"))
+        g.caller = caller
+        return view(*args, caller=caller, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

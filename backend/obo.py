@@ -7,7 +7,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -29,7 +30,7 @@ from .errors import (
     UpstreamUnavailable,
 )
 from .identity import Caller
-from .outbound import Session
+from .outbound import Session, retry_after
 
 log = logging.getLogger("tandem.obo")
 
@@ -50,7 +51,11 @@ BAD_CREDENTIALS = {
     7000112: "TANDEM_CLIENT_ID",  # application is disabled
 }
 THROTTLED = {50196, 90055, 90056}
-STRIPES = 64
+# MSAL's own memory of a 429/5xx is keyed by URL, client id and scopes only: for on-behalf-of
+# requests that is everyone of a tenant. Its keys end with this marker (msal
+# throttled_http_client); `_PerPersonThrottling` keeps such entries out of MSAL's memory, and
+# OnBehalfOf remembers throttling per person instead.
+MSAL_THROTTLE_MARKER = "429/5xx/Retry-After"
 
 
 @dataclass
@@ -59,12 +64,37 @@ class _Entry:
     expires_at: float
 
 
+class _PerPersonThrottling(dict):  # type: ignore[type-arg]
+    """MSAL's http_cache, minus its tenant-wide memory of 429 and 5xx answers.
+
+    Everything else MSAL keeps there (its 60 s memory of an identical failed request, which is
+    per person since it hashes the whole request) stays.
+    """
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if isinstance(key, str) and key.endswith(MSAL_THROTTLE_MARKER):
+            return
+        super().__setitem__(key, value)
+
+
+class _Flight:
+    """One exchange in progress; others with the same key wait for its outcome."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.token: str | None = None
+        self.error: ApiError | None = None
+
+
 class OnBehalfOf:
     """Exchanges a person's SSO token for a Graph token; one MSAL client per authority tenant.
 
     MSAL for Python's acquire_token_on_behalf_of never reads its token cache, so a cache keyed
-    by a hash of the assertion, the tenant and the scopes sits in front of it; a striped lock
-    makes concurrent requests with one assertion wait for a single exchange.
+    by a hash of the assertion, the tenant and the scopes sits in front of it. Concurrent
+    requests with one assertion wait for a single exchange (single flight per key: unrelated
+    people never wait for each other). Throttling by Entra ID is remembered per key for its
+    Retry-After, so one person's 429 is neither replayed to the rest of the tenant (MSAL's
+    own memory would) nor retried against Entra by that person before it has passed.
     """
 
     def __init__(
@@ -83,7 +113,8 @@ class OnBehalfOf:
         self._margin = margin
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._stripes = [threading.Lock() for _ in range(STRIPES)]
+        self._flights: dict[str, _Flight] = {}
+        self._throttled_until: dict[str, float] = {}  # key -> wall-clock time the throttling ends
         self._apps: OrderedDict[str, msal.ConfidentialClientApplication] = OrderedDict()
         self._apps_lock = threading.Lock()
         self._credential = _credential(settings)
@@ -95,16 +126,58 @@ class OnBehalfOf:
         key = hashlib.sha256(
             "\n".join([caller.assertion, tenant, " ".join(sorted(scopes))]).encode()
         ).hexdigest()
-        with self._stripes[int(key[:8], 16) % STRIPES]:
-            cached = self._lookup(key)
-            if cached is not None:
-                return cached
+        cached = self._lookup(key)
+        if cached is not None:
+            return cached
+        with self._cache_lock:
+            flight = self._flights.get(key)
+            leader = flight is None
+            if leader:
+                flight = self._flights[key] = _Flight()
+        assert flight is not None
+        if not leader:
+            flight.done.wait(timeout=self._settings.http_timeout * 3 + 5)
+            if flight.token is not None:
+                return flight.token
+            if flight.error is not None:
+                raise flight.error
+            raise UpstreamUnavailable("Microsoft Entra ID did not answer.", status=504)
+        try:
+            flight.token = self._exchange_once(key, tenant, caller, scopes)
+            return flight.token
+        except ApiError as error:
+            flight.error = error
+            raise
+        finally:
+            with self._cache_lock:
+                self._flights.pop(key, None)
+            flight.done.set()
+
+    def _exchange_once(self, key: str, tenant: str, caller: Caller, scopes: list[str]) -> str:
+        cached = self._lookup(key)  # a flight that ended just before this one began
+        if cached is not None:
+            return cached
+        until = self._throttled_until.get(key)
+        now = self._clock()
+        if until is not None:
+            if until > now:
+                raise Throttled(
+                    "Microsoft Entra ID asked us to slow down.", retry_after=until - now
+                )
+            self._throttled_until.pop(key, None)
+        try:
             result = self._exchange(tenant, caller, scopes)
-            token = result["access_token"]
-            lifetime = float(result.get("expires_in") or 0)
-            margin = min(self._margin, lifetime / 2)
-            self._store(key, _Entry(token, self._clock() + lifetime - margin))
-            return token
+        except Throttled as error:
+            with self._cache_lock:
+                self._throttled_until[key] = self._clock() + float(error.members["retryAfter"])
+                while len(self._throttled_until) > self._max_entries:
+                    self._throttled_until.pop(next(iter(self._throttled_until)))
+            raise
+        token = result["access_token"]
+        lifetime = float(result.get("expires_in") or 0)
+        margin = min(self._margin, lifetime / 2)
+        self._store(key, _Entry(token, self._clock() + lifetime - margin))
+        return token
 
     def _lookup(self, key: str) -> str | None:
         with self._cache_lock:
@@ -132,23 +205,15 @@ class OnBehalfOf:
                 return app
         settings = self._settings
         authority = f"https://{settings.authority_host}/{tenant}"
-        try:
+        with upstream_errors(authority):
             app = msal.ConfidentialClientApplication(
                 settings.client_id,
                 client_credential=self._credential,
                 authority=authority,
                 http_client=self._session,
+                http_cache=_PerPersonThrottling(),
                 instance_discovery=False,  # the authority comes from the fixed cloud table
             )
-        except requests.Timeout as error:
-            raise UpstreamUnavailable("Microsoft Entra ID did not answer.", status=504) from error
-        except requests.RequestException as error:
-            raise UpstreamUnavailable("Microsoft Entra ID is unreachable.", status=503) from error
-        except ValueError as error:
-            log.error("Entra ID refused the authority %s: %s", authority, error)
-            raise UpstreamUnavailable(
-                "Microsoft Entra ID did not recognise this organisation.", status=502
-            ) from error
         with self._apps_lock:
             self._apps[tenant] = app
             while len(self._apps) > 1000:
@@ -160,18 +225,11 @@ class OnBehalfOf:
         last = self._session.last
         last.status = last.retry_after = None
         try:
-            result = app.acquire_token_on_behalf_of(caller.assertion, scopes)
-        except requests.Timeout as error:
-            raise UpstreamUnavailable("Microsoft Entra ID did not answer.", status=504) from error
-        except requests.RequestException as error:
-            raise UpstreamUnavailable("Microsoft Entra ID is unreachable.", status=503) from error
-        except msal.exceptions.MsalServiceError as error:
-            # MSAL raises on 5xx, also when replaying a remembered one (its throttling cache).
-            raise UpstreamUnavailable("Microsoft Entra ID is unavailable.", status=503) from error
-        except ValueError as error:  # a body that is not JSON: Entra's 429 may be plain text
-            raise self._throttled() or UpstreamUnavailable(
-                "Microsoft Entra ID answered something unreadable.", status=502
-            ) from error
+            with upstream_errors(f"the token endpoint of {tenant}"):
+                result = app.acquire_token_on_behalf_of(caller.assertion, scopes)
+        except UpstreamUnavailable as error:
+            # A body that is not JSON (Entra's 429 may be plain text) or a 5xx: a 429 it was?
+            raise self._throttled() or error from error
         if "access_token" in result:
             return result
         raise self._throttled() or self._error(result, tenant)
@@ -181,9 +239,8 @@ class OnBehalfOf:
         last = self._session.last
         if getattr(last, "status", None) != 429:
             return None
-        return Throttled(
-            "Microsoft Entra ID asked us to slow down.", retry_after=_seconds(last.retry_after)
-        )
+        wait = retry_after(last.retry_after, now=self._clock())
+        return Throttled("Microsoft Entra ID asked us to slow down.", retry_after=wait or 5)
 
     def _error(self, result: dict[str, Any], tenant: str) -> ApiError:
         """An Entra ID error body as the contract's error; logs what the operator needs."""
@@ -232,12 +289,24 @@ class OnBehalfOf:
         return f"https://{settings.authority_host}/{tenant}/adminconsent?{query}"
 
 
-def _seconds(value: str | None) -> int:
-    """Retry-After in whole seconds (Entra ID sends integers), 5 when absent or unreadable."""
+@contextmanager
+def upstream_errors(where: str) -> Iterator[None]:
+    """What MSAL raises while talking to Entra ID, as the contract's errors."""
     try:
-        return max(1, min(3600, int(str(value).strip())))
-    except ValueError:
-        return 5
+        yield
+    except requests.Timeout as error:
+        raise UpstreamUnavailable("Microsoft Entra ID did not answer.", status=504) from error
+    except requests.RequestException as error:
+        raise UpstreamUnavailable("Microsoft Entra ID is unreachable.", status=503) from error
+    except msal.exceptions.MsalServiceError as error:
+        # MSAL raises on a 5xx from the token endpoint (and on discovery failures).
+        raise UpstreamUnavailable("Microsoft Entra ID is unavailable.", status=503) from error
+    except ValueError as error:
+        # Not JSON, or an authority MSAL could not read (a tenant Entra doesn't know).
+        log.error("Entra ID answered %s with something unreadable: %s", where, error)
+        raise UpstreamUnavailable(
+            "Microsoft Entra ID answered something unreadable.", status=502
+        ) from error
 
 
 def _credential(settings: Settings) -> str | dict[str, str]:

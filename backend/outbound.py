@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import ssl
 import threading
 from pathlib import Path
@@ -10,6 +11,30 @@ from typing import Any
 import certifi
 import requests
 from requests.adapters import HTTPAdapter
+
+# Longest Retry-After honoured or passed on, in seconds (MSAL caps Entra's at 3600 too).
+RETRY_AFTER_CAP = 3600.0
+
+
+def retry_after(value: str | None, *, now: float) -> float | None:
+    """Seconds a Retry-After header asks for (RFC 9110: delta-seconds or an HTTP date).
+
+    `now` is the wall clock (the caller's injected clock). Answers None when the header is
+    absent or unreadable, and clamps what it reads to 0..RETRY_AFTER_CAP, so a date in 2099
+    or a 20-digit number cannot become a client's instruction.
+    """
+    if not value:
+        return None
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return min(RETRY_AFTER_CAP, float(text[:8]))
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT
+        return None
+    return max(0.0, min(RETRY_AFTER_CAP, when.timestamp() - now))
 
 
 def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:

@@ -2,8 +2,8 @@
 
 Office.MailboxEnums.DelegatePermissions: Read 1, Write 2, DeleteOwn 4, DeleteAll 8,
 EditOwn 16, EditAll 32. Graph exposes no item creator, so "own" rights are Exchange's to
-judge: the backend refuses early only when no bit could allow the action. The task pane
-mirrors this table in taskpane/permissions.js; tests/test_permissions.py keeps them equal.
+judge: the backend refuses early only when no bit could allow the action. This module is the
+one owner of the table: the task pane renders what `describe` answers.
 """
 
 from __future__ import annotations
@@ -50,6 +50,26 @@ ACTIONS: dict[str, Need] = {
     "reply": Need(all_of=("read",)),
     "replyAll": Need(all_of=("read",)),
     "forward": Need(all_of=("read",)),
+    # A delegate answers a meeting for the calendar's owner with edit rights on it (Exchange
+    # updates the owner's copy) and create rights (the response is a new item).
+    "respond": Need(all_of=("read", "write"), any_of=("editOwn", "editAll")),
+}
+# Which actions each item type offers, in the order the pane shows them.
+BY_TYPE: dict[str, tuple[str, ...]] = {
+    "message": (
+        "claim",
+        "release",
+        "categorize",
+        "flag",
+        "markRead",
+        "markUnread",
+        "move",
+        "delete",
+        "reply",
+        "replyAll",
+        "forward",
+    ),
+    "appointment": ("claim", "release", "categorize", "respond"),
 }
 
 
@@ -68,26 +88,41 @@ def missing(action: str, bits: int) -> list[str]:
     return lacking
 
 
-def table() -> dict[str, dict[str, list[str]]]:
-    """The action table as plain data (what the task pane mirrors)."""
-    return {
-        action: {"allOf": list(need.all_of), "anyOf": list(need.any_of)}
-        for action, need in ACTIONS.items()
-    }
+def describe(
+    bits: int,
+    item_type: str = "message",
+    *,
+    holder: dict[str, str] | None = None,
+    me: str = "",
+    owner: bool = False,
+) -> dict[str, dict[str, object]]:
+    """For every action of the item type whether it is allowed and, if not, why.
 
-
-def describe(bits: int) -> dict[str, object]:
-    """For every action whether it is allowed and, if not, which permission it lacks."""
-    result: dict[str, object] = {}
-    for action in ACTIONS:
+    `holder` is the claim on the item (or None), `me` the caller's upn, `owner` whether the
+    item is in the caller's own mailbox (an owner may release anyone's claim).
+    """
+    result: dict[str, dict[str, object]] = {}
+    mine = holder is not None and holder["upn"] == me.lower()
+    for action in BY_TYPE[item_type]:
         lacking = missing(action, bits)
         if lacking:
             words = [" or ".join(LABELS[p] for p in item.split(" or ")) for item in lacking]
-            result[action] = {
-                "allowed": False,
-                "missing": lacking,
-                "reason": "Needs the permission: " + "; ".join(words),
-            }
+            result[action] = refused("Needs the permission: " + "; ".join(words), lacking)
+        elif action == "claim" and holder is not None:
+            who = "You hold" if mine else f"{holder['name'] or holder['upn']} holds"
+            result[action] = refused(f"{who} the claim on this item.")
+        elif action == "release" and holder is None:
+            result[action] = refused("Nobody holds a claim on this item.")
+        elif action == "release" and not (mine or owner):
+            name = holder["name"] or holder["upn"] if holder else ""
+            result[action] = refused(
+                f"{name} holds the claim; only they or the mailbox's owner can release it."
+            )
         else:
             result[action] = {"allowed": True}
     return result
+
+
+def refused(reason: str, lacking: list[str] | None = None) -> dict[str, object]:
+    """An action the pane shows disabled, with the sentence that says why."""
+    return {"allowed": False, "missing": list(lacking or []), "reason": reason}

@@ -393,7 +393,8 @@ def test_a_flood_of_unknown_kids_is_one_fetch_per_cooldown(
 def test_unreachable_signing_keys_are_upstream_unavailable(
     make_backend, fresh_emulator: EmulatorHandle
 ):
-    backend = make_backend(fresh_emulator)
+    later = [0.0]
+    backend = make_backend(fresh_emulator, clock=lambda: time.time() + later[0])
     fresh_emulator.fault(target="jwks", status=503, times=-1)
     response = backend.context(
         fresh_emulator.sso("lee@contoso.com"), _own_item(fresh_emulator, "lee@contoso.com")
@@ -404,6 +405,9 @@ def test_unreachable_signing_keys_are_upstream_unavailable(
     assert ready.status_code == 503
     assert ready.headers["Content-Type"].startswith("application/problem+json")
     fresh_emulator.clear_faults()
+    # The failure is remembered for a few seconds (a burst makes one fetch), then retried.
+    assert backend.http.get(f"{backend.url}/readyz").status_code == 503
+    later[0] = 6.0
     assert backend.http.get(f"{backend.url}/readyz").status_code == 200
 
 

@@ -1,17 +1,10 @@
-"""The six delegate bits, the action table, and the task pane's mirror of it."""
+"""The six delegate bits and the action table: the one owner of which action needs what."""
 
 from __future__ import annotations
-
-import json
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from backend import permissions
-
-PANE = Path(__file__).resolve().parent.parent / "taskpane" / "permissions.js"
 
 
 @pytest.mark.parametrize(
@@ -44,26 +37,43 @@ def test_missing(action: str, bits: int, lacking: list[str]):
     assert permissions.missing(action, bits) == lacking
 
 
-def test_the_task_pane_mirrors_the_table():
-    node = shutil.which("node")
-    assert node, "node is required for the task pane"
-    script = (
-        f"import('{PANE.as_uri()}').then(m => {{"
-        "const out = {bits: m.BITS, actions: m.ACTIONS, missing: {}};"
-        "for (const a of Object.keys(m.ACTIONS)) for (const b of [0, 1, 17, 23, 63])"
-        " out.missing[a + ':' + b] = m.missing(a, b);"
-        "console.log(JSON.stringify(out)); })"
-    )
-    result = subprocess.run(
-        [node, "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    mirrored = json.loads(result.stdout)
-    assert mirrored["bits"] == permissions.BITS
-    assert mirrored["actions"] == permissions.table()
-    for key, lacking in mirrored["missing"].items():
-        action, bits = key.split(":")
-        assert lacking == permissions.missing(action, int(bits)), key
+@pytest.mark.parametrize(
+    ("item_type", "expected"),
+    [
+        ("message", set(permissions.BY_TYPE["message"])),
+        ("appointment", {"claim", "release", "categorize", "respond"}),
+    ],
+)
+def test_each_item_type_has_its_own_actions(item_type: str, expected: set[str]):
+    assert set(permissions.describe(63, item_type)) == expected
+
+
+LEE = {"upn": "lee@contoso.com", "name": "Lee Gu"}
+
+
+@pytest.mark.parametrize(
+    ("holder", "me", "owner", "claim", "release"),
+    [
+        (None, "sam@contoso.com", False, True, False),  # nobody holds it: claim, no release
+        (LEE, "lee@contoso.com", False, False, True),  # mine: release, not claim again
+        (LEE, "sam@contoso.com", False, False, False),  # Lee's: neither for Sam
+        (LEE, "adele@contoso.com", True, False, True),  # the mailbox's owner may release it
+    ],
+)
+def test_claim_and_release_follow_who_holds_the_claim(
+    holder: dict[str, str] | None, me: str, owner: bool, claim: bool, release: bool
+):
+    described = permissions.describe(63, holder=holder, me=me, owner=owner)
+    assert described["claim"]["allowed"] is claim
+    assert described["release"]["allowed"] is release
+    if holder and not claim:
+        assert "the claim on this item" in described["claim"]["reason"]
+
+
+def test_a_refusal_by_bits_names_the_missing_permission():
+    described = permissions.describe(1, "appointment")
+    assert described["respond"] == {
+        "allowed": False,
+        "missing": ["write", "editOwn or editAll"],
+        "reason": "Needs the permission: Create items; Edit own items or Edit all items",
+    }

@@ -1,0 +1,392 @@
+"""The actions: claim, categorize, flag, move, reply ... each a small function over Graph.
+
+Every action shares one protocol: every field is validated before
+anything reaches Graph, the permission bits refuse early only when no bit could allow the action
+(Exchange stays the judge), and every write of an item runs under the item's lock as
+read → compare with the pane's etag → write with If-Match → re-read (README, "Writes: no lost
+update"). A 412 means someone outside Tandem changed the item between our read and our write:
+the action is recomputed from what is there now and written once more, so their change survives.
+Sending follows README's "Sending as the mailbox".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from . import audit, claims, fields, folders, permissions, sending
+from .context import ItemContext, is_item_id, parse_context
+from .coordination import Coordinator, LockTimeout
+from .errors import (
+    ApiError,
+    Conflict,
+    InvalidRequest,
+    ItemNotFound,
+    MailboxAccessDenied,
+    PermissionDenied,
+    UpstreamUnavailable,
+)
+from .graph import ITEM_PATHS, Answer, GraphClient, Route, summary
+from .identity import Caller
+
+log = logging.getLogger("tandem.actions")
+
+LOCK_TTL = 60.0  # a holder that never releases (a crashed worker) frees the item after this
+LOCK_WAIT = 10.0  # longer than this for someone else's write: `conflict`, never a blind write
+
+
+# -- one action in progress ----------------------------------------------------------------
+@dataclass
+class Act:
+    """What an action works with: the person, the item's context and a Graph client for them."""
+
+    graph: GraphClient
+    coordinator: Coordinator
+    token: str
+    caller: Caller
+    ctx: ItemContext
+    route: Route
+    etag: str | None
+    fields: dict[str, Any]
+    graph_request_ids: list[str] = field(default_factory=list)
+
+    @property
+    def item_path(self) -> str:
+        """messages/<id> or events/<id> of the item."""
+        return ITEM_PATHS[self.ctx.item_type] + quote(self.ctx.item_id, safe="")
+
+    def call(self, method: str, route: Route, path: str, **kwargs: Any) -> Answer:
+        """One Graph call, its request-id kept for the audit line."""
+        answer = self.graph.request(method, self.token, route, path, **kwargs)
+        if answer.request_id:
+            self.graph_request_ids.append(answer.request_id)
+        return answer
+
+    def read(self, item_id: str | None = None) -> dict[str, Any]:
+        """The item as Graph has it now."""
+        return self.graph.item(
+            self.token, self.route, self.ctx.item_type, item_id or self.ctx.item_id
+        )
+
+    def summary(self, raw: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The item as the pane shows it."""
+        return summary(raw, self.ctx.item_type, me=self.caller.upn) if raw else None
+
+    @property
+    def owner(self) -> bool:
+        """Whether the item is in the person's own mailbox (known from the token, not the body)."""
+        return self.ctx.target is None
+
+
+# A write: given the current item, answers the Graph call that makes the change (or None when
+# nothing needs writing) and the action's result.
+Write = Callable[[dict[str, Any]], str | None]
+Plan = Callable[[Act, dict[str, Any]], tuple[Write | None, dict[str, Any]]]
+
+
+def _write_item(act: Act, plan: Plan) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Read, compare, write with If-Match, re-read: the item lock is held by the caller."""
+    for attempt in (1, 2):
+        current = act.read()
+        if attempt == 1 and act.etag and current.get("@odata.etag") != act.etag:
+            raise Conflict(
+                "The item changed since you opened it; nothing was written.",
+                etag=current.get("@odata.etag"),
+                item=act.summary(current),
+            )
+        write, result = plan(act, current)
+        if write is None:
+            return act.summary(current), result
+        try:
+            new_id = write(current)
+        except Conflict:
+            if attempt == 2:
+                latest = act.read()
+                raise Conflict(
+                    "The item kept changing while Tandem saved it; nothing was written.",
+                    etag=latest.get("@odata.etag"),
+                    item=act.summary(latest),
+                ) from None
+            log.info("the item changed outside Tandem between read and write; once more")
+            continue
+        if new_id is None and act.ctx.item_type == "message" and result.get("deleted"):
+            return None, result
+        try:
+            return act.summary(act.read(new_id)), result
+        except ItemNotFound:
+            return None, result
+    raise AssertionError("unreachable")
+
+
+def _patch(act: Act, changes: dict[str, Any]) -> Write:
+    def write(current: dict[str, Any]) -> str | None:
+        act.call(
+            "PATCH", act.route, act.item_path, body=changes, if_match=current.get("@odata.etag")
+        )
+        return None
+
+    return write
+
+
+def _categories(current: dict[str, Any]) -> list[str]:
+    return [c for c in current.get("categories") or [] if isinstance(c, str)]
+
+
+def _claim(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    categories = _categories(current)
+    holder = claims.holder(categories)
+    me = {"upn": act.caller.upn.lower(), "name": act.caller.name}
+    if holder is not None and holder["upn"] != me["upn"]:
+        raise Conflict(
+            f"{holder['name'] or holder['upn']} holds the claim on this item.", holder=holder
+        )
+    if holder is not None:
+        return None, {"holder": holder, "changed": False}
+    mine = claims.category_for(act.caller.name, act.caller.upn)
+    return _patch(act, {"categories": [*categories, mine]}), {"holder": me, "changed": True}
+
+
+def _release(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    categories = _categories(current)
+    holder = claims.holder(categories)
+    if holder is None:
+        return None, {"holder": None, "released": None, "changed": False}
+    if holder["upn"] != act.caller.upn.lower() and not act.owner:
+        raise Conflict(
+            f"{holder['name'] or holder['upn']} holds the claim; only they or the mailbox's "
+            "owner can release it.",
+            holder=holder,
+        )
+    theirs = set(claims.claims_of(categories, holder["upn"]))
+    kept = [c for c in categories if c not in theirs]
+    result = {"holder": claims.holder(kept), "released": holder, "changed": True}
+    return _patch(act, {"categories": kept}), result
+
+
+def _categorize(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    categories = _categories(current)
+    remove = {n.lower() for n in act.fields["remove"]}
+    kept = [c for c in categories if c.lower() not in remove or claims.is_claim(c)]
+    present = {c.lower() for c in kept}
+    new = kept + [n for n in act.fields["add"] if n.lower() not in present]
+    if new == categories:
+        return None, {"categories": categories, "changed": False}
+    return _patch(act, {"categories": new}), {"categories": new, "changed": True}
+
+
+def _flag(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    flag = act.fields["flag"]
+    now = (current.get("flag") or {}).get("flagStatus", "notFlagged")
+    if now == flag:
+        return None, {"flag": flag, "changed": False}
+    return _patch(act, {"flag": {"flagStatus": flag}}), {"flag": flag, "changed": True}
+
+
+def _mark(read: bool) -> Plan:
+    def plan(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+        if current.get("isRead") is read:
+            return None, {"isRead": read, "changed": False}
+        return _patch(act, {"isRead": read}), {"isRead": read, "changed": True}
+
+    return plan
+
+
+def _move_to(act: Act, folder: dict[str, Any]) -> Write:
+    def write(current: dict[str, Any]) -> str | None:
+        answer = act.call(
+            "POST",
+            act.route,
+            act.item_path + "/move",
+            body={"destinationId": folder["id"]},
+            if_match=current.get("@odata.etag"),
+        )
+        new_id = answer.body.get("id")
+        if not isinstance(new_id, str) or not is_item_id(new_id):
+            raise UpstreamUnavailable("Microsoft Graph's move answered no new id.", status=502)
+        return new_id
+
+    return write
+
+
+def _move(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    folder = folders.resolve(act, act.fields["folder"])
+    moved = {"id": folder["id"], "name": folder["name"], "wellKnownName": folder["wellKnownName"]}
+    if current.get("parentFolderId") == folder["id"]:
+        return None, {"id": act.ctx.item_id, "previousId": act.ctx.item_id, "movedTo": moved}
+    result = {"id": None, "previousId": act.ctx.item_id, "movedTo": moved}
+    move = _move_to(act, folder)
+
+    def write(current: dict[str, Any]) -> str | None:
+        result["id"] = new_id = move(current)
+        return new_id
+
+    return write, result
+
+
+def _delete(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    folder = folders.resolve(act, "deleteditems", quiet=True)
+    moved = {
+        "id": folder["id"] if folder else None,
+        "name": folder["name"] if folder else "Deleted Items",
+        "wellKnownName": "deleteditems",
+    }
+    result: dict[str, Any] = {"id": None, "previousId": act.ctx.item_id, "movedTo": moved}
+    if folder and current.get("parentFolderId") == folder["id"]:
+        return None, dict(result, id=act.ctx.item_id)
+
+    def write(current: dict[str, Any]) -> str | None:
+        if folder is not None:
+            try:
+                result["id"] = new_id = _move_to(act, folder)(current)
+                return new_id
+            except MailboxAccessDenied:
+                log.info("no rights on the Deleted Items folder; asking Exchange to delete")
+        # Graph's DELETE: Exchange moves the item to the mailbox's Deleted Items itself and
+        # needs delete rights on the item only (a delegate has none on the owner's folders).
+        act.call("DELETE", act.route, act.item_path, if_match=current.get("@odata.etag"))
+        result["deleted"] = True
+        return None
+
+    return write, result
+
+
+def _respond(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    fields = act.fields
+
+    def write(current: dict[str, Any]) -> str | None:
+        act.call(
+            "POST",
+            act.route,
+            f"{act.item_path}/{fields['response']}",
+            body={"comment": fields["comment"], "sendResponse": fields["sendResponse"]},
+        )
+        return None
+
+    return write, {"response": fields["response"], "sent": fields["sendResponse"]}
+
+
+# -- the table -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Spec:
+    """One action: its own fields, which item types it applies to, and how it runs."""
+
+    fields: frozenset[str]
+    parse: Callable[[dict[str, Any]], dict[str, Any]]
+    plan: Plan | None = None  # a write of the item, under its lock
+    send: bool = False
+
+
+_MESSAGE = ("message",)
+SPECS: dict[str, Spec] = {
+    "claim": Spec(frozenset(), fields.nothing, _claim),
+    "release": Spec(frozenset(), fields.nothing, _release),
+    "categorize": Spec(frozenset({"add", "remove"}), fields.categorize, _categorize),
+    "flag": Spec(frozenset({"flag"}), fields.flag, _flag),
+    "markRead": Spec(frozenset(), fields.nothing, _mark(True)),
+    "markUnread": Spec(frozenset(), fields.nothing, _mark(False)),
+    "move": Spec(frozenset({"folder"}), fields.folder, _move),
+    "delete": Spec(frozenset(), fields.nothing, _delete),
+    "reply": Spec(frozenset({"comment", "send"}), fields.reply, send=True),
+    "replyAll": Spec(frozenset({"comment", "send"}), fields.reply, send=True),
+    "forward": Spec(frozenset({"comment", "send", "toRecipients"}), fields.forward, send=True),
+    "respond": Spec(frozenset({"response", "comment", "sendResponse"}), fields.respond, _respond),
+}
+
+
+def prepare(
+    name: str, body: Any, settings: Any, caller: Caller
+) -> tuple[ItemContext, dict[str, Any], str | None]:
+    """Validate everything the action was sent, before anything reaches Entra ID or Graph."""
+    spec = SPECS.get(name)
+    if spec is None:
+        raise InvalidRequest(f"There is no action '{name[:40]}'.", field="action")
+    ctx = parse_context(body, settings, caller, extra=spec.fields | {"etag"})
+    if name not in permissions.BY_TYPE[ctx.item_type]:
+        raise InvalidRequest(f"{name} does not apply to an {ctx.item_type}.", field="itemType")
+    etag = body.get("etag")
+    if etag is not None and not (isinstance(etag, str) and 0 < len(etag) <= 512):
+        raise InvalidRequest("etag must be the item's @odata.etag.", field="etag")
+    fields = spec.parse(body)
+    lacking = permissions.missing(name, ctx.bits)
+    if lacking:
+        raise PermissionDenied(
+            "Your permissions here do not allow this: "
+            + permissions.describe(ctx.bits, ctx.item_type)[name]["reason"]
+        )
+    return ctx, fields, etag
+
+
+def run(name: str, act: Act) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Carry the action out; answers the re-read item and the result."""
+    spec = SPECS[name]
+    if spec.send:
+        key = f"send:{act.route.key}:{act.ctx.item_id}:{act.caller.oid}"
+        with _locked(act.coordinator, key, wait=0.0, what="A reply to this item is being sent"):
+            result = sending.send(act, name)
+        try:
+            return act.summary(act.read()), result
+        except ItemNotFound:
+            return None, result
+    assert spec.plan is not None
+    key = f"item:{act.route.key}:{act.ctx.item_id}"
+    with _locked(act.coordinator, key, wait=LOCK_WAIT, what="Someone else is saving this item"):
+        return _write_item(act, spec.plan)
+
+
+class _locked:
+    """The item's lock, or `conflict` when it can't be had in time (never a blind write)."""
+
+    def __init__(self, coordinator: Coordinator, key: str, *, wait: float, what: str):
+        self._manager = coordinator.lock(key, ttl=LOCK_TTL, wait=wait)
+        self._what = what
+
+    def __enter__(self) -> None:
+        try:
+            self._manager.__enter__()
+        except LockTimeout:
+            raise Conflict(f"{self._what} right now; try again in a moment.") from None
+
+    def __exit__(self, *exc: Any) -> None:
+        self._manager.__exit__(*exc)
+
+
+def perform(name: str, body: Any, caller: Caller, tandem: Any) -> dict[str, Any]:
+    """Validate, run and audit one action; answers the route's JSON."""
+    started = time.perf_counter()
+    ctx: ItemContext | None = None
+    act: Act | None = None
+    try:
+        ctx, fields, etag = prepare(name, body, tandem.settings, caller)
+        act = tandem.act(caller, ctx, fields, etag)
+        item, result = run(name, act)
+    except ApiError as error:
+        _record(name, act, caller, ctx, error.code, started)
+        raise
+    _record(name, act, caller, ctx, "ok", started)
+    return {"action": name, "item": item, "result": result}
+
+
+def _record(
+    name: str,
+    act: Act | None,
+    caller: Caller,
+    ctx: ItemContext | None,
+    outcome: str,
+    started: float,
+) -> None:
+    """One audit line per action: who, where, what, how it ended (never a token or comment)."""
+    audit.event(
+        "action",
+        action=name[:40],
+        person={"oid": caller.oid, "upn": caller.upn},
+        mailbox=(ctx.target or caller.upn) if ctx else None,
+        item=hashlib.sha256(ctx.item_id.encode()).hexdigest()[:16] if ctx else None,
+        outcome=outcome,
+        graphRequestIds=act.graph_request_ids if act else [],
+        durationMs=round((time.perf_counter() - started) * 1000),
+    )

@@ -1,0 +1,382 @@
+"""GraphClient: Graph on /users/<mailbox>, with timeouts, retries and per-mailbox slots.
+
+Graph's error bodies become the contract's ApiErrors here, so views never see a raw answer.
+Outlook's documented limits are per app per mailbox: 4 concurrent requests and 10,000 per
+10 minutes (learn.microsoft.com/graph/throttling-limits#outlook-service-limits), so requests
+take one of 4 slots of the mailbox they land on, keyed by the mailbox itself (see `Route`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from . import claims
+from .context import ItemContext
+from .coordination import Coordinator, SlotTimeout
+from .errors import (
+    ApiError,
+    Conflict,
+    InvalidRequest,
+    ItemNotFound,
+    MailboxAccessDenied,
+    MailboxNotFound,
+    SendAsDenied,
+    ServerMisconfigured,
+    Throttled,
+    UpstreamUnavailable,
+)
+from .identity import Caller
+from .outbound import retry_after
+
+log = logging.getLogger("tandem.graph")
+
+MAILBOX_CONCURRENCY = 4
+RETRY_STATUSES = {429, 502, 503, 504}
+ITEM_PATHS = {"message": "/messages/", "appointment": "/events/"}
+MESSAGE_SELECT = (
+    "id,subject,from,sender,toRecipients,receivedDateTime,categories,isRead,flag,importance,"
+    "hasAttachments,bodyPreview,conversationId,parentFolderId,changeKey,webLink,isDraft"
+)
+EVENT_SELECT = (
+    "id,subject,organizer,start,end,location,categories,isCancelled,showAs,importance,"
+    "bodyPreview,changeKey,responseStatus,isOrganizer,webLink"
+)
+SELECTS = {"message": MESSAGE_SELECT, "appointment": EVENT_SELECT}
+# An Exchange item id carries its mailbox's GUID in ASCII after a 4-byte header (base64 of
+# 00 03 24 00 <guid> ...): the same mailbox whether it was reached as /me, by address or by id.
+_EMBEDDED_GUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def mailbox_guid(item_id: str) -> str | None:
+    """The mailbox GUID embedded in an Exchange item id (REST form), or None."""
+    text = item_id.replace("-", "+").replace("_", "/")
+    try:
+        raw = base64.b64decode(text[:64] + "=" * (-len(text[:64]) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    match = _EMBEDDED_GUID.search(raw[:48].lower())
+    return match.group().decode() if match else None
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a call goes (`root`: /me or /users/<encoded>) and which mailbox slots it takes."""
+
+    root: str
+    key: str
+    target: str | None  # the target mailbox as the pane named it; None for /me
+
+
+@dataclass
+class Answer:
+    """A successful Graph answer."""
+
+    status: int
+    body: dict[str, Any]
+    request_id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class GraphClient:
+    """Calls Graph for one person on one mailbox, keeping to the mailbox's 4 slots."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        *,
+        graph_url: str,
+        coordinator: Coordinator,
+        timeout: tuple[float, float] = (3.05, 10.0),
+        request_id: Callable[[], str | None] = lambda: None,
+        max_attempts: int = 4,
+        budget: float = 20.0,
+        slot_wait: float = 10.0,
+        concurrency: int = MAILBOX_CONCURRENCY,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ):
+        self._session = session
+        self._graph_url = graph_url.rstrip("/")
+        self._coordinator = coordinator
+        self._timeout = timeout
+        self._request_id = request_id
+        self._max_attempts = max_attempts
+        self._budget = budget
+        self._slot_wait = slot_wait
+        self._concurrency = concurrency
+        self._sleep = sleep
+        self._clock = clock
+        self._wall = wall
+        # Mailbox keys learnt from item ids, by alias ("me:<oid>", an address, an id).
+        self._known: OrderedDict[str, str] = OrderedDict()
+        self._known_lock = threading.Lock()
+
+    # -- where calls go -------------------------------------------------------------------
+    def route(self, caller: Caller, ctx: ItemContext) -> Route:
+        """The route of the item's mailbox; its slots are the mailbox's, however it is named."""
+        alias = f"me:{caller.oid}" if ctx.target is None else ctx.target.lower()
+        guid = mailbox_guid(ctx.item_id)
+        if guid is not None:
+            self._learn(alias, f"mailbox:{guid}")
+        key = f"mailbox:{guid}" if guid else self._key(alias)
+        if ctx.target is None:
+            return Route("/me", key, None)
+        return Route("/users/" + quote(ctx.target, safe=""), key, ctx.target)
+
+    def own_route(self, caller: Caller) -> Route:
+        """The route of the person's own mailbox (/me)."""
+        return Route("/me", self._key(f"me:{caller.oid}"), None)
+
+    def _learn(self, alias: str, key: str) -> None:
+        with self._known_lock:
+            self._known[alias] = key
+            self._known.move_to_end(alias)
+            while len(self._known) > 10_000:
+                self._known.popitem(last=False)
+
+    def _key(self, alias: str) -> str:
+        with self._known_lock:
+            return self._known.get(alias, alias)
+
+    # -- calls ------------------------------------------------------------------------------
+    def get(self, token: str, route: Route, path: str, **params: str) -> dict[str, Any]:
+        """GET a resource of the mailbox; answers the JSON body."""
+        return self.request("GET", token, route, path, params=params).body
+
+    def item(self, token: str, route: Route, item_type: str, item_id: str) -> dict[str, Any]:
+        """The item as Graph has it now, with the fields the pane shows and the etag."""
+        path = ITEM_PATHS[item_type] + quote(item_id, safe="")
+        return self.get(token, route, path, **{"$select": SELECTS[item_type]})
+
+    def request(
+        self,
+        method: str,
+        token: str,
+        route: Route,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        if_match: str | None = None,
+        idempotent: bool | None = None,
+    ) -> Answer:
+        """One Graph call, retried within the budget when that is safe.
+
+        Reads are retried on 429, 502-504, a timeout (once) and a broken connection; writes
+        (`idempotent=False`, the default for anything but GET) only on 429, which Graph answers
+        before doing anything, and when the connection failed before the request was sent.
+        """
+        safe = method in ("GET", "HEAD") if idempotent is None else idempotent
+        url = self._graph_url + route.root + path
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        request_id = self._request_id()
+        if request_id:
+            headers["client-request-id"] = request_id
+            headers["return-client-request-id"] = "true"
+        if if_match:
+            headers["If-Match"] = if_match
+        deadline = self._clock() + self._budget
+        attempt = timeouts = 0
+        while True:
+            attempt += 1
+            remaining = deadline - self._clock()
+            response = None
+            try:
+                with self._coordinator.slot(
+                    route.key,
+                    limit=self._concurrency,
+                    wait=max(0.0, min(self._slot_wait, remaining)),
+                ) as slot:
+                    read = max(0.5, min(self._timeout[1], deadline - self._clock()))
+                    try:
+                        response = self._session.request(
+                            method,
+                            url,
+                            params=params,
+                            json=body,
+                            headers=headers,
+                            timeout=(self._timeout[0], read),
+                        )
+                    except requests.ConnectTimeout as error:  # nothing was sent
+                        if attempt < self._max_attempts and self._clock() < deadline:
+                            continue
+                        raise UpstreamUnavailable(
+                            "Microsoft Graph did not answer in time.", status=504
+                        ) from error
+                    except requests.Timeout as error:
+                        # Exchange may still be working on it: keep its slot a while.
+                        slot.hold_after(self._timeout[1])
+                        timeouts += 1
+                        if safe and timeouts < 2 and self._clock() < deadline:
+                            continue
+                        raise UpstreamUnavailable(
+                            "Microsoft Graph did not answer in time.", status=504
+                        ) from error
+                    except requests.ConnectionError as error:
+                        if safe and attempt < 2:
+                            continue
+                        raise UpstreamUnavailable(
+                            "Microsoft Graph is unreachable.", status=503
+                        ) from error
+                    except requests.RequestException as error:
+                        raise UpstreamUnavailable(
+                            "Microsoft Graph is unreachable.", status=503
+                        ) from error
+            except SlotTimeout:
+                log.warning("no Graph slot of %s came free in time", route.key)
+                raise Throttled(
+                    "Microsoft 365 is busy with this mailbox; try again shortly.", retry_after=2
+                ) from None
+            status = response.status_code
+            if status < 300:
+                return self._answer(response)
+            if status in RETRY_STATUSES and (status == 429 or safe):
+                wait = retry_after(response.headers.get("Retry-After"), now=self._wall())
+                wait = float(min(8, 2 ** (attempt - 1))) if wait is None else wait
+                if attempt < self._max_attempts and self._clock() + wait <= deadline:
+                    log.info("Graph answered %s; retrying in %.1f s", status, wait)
+                    self._sleep(wait)  # outside the slot: waiting holds none
+                    continue
+            raise graph_error(response, wall=self._wall)
+
+    @staticmethod
+    def _answer(response: requests.Response) -> Answer:
+        request_id = response.headers.get("request-id")
+        if response.status_code == 204 or not response.content:
+            return Answer(response.status_code, {}, request_id, dict(response.headers))
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise UpstreamUnavailable(
+                "Microsoft Graph answered something unreadable.", status=502
+            ) from error
+        if not isinstance(body, dict):
+            raise UpstreamUnavailable("Microsoft Graph answered something unexpected.", status=502)
+        return Answer(response.status_code, body, request_id, dict(response.headers))
+
+
+def summary(item: dict[str, Any], item_type: str, *, me: str) -> dict[str, Any]:
+    """The item as the task pane shows it; `me` is the caller's upn (for `claim.mine`)."""
+
+    def address(value: Any) -> dict[str, str] | None:
+        email = value.get("emailAddress") if isinstance(value, dict) else None
+        if not isinstance(email, dict):
+            return None
+        return {"name": str(email.get("name", "")), "address": str(email.get("address", ""))}
+
+    categories = [str(c) for c in item.get("categories") or [] if isinstance(c, str)]
+    holder = claims.holder(categories)
+    result: dict[str, Any] = {
+        "id": item.get("id"),
+        "type": item_type,
+        "subject": item.get("subject") or "",
+        "categories": categories,
+        "claim": dict(holder, mine=holder["upn"] == me.lower()) if holder else None,
+        "importance": item.get("importance"),
+        "etag": item.get("@odata.etag"),
+        "changeKey": item.get("changeKey"),
+        "preview": item.get("bodyPreview") or "",
+        "webLink": item.get("webLink"),
+    }
+    if item_type == "message":
+        flag = item.get("flag") if isinstance(item.get("flag"), dict) else {}
+        result.update(
+            {
+                "from": address(item.get("from")),
+                "sender": address(item.get("sender")),
+                "receivedDateTime": item.get("receivedDateTime"),
+                "isRead": item.get("isRead"),
+                "isDraft": item.get("isDraft"),
+                "flag": flag.get("flagStatus", "notFlagged"),
+                "hasAttachments": item.get("hasAttachments"),
+                "conversationId": item.get("conversationId"),
+                "folderId": item.get("parentFolderId"),
+            }
+        )
+    else:
+        location = item.get("location") if isinstance(item.get("location"), dict) else {}
+        status = item.get("responseStatus") if isinstance(item.get("responseStatus"), dict) else {}
+        result.update(
+            {
+                "organizer": address(item.get("organizer")),
+                "start": item.get("start"),
+                "end": item.get("end"),
+                "location": location.get("displayName"),
+                "isCancelled": item.get("isCancelled"),
+                "isOrganizer": item.get("isOrganizer"),
+                "responseStatus": status.get("response"),
+            }
+        )
+    return result
+
+
+def graph_error(response: requests.Response, *, wall: Callable[[], float] = time.time) -> ApiError:
+    """Graph's error answer as the contract's error."""
+    status = response.status_code
+    try:
+        error = response.json().get("error", {})
+        code = str(error.get("code", ""))
+    except (ValueError, AttributeError):
+        code = ""
+    log.info(
+        "Graph refused: %s %s request-id=%s client-request-id=%s",
+        status,
+        code,
+        response.headers.get("request-id"),
+        response.headers.get("client-request-id"),
+    )
+    if status == 429:
+        wait = retry_after(response.headers.get("Retry-After"), now=wall())
+        return Throttled(
+            "Microsoft 365 is busy with this mailbox; try again shortly.",
+            retry_after=5 if wait is None else wait,
+        )
+    if code == "ErrorSendAsDenied":
+        return SendAsDenied(
+            "You may not send as this mailbox: you have neither Send As nor Send on Behalf on "
+            "it. Ask your administrator to grant one of them."
+        )
+    if code == "ErrorAccessDenied" or status == 403:  # ErrorSendAsDenied was answered above
+        return MailboxAccessDenied(
+            "Exchange refused access. You may lack rights on this mailbox or folder, or they were "
+            "granted less than an hour ago."
+        )
+    if code in ("ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI"):
+        return MailboxNotFound(
+            "There is no Exchange Online mailbox at that address (a typo, an on-premises "
+            "mailbox, or a guest)."
+        )
+    if code in ("ErrorItemNotFound", "ErrorInvalidMailboxItemId"):
+        return ItemNotFound("The item is gone, or it belongs to another mailbox.")
+    if code == "ErrorInvalidIdMalformed":
+        return InvalidRequest("The item id is malformed.", field="itemId")
+    if status in (409, 412) or code == "ErrorIrresolvableConflict":
+        return Conflict("The item changed while we were saving it.")
+    if status == 401:
+        log.error(
+            "Graph refused the on-behalf-of token (%s): check TANDEM_SCOPES, "
+            "TANDEM_CLOUD and TANDEM_GRAPH_URL",
+            code,
+        )
+        return ServerMisconfigured("Microsoft Graph refused the add-in's access.")
+    if status == 400:
+        # A request Graph finds malformed is the caller's to fix, not an upstream failure.
+        return InvalidRequest(f"Microsoft Graph refused the request as malformed ({code}).")
+    if 300 <= status < 400:
+        return UpstreamUnavailable("Microsoft Graph redirected; not followed.", status=502)
+    if status in (502, 503, 504):
+        return UpstreamUnavailable("Microsoft Graph is unavailable.", status=status)
+    return UpstreamUnavailable(f"Microsoft Graph answered {status} {code}".strip(), status=502)
