@@ -90,6 +90,9 @@ def create_app(
             graph_url=settings.graph_url,
             coordinator=coordinator,
             timeout=timeout,
+            # A person waits at most one timeout for a slot, and two for the whole call.
+            slot_wait=settings.http_timeout,
+            budget=2 * settings.http_timeout,
             request_id=_request_id,
             wall=wall,
         ),

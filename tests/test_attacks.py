@@ -1,0 +1,236 @@
+"""Reproductions of the defects found by attacking the backend (issue "Foundation", D1-D13).
+
+Each test failed against the code before its fix. Timings are asserted only where the defect
+was a wait, and with margins of several times the expected figure.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.conftest import EmulatorHandle, shared_body
+
+PEOPLE = [
+    "adele@contoso.com",
+    "megan@contoso.com",
+    "alex@contoso.com",
+    "nestor@contoso.com",
+    "lee@contoso.com",
+    "pat@contoso.com",
+    "joni@contoso.com",
+]
+
+
+def _own(emulator: EmulatorHandle, upn: str) -> dict[str, Any]:
+    return {"itemId": emulator.items(upn)[0]["id"], "itemType": "message"}
+
+
+def _mailbox_id(emulator: EmulatorHandle, address: str) -> str:
+    return next(m["id"] for m in emulator.world()["mailboxes"] if m["address"] == address)
+
+
+# -- D1: the per-mailbox gate is keyed by the mailbox, not by what the client called it -------
+def test_seven_people_reading_their_own_mail_are_not_serialised(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    backend = make_backend(fresh_emulator)
+    calls = [(fresh_emulator.sso(upn), _own(fresh_emulator, upn)) for upn in PEOPLE]
+    for token, body in calls:  # warm: one exchange each, outside the timed part
+        assert backend.context(token, body).status_code == 200
+    fresh_emulator.fault(target="graph", delayMs=1000, times=-1)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=7) as pool:
+        statuses = list(pool.map(lambda c: backend.context(*c).status_code, calls))
+    elapsed = time.monotonic() - started
+    assert statuses == [200] * 7
+    assert elapsed < 3.5, f"{elapsed:.1f} s: own mailboxes shared one gate (7 s when serialised)"
+
+
+@pytest.mark.parametrize("alias", ["address", "mailbox id"])
+def test_one_mailbox_by_me_and_by_name_shares_four_slots(
+    make_backend, fresh_emulator: EmulatorHandle, alias: str
+):
+    backend = make_backend(fresh_emulator)
+    adele, nestor = (
+        fresh_emulator.sso("adele@contoso.com"),
+        fresh_emulator.sso("nestor@contoso.com"),
+    )
+    items = fresh_emulator.items("adele@contoso.com")[:6]
+    target = (
+        "adele@contoso.com"
+        if alias == "address"
+        else _mailbox_id(fresh_emulator, "adele@contoso.com")
+    )
+    calls = [(adele, {"itemId": i["id"], "itemType": "message"}) for i in items]
+    calls += [(nestor, shared_body(i["id"], target)) for i in items]
+    for token, body in calls[:1] + calls[6:7]:
+        assert backend.context(token, body).status_code == 200
+    fresh_emulator.fault(target="graph", delayMs=300, times=-1)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(lambda c: backend.context(*c).status_code, calls))
+    assert statuses == [200] * 12
+    stats = fresh_emulator.stats()
+    assert stats["maxInFlightPerMailbox"]["adele@contoso.com"] <= 4
+    assert stats["throttledByConcurrency"] == 0
+
+
+# -- D2: one person's throttling by Entra ID is theirs alone -----------------------------------
+def test_entra_throttling_one_person_does_not_lock_out_the_next(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    backend = make_backend(fresh_emulator)
+    lee, pat = fresh_emulator.sso("lee@contoso.com"), fresh_emulator.sso("pat@contoso.com")
+    support = shared_body(
+        fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com"
+    )
+    sales = shared_body(fresh_emulator.items("sales@contoso.com")[0]["id"], "sales@contoso.com")
+    fresh_emulator.fault(target="token", status=429, retryAfter=7, times=1)
+    first = backend.context(lee, support)
+    assert first.status_code == 429
+    assert first.json()["retryAfter"] == 7  # Entra's Retry-After, not a default
+    before = fresh_emulator.stats()["tokenRequests"]
+    assert backend.context(pat, sales).status_code == 200  # reached Entra, and succeeded
+    assert fresh_emulator.stats()["tokenRequests"] == before + 1
+    again = backend.context(lee, support)  # Lee is remembered, Entra is not asked again
+    assert again.status_code == 429
+    assert 1 <= again.json()["retryAfter"] <= 7
+    assert fresh_emulator.stats()["tokenRequests"] == before + 1
+
+
+# -- D3: a wait for a mailbox slot is bounded, and so is a request's whole life ---------------
+def test_a_queue_on_a_slow_mailbox_ends_within_its_bound(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    backend = make_backend(fresh_emulator, TANDEM_HTTP_TIMEOUT="1")
+    token = fresh_emulator.sso("lee@contoso.com")
+    bodies = [
+        shared_body(i["id"], "support@contoso.com")
+        for i in fresh_emulator.items("support@contoso.com")[:10]
+    ]
+    assert backend.context(token, bodies[0]).status_code == 200
+    fresh_emulator.fault(target="graph", delayMs=1500, times=-1)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda b: backend.context(token, b), bodies))
+    elapsed = time.monotonic() - started
+    codes = {a.json()["code"] for a in answers}
+    assert codes <= {"upstream_unavailable", "throttled"}, codes
+    for answer in answers:
+        if answer.status_code == 429:
+            assert int(answer.headers["Retry-After"]) >= 1
+    assert elapsed < 8, f"{elapsed:.1f} s"
+    stats = fresh_emulator.stats()
+    assert stats["maxInFlightPerMailbox"]["support@contoso.com"] <= 4
+    assert stats["throttledByConcurrency"] == 0
+
+
+# -- D5: odd bodies from a signed-in person are 400s, never 500s -------------------------------
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"itemId": "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVh", "itemType": []}, "itemType"),
+        ({"itemId": "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVh", "itemType": {}}, "itemType"),
+        ({"itemId": ["AAMk"]}, "itemId"),
+        ({"itemId": "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVh", "shared": []}, "shared"),
+        ({"itemId": "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVh", "extra": 1}, "extra"),
+    ],
+)
+def test_unhashable_and_unknown_members_are_invalid_request(
+    backend, emulator: EmulatorHandle, body: dict[str, Any], field: str
+):
+    response = backend.context(emulator.sso("lee@contoso.com"), body)
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == field
+
+
+def test_a_body_nested_990_levels_is_invalid_request(backend, emulator: EmulatorHandle):
+    nested = "[" * 990 + "]" * 990
+    assert len(nested) < 2048
+    response = backend.http.post(
+        f"{backend.url}/api/items/context",
+        data=nested,
+        headers={
+            "Authorization": f"Bearer {emulator.sso('lee@contoso.com')}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+
+
+# -- D8: Graph's Retry-After is clamped before it reaches a client -----------------------------
+@pytest.mark.parametrize(
+    "value", ["Thu, 01 Jan 2099 00:00:00 GMT", "12345678901234567890", "not a date"]
+)
+def test_graphs_retry_after_is_clamped(make_backend, fresh_emulator: EmulatorHandle, value: str):
+    backend = make_backend(fresh_emulator)
+    token = fresh_emulator.sso("lee@contoso.com")
+    body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
+    fresh_emulator.fault(target="graph", status=429, retryAfter=value, times=-1)
+    response = backend.context(token, body)
+    assert response.status_code == 429
+    seconds = response.json()["retryAfter"]
+    assert 1 <= seconds <= 3600
+    assert response.headers["Retry-After"] == str(seconds)
+
+
+# -- D9: patterns match the whole value; Graph's 400s are the caller's to fix -----------------
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        ("shared.targetMailbox", "support@contoso.com\n", "shared.targetMailbox"),
+        ("itemId", None, "itemId"),  # the real id with a trailing newline
+        ("shared.targetMailbox", "5c1e0b2a-3d4f-4a5b-8c6d-7e8f9a0b1c2d\n", "shared.targetMailbox"),
+    ],
+)
+def test_a_trailing_newline_is_refused_before_graph(
+    backend, emulator: EmulatorHandle, path: str, value: str | None, field: str
+):
+    item = emulator.items("support@contoso.com")[0]["id"]
+    body = shared_body(item, "support@contoso.com")
+    if path == "itemId":
+        body["itemId"] = item + "\n"
+    else:
+        body["shared"]["targetMailbox"] = value
+    before = emulator.stats()["graphRequests"]
+    response = backend.context(emulator.sso("lee@contoso.com"), body)
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == field
+    assert emulator.stats()["graphRequests"] == before
+
+
+# -- D13: a slow exchange for one person holds up nobody else ---------------------------------
+def test_a_slow_exchange_does_not_stall_other_people(make_backend, fresh_emulator: EmulatorHandle):
+    backend = make_backend(fresh_emulator)
+    body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
+    tokens = [fresh_emulator.sso("lee@contoso.com") for _ in range(100)]
+    slow = fresh_emulator.sso("lee@contoso.com")
+    fresh_emulator.fault(target="token", delayMs=3000, times=1)
+    before = fresh_emulator.stats()["tokenRequests"]
+    slow_answer: list[Any] = []
+    thread = threading.Thread(target=lambda: slow_answer.append(backend.context(slow, body)))
+    thread.start()
+    deadline = time.monotonic() + 5
+    while fresh_emulator.stats()["tokenRequests"] == before and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling until the slow exchange has reached Entra
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(lambda t: backend.context(t, body).status_code, tokens))
+    elapsed = time.monotonic() - started
+    thread.join(timeout=10)
+    assert statuses == [200] * 100
+    assert slow_answer and slow_answer[0].status_code == 200
+    assert elapsed < 2.5, f"{elapsed:.1f} s: exchanges waited for an unrelated slow one"
+
+
+def test_problem_bodies_of_this_module_are_json(backend, emulator: EmulatorHandle):
+    """Every refusal above is problem+json: spot-check the shape once."""
+    response = backend.context(emulator.sso("lee@contoso.com"), {"itemType": []})
+    problem = json.loads(response.text)
+    assert {"type", "title", "status", "detail", "code", "requestId"} <= set(problem)
