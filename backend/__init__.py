@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -12,7 +13,7 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request
 from flask_cors import CORS
 
-from . import api, audit, errors, site
+from . import api, audit, errors, metrics, site
 from .actions import Act
 from .config import ConfigError, Settings
 from .context import ItemContext
@@ -43,6 +44,8 @@ class Tandem:
         self, caller: Caller, ctx: ItemContext, fields: dict[str, Any], etag: str | None
     ) -> Act:
         """Everything an action needs: the person's Graph token and the item's route."""
+        if has_request_context():
+            g.target_mailbox = ctx.target or caller.upn
         return Act(
             graph=self.graph,
             coordinator=self.coordinator,
@@ -62,7 +65,7 @@ def create_app(
 ) -> Flask:
     """The backend app; settings from the environment, or `config` laid over it."""
     settings = config if isinstance(config, Settings) else Settings.load(config)
-    audit.install([s for s in (settings.client_secret,) if s])
+    audit.install([s for s in (settings.client_secret, settings.metrics_token) if s])
     wall = clock or time.time
 
     context = ssl_context(settings.ca_bundle)
@@ -94,6 +97,7 @@ def create_app(
             slot_wait=settings.http_timeout,
             budget=2 * settings.http_timeout,
             request_id=_request_id,
+            observe=_graph_answered,
             wall=wall,
         ),
         coordinator=coordinator,
@@ -106,6 +110,7 @@ def create_app(
     errors.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(site.bp)
+    app.register_blueprint(metrics.bp)
     # The pane is served by this app; CORS only admits the deployment's own origin.
     CORS(
         app,
@@ -122,16 +127,13 @@ def create_app(
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers["request-id"] = g.get("request_id", "")
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.REQUESTS.labels(route, str(response.status_code)).inc()
+        metrics.DURATION.labels(route).observe(seconds)
         if request.path.startswith("/api/"):
             response.headers["Cache-Control"] = "no-store"
-            log.info(
-                "%s %s %s %.0fms request-id=%s",
-                request.method,
-                request.path,
-                response.status_code,
-                (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
-                g.get("request_id"),
-            )
+            _log_request(route, response.status_code, seconds)
         return response
 
     return app
@@ -140,3 +142,33 @@ def create_app(
 def _request_id() -> str | None:
     """This request's id, sent to Graph as client-request-id so one ticket can be followed."""
     return g.get("request_id") if has_request_context() else None
+
+
+def _graph_answered(request_id: str) -> None:
+    """Keep Graph's request-id for this request's log line (and the support ticket)."""
+    if has_request_context():
+        g.setdefault("graph_request_ids", []).append(request_id)
+
+
+def _log_request(route: str, status: int, seconds: float) -> None:
+    """One line per API request: no token, no address; the person as a hash of their oid."""
+    caller = g.get("caller")
+    target = g.get("target_mailbox")
+    log.info(
+        "%s %s %s %.0fms",
+        request.method,
+        route,
+        status,
+        seconds * 1000,
+        extra={
+            "method": request.method,
+            "route": route,
+            "status": status,
+            "durationMs": round(seconds * 1000, 1),
+            "requestId": g.get("request_id"),
+            "tenant": caller.tid if caller else None,
+            "person": hashlib.sha256(caller.oid.encode()).hexdigest()[:16] if caller else None,
+            "mailboxDomain": target.rsplit("@", 1)[-1] if target and "@" in target else None,
+            "graphRequestIds": g.get("graph_request_ids", []),
+        },
+    )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from . import audit, claims, fields, folders, permissions, sending
+from . import audit, claims, fields, folders, metrics, permissions, sending
 from .context import ItemContext, is_item_id, parse_context
 from .coordination import Coordinator, LockTimeout
 from .errors import (
@@ -367,6 +367,9 @@ def perform(name: str, body: Any, caller: Caller, tandem: Any) -> dict[str, Any]
     except ApiError as error:
         _record(name, act, caller, ctx, error.code, started)
         raise
+    except Exception:
+        _record(name, act, caller, ctx, "internal_error", started)
+        raise
     _record(name, act, caller, ctx, "ok", started)
     return {"action": name, "item": item, "result": result}
 
@@ -380,6 +383,7 @@ def _record(
     started: float,
 ) -> None:
     """One audit line per action: who, where, what, how it ended (never a token or comment)."""
+    metrics.ACTIONS.labels(name if name in SPECS else "unknown", outcome).inc()
     audit.event(
         "action",
         action=name[:40],

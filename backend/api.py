@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import UnsupportedMediaType
 
@@ -58,6 +58,7 @@ def item_context(caller: Caller) -> ResponseReturnValue:
     """What may be done with this item, and its summary."""
     tandem = _tandem()
     ctx = parse_context(_json_body(), tandem.settings, caller)
+    g.target_mailbox = ctx.target or caller.upn
     token = tandem.obo.graph_token(caller)
     raw = tandem.graph.item(token, tandem.graph.route(caller, ctx), ctx.item_type, ctx.item_id)
     return jsonify(_answer(caller, ctx, raw))

@@ -1,11 +1,19 @@
-"""Logging that never carries a token or secret, and one structured event per action."""
+"""Logging that never carries a token or secret, and one structured event per action.
+
+Lines are JSON (python-json-logger) under `tandem serve`, text for humans in the demo
+(`TANDEM_LOG_FORMAT`). Structured fields travel as the record's `extra`; both formatters pass
+the finished line through `redact` once more, so not even a field can carry a token.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
+import sys
 from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
 
 # A JWT (three base64url parts, the first two starting with '{"' encoded), or a bearer value.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
@@ -63,6 +71,60 @@ def install(secrets: list[str] | None = None) -> None:
     _installed = True
 
 
+# The record attributes every LogRecord has; anything else on a record came in through `extra`.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+def fields_of(record: logging.LogRecord) -> dict[str, Any]:
+    """The structured fields a record was given through `extra`."""
+    return {
+        k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")
+    }
+
+
+class JsonLines(JsonFormatter):
+    """One JSON object per line: time, level, logger, message and the record's fields."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            json_default=str,
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The JSON line, redacted."""
+        return redact(super().format(record))
+
+
+class TextLines(logging.Formatter):
+    """A line for humans: the message, then the record's fields as key=value."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The text line, redacted."""
+        line = super().format(record)
+        extra = fields_of(record)
+        if extra:
+            line += " " + " ".join(
+                f"{k}={json.dumps(v, default=str, separators=(',', ':'))}" for k, v in extra.items()
+            )
+        return redact(line)
+
+
+def configure(fmt: str = "text", *, level: int = logging.INFO) -> None:
+    """Send the process's logs to stderr as JSON lines or text, redacted."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines() if fmt == "json" else TextLines())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    install()
+
+
 def event(action: str, **fields: Any) -> None:
-    """One structured audit line for an action taken as a person."""
-    log.info("%s", json.dumps({"event": action, **fields}, sort_keys=True, default=str))
+    """One structured audit line for an action taken as a person (never a token or comment)."""
+    log.info("audit %s %s", action, fields.get("outcome", ""), extra={"event": action, **fields})

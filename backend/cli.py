@@ -22,13 +22,9 @@ DEFAULT_CERTS = REPO / "certs"
 DEMO_OFFICE_JS = "/simulator/office.js"
 
 
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    audit.install()
+def _logging(verbose: bool, fmt: str | None = None) -> None:
+    chosen = fmt or os.environ.get("TANDEM_LOG_FORMAT") or "text"
+    audit.configure(chosen, level=logging.DEBUG if verbose else logging.INFO)
 
 
 def _loopback_only(host: str, allow_any: bool) -> None:
@@ -129,7 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the backend from the environment (for production, run it under gunicorn)."""
     from . import create_app
 
-    _logging(args.verbose)
+    _logging(args.verbose, os.environ.get("TANDEM_LOG_FORMAT") or "json")
     _loopback_only(args.host, args.public)
     try:
         app = create_app()

@@ -55,6 +55,8 @@ class Settings:
     office_js_url: str = OFFICE_JS_CDN
     http_timeout: float = 10.0
     jwks_cooldown: float = 30.0
+    metrics_token: str | None = field(default=None, repr=False)
+    log_format: str = "text"
 
     @property
     def multi_tenant(self) -> bool:
@@ -189,6 +191,13 @@ class Settings:
         if not 0 < timeout <= 120:
             raise ConfigError("TANDEM_HTTP_TIMEOUT must be between 0 and 120 seconds")
 
+        metrics_token = get("TANDEM_METRICS_TOKEN") or None
+        if metrics_token and (len(metrics_token) < 16 or not metrics_token.isascii()):
+            raise ConfigError("TANDEM_METRICS_TOKEN must be at least 16 ASCII characters")
+        log_format = get("TANDEM_LOG_FORMAT", "text").lower()
+        if log_format not in ("json", "text"):
+            raise ConfigError("TANDEM_LOG_FORMAT must be json or text")
+
         return cls(
             client_id=client_id.lower(),
             tenant_id=tenant_id,
@@ -206,4 +215,6 @@ class Settings:
             office_clients_only=office_only in {"true", "1"},
             office_js_url=office_js,
             http_timeout=timeout,
+            metrics_token=metrics_token,
+            log_format=log_format,
         )

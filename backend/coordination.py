@@ -30,6 +30,7 @@ class Slot:
     """A held slot; `linger` keeps it taken for a while after release (see `hold_after`)."""
 
     key: str
+    taken: int = 1  # slots of the key taken, this one included, when it was had
     linger: float = field(default=0.0)
 
     def hold_after(self, seconds: float) -> None:
@@ -98,8 +99,8 @@ class LocalCoordinator:
                 if remaining <= 0:
                     raise SlotTimeout(key)
                 self._changed.wait(timeout=remaining)
-            self._slots[key] = self._slots.get(key, 0) + 1
-        held = Slot(key)
+            self._slots[key] = taken = self._slots.get(key, 0) + 1
+        held = Slot(key, taken)
         try:
             yield held
         finally:

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import requests
 
-from . import claims
+from . import claims, metrics
 from .context import ItemContext
 from .coordination import Coordinator, SlotTimeout
 from .errors import (
@@ -100,6 +100,7 @@ class GraphClient:
         coordinator: Coordinator,
         timeout: tuple[float, float] = (3.05, 10.0),
         request_id: Callable[[], str | None] = lambda: None,
+        observe: Callable[[str], None] = lambda request_id: None,
         max_attempts: int = 4,
         budget: float = 20.0,
         slot_wait: float = 10.0,
@@ -113,6 +114,7 @@ class GraphClient:
         self._coordinator = coordinator
         self._timeout = timeout
         self._request_id = request_id
+        self._observe = observe
         self._max_attempts = max_attempts
         self._budget = budget
         self._slot_wait = slot_wait
@@ -194,12 +196,16 @@ class GraphClient:
             attempt += 1
             remaining = deadline - self._clock()
             response = None
+            waited = self._clock()
             try:
                 with self._coordinator.slot(
                     route.key,
                     limit=self._concurrency,
                     wait=max(0.0, min(self._slot_wait, remaining)),
                 ) as slot:
+                    metrics.SLOT_WAIT.observe(self._clock() - waited)
+                    metrics.IN_FLIGHT.observe(slot.taken)
+                    metrics.GRAPH_IN_FLIGHT.inc()
                     read = max(0.5, min(self._timeout[1], deadline - self._clock()))
                     try:
                         response = self._session.request(
@@ -211,7 +217,9 @@ class GraphClient:
                             timeout=(self._timeout[0], read),
                         )
                     except requests.ConnectTimeout as error:  # nothing was sent
+                        metrics.GRAPH_CALLS.labels(method, "connect_timeout").inc()
                         if attempt < self._max_attempts and self._clock() < deadline:
+                            metrics.GRAPH_RETRIES.labels("connect_timeout").inc()
                             continue
                         raise UpstreamUnavailable(
                             "Microsoft Graph did not answer in time.", status=504
@@ -220,13 +228,17 @@ class GraphClient:
                         # Exchange may still be working on it: keep its slot a while.
                         slot.hold_after(self._timeout[1])
                         timeouts += 1
+                        metrics.GRAPH_CALLS.labels(method, "timeout").inc()
                         if safe and timeouts < 2 and self._clock() < deadline:
+                            metrics.GRAPH_RETRIES.labels("timeout").inc()
                             continue
                         raise UpstreamUnavailable(
                             "Microsoft Graph did not answer in time.", status=504
                         ) from error
                     except requests.ConnectionError as error:
+                        metrics.GRAPH_CALLS.labels(method, "connection_error").inc()
                         if safe and attempt < 2:
+                            metrics.GRAPH_RETRIES.labels("connection_error").inc()
                             continue
                         raise UpstreamUnavailable(
                             "Microsoft Graph is unreachable.", status=503
@@ -235,12 +247,18 @@ class GraphClient:
                         raise UpstreamUnavailable(
                             "Microsoft Graph is unreachable.", status=503
                         ) from error
+                    finally:
+                        metrics.GRAPH_IN_FLIGHT.dec()
             except SlotTimeout:
                 log.warning("no Graph slot of %s came free in time", route.key)
+                metrics.GRAPH_THROTTLED.inc()
                 raise Throttled(
                     "Microsoft 365 is busy with this mailbox; try again shortly.", retry_after=2
                 ) from None
             status = response.status_code
+            metrics.GRAPH_CALLS.labels(method, str(status)).inc()
+            if response.headers.get("request-id"):
+                self._observe(response.headers["request-id"])
             if status < 300:
                 return self._answer(response)
             if status in RETRY_STATUSES and (status == 429 or safe):
@@ -248,8 +266,11 @@ class GraphClient:
                 wait = float(min(8, 2 ** (attempt - 1))) if wait is None else wait
                 if attempt < self._max_attempts and self._clock() + wait <= deadline:
                     log.info("Graph answered %s; retrying in %.1f s", status, wait)
+                    metrics.GRAPH_RETRIES.labels(str(status)).inc()
                     self._sleep(wait)  # outside the slot: waiting holds none
                     continue
+            if status == 429:
+                metrics.GRAPH_THROTTLED.inc()
             raise graph_error(response, wall=self._wall)
 
     @staticmethod

@@ -16,6 +16,7 @@ import jwt
 from flask import current_app, g, request
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 
+from . import metrics
 from .config import GUID, OFFICE_CLIENT_IDS, Settings
 from .errors import InvalidToken, TokenExpired, UpstreamUnavailable
 
@@ -133,6 +134,7 @@ class KeySet:
             # Unreachable, not JSON, or no usable key ({"keys": []}): Entra is not answering
             # as it should, which is a 503 for the caller, never a 500.
             self._failed_until = self._clock() + self._failure_memory
+            metrics.JWKS_FETCHES.labels("failed").inc()
             log.warning("could not fetch signing keys from %s: %s", self.url, error)
             raise UpstreamUnavailable(
                 "Could not fetch Microsoft Entra ID's signing keys.", status=503
@@ -142,6 +144,7 @@ class KeySet:
             for key in jwk_set.keys
             if key.key_id and key.public_key_use in (None, "sig")
         }
+        metrics.JWKS_FETCHES.labels("ok").inc()
         self._keys = keys
         self._fetched_at = self._clock()
         self._failed_until = 0.0

@@ -18,6 +18,7 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from . import metrics
 from .config import ConfigError, Settings
 from .errors import (
     ApiError,
@@ -128,7 +129,9 @@ class OnBehalfOf:
         ).hexdigest()
         cached = self._lookup(key)
         if cached is not None:
+            metrics.OBO_CACHE.labels("hit").inc()
             return cached
+        metrics.OBO_CACHE.labels("miss").inc()
         with self._cache_lock:
             flight = self._flights.get(key)
             leader = flight is None
@@ -167,17 +170,24 @@ class OnBehalfOf:
             self._throttled_until.pop(key, None)
         try:
             result = self._exchange(tenant, caller, scopes)
-        except Throttled as error:
-            with self._cache_lock:
-                self._throttled_until[key] = self._clock() + float(error.members["retryAfter"])
-                while len(self._throttled_until) > self._max_entries:
-                    self._throttled_until.pop(next(iter(self._throttled_until)))
+        except ApiError as error:
+            metrics.OBO_EXCHANGES.labels(error.code).inc()
+            if isinstance(error, Throttled):
+                self._remember_throttling(key, error)
             raise
+        metrics.OBO_EXCHANGES.labels("ok").inc()
         token = result["access_token"]
         lifetime = float(result.get("expires_in") or 0)
         margin = min(self._margin, lifetime / 2)
         self._store(key, _Entry(token, self._clock() + lifetime - margin))
         return token
+
+    def _remember_throttling(self, key: str, error: Throttled) -> None:
+        """Answer this person `throttled` from memory until Entra's Retry-After has passed."""
+        with self._cache_lock:
+            self._throttled_until[key] = self._clock() + float(error.members["retryAfter"])
+            while len(self._throttled_until) > self._max_entries:
+                self._throttled_until.pop(next(iter(self._throttled_until)))
 
     def _lookup(self, key: str) -> str | None:
         with self._cache_lock:
