@@ -193,7 +193,9 @@ def blueprint(emulator: Emulator) -> Blueprint:
 
     @bp.get("/stats")
     def stats() -> Response:
-        return jsonify(emulator.stats.snapshot())
+        with ex.lock:
+            handed_to_transport = len(ex.deliveries)
+        return jsonify(dict(emulator.stats.snapshot(), deliveries=handed_to_transport))
 
     @bp.get("/requests")
     def requests_log() -> Response:

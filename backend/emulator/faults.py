@@ -79,7 +79,6 @@ class Stats:
             "graphRequests": 0,
             "ssoTokensIssued": 0,
             "throttledByConcurrency": 0,
-            "deliveries": 0,
         }
         self.graph_by_mailbox: dict[str, int] = {}
         self.tokens_by_person: dict[str, int] = {}
