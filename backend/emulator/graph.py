@@ -500,9 +500,11 @@ class Graph:
         data = dict(item.data)
         if item.kind == "message":
             data["parentFolderId"] = item.folder_id
+        encoded = quote(item.id, safe="")
         data["webLink"] = (
-            f"https://outlook.office.com/owa/?ItemID={quote(item.id, safe='')}&exvsurl=1"
-            f"&viewmodel={'ReadMessageItem' if item.kind == 'message' else 'ICalendarItem'}"
+            f"https://outlook.office.com/owa/?ItemID={encoded}&exvsurl=1&viewmodel=ReadMessageItem"
+            if item.kind == "message"
+            else f"https://outlook.office.com/owa/?itemid={encoded}&exvsurl=1&path=/calendar/item"
         )
         wanted = _select(select, known, "message" if item.kind == "message" else "event")
         if wanted is not None:
