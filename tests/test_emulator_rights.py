@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import EmulatorHandle
-from tests.test_emulator_writes import G, deliveries, graph_error, item_by, state
+from tests.test_emulator_writes import (
+    SEND_AS_DENIED_MESSAGE,
+    G,
+    deliveries,
+    graph_error,
+    item_by,
+    state,
+)
 
 OK = None
 DENIED = (403, "ErrorAccessDenied")
@@ -139,7 +146,9 @@ def test_rights(
     response = _run(e, who, op, item, box, argument)
     after = state(e, item["id"])
     if refused is not None:
-        graph_error(response, *refused)
+        error = graph_error(response, *refused)
+        if refused == SEND_AS_DENIED:
+            assert error["message"] == SEND_AS_DENIED_MESSAGE
         assert after == before, "a refused write changed nothing"
         assert deliveries(e) == []
         return

@@ -19,7 +19,7 @@ CONFLICT = (
     "The send or update operation could not be performed because the change key passed in the "
     "request does not match the current change key for the item."
 )
-SEND_AS_DENIED = (
+SEND_AS_DENIED_MESSAGE = (
     "The user account which was used to submit this request does not have the right to send "
     "mail on behalf of the specified sending account. Cannot submit message."
 )
