@@ -40,17 +40,19 @@ def demo_servers(
 ) -> tuple[Server, Server, Emulator]:
     """Start the emulator and a backend wired to it; answers both servers and the emulator."""
     from . import create_app
-    from .emulator import Emulator
-    from .emulator import create_app as create_emulator
     from .emulator import host as simulator
+    from .emulator import serve_emulator
 
     paths, _ = certs.ensure(cert_dir)
-    # Bind both ports first (port 0 picks a free one), then build each app with the other's URL.
+    # Bind the backend's port first (port 0 picks a free one): the emulator needs its URL.
     backend_server = Server(None, host=host, port=port, cert=paths.cert, key=paths.key)
-    emulator_server = Server(None, host=host, port=emulator_port, cert=paths.cert, key=paths.key)
-    emulator = Emulator(public_url=backend_server.url)
-    emulator.base_url = emulator_server.url
-    emulator_server.app = create_emulator(emulator)
+    emulator_server, emulator = serve_emulator(
+        host=host,
+        port=emulator_port,
+        cert=paths.cert,
+        key=paths.key,
+        public_url=backend_server.url,
+    )
     settings = Settings.from_mapping(
         {
             **emulator.settings(),
@@ -62,7 +64,6 @@ def demo_servers(
     app = create_app(settings)
     app.register_blueprint(simulator.blueprint(emulator_server.url))
     backend_server.app = app
-    emulator_server.start()
     backend_server.start()
     return backend_server, emulator_server, emulator
 
@@ -100,16 +101,18 @@ def _wait(*servers: Server) -> int:
 
 def cmd_emulator(args: argparse.Namespace) -> int:
     """Run the emulator alone and print the settings that wire a backend to it."""
-    from .emulator import Emulator
-    from .emulator import create_app as create_emulator
+    from .emulator import serve_emulator
 
     _logging(args.verbose)
     _loopback_only(args.host, False)
     paths, _ = certs.ensure(Path(args.certs))
-    emulator = Emulator(public_url=args.public_url)
-    server = Server(None, host=args.host, port=args.port, cert=paths.cert, key=paths.key)
-    emulator.base_url = server.url
-    server.app = create_emulator(emulator)
+    server, emulator = serve_emulator(
+        host=args.host,
+        port=args.port,
+        cert=paths.cert,
+        key=paths.key,
+        public_url=args.public_url,
+    )
     print(f"Emulator of Entra ID and Graph on {server.url}", flush=True)
     print("Settings for a backend:", flush=True)
     settings = dict(
@@ -117,7 +120,6 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     )
     for name, value in settings.items():
         print(f"  export {name}={value}", flush=True)
-    server.start()
     return _wait(server)
 
 

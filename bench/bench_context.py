@@ -30,8 +30,7 @@ sys.path.insert(0, str(REPO))
 from backend import create_app  # noqa: E402
 from backend.certs import ensure  # noqa: E402
 from backend.config import Settings  # noqa: E402
-from backend.emulator import Emulator  # noqa: E402
-from backend.emulator import create_app as create_emulator  # noqa: E402
+from backend.emulator import serve_emulator  # noqa: E402
 from backend.outbound import Session, ssl_context  # noqa: E402
 from backend.serving import Server  # noqa: E402
 
@@ -46,11 +45,13 @@ def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
 
     paths, _ = ensure(Path(tempfile.mkdtemp(prefix="tandem-bench-")))
-    emulator_server = Server(None, host="127.0.0.1", port=0, cert=paths.cert, key=paths.key)
-    emulator = Emulator(public_url="https://localhost:3000")
-    emulator.base_url = emulator_server.url
-    emulator_server.app = create_emulator(emulator)
-    emulator_server.start()
+    emulator_server, emulator = serve_emulator(
+        host="127.0.0.1",
+        port=0,
+        cert=paths.cert,
+        key=paths.key,
+        public_url="https://localhost:3000",
+    )
     settings = Settings.from_mapping(
         {**emulator.settings(), "TANDEM_CA_BUNDLE": str(paths.ca_cert)}
     )

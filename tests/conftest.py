@@ -18,8 +18,7 @@ import pytest
 from backend import create_app
 from backend.certs import CertPaths, ensure
 from backend.config import Settings
-from backend.emulator import Emulator
-from backend.emulator import create_app as create_emulator
+from backend.emulator import Emulator, serve_emulator
 from backend.outbound import Session, ssl_context
 from backend.serving import Server
 
@@ -106,11 +105,9 @@ class EmulatorHandle:
 
 
 def _start_emulator(cert_paths: CertPaths, http: Session) -> EmulatorHandle:
-    server = Server(None, host="127.0.0.1", port=0, cert=cert_paths.cert, key=cert_paths.key)
-    emulator = Emulator(public_url=PUBLIC_URL)
-    emulator.base_url = server.url
-    server.app = create_emulator(emulator)
-    server.start()
+    server, emulator = serve_emulator(
+        host="127.0.0.1", port=0, cert=cert_paths.cert, key=cert_paths.key, public_url=PUBLIC_URL
+    )
     return EmulatorHandle(emulator=emulator, server=server, http=http)
 
 

@@ -266,8 +266,8 @@ def test_world_lists_ids_in_both_forms(emulator: EmulatorHandle):
     }
     support = next(m for m in world["mailboxes"] if m["address"] == "support@contoso.com")
     assert support["kind"] == "shared"
-    assert support["fullAccess"] == ["lee@contoso.com"]
-    assert support["sendAs"] == ["lee@contoso.com"]
+    assert support["fullAccess"] == ["lee@contoso.com", "sam@contoso.com"]
+    assert support["sendAs"] == ["lee@contoso.com", "sam@contoso.com"]
     items = [i for f in support["folders"] for i in f["items"]]
     assert len(items) >= 36
     assert any(i["createdBy"] == "lee@contoso.com" for i in items)

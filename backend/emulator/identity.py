@@ -1,5 +1,10 @@
 """Entra ID, emulated: discovery, JWKS with rotation, the token endpoint's on-behalf-of grant.
 
+One room past ~400 lines because Entra's wire format is one thing: the AADSTS table, the keys,
+the app registration, the token checks in Entra's order and the blueprint that speaks them.
+The model (`Entra`) takes parsed inputs and raises `EntraError`; only the blueprint reads
+`flask.request`.
+
 Wire formats follow learn.microsoft.com (v2-oauth2-on-behalf-of-flow, reference-error-codes,
 access-token-claims-reference): error bodies carry error, error_description ("AADSTS<code>: …
 \\r\\nTrace ID: …\\r\\nCorrelation ID: …\\r\\nTimestamp: …"), error_codes, timestamp, trace_id,
@@ -23,11 +28,12 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from ..certs import self_signed
 from . import seed
 from .exchange import Exchange, Person
+from .faults import Faults, Stats
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -145,6 +151,16 @@ AADSTS: dict[int, dict[str, Any]] = {
         "error": "invalid_request",
         "message": "The request body must contain the following parameter: '{parameter}'.",
     },
+    90055: {
+        "status": 429,
+        "error": "temporarily_unavailable",
+        "message": "There are too many incoming requests. Please try again later.",
+    },
+    90006: {
+        "status": 503,
+        "error": "temporarily_unavailable",
+        "message": "The service is temporarily unavailable. Please try again later.",
+    },
     70011: {
         "status": 400,
         "error": "invalid_scope",
@@ -219,98 +235,34 @@ class AppRegistration:
     consented: dict[str, set[str]] = field(default_factory=dict)  # tenant -> scope names
 
 
-class Faults:
-    """Injected failures, consumed in order, by target ("token", "graph", "jwks")."""
+class EntraError(Exception):
+    """An AADSTS error, answered by the blueprint in Entra's body shape."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: list[dict[str, Any]] = []
-
-    def add(self, fault: dict[str, Any]) -> None:
-        """Queue one fault; `times` -1 means until cleared."""
-        with self._lock:
-            self._items.append(dict(fault, times=int(fault.get("times", 1))))
-
-    def clear(self) -> None:
-        """Forget every fault."""
-        with self._lock:
-            self._items.clear()
-
-    def list(self) -> list[dict[str, Any]]:
-        """What is still queued."""
-        with self._lock:
-            return [dict(f) for f in self._items]
-
-    def take(self, target: str, **context: str) -> dict[str, Any] | None:
-        """The next fault for this target that matches the request, used up once."""
-        with self._lock:
-            for fault in self._items:
-                if fault.get("target") != target:
-                    continue
-                if any(
-                    fault.get(k) and str(fault[k]).lower() not in str(v).lower()
-                    for k, v in context.items()
-                ):
-                    continue
-                if fault["times"] > 0:
-                    fault["times"] -= 1
-                    if fault["times"] == 0:
-                        self._items.remove(fault)
-                return dict(fault)
-        return None
+    def __init__(
+        self,
+        code: int,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        **values: Any,
+    ):
+        super().__init__(f"AADSTS{code}")
+        self.code = code
+        self.status = status or AADSTS[code]["status"]
+        self.headers = headers or {}
+        self.values = values
 
 
-class Stats:
-    """Counters the tests and the benchmark read."""
+class KeysUnavailable(Exception):
+    """The keys endpoint fails (an injected fault): a bare status, as a broken CDN answers."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.counts: dict[str, int] = {
-            "tokenRequests": 0,
-            "tokenIssued": 0,
-            "jwksFetches": 0,
-            "openidConfigFetches": 0,
-            "graphRequests": 0,
-            "ssoTokensIssued": 0,
-            "throttledByConcurrency": 0,
-        }
-        self.graph_by_mailbox: dict[str, int] = {}
-        self.in_flight: dict[str, int] = {}
-        self.max_in_flight: dict[str, int] = {}
-
-    def bump(self, name: str) -> None:
-        """Count one event."""
-        with self._lock:
-            self.counts[name] = self.counts.get(name, 0) + 1
-
-    def enter(self, mailbox: str) -> int:
-        """A Graph request on this mailbox starts; answers how many are now in flight."""
-        with self._lock:
-            self.counts["graphRequests"] += 1
-            self.graph_by_mailbox[mailbox] = self.graph_by_mailbox.get(mailbox, 0) + 1
-            now = self.in_flight.get(mailbox, 0) + 1
-            self.in_flight[mailbox] = now
-            self.max_in_flight[mailbox] = max(self.max_in_flight.get(mailbox, 0), now)
-            return now
-
-    def leave(self, mailbox: str) -> None:
-        """A Graph request on this mailbox ended."""
-        with self._lock:
-            self.in_flight[mailbox] -= 1
-
-    def snapshot(self) -> dict[str, Any]:
-        """Everything, as JSON."""
-        with self._lock:
-            return dict(
-                self.counts,
-                graphRequestsByMailbox=dict(self.graph_by_mailbox),
-                maxInFlightPerMailbox=dict(self.max_in_flight),
-                maxInFlight=max(self.max_in_flight.values(), default=0),
-            )
+    def __init__(self, status: int):
+        super().__init__(str(status))
+        self.status = status
 
 
 class Entra:
-    """The identity half of the emulator."""
+    """The identity half of the emulator: keys, the app registration, tokens and their checks."""
 
     def __init__(self, exchange: Exchange, faults: Faults, stats: Stats, *, public_url: str):
         self.exchange = exchange
@@ -411,6 +363,59 @@ class Entra:
                 return tid
         return None
 
+    def _known_tenant(self, segment: str) -> str | None:
+        """The tenant id of a path segment; `common` and `organizations` give None; else 90002."""
+        tid = self.tenant(segment)
+        if tid is None and segment.lower() not in ("common", "organizations"):
+            raise EntraError(90002, tenant=segment)
+        return tid
+
+    # -- discovery ------------------------------------------------------------------------
+    def openid_configuration(self, tenant: str) -> dict[str, Any]:
+        """GET /<tenant>/v2.0/.well-known/openid-configuration, as Entra publishes it."""
+        self.stats.bump("openidConfigFetches")
+        tid = self._known_tenant(tenant)
+        base = self.base_url
+        issuer_tenant = tid or "{tenantid}"
+        return {
+            "token_endpoint": f"{base}/{tenant}/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_post",
+                "private_key_jwt",
+                "client_secret_basic",
+            ],
+            "jwks_uri": f"{base}/{tenant}/discovery/v2.0/keys",
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": f"https://{self.host}/{issuer_tenant}/v2.0",
+            "request_uri_parameter_supported": False,
+            "userinfo_endpoint": f"{base}/oidc/userinfo",
+            "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
+            "http_logout_supported": True,
+            "frontchannel_logout_supported": True,
+            "end_session_endpoint": f"{base}/{tenant}/oauth2/v2.0/logout",
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "tid", "ver", "oid"],
+            "kerberos_endpoint": f"{base}/{tenant}/kerberos",
+            "tenant_region_scope": "NA",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+        }
+
+    def jwks(self, tenant: str) -> dict[str, Any]:
+        """GET /<tenant>/discovery/v2.0/keys: every published key."""
+        self.stats.bump("jwksFetches")
+        fault = self.faults.take("jwks")
+        if fault is not None and fault.get("status"):
+            raise KeysUnavailable(int(fault["status"]))
+        self._known_tenant(tenant)
+        with self._keys_lock:
+            return {"keys": [k.jwk() for k in self.keys]}
+
     # -- tokens ---------------------------------------------------------------------------
     def sso_token(
         self,
@@ -469,190 +474,19 @@ class Entra:
         self.stats.bump("ssoTokensIssued")
         return self.sign(claims)
 
-    def error(
-        self,
-        code: int,
-        *,
-        status: int | None = None,
-        headers: dict[str, str] | None = None,
-        **values: Any,
-    ) -> Response:
-        """An Entra ID error answer for an AADSTS code, in Entra's exact body shape."""
-        spec = AADSTS[code]
-        trace = str(uuid.uuid4())
-        correlation = request.headers.get("client-request-id") or str(uuid.uuid4())
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-        message = spec["message"]
-        defaults = {
-            "client_id": self.app.client_id,
-            "tenant": "",
-            "reason": "",
-            "now": "",
-            "exp": "",
-            "grant": "",
-            "parameter": "",
-        }
-        message = message.format(**dict(defaults, **values))
-        body: dict[str, Any] = {
-            "error": spec["error"],
-            "error_description": f"AADSTS{code}: {message}\r\nTrace ID: {trace}\r\n"
-            f"Correlation ID: {correlation}\r\nTimestamp: {stamp}",
-            "error_codes": [code],
-            "timestamp": stamp,
-            "trace_id": trace,
-            "correlation_id": correlation,
-            "error_uri": f"{self.base_url}/error?code={code}",
-        }
-        if spec.get("suberror"):
-            body["suberror"] = spec["suberror"]
-        if spec.get("claims"):
-            body["claims"] = json.dumps(
-                {"access_token": {"capolids": {"essential": True, "values": [str(uuid.uuid4())]}}},
-                separators=(",", ":"),
-            )
-        response = jsonify(body)
-        response.status_code = status or spec["status"]
-        for name, value in (headers or {}).items():
-            response.headers[name] = value
-        return response
-
-    def authenticate_client(self, form: dict[str, str], tenant: str) -> Response | None:
-        """Check the confidential client's secret or certificate assertion; None when it passes."""
-        client_id = form.get("client_id", "")
-        if not client_id and request.authorization and request.authorization.username:
-            client_id = request.authorization.username
-        if client_id.lower() != self.app.client_id:
-            return self.error(700016, client_id=client_id, tenant=tenant)
-        secret = form.get("client_secret")
-        if not secret and request.authorization and request.authorization.type == "basic":
-            secret = request.authorization.password
-        if secret:
-            if any(hmac.compare_digest(secret, s) for s in self.app.secrets):
-                return None
-            return self.error(7000215)
-        assertion = form.get("client_assertion")
-        if assertion:
-            if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
-                return self.error(900144, parameter="client_assertion_type")
-            return self._check_client_assertion(assertion)
-        return self.error(7000218)
-
-    def _check_client_assertion(self, assertion: str) -> Response | None:
-        try:
-            header = jwt.get_unverified_header(assertion)
-        except jwt.InvalidTokenError:
-            return self.error(700027, reason="The assertion is not a JWT.")
-        alg = header.get("alg")
-        if alg not in ("RS256", "PS256"):
-            return self.error(700027, reason=f"The algorithm {alg} is not supported.")
-        match = None
-        s256, s1 = _thumbprint(header.get("x5t#S256")), _thumbprint(header.get("x5t"))
-        for cert in self.app.certificates:
-            der = cert.public_bytes(serialization.Encoding.DER)
-            sha1 = hashlib.sha1(der).digest()  # noqa: S324 - x5t is SHA-1 by definition
-            if s256 == hashlib.sha256(der).digest() or s1 == sha1:
-                match = cert
-                break
-        if match is None:
-            return self.error(700027, reason="The key was not found.")
-        token_endpoint = f"{self.base_url}{request.path}"
-        try:
-            claims = jwt.decode(
-                assertion,
-                match.public_key(),
-                algorithms=[alg],
-                audience=token_endpoint,  # type: ignore[arg-type]
-                options={"require": ["exp", "aud", "iss", "sub"]},
-            )
-        except jwt.ExpiredSignatureError:
-            return self.error(700027, reason="The client assertion has expired.")
-        except jwt.InvalidAudienceError:
-            return self.error(700027, reason="The client assertion audience is not this endpoint.")
-        except jwt.InvalidTokenError:
-            return self.error(700027, reason="The signature does not match the certificate.")
-        if claims.get("iss") != self.app.client_id or claims.get("sub") != self.app.client_id:
-            return self.error(700027, reason="The assertion's issuer and subject must be the app.")
-        return None
-
-    def on_behalf_of(self, tenant_segment: str) -> Response:
-        """POST /<tenant>/oauth2/v2.0/token with the jwt-bearer grant, as MSAL sends it."""
-        self.stats.bump("tokenRequests")
-        form = request.form.to_dict()
-        path_tenant = self.tenant(tenant_segment)
-        if path_tenant is None and tenant_segment.lower() not in ("organizations", "common"):
-            return self.error(90002, tenant=tenant_segment)
-        grant = form.get("grant_type", "")
-        if grant != JWT_BEARER:
-            return self.error(70003, grant=grant)
-        refused = self.authenticate_client(form, tenant_segment)
-        if refused is not None:
-            return refused
-        fault = self.faults.take("token")
-        if fault is not None:
-            answer = self._fault(fault)
-            if answer is not None:
-                return answer
-        if form.get("requested_token_use") != "on_behalf_of":
-            return self.error(900144, parameter="requested_token_use")
-        assertion = form.get("assertion", "")
-        if not assertion:
-            return self.error(900144, parameter="assertion")
-        try:
-            claims = self.verify(assertion, audience=None)
-        except jwt.InvalidTokenError as error:
-            return self.error(50013, reason=str(error) or "The key was not found.")
+    def graph_token(
+        self, person: Person, names: list[str], *, resource: str = GRAPH_RESOURCES[0]
+    ) -> str:
+        """A v1 Graph access token for the person with these delegated scope names."""
         now = int(time.time())
-        if int(claims.get("exp", 0)) <= now:
-            stamp = "%m/%d/%Y %H:%M:%S"
-            return self.error(
-                500133,
-                now=time.strftime(stamp, time.gmtime(now)),
-                exp=time.strftime(stamp, time.gmtime(int(claims.get("exp", 0)))),
-            )
-        if claims.get("aud") not in [self.app.client_id, *self.app.identifier_uris]:
-            return self.error(
-                50013,
-                reason="Assertion audience does not match the Client app presenting the assertion.",
-            )
-        tid = str(claims.get("tid", ""))
-        if path_tenant is not None and tid != path_tenant:
-            return self.error(50013, reason="Assertion issuer mismatch.")
-        expected_iss = {self.v2_issuer(tid), self.v1_issuer(tid)}
-        if claims.get("iss") not in expected_iss:
-            return self.error(50013, reason="Assertion issuer is not valid.")
-        person = self.exchange.person(str(claims.get("oid", "")))
-        if person is None:
-            return self.error(50013, reason="The user in the assertion does not exist.")
-        scopes = form.get("scope", "").split()
-        resource_scopes = [s for s in scopes if s not in OIDC_SCOPES]
-        if not resource_scopes:
-            return self.error(70011)
-        resources = {
-            s.rsplit("/", 1)[0] if "://" in s else "https://graph.microsoft.com"
-            for s in resource_scopes
-        }
-        if len(resources) != 1 or next(iter(resources)) not in GRAPH_RESOURCES:
-            return self.error(70011)
-        resource = resources.pop()
-        names = [s.rsplit("/", 1)[-1] for s in resource_scopes]
-        consented = self.app.consented.get(tid, set())
-        if not set(names) <= consented:
-            return self.error(65001)
-        return self._issue(person, resource, names, scopes)
-
-    def _issue(
-        self, person: Person, resource: str, names: list[str], scopes: list[str]
-    ) -> Response:
-        now = int(time.time())
-        lifetime = self.graph_token_lifetime
         tid = person.tenant_id
-        access = self.sign(
+        return self.sign(
             {
                 "aud": resource,
                 "iss": self.v1_issuer(tid),
                 "iat": now,
                 "nbf": now,
-                "exp": now + lifetime,
+                "exp": now + self.graph_token_lifetime,
                 "acr": "1",
                 "app_displayname": self.app.name,
                 "appid": self.app.client_id,
@@ -669,6 +503,177 @@ class Entra:
                 "ver": "1.0",
             }
         )
+
+    def error_body(self, error: EntraError, correlation_id: str | None) -> dict[str, Any]:
+        """Entra's error body for an AADSTS code: the exact members Entra sends."""
+        spec = AADSTS[error.code]
+        trace = str(uuid.uuid4())
+        correlation = correlation_id or str(uuid.uuid4())
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        defaults = {
+            "client_id": self.app.client_id,
+            "tenant": "",
+            "reason": "",
+            "now": "",
+            "exp": "",
+            "grant": "",
+            "parameter": "",
+        }
+        message = spec["message"].format(**dict(defaults, **error.values))
+        body: dict[str, Any] = {
+            "error": spec["error"],
+            "error_description": f"AADSTS{error.code}: {message}\r\nTrace ID: {trace}\r\n"
+            f"Correlation ID: {correlation}\r\nTimestamp: {stamp}",
+            "error_codes": [error.code],
+            "timestamp": stamp,
+            "trace_id": trace,
+            "correlation_id": correlation,
+            "error_uri": f"{self.base_url}/error?code={error.code}",
+        }
+        if spec.get("suberror"):
+            body["suberror"] = spec["suberror"]
+        if spec.get("claims"):
+            body["claims"] = json.dumps(
+                {"access_token": {"capolids": {"essential": True, "values": [str(uuid.uuid4())]}}},
+                separators=(",", ":"),
+            )
+        return body
+
+    def authenticate_client(
+        self,
+        form: dict[str, str],
+        tenant: str,
+        *,
+        basic: tuple[str, str] | None,
+        token_endpoint: str,
+    ) -> None:
+        """Check the confidential client's secret (body or Basic) or certificate assertion."""
+        client_id = form.get("client_id", "") or (basic[0] if basic else "")
+        if client_id.lower() != self.app.client_id:
+            raise EntraError(700016, client_id=client_id, tenant=tenant)
+        secret = form.get("client_secret") or (basic[1] if basic else "")
+        if secret:
+            if any(hmac.compare_digest(secret, s) for s in self.app.secrets):
+                return
+            raise EntraError(7000215)
+        assertion = form.get("client_assertion")
+        if assertion:
+            if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
+                raise EntraError(900144, parameter="client_assertion_type")
+            self._check_client_assertion(assertion, token_endpoint)
+            return
+        raise EntraError(7000218)
+
+    def _check_client_assertion(self, assertion: str, token_endpoint: str) -> None:
+        try:
+            header = jwt.get_unverified_header(assertion)
+        except jwt.InvalidTokenError:
+            raise EntraError(700027, reason="The assertion is not a JWT.") from None
+        alg = header.get("alg")
+        if alg not in ("RS256", "PS256"):
+            raise EntraError(700027, reason=f"The algorithm {alg} is not supported.")
+        match = None
+        s256, s1 = _thumbprint(header.get("x5t#S256")), _thumbprint(header.get("x5t"))
+        for cert in self.app.certificates:
+            der = cert.public_bytes(serialization.Encoding.DER)
+            sha1 = hashlib.sha1(der).digest()  # noqa: S324 - x5t is SHA-1 by definition
+            if s256 == hashlib.sha256(der).digest() or s1 == sha1:
+                match = cert
+                break
+        if match is None:
+            raise EntraError(700027, reason="The key was not found.")
+        try:
+            claims = jwt.decode(
+                assertion,
+                match.public_key(),  # type: ignore[arg-type]
+                algorithms=[alg],
+                audience=token_endpoint,
+                options={"require": ["exp", "aud", "iss", "sub"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise EntraError(700027, reason="The client assertion has expired.") from None
+        except jwt.InvalidAudienceError:
+            raise EntraError(
+                700027, reason="The client assertion audience is not this endpoint."
+            ) from None
+        except jwt.InvalidTokenError:
+            raise EntraError(
+                700027, reason="The signature does not match the certificate."
+            ) from None
+        if claims.get("iss") != self.app.client_id or claims.get("sub") != self.app.client_id:
+            raise EntraError(700027, reason="The assertion's issuer and subject must be the app.")
+
+    def on_behalf_of(
+        self,
+        tenant_segment: str,
+        form: dict[str, str],
+        *,
+        basic: tuple[str, str] | None = None,
+        token_endpoint: str,
+    ) -> dict[str, Any]:
+        """The jwt-bearer grant as MSAL sends it: Entra's checks in Entra's order, or EntraError."""
+        self.stats.bump("tokenRequests")
+        path_tenant = self._known_tenant(tenant_segment)
+        grant = form.get("grant_type", "")
+        if grant != JWT_BEARER:
+            raise EntraError(70003, grant=grant)
+        self.authenticate_client(form, tenant_segment, basic=basic, token_endpoint=token_endpoint)
+        fault = self.faults.take("token")
+        if fault is not None:
+            self._fault(fault)
+        if form.get("requested_token_use") != "on_behalf_of":
+            raise EntraError(900144, parameter="requested_token_use")
+        assertion = form.get("assertion", "")
+        if not assertion:
+            raise EntraError(900144, parameter="assertion")
+        try:
+            claims = self.verify(assertion, audience=None)
+        except jwt.InvalidTokenError as error:
+            raise EntraError(50013, reason=str(error) or "The key was not found.") from None
+        person = self.exchange.person(str(claims.get("oid", "")))
+        if person is not None:
+            self.stats.token_request(person.upn)
+        now = int(time.time())
+        if int(claims.get("exp", 0)) <= now:
+            stamp = "%m/%d/%Y %H:%M:%S"
+            raise EntraError(
+                500133,
+                now=time.strftime(stamp, time.gmtime(now)),
+                exp=time.strftime(stamp, time.gmtime(int(claims.get("exp", 0)))),
+            )
+        if claims.get("aud") not in [self.app.client_id, *self.app.identifier_uris]:
+            raise EntraError(
+                50013,
+                reason="Assertion audience does not match the Client app presenting the assertion.",
+            )
+        tid = str(claims.get("tid", ""))
+        if path_tenant is not None and tid != path_tenant:
+            raise EntraError(50013, reason="Assertion issuer mismatch.")
+        if claims.get("iss") not in {self.v2_issuer(tid), self.v1_issuer(tid)}:
+            raise EntraError(50013, reason="Assertion issuer is not valid.")
+        if person is None:
+            raise EntraError(50013, reason="The user in the assertion does not exist.")
+        scopes = form.get("scope", "").split()
+        resource_scopes = [s for s in scopes if s not in OIDC_SCOPES]
+        if not resource_scopes:
+            raise EntraError(70011)
+        resources = {
+            s.rsplit("/", 1)[0] if "://" in s else "https://graph.microsoft.com"
+            for s in resource_scopes
+        }
+        if len(resources) != 1 or next(iter(resources)) not in GRAPH_RESOURCES:
+            raise EntraError(70011)
+        resource = resources.pop()
+        names = [s.rsplit("/", 1)[-1] for s in resource_scopes]
+        if not set(names) <= self.app.consented.get(tid, set()):
+            raise EntraError(65001)
+        return self._issue(person, resource, names, scopes)
+
+    def _issue(
+        self, person: Person, resource: str, names: list[str], scopes: list[str]
+    ) -> dict[str, Any]:
+        now = int(time.time())
+        tid = person.tenant_id
         id_token = self.sign(
             {
                 "aud": self.app.client_id,
@@ -688,122 +693,76 @@ class Entra:
         self.stats.bump("tokenIssued")
         granted = [f"{resource}/{n}" for n in sorted(names)]
         granted += [s for s in scopes if s in OIDC_SCOPES]
-        return jsonify(
-            {
-                "token_type": "Bearer",
-                "scope": " ".join(granted),
-                "expires_in": lifetime,
-                "ext_expires_in": lifetime,
-                "access_token": access,
-                "refresh_token": "0.A" + _b64url(uuid.uuid4().bytes * 4),
-                "id_token": id_token,
-                "client_info": client_info,
-            }
-        )
+        lifetime = self.graph_token_lifetime
+        return {
+            "token_type": "Bearer",
+            "scope": " ".join(granted),
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": self.graph_token(person, names, resource=resource),
+            "refresh_token": "0.A" + _b64url(uuid.uuid4().bytes * 4),
+            "id_token": id_token,
+            "client_info": client_info,
+        }
 
-    def _fault(self, fault: dict[str, Any]) -> Response | None:
+    @staticmethod
+    def _fault(fault: dict[str, Any]) -> None:
+        """Apply an injected token fault: latency, then an AADSTS error or a throttling status."""
         delay = float(fault.get("delayMs", 0)) / 1000
         if delay:
             time.sleep(delay)
         if "aadsts" in fault:
-            return self.error(int(fault["aadsts"]), reason="Injected.", now="", exp="")
+            raise EntraError(int(fault["aadsts"]), reason="Injected.", now="", exp="")
         status = int(fault.get("status", 0))
         if status:
             headers = {}
             if fault.get("retryAfter") is not None:
                 headers["Retry-After"] = str(fault["retryAfter"])
-            response = jsonify(
-                {
-                    "error": "temporarily_unavailable",
-                    "error_description": "AADSTS90055: There are too many incoming requests."
-                    if status == 429
-                    else "AADSTS90006: The service is temporarily unavailable.",
-                    "error_codes": [90055 if status == 429 else 90006],
-                }
-            )
-            response.status_code = status
-            response.headers.update(headers)
-            return response
-        return None
+            # AADSTS90055 is Entra's throttling answer; 90006 its "temporarily unavailable".
+            raise EntraError(90055 if status == 429 else 90006, status=status, headers=headers)
 
 
 def blueprint(entra: Entra) -> Blueprint:
-    """The Entra ID routes."""
+    """The Entra ID routes: parse the request, ask the model, answer in Entra's shape."""
     bp = Blueprint("entra", __name__)
+
+    @bp.errorhandler(EntraError)
+    def entra_error(error: EntraError) -> Response:
+        body = entra.error_body(error, request.headers.get("client-request-id"))
+        response = jsonify(body)
+        response.status_code = error.status
+        response.headers.update(error.headers)
+        return response
+
+    @bp.errorhandler(KeysUnavailable)
+    def keys_unavailable(error: KeysUnavailable) -> Response:
+        return Response("unavailable", status=error.status)
 
     @bp.get("/<tenant>/v2.0/.well-known/openid-configuration")
     def openid_configuration(tenant: str) -> Response:
-        entra.stats.bump("openidConfigFetches")
-        tid = entra.tenant(tenant)
-        if tid is None and tenant.lower() not in ("common", "organizations"):
-            return entra.error(90002, tenant=tenant)
-        base = entra.base_url
-        issuer_tenant = tid or "{tenantid}"
-        return jsonify(
-            {
-                "token_endpoint": f"{base}/{tenant}/oauth2/v2.0/token",
-                "token_endpoint_auth_methods_supported": [
-                    "client_secret_post",
-                    "private_key_jwt",
-                    "client_secret_basic",
-                ],
-                "jwks_uri": f"{base}/{tenant}/discovery/v2.0/keys",
-                "response_modes_supported": ["query", "fragment", "form_post"],
-                "subject_types_supported": ["pairwise"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-                "scopes_supported": ["openid", "profile", "email", "offline_access"],
-                "issuer": f"https://{entra.host}/{issuer_tenant}/v2.0",
-                "request_uri_parameter_supported": False,
-                "userinfo_endpoint": f"{base}/oidc/userinfo",
-                "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
-                "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
-                "http_logout_supported": True,
-                "frontchannel_logout_supported": True,
-                "end_session_endpoint": f"{base}/{tenant}/oauth2/v2.0/logout",
-                "claims_supported": [
-                    "sub",
-                    "iss",
-                    "aud",
-                    "exp",
-                    "iat",
-                    "nonce",
-                    "tid",
-                    "ver",
-                    "oid",
-                ],
-                "kerberos_endpoint": f"{base}/{tenant}/kerberos",
-                "tenant_region_scope": "NA",
-                "cloud_instance_name": "microsoftonline.com",
-                "cloud_graph_host_name": "graph.windows.net",
-                "msgraph_host": "graph.microsoft.com",
-            }
-        )
+        return jsonify(entra.openid_configuration(tenant))
 
     @bp.get("/<tenant>/discovery/v2.0/keys")
     @bp.get("/<tenant>/discovery/keys")
     def keys(tenant: str) -> Response:
-        entra.stats.bump("jwksFetches")
-        fault = entra.faults.take("jwks")
-        if fault is not None and fault.get("status"):
-            return Response("unavailable", status=int(fault["status"]))
-        if entra.tenant(tenant) is None and tenant.lower() not in ("common", "organizations"):
-            return entra.error(90002, tenant=tenant)
-        with entra._keys_lock:
-            published = [k.jwk() for k in entra.keys]
-        return jsonify({"keys": published})
+        return jsonify(entra.jwks(tenant))
 
     @bp.post("/<tenant>/oauth2/v2.0/token")
     def token(tenant: str) -> Response:
-        return entra.on_behalf_of(tenant)
+        auth = request.authorization
+        basic = None
+        if auth is not None and auth.type == "basic" and auth.username:
+            basic = (auth.username, auth.password or "")
+        answer = entra.on_behalf_of(
+            tenant,
+            request.form.to_dict(),
+            basic=basic,
+            token_endpoint=f"{entra.base_url}{request.path}",
+        )
+        return jsonify(answer)
 
     @bp.get("/error")
     def error_page() -> Response:
         return Response(f"AADSTS{request.args.get('code', '')}", mimetype="text/plain")
 
     return bp
-
-
-def current_entra() -> Entra:
-    """The Entra of the running emulator app."""
-    return current_app.extensions["emulator"].entra

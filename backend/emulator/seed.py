@@ -1,4 +1,8 @@
-"""The seeded world of DESIGN.md: tenant contoso with Adele, her delegates, two shared mailboxes."""
+"""The seeded world of DESIGN.md: tenant contoso with Adele, her delegates, two shared mailboxes.
+
+One room past ~400 lines because it is mostly data (people, subjects, customers) and the order
+in which ids are handed out: everything added later is built last, so earlier ids never move.
+"""
 
 from __future__ import annotations
 
@@ -217,9 +221,17 @@ def _message(
     }
 
 
-def _event(subject: str, organizer: tuple[str, str], days_ahead: int, hour: int) -> dict[str, Any]:
+def _event(
+    subject: str,
+    organizer: tuple[str, str],
+    days_ahead: int,
+    hour: int,
+    *,
+    attendee: tuple[str, str],
+) -> dict[str, Any]:
     start = (BASE_TIME + dt.timedelta(days=days_ahead)).replace(hour=hour, minute=0)
     end = start + dt.timedelta(minutes=60)
+    organizes = organizer[1] == attendee[1]
     return {
         "subject": subject,
         "bodyPreview": f"{subject}.",
@@ -228,10 +240,24 @@ def _event(subject: str, organizer: tuple[str, str], days_ahead: int, hour: int)
         "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
         "location": {"displayName": "Conference room 4.1"},
         "organizer": {"emailAddress": {"name": organizer[0], "address": organizer[1]}},
-        "attendees": [],
+        "attendees": []
+        if organizes
+        else [
+            {
+                "type": "required",
+                "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
+                "emailAddress": {"name": attendee[0], "address": attendee[1]},
+            }
+        ],
         "categories": [],
         "isCancelled": False,
+        "isOrganizer": organizes,
+        "responseStatus": {
+            "response": "organizer" if organizes else "notResponded",
+            "time": "0001-01-01T00:00:00Z",
+        },
         "showAs": "busy",
+        "type": "singleInstance",
         "createdDateTime": BASE_TIME.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
@@ -357,13 +383,18 @@ def build(seed: int = 7) -> Exchange:
         _fill(ex, rng, mailbox, waiting, subjects[5:10], start=50)
         calendar = ex.well_known(mailbox, "calendar")
         assert calendar is not None
+        own = (mailbox.display_name, mailbox.address)
+        member_person = ex.person(member)
+        assert member_person is not None
+        # Organizers: a member, the mailbox itself, a customer (an organizer cannot respond).
+        organizers = [(member_person.name, member), own, CUSTOMERS[1 if mailbox is support else 2]]
         for day, title in enumerate(("Team stand-up", "Queue review", "Customer call")):
             ex.add_item(
                 mailbox,
                 calendar,
                 "event",
                 member,
-                _event(title, (mailbox.display_name, mailbox.address), day + 1, 9 + day),
+                _event(title, organizers[day], day + 1, 9 + day, attendee=own),
             )
 
     adele = mailboxes["adele@contoso.com"]
@@ -386,19 +417,25 @@ def build(seed: int = 7) -> Exchange:
             read=n % 3 == 0,
         )
         ex.add_item(adele, inbox, "message", created_by, data)
-    for n, title in enumerate(
+    own = (adele.display_name, adele.address)
+    for n, (title, organizer) in enumerate(
         (
-            "1:1 with Megan",
-            "Leadership sync",
-            "Budget review",
-            "Customer visit - Fabrikam",
-            "Interview: Senior PM",
-            "Board meeting prep",
+            ("1:1 with Megan", ("Megan Bowen", "megan@contoso.com")),
+            ("Leadership sync", ("Nestor Wilke", "nestor@contoso.com")),
+            ("Budget review", CUSTOMERS[0]),
+            ("Customer visit - Fabrikam", ("Diego Siciliani", "diego@fabrikam.com")),
+            ("Interview: Senior PM", ("Alex Wilber", "alex@contoso.com")),
+            ("Board meeting prep", own),
         )
     ):
-        organizer = (adele.display_name, adele.address)
         created_by = "alex@contoso.com" if n == 4 else adele.address
-        ex.add_item(adele, calendar, "event", created_by, _event(title, organizer, n, 10 + n % 6))
+        ex.add_item(
+            adele,
+            calendar,
+            "event",
+            created_by,
+            _event(title, organizer, n, 10 + n % 6, attendee=own),
+        )
     for folder in (inbox, calendar):
         folder.permissions.update(
             {
@@ -408,4 +445,44 @@ def build(seed: int = 7) -> Exchange:
             }
         )
     adele.send_on_behalf.add("nestor@contoso.com")
+    _add_later(ex, rng, support)
     return ex
+
+
+def _add_later(ex: Exchange, rng: random.Random, support: Mailbox) -> None:
+    """What the world gained after its first ids were handed out, built last so they stay.
+
+    Sam Taylor, a second member of support@ (Full Access and Send As), listed after Lee; and
+    a Junk Email folder in every mailbox.
+    """
+    upn, name = "sam@contoso.com", "Sam Taylor"
+    sam = Person(
+        oid=ex.guid(),
+        upn=upn,
+        name=name,
+        tenant_id=CONTOSO,
+        persona="shared-member",
+        description="Member of support@ with Full Access and Send As",
+    )
+    people = list(ex.people.items())
+    at = next(i for i, (key, _) in enumerate(people) if key == "lee@contoso.com") + 1
+    people.insert(at, (upn, sam))
+    ex.people = dict(people)
+    mailbox = ex.add_mailbox(
+        Mailbox(
+            guid=ex.guid(),
+            address=upn,
+            display_name=name,
+            kind="user",
+            tenant_id=CONTOSO,
+            owner_upn=upn,
+        )
+    )
+    inbox = ex.well_known(mailbox, "inbox")
+    assert inbox is not None
+    subjects = ["Welcome to Contoso, Sam", "Your weekly digest", "Lunch on Thursday?"]
+    _fill(ex, rng, mailbox, inbox, subjects, start=len(upn))
+    support.full_access.add(upn)
+    support.send_as.add(upn)
+    for box in ex.mailboxes.values():
+        ex.add_folder(box, "Junk Email", well_known="junkemail")

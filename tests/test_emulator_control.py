@@ -1,0 +1,223 @@
+"""The emulator's control routes: Graph tokens, the request log, counters, the world."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+from playwright.sync_api import Page, expect
+
+from backend.emulator import seed
+from backend.outbound import Session, ssl_context
+from tests.conftest import REPO, DemoHandle, EmulatorHandle
+from tests.test_browser import open_simulator, settled
+from tests.test_emulator import msal_app
+from tests.test_emulator_writes import G
+
+
+def test_graph_token_is_what_on_behalf_of_would_issue(emulator: EmulatorHandle):
+    response = emulator.http.post(
+        f"{emulator.url}/_emulator/graph-token",
+        json={"user": "pat@contoso.com", "scopes": ["Mail.ReadWrite.Shared", "Mail.Send.Shared"]},
+    )
+    assert response.status_code == 200, response.text
+    claims = jwt.decode(response.json()["token"], options={"verify_signature": False})
+    assert claims["aud"] == "https://graph.microsoft.com"
+    assert claims["iss"] == f"https://sts.windows.net/{seed.CONTOSO}/"
+    assert claims["upn"] == "pat@contoso.com"
+    assert claims["scp"] == "Mail.ReadWrite.Shared Mail.Send.Shared"
+    assert claims["appid"] == seed.CLIENT_ID
+    assert claims["ver"] == "1.0"
+    default = emulator.http.post(
+        f"{emulator.url}/_emulator/graph-token", json={"user": "pat@contoso.com"}
+    )
+    assert (
+        "Calendars.ReadWrite.Shared"
+        in jwt.decode(default.json()["token"], options={"verify_signature": False})["scp"].split()
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"user": "nobody@contoso.com"},
+        {"user": "pat@contoso.com", "scopes": ["Mail.Everything"]},
+        {"user": "pat@contoso.com", "scopes": "Mail.Read"},
+    ],
+)
+def test_graph_token_refuses_unknown_people_and_scopes(emulator: EmulatorHandle, body: dict):
+    response = emulator.http.post(f"{emulator.url}/_emulator/graph-token", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]
+
+
+def test_request_log_names_both_request_ids(fresh_emulator: EmulatorHandle):
+    e = fresh_emulator
+    lee = G(e, "lee@contoso.com")
+    item = e.items("support@contoso.com")[0]
+    ok = lee(
+        "GET",
+        f"/users/support@contoso.com/messages/{item['id']}",
+        **{"client-request-id": "11111111-2222-4333-8444-555555555555"},
+    )
+    refused = lee("GET", f"/users/sales@contoso.com/messages/{item['id']}")
+    log = e.http.get(f"{e.url}/_emulator/requests?limit=2").json()["requests"]
+    assert [entry["status"] for entry in log] == [200, 403]
+    first, second = log
+    assert first["method"] == "GET"
+    assert first["path"] == f"/v1.0/users/support@contoso.com/messages/{item['id']}"
+    assert first["mailbox"] == "support@contoso.com"
+    assert first["caller"] == "lee@contoso.com"
+    assert first["clientRequestId"] == "11111111-2222-4333-8444-555555555555"
+    assert first["requestId"] == ok.headers["request-id"]
+    assert first["durationMs"] >= 0
+    assert second["requestId"] == refused.json()["error"]["innerError"]["request-id"]
+    assert second["clientRequestId"] is None
+    assert e.http.get(f"{e.url}/_emulator/requests?limit=x").status_code == 400
+
+
+def test_stats_count_token_requests_by_person_and_deliveries(
+    fresh_emulator: EmulatorHandle, http: Session
+):
+    e = fresh_emulator
+    result = msal_app(e, http).acquire_token_on_behalf_of(
+        e.sso("sam@contoso.com"), ["https://graph.microsoft.com/Mail.Send.Shared"]
+    )
+    assert "access_token" in result, result
+    sam = G(e, "sam@contoso.com")
+    sent = sam(
+        "POST",
+        "/users/support@contoso.com/sendMail",
+        {
+            "message": {
+                "subject": "Hi",
+                "toRecipients": [{"emailAddress": {"address": "lee@contoso.com"}}],
+            }
+        },
+    )
+    assert sent.status_code == 202, sent.text
+    stats = e.stats()
+    assert stats["tokenRequestsByPerson"] == {"sam@contoso.com": 1}
+    assert stats["deliveries"] == 1
+    for name in (
+        "tokenRequests",
+        "tokenIssued",
+        "jwksFetches",
+        "openidConfigFetches",
+        "graphRequests",
+        "graphRequestsByMailbox",
+        "maxInFlightPerMailbox",
+        "maxInFlight",
+        "ssoTokensIssued",
+        "throttledByConcurrency",
+    ):
+        assert name in stats
+
+
+def test_world_describes_what_the_write_tests_need(emulator: EmulatorHandle):
+    world = emulator.world()
+    sam = next(p for p in world["people"] if p["upn"] == "sam@contoso.com")
+    assert sam["name"] == "Sam Taylor"
+    assert sam["persona"] == "shared-member"
+    assert sam["description"] == "Member of support@ with Full Access and Send As"
+    upns = [p["upn"] for p in world["people"]]
+    assert upns.index("sam@contoso.com") == upns.index("lee@contoso.com") + 1
+    for box in world["mailboxes"]:
+        assert set(box["wellKnownFolders"]) == {
+            "inbox",
+            "drafts",
+            "sentitems",
+            "deleteditems",
+            "junkemail",
+            "archive",
+        }
+        junk = next(f for f in box["folders"] if f["wellKnownName"] == "junkemail")
+        assert junk["id"] == box["wellKnownFolders"]["junkemail"]
+        assert junk["name"] == "Junk Email"
+    item = emulator.items("support@contoso.com")[0]
+    assert item["flag"] == "notFlagged"
+    assert item["isDraft"] is False
+    assert item["internetMessageId"].startswith("<")
+    assert item["sender"]["address"] == item["from"]["address"]
+    event = emulator.items("adele@contoso.com", "calendar")[0]
+    assert event["flag"] is None and event["sender"] is None
+
+
+def test_settings_refuse_an_unknown_if_match_mode(emulator: EmulatorHandle):
+    response = emulator.http.post(f"{emulator.url}/_emulator/settings", json={"ifMatch": "maybe"})
+    assert response.status_code == 400
+    current = emulator.http.post(f"{emulator.url}/_emulator/settings", json={})
+    assert current.json()["ifMatch"] == "honour"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"target": "graph", "outsideChange": "flag it"},
+        {"target": "graph", "after": True},
+        {"target": "mail"},
+    ],
+)
+def test_faults_refuse_malformed_entries(emulator: EmulatorHandle, fault: dict):
+    response = emulator.http.post(f"{emulator.url}/_emulator/faults", json=fault)
+    assert response.status_code == 400
+    assert emulator.http.get(f"{emulator.url}/_emulator/faults").json()["faults"] == []
+
+
+@pytest.mark.browser
+def test_the_simulator_lists_sam(page: Page, demo: DemoHandle) -> None:
+    """Sam is a persona of the simulator (it reads the world) and works in support@."""
+    pane = open_simulator(page, demo, persona="sam@contoso.com", mailbox="support@contoso.com")
+    settled(pane)
+    expect(page.locator("#sim-persona")).to_have_value("sam@contoso.com")
+    expect(page.locator("#sim-persona option[value='sam@contoso.com']")).to_contain_text(
+        "Sam Taylor"
+    )
+    expect(page.locator("#sim-persona-description")).to_have_text(
+        "Member of support@ with Full Access and Send As"
+    )
+    expect(pane.locator("[data-testid=mailbox-address]")).to_have_text("support@contoso.com")
+
+
+def test_tandem_emulator_serves_on_a_free_port_and_prints_its_settings(tmp_path: Path) -> None:
+    """`tandem emulator --port 0`: serve_emulator binds a free port; the settings name it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "emulator", "--port", "0", "--certs", str(tmp_path)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("TANDEM_GRAPH_URL" in x for x in lines):
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        text = "".join(lines)
+        match = re.search(r"Emulator of Entra ID and Graph on (https://localhost:(\d+))", text)
+        assert match, text
+        url = match.group(1)
+        assert int(match.group(2)) > 0
+        assert f"export TANDEM_GRAPH_URL={url}/v1.0" in text
+        trusting = Session(context=ssl_context(tmp_path / "ca.pem"), timeout=5)
+        config = trusting.get(f"{url}/_emulator/config").json()
+        assert config["baseUrl"] == url
+        assert config["settings"]["TANDEM_AUTHORITY_HOST"] == url.split("://")[1]
+        trusting.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
