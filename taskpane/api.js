@@ -28,10 +28,20 @@ export class ApiProblem extends Error {
 /** 404 -> "not_found", as the backend names plain HTTP errors. */
 function snake(status) {
   const names = {
-    0: "network_error", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 408: "request_timeout", 413: "request_entity_too_large",
-    415: "unsupported_media_type", 429: "too_many_requests", 500: "internal_server_error",
-    502: "bad_gateway", 503: "service_unavailable", 504: "gateway_timeout",
+    0: "network_error",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "request_entity_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    500: "internal_server_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
   };
   return names[status] ?? `http_${status}`;
 }
@@ -63,7 +73,11 @@ async function send(fetchImpl, url, token, body, timeoutMs) {
   try {
     response = await fetchImpl(url, {
       method: "POST",
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json" },
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json",
+      },
       body: JSON.stringify(body),
       credentials: "same-origin",
       signal: controller?.signal,
@@ -81,7 +95,10 @@ async function send(fetchImpl, url, token, body, timeoutMs) {
     payload = null;
   }
   if (response.ok && payload && typeof payload === "object") return payload;
-  const problem = payload && typeof payload === "object" && payload.code ? payload : { title: response.statusText };
+  const problem =
+    payload && typeof payload === "object" && payload.code
+      ? payload
+      : { title: response.statusText };
   const error = new ApiProblem(problem, response.status);
   if (error.code === "throttled" && error.retryAfter == null) {
     error.retryAfter = retryAfterOf(response.headers?.get?.("Retry-After"));
@@ -98,7 +115,12 @@ async function send(fetchImpl, url, token, body, timeoutMs) {
  */
 export async function postContext(
   ctx,
-  { fetch: fetchImpl = globalThis.fetch, getToken = officeToken, baseUrl = "", timeoutMs = REQUEST_TIMEOUT_MS } = {},
+  {
+    fetch: fetchImpl = globalThis.fetch,
+    getToken = officeToken,
+    baseUrl = "",
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  } = {},
 ) {
   if (ctx.state !== "own" && ctx.state !== "shared") {
     throw new RangeError(`no backend call for a context in state ${ctx.state}`);
@@ -173,20 +195,23 @@ export const PROBLEM_MESSAGES = Object.freeze({
     "Choose Try again to see the latest version.",
   throttled: (p) =>
     `Microsoft 365 asked Tandem to slow down. Try again in ${p.retryAfter ?? "a few"} second${p.retryAfter === 1 ? "" : "s"}.`,
-  upstream_unavailable: () =>
-    "Microsoft 365 isn't answering right now. Try again in a minute.",
+  upstream_unavailable: () => "Microsoft 365 isn't answering right now. Try again in a minute.",
   server_misconfigured: () =>
     "Tandem's server is misconfigured, so it can't reach Microsoft 365 for you. Tell your administrator and quote the request id.",
   network_error: () =>
     "Tandem's server couldn't be reached. Check your network connection, then choose Try again.",
-  timeout: () =>
-    "Tandem's server took too long to answer. Choose Try again.",
+  timeout: () => "Tandem's server took too long to answer. Choose Try again.",
   bad_answer: () =>
     "Tandem's server sent an answer the add-in couldn't read. Choose Try again; if it happens again, tell your administrator.",
 });
 
 /** Codes where trying again later can't help until somebody changes something. */
-const FINAL = new Set(["invalid_request", "target_not_allowed", "mailbox_not_found", "server_misconfigured"]);
+const FINAL = new Set([
+  "invalid_request",
+  "target_not_allowed",
+  "mailbox_not_found",
+  "server_misconfigured",
+]);
 
 /**
  * What to show for a failure: the sentence with its fix, whether Try again makes sense, a
@@ -229,7 +254,8 @@ export function explain(error) {
   return {
     code: "unexpected",
     title: "Something went wrong",
-    message: "Something unexpected went wrong in the add-in. Choose Try again; if it happens again, restart Outlook.",
+    message:
+      "Something unexpected went wrong in the add-in. Choose Try again; if it happens again, restart Outlook.",
     retry: true,
     retryAfter: null,
     link: null,

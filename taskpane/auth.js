@@ -57,7 +57,19 @@ export const AUTH_MESSAGES = Object.freeze({
 });
 
 /** Codes after which trying again can help without anyone changing a setting. */
-const RETRYABLE = new Set(["empty-token", "unknown", 13001, 13002, 13006, 13007, 13008, 13010, 13011, 13013, 50001]);
+const RETRYABLE = new Set([
+  "empty-token",
+  "unknown",
+  13001,
+  13002,
+  13006,
+  13007,
+  13008,
+  13010,
+  13011,
+  13013,
+  50001,
+]);
 
 /** The sentence for a getAccessToken error code, with a generic one for codes nobody documented. */
 export function authMessage(code) {
@@ -108,7 +120,10 @@ let pending = null;
  * @param {{office?: any, retryDelayMs?: number}} [seams]
  * @returns {Promise<string>}
  */
-export function getToken({ authChallenge } = {}, { office = globalThis.Office, retryDelayMs = RETRY_DELAY_MS } = {}) {
+export function getToken(
+  { authChallenge } = {},
+  { office = globalThis.Office, retryDelayMs = RETRY_DELAY_MS } = {},
+) {
   if (authChallenge) return requestToken(office, authChallenge, retryDelayMs);
   if (!pending) {
     pending = requestToken(office, undefined, retryDelayMs).finally(() => {

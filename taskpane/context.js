@@ -67,7 +67,8 @@ function sharedProperties(office, item, timeoutMs) {
       resolve(answer);
     };
     const timer = setTimeout(
-      () => finish({ ok: false, reason: "timeout", detail: `no answer within ${timeoutMs / 1000} s` }),
+      () =>
+        finish({ ok: false, reason: "timeout", detail: `no answer within ${timeoutMs / 1000} s` }),
       timeoutMs,
     );
     const succeeded = office?.AsyncResultStatus?.Succeeded ?? "succeeded";
@@ -77,7 +78,9 @@ function sharedProperties(office, item, timeoutMs) {
           finish({ ok: true, value: result.value });
         } else {
           const error = result?.error ?? {};
-          const words = [error.name, error.code, error.message].filter((part) => part != null && part !== "");
+          const words = [error.name, error.code, error.message].filter(
+            (part) => part != null && part !== "",
+          );
           finish({ ok: false, reason: "failed", detail: words.join(" ") || "no error given" });
         }
       });
@@ -135,7 +138,14 @@ export async function readContext(office, { timeoutMs = SHARED_PROPERTIES_TIMEOU
 
   const answer = await sharedProperties(office, item, timeoutMs);
   if (!answer.ok) {
-    return { ...withIds, state: "unknown", reason: answer.reason, detail: answer.detail, mailbox: null, shared: null };
+    return {
+      ...withIds,
+      state: "unknown",
+      reason: answer.reason,
+      detail: answer.detail,
+      mailbox: null,
+      shared: null,
+    };
   }
   const value = answer.value ?? {};
   const targetMailbox = typeof value.targetMailbox === "string" ? value.targetMailbox.trim() : "";

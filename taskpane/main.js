@@ -43,7 +43,8 @@ async function load() {
     if (current()) view.answer(ctx, answer);
   } catch (error) {
     if (!current()) return;
-    if (!(error instanceof ApiProblem || error instanceof AuthError)) console.error("Tandem:", error);
+    if (!(error instanceof ApiProblem || error instanceof AuthError))
+      console.error("Tandem:", error);
     view.problem(ctx, explain(error), load);
   }
 }
@@ -76,7 +77,8 @@ async function start() {
   }
   // Pinned pane: Outlook keeps it open and reports each newly selected item.
   onItemChanged(office, () => load()).then((registered) => {
-    if (!registered) console.warn("Tandem: ItemChanged is not available; the pane won't follow the selection.");
+    if (!registered)
+      console.warn("Tandem: ItemChanged is not available; the pane won't follow the selection.");
   });
   await load();
 }

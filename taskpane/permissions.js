@@ -90,9 +90,12 @@ export function missing(action, bits) {
 /** The sentence naming what an action lacks, as the backend words it. */
 export function reason(lacking) {
   const words = lacking.map((item) =>
-    item.split(" or ").map((name) => LABELS[name] ?? name).join(" or "),
+    item
+      .split(" or ")
+      .map((name) => LABELS[name] ?? name)
+      .join(" or "),
   );
-  return "Needs the permission: " + words.join("; ");
+  return `Needs the permission: ${words.join("; ")}`;
 }
 
 /** For every action whether it is allowed and, if not, what it lacks (the backend's describe()). */

@@ -1,7 +1,15 @@
 // Rendering of the pane. Text goes in with textContent / text nodes only: item and server
 // text is never parsed as HTML.
 
-import { ACTION_LABELS, BITS, LABELS, decode, missing, reason as reasonFor, toBits } from "./permissions.js";
+import {
+  ACTION_LABELS,
+  BITS,
+  decode,
+  LABELS,
+  missing,
+  reason as reasonFor,
+  toBits,
+} from "./permissions.js";
 
 /** Outlook's folder roles whose rights match a bitmask (Microsoft doesn't document this mapping). */
 const ROLES = Object.freeze({
@@ -37,7 +45,11 @@ export function h(doc, tag, props = {}, ...children) {
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(typeof child === "string" || typeof child === "number" ? doc.createTextNode(String(child)) : child);
+    node.append(
+      typeof child === "string" || typeof child === "number"
+        ? doc.createTextNode(String(child))
+        : child,
+    );
   }
   return node;
 }
@@ -47,7 +59,8 @@ export function personText(who) {
   if (!who) return "";
   const name = String(who.name ?? "").trim();
   const address = String(who.address ?? "").trim();
-  if (name && address && name.toLowerCase() !== address.toLowerCase()) return `${name} <${address}>`;
+  if (name && address && name.toLowerCase() !== address.toLowerCase())
+    return `${name} <${address}>`;
   return name || address;
 }
 
@@ -57,11 +70,14 @@ export function when(value, locale = undefined) {
   let iso = value;
   if (typeof value === "object") {
     iso = value.dateTime;
-    if (iso && /^utc$/i.test(value.timeZone ?? "") && !/[zZ]|[+-]\d\d:?\d\d$/.test(iso)) iso = `${iso}Z`;
+    if (iso && /^utc$/i.test(value.timeZone ?? "") && !/[zZ]|[+-]\d\d:?\d\d$/.test(iso))
+      iso = `${iso}Z`;
   }
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return { iso: String(iso), text: String(iso) };
-  const text = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(date);
+  const text = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(
+    date,
+  );
   return { iso: date.toISOString(), text };
 }
 
@@ -127,18 +143,40 @@ export class View {
       ? { name: answer.person.name, address: answer.person.upn }
       : ctx.person;
     const children = [
-      h(d, "p", { class: "mailbox-address", "data-testid": "mailbox-address" }, address || "Unknown"),
-      h(d, "p", { class: "mailbox-kind", "data-testid": "mailbox-kind", "data-kind": ctx.state }, kindText(ctx, answer)),
+      h(
+        d,
+        "p",
+        { class: "mailbox-address", "data-testid": "mailbox-address" },
+        address || "Unknown",
+      ),
+      h(
+        d,
+        "p",
+        { class: "mailbox-kind", "data-testid": "mailbox-kind", "data-kind": ctx.state },
+        kindText(ctx, answer),
+      ),
     ];
     if (ctx.state === "own") {
       children.push(
-        h(d, "p", { class: "note" },
+        h(
+          d,
+          "p",
+          { class: "note" },
           "Outlook reported no shared-mailbox details for this item, so Tandem acts on your own mailbox. " +
-          "If the item is really in someone else's mailbox, don't act on it here."),
+            "If the item is really in someone else's mailbox, don't act on it here.",
+        ),
       );
     }
     if (person?.address || person?.name) {
-      children.push(h(d, "p", { class: "person", "data-testid": "person" }, "Signed in as ", personText(person)));
+      children.push(
+        h(
+          d,
+          "p",
+          { class: "person", "data-testid": "person" },
+          "Signed in as ",
+          personText(person),
+        ),
+      );
     }
     return this.section("mailbox", "Acting on", ...children);
   }
@@ -164,10 +202,11 @@ export class View {
       row("Location", "item-location", item?.location ?? "");
       if (item?.isCancelled) row("Status", "item-cancelled", "Cancelled");
     } else {
-      row("From", "item-from", personText(item ? item.from ?? item.sender : ctx.from));
+      row("From", "item-from", personText(item ? (item.from ?? item.sender) : ctx.from));
       const received = when(item?.receivedDateTime);
       if (received) row("Received", "item-received", received.text, received.iso);
-      if (item?.categories?.length) row("Categories", "item-categories", item.categories.join(", "));
+      if (item?.categories?.length)
+        row("Categories", "item-categories", item.categories.join(", "));
     }
     return this.section(
       "item",
@@ -186,7 +225,11 @@ export class View {
       h(
         d,
         "li",
-        { class: granted[name] ? "granted" : "denied", "data-permission": name, "data-granted": String(granted[name]) },
+        {
+          class: granted[name] ? "granted" : "denied",
+          "data-permission": name,
+          "data-granted": String(granted[name]),
+        },
         h(d, "span", { class: "mark", "aria-hidden": "true" }, granted[name] ? "✓" : "✕"),
         h(d, "span", { class: "label" }, LABELS[name]),
         h(d, "span", { class: "state" }, granted[name] ? "Granted" : "Not granted"),
@@ -201,7 +244,12 @@ export class View {
     return this.section(
       "permissions",
       "Your permissions here",
-      h(d, "p", { class: "note", "data-testid": "permission-bits", "data-bits": String(bits) }, summary),
+      h(
+        d,
+        "p",
+        { class: "note", "data-testid": "permission-bits", "data-bits": String(bits) },
+        summary,
+      ),
       h(d, "ul", { class: "permission-list", "aria-label": "Permissions" }, items),
     );
   }
@@ -214,11 +262,17 @@ export class View {
       .map((name) => {
         const action = actions[name];
         const allowed = action.allowed === true;
-        const why = allowed ? null : action.reason || reasonFor(action.missing ?? missing(name, bits));
+        const why = allowed
+          ? null
+          : action.reason || reasonFor(action.missing ?? missing(name, bits));
         return h(
           d,
           "li",
-          { class: allowed ? "allowed" : "not-allowed", "data-action": name, "data-allowed": String(allowed) },
+          {
+            class: allowed ? "allowed" : "not-allowed",
+            "data-action": name,
+            "data-allowed": String(allowed),
+          },
           h(d, "span", { class: "mark", "aria-hidden": "true" }, allowed ? "✓" : "–"),
           h(
             d,
@@ -241,9 +295,21 @@ export class View {
   /** A problem: the sentence with its fix, a link if any, Try again, and the request id. */
   problemSection(explained, onRetry) {
     const d = this.doc;
-    const children = [h(d, "p", { class: "problem-message", "data-testid": "problem-message" }, explained.message)];
+    const children = [
+      h(d, "p", { class: "problem-message", "data-testid": "problem-message" }, explained.message),
+    ];
     if (explained.link) {
-      const link = h(d, "a", { href: explained.link.href, target: "_blank", rel: "noopener noreferrer", "data-testid": "problem-link" }, explained.link.text);
+      const link = h(
+        d,
+        "a",
+        {
+          href: explained.link.href,
+          target: "_blank",
+          rel: "noopener noreferrer",
+          "data-testid": "problem-link",
+        },
+        explained.link.text,
+      );
       link.addEventListener("click", (event) => {
         const office = globalThis.Office;
         if (typeof office?.context?.ui?.openBrowserWindow === "function") {
@@ -254,7 +320,12 @@ export class View {
       children.push(h(d, "p", {}, link));
     }
     if (explained.retry && onRetry) {
-      const button = h(d, "button", { type: "button", class: "button", "data-testid": "retry", "data-focus": true }, "Try again");
+      const button = h(
+        d,
+        "button",
+        { type: "button", class: "button", "data-testid": "retry", "data-focus": true },
+        "Try again",
+      );
       button.addEventListener("click", () => onRetry());
       if (explained.retryAfter) {
         button.disabled = true;
@@ -265,10 +336,24 @@ export class View {
       children.push(h(d, "p", {}, button));
     }
     if (explained.officeCode) {
-      children.push(h(d, "p", { class: "small-print", "data-testid": "office-code" }, `Office error code: ${explained.officeCode}`));
+      children.push(
+        h(
+          d,
+          "p",
+          { class: "small-print", "data-testid": "office-code" },
+          `Office error code: ${explained.officeCode}`,
+        ),
+      );
     }
     if (explained.requestId) {
-      children.push(h(d, "p", { class: "small-print", "data-testid": "request-id" }, `Request id: ${explained.requestId}`));
+      children.push(
+        h(
+          d,
+          "p",
+          { class: "small-print", "data-testid": "request-id" },
+          `Request id: ${explained.requestId}`,
+        ),
+      );
     }
     const section = this.section("problem", explained.title || "Something went wrong", ...children);
     section.setAttribute("role", "alert");
@@ -282,8 +367,16 @@ export class View {
     this.replace(
       false,
       "Tandem runs inside Outlook.",
-      this.section("none", "Open Tandem from Outlook",
-        h(d, "p", {}, "This page is Tandem's task pane. Select a message in Outlook and choose Tandem on the ribbon.")),
+      this.section(
+        "none",
+        "Open Tandem from Outlook",
+        h(
+          d,
+          "p",
+          {},
+          "This page is Tandem's task pane. Select a message in Outlook and choose Tandem on the ribbon.",
+        ),
+      ),
     );
   }
 
@@ -291,7 +384,11 @@ export class View {
   none(ctx) {
     const d = this.doc;
     const text = NONE_REASONS[ctx.reason] ?? NONE_REASONS["nothing-selected"];
-    this.replace(false, "No item to act on.", this.section("none", "No item", h(d, "p", { "data-testid": "none-message" }, text)));
+    this.replace(
+      false,
+      "No item to act on.",
+      this.section("none", "No item", h(d, "p", { "data-testid": "none-message" }, text)),
+    );
   }
 
   /** The mailbox is unknown: said so, with no actions at all. */
@@ -299,27 +396,79 @@ export class View {
     const d = this.doc;
     const lines = [
       h(d, "p", { class: "mailbox-address", "data-testid": "mailbox-address" }, "Unknown"),
-      h(d, "p", { class: "mailbox-kind", "data-testid": "mailbox-kind", "data-kind": "unknown" }, UNKNOWN_REASONS[ctx.reason] ?? UNKNOWN_REASONS.failed),
-      h(d, "p", { "data-testid": "unknown-message" },
-        "Tandem won't guess, so it offers no actions on this item. Select the item again, or open it from the mailbox's own folder list."),
+      h(
+        d,
+        "p",
+        { class: "mailbox-kind", "data-testid": "mailbox-kind", "data-kind": "unknown" },
+        UNKNOWN_REASONS[ctx.reason] ?? UNKNOWN_REASONS.failed,
+      ),
+      h(
+        d,
+        "p",
+        { "data-testid": "unknown-message" },
+        "Tandem won't guess, so it offers no actions on this item. Select the item again, or open it from the mailbox's own folder list.",
+      ),
     ];
-    if (ctx.detail) lines.push(h(d, "p", { class: "small-print", "data-testid": "unknown-detail" }, `Outlook said: ${ctx.detail}`));
-    if (ctx.person?.address) lines.push(h(d, "p", { class: "person", "data-testid": "person" }, "Signed in as ", personText(ctx.person)));
+    if (ctx.detail)
+      lines.push(
+        h(
+          d,
+          "p",
+          { class: "small-print", "data-testid": "unknown-detail" },
+          `Outlook said: ${ctx.detail}`,
+        ),
+      );
+    if (ctx.person?.address)
+      lines.push(
+        h(
+          d,
+          "p",
+          { class: "person", "data-testid": "person" },
+          "Signed in as ",
+          personText(ctx.person),
+        ),
+      );
     if (onRetry) {
-      const button = h(d, "button", { type: "button", class: "button", "data-testid": "retry" }, "Try again");
+      const button = h(
+        d,
+        "button",
+        { type: "button", class: "button", "data-testid": "retry" },
+        "Try again",
+      );
       button.addEventListener("click", () => onRetry());
       lines.push(h(d, "p", {}, button));
     }
     const section = this.section("mailbox", "Acting on", ...lines);
     section.classList.add("card-unknown");
-    this.replace(false, "The mailbox of this item is unknown; no actions are offered.", section, this.itemSection(ctx));
+    this.replace(
+      false,
+      "The mailbox of this item is unknown; no actions are offered.",
+      section,
+      this.itemSection(ctx),
+    );
   }
 
   /** Context known, backend call under way. */
   loading(ctx) {
     const d = this.doc;
-    const waiting = this.section("loading", "Checking with Microsoft 365", h(d, "p", { class: "spinner-line" }, h(d, "span", { class: "spinner", "aria-hidden": "true" }), "Signing in and reading the item…"));
-    this.replace(true, "Loading the item…", this.mailboxSection(ctx), this.itemSection(ctx), waiting);
+    const waiting = this.section(
+      "loading",
+      "Checking with Microsoft 365",
+      h(
+        d,
+        "p",
+        { class: "spinner-line" },
+        h(d, "span", { class: "spinner", "aria-hidden": "true" }),
+        "Signing in and reading the item…",
+      ),
+    );
+    this.replace(
+      true,
+      "Loading the item…",
+      this.mailboxSection(ctx),
+      this.itemSection(ctx),
+      waiting,
+    );
   }
 
   /** Before Office has said anything. */
@@ -348,7 +497,7 @@ export class View {
       "Tandem couldn't load this item.",
       ctx && (ctx.state === "own" || ctx.state === "shared") ? this.mailboxSection(ctx) : null,
       this.problemSection(explained, onRetry),
-      ctx && ctx.itemId ? this.itemSection(ctx) : null,
+      ctx?.itemId ? this.itemSection(ctx) : null,
     );
   }
 }

@@ -39,7 +39,11 @@ const TOKEN_ERRORS = Object.freeze([
   [13007, "Cannot Get Token", "Office could not get a token for the add-in's web service."],
   [13008, "Operation In Progress", "A previous getAccessToken call has not completed."],
   [13009, "Force Consent Not Supported", "The add-in catalog does not support forcing consent."],
-  [13010, "Security Zones Mismatch", "The site and login.microsoftonline.com are in different zones."],
+  [
+    13010,
+    "Security Zones Mismatch",
+    "The site and login.microsoftonline.com are in different zones.",
+  ],
   [13011, "Unknown Error", "An undocumented error occurred."],
   [13012, "API Not Supported In This Context", "getAccessToken is not supported on this platform."],
   [13013, "Too Many Requests", "getAccessToken was called too many times in a short time."],
@@ -61,8 +65,12 @@ const state = {
     sharedProperties: ["missing", "fails", "empty", "timeout"].includes(params.get("sharedProps"))
       ? params.get("sharedProps")
       : "normal",
-    nextTokenError: TOKEN_ERRORS.some(([code]) => String(code) === params.get("fail")) ? Number(params.get("fail")) : null,
-    identityApi: !["off", "0", "false", "none"].includes((params.get("identityApi") ?? "").toLowerCase()),
+    nextTokenError: TOKEN_ERRORS.some(([code]) => String(code) === params.get("fail"))
+      ? Number(params.get("fail"))
+      : null,
+    identityApi: !["off", "0", "false", "none"].includes(
+      (params.get("identityApi") ?? "").toLowerCase(),
+    ),
   },
   handlers: [],
   calls: [],
@@ -91,7 +99,13 @@ function pause(ms) {
 function shortTime(value) {
   const date = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(value ?? "") ? value : `${value}Z`);
   if (Number.isNaN(date.getTime())) return "";
-  return new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "UTC" }).format(date);
+  return new Intl.DateTimeFormat(undefined, {
+    day: "numeric",
+    month: "short",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone: "UTC",
+  }).format(date);
 }
 
 // ---------------------------------------------------------------- the host object for office.js
@@ -135,11 +149,11 @@ function selectedItem() {
     box.kind === "own"
       ? null
       : {
-        owner: box.mailbox.owner || box.mailbox.address,
-        targetMailbox: box.mailbox.address,
-        targetRestUrl: TARGET_REST_URL,
-        delegatePermissions: folder.bits,
-      };
+          owner: box.mailbox.owner || box.mailbox.address,
+          targetMailbox: box.mailbox.address,
+          targetRestUrl: TARGET_REST_URL,
+          delegatePermissions: folder.bits,
+        };
   return {
     ewsId: item.ewsId,
     restId: item.id,
@@ -147,7 +161,8 @@ function selectedItem() {
     subject: item.subject,
     from: item.from ? { name: item.from.name, address: item.from.address } : null,
     receivedDateTime: item.receivedDateTime,
-    start: item.itemType === "appointment" ? `${item.receivedDateTime}`.replace(/(\.\d+)?$/, "Z") : null,
+    start:
+      item.itemType === "appointment" ? `${item.receivedDateTime}`.replace(/(\.\d+)?$/, "Z") : null,
     createdDateTime: item.receivedDateTime,
     shared,
   };
@@ -185,7 +200,11 @@ const host = {
     await pause(LATENCY_MS);
     if (!state.scenario.identityApi) {
       entry.outcome("rejected 13000 (IdentityAPI 1.3 unsupported)");
-      throw { code: 13000, name: "API Not Supported", message: "The identity API is not supported for this add-in." };
+      throw {
+        code: 13000,
+        name: "API Not Supported",
+        message: "The identity API is not supported for this add-in.",
+      };
     }
     if (state.scenario.nextTokenError) {
       const [code, name, message] = TOKEN_ERRORS.find(([c]) => c === state.scenario.nextTokenError);
@@ -208,7 +227,11 @@ const host = {
     }
     if (!response.ok) {
       entry.outcome(`rejected 13007 (emulator answered ${response.status})`);
-      throw { code: 13007, name: "Cannot Get Token", message: `emulator answered ${response.status}` };
+      throw {
+        code: 13007,
+        name: "Cannot Get Token",
+        message: `emulator answered ${response.status}`,
+      };
     }
     const { token } = await response.json();
     entry.outcome(`token v${state.scenario.tokenVersion} for ${state.person.upn}`);
@@ -245,15 +268,27 @@ function mailboxesFor(person) {
   const mailboxes = state.world.mailboxes;
   const own = mailboxes.find((m) => m.address === person.mailbox);
   if (own) {
-    boxes.push({ mailbox: own, kind: "own", label: own.displayName || own.address, folders: treeOrder(own.folders).map((f) => ({ ...f, bits: FULL_ACCESS_BITS })) });
+    boxes.push({
+      mailbox: own,
+      kind: "own",
+      label: own.displayName || own.address,
+      folders: treeOrder(own.folders).map((f) => ({ ...f, bits: FULL_ACCESS_BITS })),
+    });
   }
   for (const mailbox of mailboxes) {
     if (mailbox === own) continue;
     if ((mailbox.fullAccess ?? []).includes(person.upn)) {
-      boxes.push({ mailbox, kind: "shared", label: mailbox.displayName || mailbox.address, folders: treeOrder(mailbox.folders).map((f) => ({ ...f, bits: FULL_ACCESS_BITS })) });
+      boxes.push({
+        mailbox,
+        kind: "shared",
+        label: mailbox.displayName || mailbox.address,
+        folders: treeOrder(mailbox.folders).map((f) => ({ ...f, bits: FULL_ACCESS_BITS })),
+      });
       continue;
     }
-    const shared = mailbox.folders.filter((f) => f.permissions && f.permissions[person.upn] !== undefined);
+    const shared = mailbox.folders.filter(
+      (f) => f.permissions && f.permissions[person.upn] !== undefined,
+    );
     if (shared.length) {
       boxes.push({
         mailbox,
@@ -291,14 +326,22 @@ function folderOf(box, key) {
   if (!box) return null;
   if (!key) return box.folders.find((f) => f.wellKnownName === "inbox") ?? box.folders[0] ?? null;
   const lower = key.toLowerCase();
-  return box.folders.find((f) => f.id === key || f.wellKnownName === lower || f.name.toLowerCase() === lower) ?? null;
+  return (
+    box.folders.find(
+      (f) => f.id === key || f.wellKnownName === lower || f.name.toLowerCase() === lower,
+    ) ?? null
+  );
 }
 
 /** Finds a person by upn or persona key. */
 function personOf(key) {
   if (!key) return null;
   const lower = key.toLowerCase();
-  return state.world.people.find((p) => p.upn.toLowerCase() === lower || (p.persona ?? "").toLowerCase() === lower) ?? null;
+  return (
+    state.world.people.find(
+      (p) => p.upn.toLowerCase() === lower || (p.persona ?? "").toLowerCase() === lower,
+    ) ?? null
+  );
 }
 
 /** Sets the selection from the URL query, or Outlook's start: own Inbox, first item. */
@@ -326,7 +369,11 @@ function initialSelection() {
   if (!box) box = state.boxes[0] ?? null;
   if (!folder) folder = folderOf(box, params.get("folder"));
   if (!item && itemKey !== "none") item = folder?.items[0] ?? null;
-  state.selection = { address: box?.mailbox.address ?? null, folderId: folder?.id ?? null, itemId: item?.id ?? null };
+  state.selection = {
+    address: box?.mailbox.address ?? null,
+    folderId: folder?.id ?? null,
+    itemId: item?.id ?? null,
+  };
 }
 
 // ---------------------------------------------------------------- rendering the host
@@ -338,7 +385,8 @@ function writeUrl() {
   if (state.selection.address) query.set("mailbox", state.selection.address);
   if (state.selection.folderId) query.set("folder", state.selection.folderId);
   query.set("item", state.selection.itemId ?? "none");
-  if (state.scenario.sharedProperties !== "normal") query.set("sharedProps", state.scenario.sharedProperties);
+  if (state.scenario.sharedProperties !== "normal")
+    query.set("sharedProps", state.scenario.sharedProperties);
   if (state.scenario.tokenVersion === 1) query.set("token", "v1");
   if (state.scenario.nextTokenError) query.set("fail", String(state.scenario.nextTokenError));
   if (!state.scenario.identityApi) query.set("identityApi", "off");
@@ -348,7 +396,12 @@ function writeUrl() {
 
 /** The kind badge of a mailbox group. */
 function kindBadge(kind) {
-  const words = { own: "your mailbox", shared: "shared mailbox", delegate: "shared with you", removed: "access removed" };
+  const words = {
+    own: "your mailbox",
+    shared: "shared mailbox",
+    delegate: "shared with you",
+    removed: "access removed",
+  };
   return el("span", { class: `badge badge-${kind}` }, words[kind]);
 }
 
@@ -357,7 +410,8 @@ function renderTree() {
   const tree = $("sim-folder-tree");
   const groups = state.boxes.map((box) => {
     const folders = box.folders.map((folder) => {
-      const selected = box.mailbox.address === state.selection.address && folder.id === state.selection.folderId;
+      const selected =
+        box.mailbox.address === state.selection.address && folder.id === state.selection.folderId;
       const button = el(
         "button",
         {
@@ -378,8 +432,18 @@ function renderTree() {
     });
     return el(
       "div",
-      { class: `mailbox-group mailbox-${box.kind}`, "data-testid": "mailbox-group", "data-mailbox": box.mailbox.address, "data-kind": box.kind },
-      el("h3", { class: "mailbox-label" }, el("span", { class: "mailbox-name" }, box.label), kindBadge(box.kind)),
+      {
+        class: `mailbox-group mailbox-${box.kind}`,
+        "data-testid": "mailbox-group",
+        "data-mailbox": box.mailbox.address,
+        "data-kind": box.kind,
+      },
+      el(
+        "h3",
+        { class: "mailbox-label" },
+        el("span", { class: "mailbox-name" }, box.label),
+        kindBadge(box.kind),
+      ),
       el("ul", { class: "folder-list" }, folders),
     );
   });
@@ -429,26 +493,57 @@ function renderReading() {
   const item = found?.item;
   if (!item) {
     reading.replaceChildren(
-      el("p", { class: "reading-empty", "data-testid": "reading-empty" }, "No item selected: Office.context.mailbox.item is null, so a pinned add-in has nothing to act on."),
+      el(
+        "p",
+        { class: "reading-empty", "data-testid": "reading-empty" },
+        "No item selected: Office.context.mailbox.item is null, so a pinned add-in has nothing to act on.",
+      ),
     );
     return;
   }
   const d = selectedItem();
   const facts = [
-    ["Mailbox", `${found.box.mailbox.address} (${found.box.kind === "own" ? "own" : found.box.kind})`],
+    [
+      "Mailbox",
+      `${found.box.mailbox.address} (${found.box.kind === "own" ? "own" : found.box.kind})`,
+    ],
     ["Folder", found.folder.name],
     ["EWS id (item.itemId)", d.ewsId],
   ];
   let told;
   if (!d.shared) told = "getSharedPropertiesAsync: not present (own mailbox)";
-  else if (state.scenario.sharedProperties === "missing") told = "getSharedPropertiesAsync: missing (scenario)";
-  else told = `getSharedPropertiesAsync → ${JSON.stringify({ owner: d.shared.owner, targetMailbox: d.shared.targetMailbox, delegatePermissions: d.shared.delegatePermissions })}` +
-    (state.scenario.sharedProperties === "normal" ? "" : ` (scenario: ${state.scenario.sharedProperties})`);
+  else if (state.scenario.sharedProperties === "missing")
+    told = "getSharedPropertiesAsync: missing (scenario)";
+  else
+    told =
+      `getSharedPropertiesAsync → ${JSON.stringify({ owner: d.shared.owner, targetMailbox: d.shared.targetMailbox, delegatePermissions: d.shared.delegatePermissions })}` +
+      (state.scenario.sharedProperties === "normal"
+        ? ""
+        : ` (scenario: ${state.scenario.sharedProperties})`);
   reading.replaceChildren(
-    el("h3", { class: "reading-subject", "data-testid": "reading-subject" }, item.subject || "(no subject)"),
-    el("p", { class: "reading-from" }, item.from?.name ?? "", item.from?.address ? el("span", { class: "address" }, ` <${item.from.address}>`) : ""),
-    el("p", { class: "reading-time" }, item.itemType === "appointment" ? `Starts ${shortTime(item.receivedDateTime)} UTC` : `Received ${shortTime(item.receivedDateTime)} UTC`),
-    el("dl", { class: "reading-facts" }, facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
+    el(
+      "h3",
+      { class: "reading-subject", "data-testid": "reading-subject" },
+      item.subject || "(no subject)",
+    ),
+    el(
+      "p",
+      { class: "reading-from" },
+      item.from?.name ?? "",
+      item.from?.address ? el("span", { class: "address" }, ` <${item.from.address}>`) : "",
+    ),
+    el(
+      "p",
+      { class: "reading-time" },
+      item.itemType === "appointment"
+        ? `Starts ${shortTime(item.receivedDateTime)} UTC`
+        : `Received ${shortTime(item.receivedDateTime)} UTC`,
+    ),
+    el(
+      "dl",
+      { class: "reading-facts" },
+      facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
+    ),
     el("p", { class: "told", "data-testid": "shared-properties" }, told),
     clearSelectionButton(),
   );
@@ -456,7 +551,11 @@ function renderReading() {
 
 /** A button that clears the selection, as Outlook's pinned pane sees between items. */
 function clearSelectionButton() {
-  const button = el("button", { type: "button", class: "link-button", id: "sim-clear-selection" }, "Clear selection (item becomes null)");
+  const button = el(
+    "button",
+    { type: "button", class: "link-button", id: "sim-clear-selection" },
+    "Clear selection (item becomes null)",
+  );
   button.addEventListener("click", () => selectItem(null));
   return button;
 }
@@ -466,7 +565,13 @@ function renderPersonas() {
   const select = $("sim-persona");
   const options = state.world.people
     .filter((p) => p.persona)
-    .map((p) => el("option", { value: p.upn, "data-persona": p.persona, selected: p === state.person }, `${p.name} · ${PERSONA_LABELS[p.persona] ?? p.persona}`));
+    .map((p) =>
+      el(
+        "option",
+        { value: p.upn, "data-persona": p.persona, selected: p === state.person },
+        `${p.name} · ${PERSONA_LABELS[p.persona] ?? p.persona}`,
+      ),
+    );
   select.replaceChildren(...options);
   select.disabled = false;
   $("sim-persona-description").textContent = state.person?.description ?? "";
@@ -477,7 +582,9 @@ function syncControls() {
   $("sim-token-v1").checked = state.scenario.tokenVersion === 1;
   $("sim-token-v2").checked = state.scenario.tokenVersion === 2;
   $("sim-shared-props").value = state.scenario.sharedProperties;
-  $("sim-token-error").value = state.scenario.nextTokenError ? String(state.scenario.nextTokenError) : "";
+  $("sim-token-error").value = state.scenario.nextTokenError
+    ? String(state.scenario.nextTokenError)
+    : "";
   $("sim-identity-api").checked = state.scenario.identityApi;
 }
 
@@ -506,7 +613,11 @@ function selectItem(itemId) {
 
 /** Opens a folder and selects its first item, as Outlook does. */
 function selectFolder(box, folder) {
-  state.selection = { address: box.mailbox.address, folderId: folder.id, itemId: folder.items[0]?.id ?? null };
+  state.selection = {
+    address: box.mailbox.address,
+    folderId: folder.id,
+    itemId: folder.items[0]?.id ?? null,
+  };
   state.version += 1;
   writeUrl();
   renderTree();
@@ -529,7 +640,11 @@ function switchPersona(upn, { fromUrl = false } = {}) {
   else {
     const box = state.boxes[0];
     const folder = folderOf(box, null);
-    state.selection = { address: box?.mailbox.address ?? null, folderId: folder?.id ?? null, itemId: folder?.items[0]?.id ?? null };
+    state.selection = {
+      address: box?.mailbox.address ?? null,
+      folderId: folder?.id ?? null,
+      itemId: folder?.items[0]?.id ?? null,
+    };
   }
   state.version += 1;
   renderPersonas();
@@ -563,14 +678,23 @@ function wireControls() {
     writeUrl();
   });
   const errors = $("sim-token-error");
-  for (const [code, name] of TOKEN_ERRORS) errors.append(el("option", { value: String(code) }, `${code} ${name}`));
+  for (const [code, name] of TOKEN_ERRORS)
+    errors.append(el("option", { value: String(code) }, `${code} ${name}`));
   $("sim-persona").addEventListener("change", (event) => switchPersona(event.target.value));
   for (const radio of document.querySelectorAll('input[name="sim-token-version"]')) {
-    radio.addEventListener("change", (event) => changeScenario({ tokenVersion: Number(event.target.value) }));
+    radio.addEventListener("change", (event) =>
+      changeScenario({ tokenVersion: Number(event.target.value) }),
+    );
   }
-  $("sim-shared-props").addEventListener("change", (event) => changeScenario({ sharedProperties: event.target.value }));
-  errors.addEventListener("change", (event) => changeScenario({ nextTokenError: event.target.value ? Number(event.target.value) : null }));
-  $("sim-identity-api").addEventListener("change", (event) => changeScenario({ identityApi: event.target.checked }));
+  $("sim-shared-props").addEventListener("change", (event) =>
+    changeScenario({ sharedProperties: event.target.value }),
+  );
+  errors.addEventListener("change", (event) =>
+    changeScenario({ nextTokenError: event.target.value ? Number(event.target.value) : null }),
+  );
+  $("sim-identity-api").addEventListener("change", (event) =>
+    changeScenario({ identityApi: event.target.checked }),
+  );
   $("sim-reload").addEventListener("click", () => reloadPane());
   $("sim-clear-log").addEventListener("click", () => {
     state.calls = [];
@@ -590,7 +714,11 @@ async function start() {
     state.world = await response.json();
   } catch (error) {
     $("sim-reading").replaceChildren(
-      el("p", { class: "reading-empty", role: "alert" }, `The simulator couldn't load the emulator's world (${error.message}). Is \`tandem demo\` running?`),
+      el(
+        "p",
+        { class: "reading-empty", role: "alert" },
+        `The simulator couldn't load the emulator's world (${error.message}). Is \`tandem demo\` running?`,
+      ),
     );
     return;
   }

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { AUTH_MESSAGES, AuthError, UNSUPPORTED, authMessage, getToken, identityApiSupported } from "../auth.js";
+import {
+  AUTH_MESSAGES,
+  AuthError,
+  authMessage,
+  getToken,
+  identityApiSupported,
+  UNSUPPORTED,
+} from "../auth.js";
 import { fakeOffice, officeError } from "./fake-office.js";
 
 const seams = (office) => ({ office, retryDelayMs: 0 });
@@ -21,7 +28,11 @@ describe("getToken", () => {
     const office = fakeOffice({ tokens: ["stepped-up"] });
     const claims = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}';
     assert.equal(await getToken({ authChallenge: claims }, seams(office)), "stepped-up");
-    assert.deepEqual(tokenCalls(office)[0][1], { allowSignInPrompt: true, allowConsentPrompt: true, authChallenge: claims });
+    assert.deepEqual(tokenCalls(office)[0][1], {
+      allowSignInPrompt: true,
+      allowConsentPrompt: true,
+      authChallenge: claims,
+    });
   });
 
   it("checks IdentityAPI 1.3 at run time and explains when it is missing", async () => {
@@ -77,7 +88,10 @@ describe("getToken", () => {
 });
 
 describe("AUTH_MESSAGES", () => {
-  const codes = [13000, 13001, 13002, 13003, 13004, 13005, 13006, 13007, 13008, 13009, 13010, 13011, 13012, 13013, 50001];
+  const codes = [
+    13000, 13001, 13002, 13003, 13004, 13005, 13006, 13007, 13008, 13009, 13010, 13011, 13012,
+    13013, 50001,
+  ];
 
   it("has a distinct sentence for every code 13000–13013 and 50001", () => {
     const sentences = codes.map((code) => AUTH_MESSAGES[code]);

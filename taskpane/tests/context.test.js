@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { readContext, restIdOf } from "../context.js";
-import { EWS_ID, REST_ID, fakeOffice, message } from "./fake-office.js";
+import { EWS_ID, fakeOffice, message, REST_ID } from "./fake-office.js";
 
 const SUPPORT = {
   owner: "support@contoso.com",
@@ -27,7 +27,9 @@ describe("readContext", () => {
   });
 
   it("answers own when getSharedPropertiesAsync is missing, naming the person's mailbox", async () => {
-    const office = fakeOffice({ profile: { displayName: "Adele Vance", emailAddress: "adele@contoso.com" } });
+    const office = fakeOffice({
+      profile: { displayName: "Adele Vance", emailAddress: "adele@contoso.com" },
+    });
     const ctx = await readContext(office);
     assert.equal(ctx.state, "own");
     assert.equal(ctx.mailbox, "adele@contoso.com");
@@ -42,7 +44,10 @@ describe("readContext", () => {
     const ctx = await readContext(office);
     assert.equal(ctx.ewsId, EWS_ID);
     assert.equal(ctx.itemId, REST_ID);
-    assert.deepEqual(office.calls.find((c) => c[0] === "convertToRestId"), ["convertToRestId", EWS_ID, "v2.0"]);
+    assert.deepEqual(
+      office.calls.find((c) => c[0] === "convertToRestId"),
+      ["convertToRestId", EWS_ID, "v2.0"],
+    );
     assert.doesNotMatch(ctx.itemId, /[+/]/);
   });
 
@@ -54,14 +59,23 @@ describe("readContext", () => {
   });
 
   it("keeps the delegate's bits as a number", async () => {
-    const value = { owner: "adele@contoso.com", targetMailbox: "adele@contoso.com", targetRestUrl: SUPPORT.targetRestUrl, delegatePermissions: 23 };
+    const value = {
+      owner: "adele@contoso.com",
+      targetMailbox: "adele@contoso.com",
+      targetRestUrl: SUPPORT.targetRestUrl,
+      delegatePermissions: 23,
+    };
     const ctx = await readContext(fakeOffice({ shared: { value } }));
     assert.equal(ctx.shared.delegatePermissions, 23);
     assert.equal(ctx.shared.owner, "adele@contoso.com");
   });
 
   it("answers unknown, never own, when the call fails", async () => {
-    const error = { code: 9018, name: "GenericTokenError", message: "An internal error has occurred." };
+    const error = {
+      code: 9018,
+      name: "GenericTokenError",
+      message: "An internal error has occurred.",
+    };
     const ctx = await readContext(fakeOffice({ shared: { error } }));
     assert.equal(ctx.state, "unknown");
     assert.equal(ctx.reason, "failed");
@@ -85,7 +99,9 @@ describe("readContext", () => {
   });
 
   it("ignores an answer that arrives after the timeout", async () => {
-    const ctx = await readContext(fakeOffice({ shared: { value: SUPPORT, delayMs: 60 } }), { timeoutMs: 10 });
+    const ctx = await readContext(fakeOffice({ shared: { value: SUPPORT, delayMs: 60 } }), {
+      timeoutMs: 10,
+    });
     assert.equal(ctx.state, "unknown");
     assert.equal(ctx.reason, "timeout");
   });

@@ -1,8 +1,10 @@
 // A small fake of the Office.js surface the pane touches, for the unit tests. Not a test file
 // itself (node --test runs only *.test.js here).
 
-export const EWS_ID = "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVhMDBhMDFkNjE2ZgBGAAD/6rbIfRYM4WYc+uJj1WbdjieipwyiRfVMrTn64mDQX/ARJg36YN0Mm";
-export const REST_ID = "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVhMDBhMDFkNjE2ZgBGAAD-6rbIfRYM4WYc_uJj1WbdjieipwyiRfVMrTn64mDQX-ARJg36YN0Mm";
+export const EWS_ID =
+  "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVhMDBhMDFkNjE2ZgBGAAD/6rbIfRYM4WYc+uJj1WbdjieipwyiRfVMrTn64mDQX/ARJg36YN0Mm";
+export const REST_ID =
+  "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVhMDBhMDFkNjE2ZgBGAAD-6rbIfRYM4WYc_uJj1WbdjieipwyiRfVMrTn64mDQX-ARJg36YN0Mm";
 
 /** Office's enums, as Office.js defines them. */
 const ENUMS = {
@@ -31,7 +33,13 @@ export function message(overrides = {}) {
  * {value} succeeds, {error} fails, {never: true} never calls back, {throws} throws.
  * `tokens` is a queue of answers for getAccessToken: a string resolves, an object rejects.
  */
-export function fakeOffice({ item = message(), shared = null, identity = true, tokens = [], profile } = {}) {
+export function fakeOffice({
+  item = message(),
+  shared = null,
+  identity = true,
+  tokens = [],
+  profile,
+} = {}) {
   const calls = [];
   const office = {
     ...ENUMS,

@@ -5,9 +5,15 @@ import { kindText, personText, when } from "../ui.js";
 
 describe("ui helpers", () => {
   it("writes a person as name and address, or whichever is known", () => {
-    assert.equal(personText({ name: "Maria Lopez", address: "maria@adatum.com" }), "Maria Lopez <maria@adatum.com>");
+    assert.equal(
+      personText({ name: "Maria Lopez", address: "maria@adatum.com" }),
+      "Maria Lopez <maria@adatum.com>",
+    );
     assert.equal(personText({ name: "", address: "maria@adatum.com" }), "maria@adatum.com");
-    assert.equal(personText({ name: "support@contoso.com", address: "support@contoso.com" }), "support@contoso.com");
+    assert.equal(
+      personText({ name: "support@contoso.com", address: "support@contoso.com" }),
+      "support@contoso.com",
+    );
     assert.equal(personText(null), "");
   });
 
@@ -20,7 +26,10 @@ describe("ui helpers", () => {
   });
 
   it("says 'shared mailbox or delegate folder' since Office can't tell them apart", () => {
-    const shared = { state: "shared", shared: { owner: "adele@contoso.com", targetMailbox: "adele@contoso.com" } };
+    const shared = {
+      state: "shared",
+      shared: { owner: "adele@contoso.com", targetMailbox: "adele@contoso.com" },
+    };
     assert.equal(kindText(shared), "Shared mailbox or delegate folder of adele@contoso.com");
     assert.equal(kindText({ state: "own" }), "Your own mailbox");
     assert.equal(kindText({ state: "unknown" }), "Unknown mailbox");
