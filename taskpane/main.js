@@ -10,10 +10,15 @@ import { View } from "./ui.js";
 const view = new View(document);
 let generation = 0;
 
-/** Counts an answer dropped because another item was selected meanwhile (data-stale, for tests). */
-function dropStale() {
+/**
+ * Adds one to a counter on main for tests and diagnostics: data-stale counts answers dropped
+ * because another item was selected meanwhile, data-loads the loads that ended on screen (a test
+ * waits for it to move past the value it read before selecting, not for aria-busy alone, which
+ * is already "false" before the pane hears of the new selection).
+ */
+function count(name) {
   const main = document.getElementById("main");
-  main.dataset.stale = String(Number(main.dataset.stale ?? 0) + 1);
+  main.dataset[name] = String(Number(main.dataset[name] ?? 0) + 1);
 }
 
 /** Reads the selected item and shows what may be done with it; stale answers are ignored. */
@@ -21,7 +26,7 @@ async function load() {
   const mine = ++generation;
   const current = () => {
     if (mine === generation) return true;
-    dropStale();
+    count("stale");
     return false;
   };
   const office = globalThis.Office;
@@ -46,6 +51,8 @@ async function load() {
     if (!(error instanceof ApiProblem || error instanceof AuthError))
       console.error("Tandem:", error);
     view.problem(ctx, explain(error), load);
+  } finally {
+    if (mine === generation) count("loads");
   }
 }
 
