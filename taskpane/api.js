@@ -20,8 +20,11 @@ export class ApiProblem extends Error {
     this.field = problem.field ?? null;
     this.claims = problem.claims ?? null;
     this.consentUrl = problem.consentUrl ?? null;
-    this.holder = problem.holder ?? null;
-    this.retryAfter = problem.retryAfter ?? null;
+    // conflict: {upn, name} of the person whose claim is in the way.
+    this.holder = problem.holder && typeof problem.holder === "object" ? problem.holder : null;
+    // throttled: the backend always sends retryAfter (seconds), parsed from Retry-After by the
+    // one parser of the system, the backend's; the pane never reads the header itself.
+    this.retryAfter = Number.isFinite(problem.retryAfter) ? problem.retryAfter : null;
   }
 }
 
@@ -54,15 +57,6 @@ export function bodyOf(ctx) {
     body.shared = { targetMailbox, targetRestUrl, owner, delegatePermissions };
   }
   return body;
-}
-
-/** Seconds from a Retry-After header (delta-seconds or an HTTP date), or null. */
-function retryAfterOf(header) {
-  if (!header) return null;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds));
-  const when = Date.parse(header);
-  return Number.isNaN(when) ? null : Math.max(0, Math.round((when - Date.now()) / 1000));
 }
 
 /** One POST with the token; answers the JSON body or throws an ApiProblem. */
@@ -100,9 +94,6 @@ async function send(fetchImpl, url, token, body, timeoutMs) {
       ? payload
       : { title: response.statusText };
   const error = new ApiProblem(problem, response.status);
-  if (error.code === "throttled" && error.retryAfter == null) {
-    error.retryAfter = retryAfterOf(response.headers?.get?.("Retry-After"));
-  }
   if (response.ok) error.code = "bad_answer";
   throw error;
 }
@@ -158,6 +149,12 @@ export function safeHttpsUrl(value) {
   }
 }
 
+/** " (it is claimed by Lee Gu)" for a conflict's holder, or nothing. */
+function holderText(holder) {
+  const who = String(holder?.name || holder?.upn || "").trim();
+  return who ? ` (it is claimed by ${who})` : "";
+}
+
 /** Each contract code as a sentence saying what happened and what to do. */
 export const PROBLEM_MESSAGES = Object.freeze({
   invalid_request: (p) =>
@@ -191,7 +188,7 @@ export const PROBLEM_MESSAGES = Object.freeze({
   item_not_found: () =>
     "This item isn't there any more: someone may have moved or deleted it. Select it again in its folder.",
   conflict: (p) =>
-    `Someone changed this item since you opened it${p.holder ? ` (it is claimed by ${p.holder})` : ""}. ` +
+    `Someone changed this item since you opened it${holderText(p.holder)}. ` +
     "Choose Try again to see the latest version.",
   throttled: (p) =>
     `Microsoft 365 asked Tandem to slow down. Try again in ${p.retryAfter ?? "a few"} second${p.retryAfter === 1 ? "" : "s"}.`,

@@ -1,8 +1,6 @@
 // Reads Office.context.mailbox.item into one ItemContext: which mailbox the pane acts on,
 // and what Office says the person may do there (DESIGN.md, "The flow" and "Facts").
 
-import { toBits } from "./permissions.js";
-
 /** How long getSharedPropertiesAsync may take before the context counts as unknown. */
 export const SHARED_PROPERTIES_TIMEOUT_MS = 5000;
 
@@ -29,6 +27,13 @@ export const SHARED_PROPERTIES_TIMEOUT_MS = 5000;
  * @property {{name: string, address: string}|null} [from]
  * @property {SharedContext|null} [shared]
  */
+
+/** Office's delegatePermissions as a number 0..63 (a numeric string counts; anything else is 0). */
+function bitsOf(value) {
+  const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof number !== "number" || !Number.isInteger(number) || number < 0) return 0;
+  return number & 63;
+}
 
 /** The Office.MailboxEnums value, or Office's documented literal when the enum is missing. */
 function enumValue(office, group, name, fallback) {
@@ -164,7 +169,7 @@ export async function readContext(office, { timeoutMs = SHARED_PROPERTIES_TIMEOU
     targetMailbox,
     targetRestUrl,
     owner: String(value.owner ?? ""),
-    delegatePermissions: toBits(value.delegatePermissions),
+    delegatePermissions: bitsOf(value.delegatePermissions),
   };
   return { ...withIds, state: "shared", mailbox: targetMailbox, shared };
 }

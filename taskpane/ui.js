@@ -1,15 +1,45 @@
 // Rendering of the pane. Text goes in with textContent / text nodes only: item and server
 // text is never parsed as HTML.
 
-import {
-  ACTION_LABELS,
-  BITS,
-  decode,
-  LABELS,
-  missing,
-  reason as reasonFor,
-  toBits,
-} from "./permissions.js";
+// The server owns the permission table: it decodes the bits and decides every action
+// (README, "HTTP API"). The pane only labels what it is sent; before the answer arrives it may
+// show the bits Office reported, decoded by officePermissions().
+
+/** The six delegate bits as Office.MailboxEnums.DelegatePermissions numbers them, in display order. */
+const PERMISSION_BITS = Object.freeze([
+  ["read", 1],
+  ["write", 2],
+  ["deleteOwn", 4],
+  ["deleteAll", 8],
+  ["editOwn", 16],
+  ["editAll", 32],
+]);
+
+/** A person-readable name for each permission the server decodes. */
+export const PERMISSION_LABELS = Object.freeze({
+  read: "Read items",
+  write: "Create items",
+  deleteOwn: "Delete own items",
+  deleteAll: "Delete all items",
+  editOwn: "Edit own items",
+  editAll: "Edit all items",
+});
+
+/** A person-readable name for each action the server knows of, in the order they are shown. */
+export const ACTION_LABELS = Object.freeze({
+  claim: "Claim it for yourself",
+  release: "Release your claim",
+  respond: "Respond to the invitation",
+  categorize: "Categorize",
+  flag: "Flag for follow-up",
+  markRead: "Mark as read",
+  markUnread: "Mark as unread",
+  move: "Move to another folder",
+  delete: "Delete",
+  reply: "Reply",
+  replyAll: "Reply all",
+  forward: "Forward",
+});
 
 /** Outlook's folder roles whose rights match a bitmask (Microsoft doesn't document this mapping). */
 const ROLES = Object.freeze({
@@ -90,6 +120,61 @@ export function kindText(ctx, answer) {
     return `Shared mailbox or delegate folder of ${owner}`;
   }
   return "Unknown mailbox";
+}
+
+/** "markUnread" -> "Mark unread": a readable name for an action or permission the pane has no label for. */
+export function readableName(name) {
+  const words = String(name)
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/[_-]+/g, " ")
+    .trim()
+    .toLowerCase();
+  return words ? words[0].toUpperCase() + words.slice(1) : "(unnamed)";
+}
+
+/** Office's six bits in the shape of the server's `permissions`, for the wait before its answer. */
+export function officePermissions(bits) {
+  const value = Number.isInteger(bits) && bits >= 0 ? bits : 0;
+  const permissions = {};
+  for (const [name, bit] of PERMISSION_BITS) permissions[name] = (value & bit) !== 0;
+  permissions.bits = value;
+  return permissions;
+}
+
+/** Names in the pane's display order: known ones first as listed, then the others sorted. */
+function ordered(names, known) {
+  const order = Object.keys(known);
+  const rank = (name) => (order.includes(name) ? order.indexOf(name) : order.length);
+  return [...names].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The server's `permissions` as rows to show: every boolean member, labelled, in a stable order. */
+export function permissionRows(permissions) {
+  const names = Object.keys(permissions ?? {}).filter(
+    (name) => typeof permissions[name] === "boolean",
+  );
+  return ordered(names, PERMISSION_LABELS).map((name) => ({
+    name,
+    label: PERMISSION_LABELS[name] ?? readableName(name),
+    granted: permissions[name],
+  }));
+}
+
+/** The server's `actions` as rows to show: every action it sent, labelled, in a stable order. */
+export function actionRows(actions) {
+  const names = Object.keys(actions ?? {}).filter(
+    (name) => actions[name] && typeof actions[name] === "object",
+  );
+  return ordered(names, ACTION_LABELS).map((name) => {
+    const action = actions[name];
+    const allowed = action.allowed === true;
+    return {
+      name,
+      label: ACTION_LABELS[name] ?? readableName(name),
+      allowed,
+      reason: allowed ? null : String(action.reason || "Not available for this item."),
+    };
+  });
 }
 
 /** The pane's renderer over one document: every method replaces the view. */
@@ -216,74 +301,71 @@ export class View {
     );
   }
 
-  /** The six permissions decoded from the bits, each granted or not. */
-  permissionsSection(ctx, bitsValue) {
+  /**
+   * The permissions as the server decoded them (or, while it is asked, as Office reported them),
+   * each granted or not.
+   */
+  permissionsSection(ctx, permissions, { reported = false } = {}) {
     const d = this.doc;
-    const bits = toBits(bitsValue);
-    const granted = decode(bits);
-    const items = Object.keys(BITS).map((name) =>
+    const items = permissionRows(permissions).map((row) =>
       h(
         d,
         "li",
         {
-          class: granted[name] ? "granted" : "denied",
-          "data-permission": name,
-          "data-granted": String(granted[name]),
+          class: row.granted ? "granted" : "denied",
+          "data-permission": row.name,
+          "data-granted": String(row.granted),
         },
-        h(d, "span", { class: "mark", "aria-hidden": "true" }, granted[name] ? "✓" : "✕"),
-        h(d, "span", { class: "label" }, LABELS[name]),
-        h(d, "span", { class: "state" }, granted[name] ? "Granted" : "Not granted"),
+        h(d, "span", { class: "mark", "aria-hidden": "true" }, row.granted ? "✓" : "✕"),
+        h(d, "span", { class: "label" }, row.label),
+        h(d, "span", { class: "state" }, row.granted ? "Granted" : "Not granted"),
       ),
     );
+    const bits = Number.isInteger(permissions?.bits) ? permissions.bits : null;
     let summary;
     if (ctx.state === "own") summary = "Your own mailbox: every permission.";
+    else if (bits === null) summary = "Outlook reported no permission bits.";
     else {
       const role = ROLES[bits];
       summary = `Outlook reports ${bits}${role ? `: ${role}` : ""}.`;
     }
+    if (reported) summary += " Tandem's server hasn't checked them yet.";
     return this.section(
       "permissions",
       "Your permissions here",
       h(
         d,
         "p",
-        { class: "note", "data-testid": "permission-bits", "data-bits": String(bits) },
+        { class: "note", "data-testid": "permission-bits", "data-bits": String(bits ?? "") },
         summary,
       ),
       h(d, "ul", { class: "permission-list", "aria-label": "Permissions" }, items),
     );
   }
 
-  /** What may be done with the item: informational, each refusal with the permission it lacks. */
-  actionsSection(actions, bits) {
+  /** What may be done with the item, as the server decided it, each refusal with its reason. */
+  actionsSection(actions) {
     const d = this.doc;
-    const items = Object.keys(ACTION_LABELS)
-      .filter((name) => actions?.[name])
-      .map((name) => {
-        const action = actions[name];
-        const allowed = action.allowed === true;
-        const why = allowed
-          ? null
-          : action.reason || reasonFor(action.missing ?? missing(name, bits));
-        return h(
+    const items = actionRows(actions).map((row) =>
+      h(
+        d,
+        "li",
+        {
+          class: row.allowed ? "allowed" : "not-allowed",
+          "data-action": row.name,
+          "data-allowed": String(row.allowed),
+        },
+        h(d, "span", { class: "mark", "aria-hidden": "true" }, row.allowed ? "✓" : "–"),
+        h(
           d,
-          "li",
-          {
-            class: allowed ? "allowed" : "not-allowed",
-            "data-action": name,
-            "data-allowed": String(allowed),
-          },
-          h(d, "span", { class: "mark", "aria-hidden": "true" }, allowed ? "✓" : "–"),
-          h(
-            d,
-            "span",
-            { class: "action-text" },
-            h(d, "span", { class: "label" }, ACTION_LABELS[name]),
-            h(d, "span", { class: "state" }, allowed ? "Allowed" : "Not allowed"),
-            why ? h(d, "span", { class: "reason" }, why) : null,
-          ),
-        );
-      });
+          "span",
+          { class: "action-text" },
+          h(d, "span", { class: "label" }, row.label),
+          h(d, "span", { class: "state" }, row.allowed ? "Allowed" : "Not allowed"),
+          row.reason ? h(d, "span", { class: "reason" }, row.reason) : null,
+        ),
+      ),
+    );
     return this.section(
       "actions",
       "What you can do here",
@@ -462,12 +544,19 @@ export class View {
         "Signing in and reading the item…",
       ),
     );
+    const reported =
+      ctx.state === "shared"
+        ? this.permissionsSection(ctx, officePermissions(ctx.shared.delegatePermissions), {
+            reported: true,
+          })
+        : null;
     this.replace(
       true,
       "Loading the item…",
       this.mailboxSection(ctx),
       this.itemSection(ctx),
       waiting,
+      reported,
     );
   }
 
@@ -476,17 +565,16 @@ export class View {
     this.replace(true, "Reading the selected item…");
   }
 
-  /** The backend's answer: mailbox, item, the permissions decoded here from its bits, and the actions. */
+  /** The backend's answer: mailbox, item, permissions and actions, rendered as it sent them. */
   answer(ctx, answer) {
-    const bits = toBits(answer?.permissions?.bits);
     const subject = answer?.item?.subject || "(no subject)";
     this.replace(
       false,
       `Showing what you can do with “${subject}” in ${answer?.mailbox?.address ?? ctx.mailbox}.`,
       this.mailboxSection(ctx, answer),
       this.itemSection(ctx, answer.item),
-      this.permissionsSection(ctx, bits),
-      this.actionsSection(answer.actions, bits),
+      this.permissionsSection(ctx, answer.permissions),
+      this.actionsSection(answer.actions),
     );
   }
 

@@ -173,9 +173,8 @@ describe("postContext", () => {
   });
 
   it("turns problem+json into an ApiProblem with every member", async () => {
-    const { fetch } = fakeFetch(
-      problem(409, "conflict", { holder: "lee@contoso.com", field: "etag" }),
-    );
+    const holder = { upn: "lee@contoso.com", name: "Lee Gu" };
+    const { fetch } = fakeFetch(problem(409, "conflict", { holder, field: "etag" }));
     await assert.rejects(
       postContext(SHARED, { fetch, getToken: fakeTokens().getToken }),
       (error) => {
@@ -184,14 +183,14 @@ describe("postContext", () => {
         assert.equal(error.code, "conflict");
         assert.equal(error.detail, "d");
         assert.equal(error.requestId, "req-1");
-        assert.equal(error.holder, "lee@contoso.com");
+        assert.deepEqual(error.holder, holder);
         assert.equal(error.field, "etag");
         return true;
       },
     );
   });
 
-  it("reads throttled's retryAfter, or the Retry-After header without it", async () => {
+  it("reads throttled's retryAfter member and never the Retry-After header", async () => {
     const first = fakeFetch(problem(429, "throttled", { retryAfter: 7 }));
     await assert.rejects(
       postContext(OWN, { fetch: first.fetch, getToken: fakeTokens().getToken }),
@@ -200,7 +199,7 @@ describe("postContext", () => {
     const second = fakeFetch(problem(429, "throttled", {}, { "Retry-After": "12" }));
     await assert.rejects(
       postContext(OWN, { fetch: second.fetch, getToken: fakeTokens().getToken }),
-      (e) => e.retryAfter === 12,
+      (e) => e.code === "throttled" && e.retryAfter === null,
     );
   });
 
@@ -293,11 +292,17 @@ describe("explain", () => {
     assert.equal(safeHttpsUrl("http://example.com"), null);
   });
 
-  it("names the claim holder on conflict", () => {
+  it("names the claim holder on conflict by name, else by upn", () => {
+    const named = { upn: "pat@contoso.com", name: "Pat Ortiz" };
+    const message = explain(new ApiProblem({ code: "conflict", holder: named }, 409)).message;
+    assert.match(message, /claimed by Pat Ortiz\)/);
+    const unnamed = { upn: "pat@contoso.com", name: "" };
     assert.match(
-      explain(new ApiProblem({ code: "conflict", holder: "pat@contoso.com" }, 409)).message,
-      /pat@contoso\.com/,
+      explain(new ApiProblem({ code: "conflict", holder: unnamed }, 409)).message,
+      /pat@/,
     );
+    const none = explain(new ApiProblem({ code: "conflict" }, 409)).message;
+    assert.doesNotMatch(none, /claimed/);
   });
 
   it("keeps the request id and the backend's title for contract codes", () => {
