@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 
 import {
   ApiProblem,
@@ -7,9 +7,11 @@ import {
   explain,
   PROBLEM_MESSAGES,
   postContext,
+  REQUEST_TIMEOUT_MS,
   safeHttpsUrl,
 } from "../api.js";
 import { AuthError } from "../auth.js";
+import { settle } from "./clock.js";
 
 const OWN = {
   state: "own",
@@ -213,6 +215,25 @@ describe("postContext", () => {
       postContext(OWN, { fetch, getToken: fakeTokens().getToken }),
       (e) => e.code === "bad_gateway" && e.status === 502,
     );
+  });
+
+  it("gives up with timeout when the backend never answers", async () => {
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      const fetch = (_url, init) =>
+        new Promise((_resolve, reject) => {
+          init.signal.addEventListener("abort", () =>
+            reject(new DOMException("The operation was aborted.", "AbortError")),
+          );
+        });
+      const pending = postContext(OWN, { fetch, getToken: fakeTokens().getToken });
+      const checked = assert.rejects(pending, (e) => e.code === "timeout" && e.status === 0);
+      await settle();
+      mock.timers.tick(REQUEST_TIMEOUT_MS);
+      await checked;
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it("turns a network failure into network_error", async () => {

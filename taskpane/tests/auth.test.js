@@ -7,11 +7,13 @@ import {
   authMessage,
   getToken,
   identityApiSupported,
+  RETRY_DELAY_MS,
   UNSUPPORTED,
 } from "../auth.js";
+import { advance, useMockTimers } from "./clock.js";
 import { fakeOffice, officeError } from "./fake-office.js";
 
-const seams = (office) => ({ office, retryDelayMs: 0 });
+const seams = (office) => ({ office });
 const tokenCalls = (office) => office.calls.filter((c) => c[0] === "getAccessToken");
 
 describe("getToken", () => {
@@ -48,18 +50,6 @@ describe("getToken", () => {
     assert.deepEqual(office.calls[0], ["isSetSupported", "IdentityAPI", "1.3"]);
   });
 
-  it("retries silently once after 13008 (a previous call in progress)", async () => {
-    const office = fakeOffice({ tokens: [officeError(13008), "second-time-lucky"] });
-    assert.equal(await getToken({}, seams(office)), "second-time-lucky");
-    assert.equal(tokenCalls(office).length, 2);
-  });
-
-  it("retries 13008 only once", async () => {
-    const office = fakeOffice({ tokens: [officeError(13008), officeError(13008), "never"] });
-    await assert.rejects(getToken({}, seams(office)), (error) => error.code === 13008);
-    assert.equal(tokenCalls(office).length, 2);
-  });
-
   for (const code of [13000, 13001, 13002, 13003, 13005, 13007, 13012, 13013, 50001]) {
     it(`does not retry ${code}, and explains it`, async () => {
       const office = fakeOffice({ tokens: [officeError(code), "unused"] });
@@ -84,6 +74,29 @@ describe("getToken", () => {
   it("refuses an empty token", async () => {
     const office = fakeOffice({ tokens: [""] });
     await assert.rejects(getToken({}, seams(office)), (error) => error.code === "empty-token");
+  });
+});
+
+describe("getToken after 13008", () => {
+  useMockTimers();
+
+  it("retries silently once, RETRY_DELAY_MS after a call still in progress", async () => {
+    const office = fakeOffice({ tokens: [officeError(13008), "second-time-lucky"] });
+    const pending = getToken({}, { office });
+    await advance(RETRY_DELAY_MS - 1);
+    assert.equal(tokenCalls(office).length, 1, "waits before asking again");
+    await advance(1);
+    assert.equal(await pending, "second-time-lucky");
+    assert.equal(tokenCalls(office).length, 2);
+  });
+
+  it("retries 13008 only once", async () => {
+    const office = fakeOffice({ tokens: [officeError(13008), officeError(13008), "never"] });
+    const pending = getToken({}, { office });
+    const checked = assert.rejects(pending, (error) => error.code === 13008);
+    await advance(RETRY_DELAY_MS);
+    await checked;
+    assert.equal(tokenCalls(office).length, 2);
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-
-import { readContext, restIdOf } from "../context.js";
+import { readContext, restIdOf, SHARED_PROPERTIES_TIMEOUT_MS } from "../context.js";
+import { advance, useMockTimers } from "./clock.js";
 import { EWS_ID, fakeOffice, message, REST_ID } from "./fake-office.js";
 
 const SUPPORT = {
@@ -90,22 +90,6 @@ describe("readContext", () => {
     assert.equal(ctx.reason, "failed");
   });
 
-  it("answers unknown after the timeout when Office never calls back", async () => {
-    const started = Date.now();
-    const ctx = await readContext(fakeOffice({ shared: { never: true } }), { timeoutMs: 30 });
-    assert.equal(ctx.state, "unknown");
-    assert.equal(ctx.reason, "timeout");
-    assert.ok(Date.now() - started >= 25);
-  });
-
-  it("ignores an answer that arrives after the timeout", async () => {
-    const ctx = await readContext(fakeOffice({ shared: { value: SUPPORT, delayMs: 60 } }), {
-      timeoutMs: 10,
-    });
-    assert.equal(ctx.state, "unknown");
-    assert.equal(ctx.reason, "timeout");
-  });
-
   for (const [label, value] of [
     ["an empty object", {}],
     ["no value", undefined],
@@ -138,6 +122,41 @@ describe("readContext", () => {
     const ctx = await readContext(fakeOffice({ item: message({ itemType: "note" }) }));
     assert.equal(ctx.state, "none");
     assert.equal(ctx.reason, "unsupported-item");
+  });
+});
+
+describe("readContext's time limit", () => {
+  useMockTimers();
+
+  it("answers unknown after the timeout when Office never calls back", async () => {
+    let ctx = null;
+    readContext(fakeOffice({ shared: { never: true } })).then((answer) => {
+      ctx = answer;
+    });
+    await advance(SHARED_PROPERTIES_TIMEOUT_MS - 1);
+    assert.equal(ctx, null, "still waiting for Office");
+    await advance(1);
+    assert.equal(ctx.state, "unknown");
+    assert.equal(ctx.reason, "timeout");
+    assert.match(ctx.detail, /5 s/);
+  });
+
+  it("takes an answer that comes just in time", async () => {
+    const office = fakeOffice({ shared: { value: SUPPORT, delayMs: 999 } });
+    const pending = readContext(office, { timeoutMs: 1000 });
+    await advance(999);
+    assert.equal((await pending).state, "shared");
+  });
+
+  it("ignores an answer that arrives after the timeout", async () => {
+    const office = fakeOffice({ shared: { value: SUPPORT, delayMs: 60 } });
+    const pending = readContext(office, { timeoutMs: 10 });
+    await advance(10);
+    const ctx = await pending;
+    assert.equal(ctx.state, "unknown");
+    assert.equal(ctx.reason, "timeout");
+    await advance(50); // the late answer: dropped
+    assert.equal(ctx.state, "unknown");
   });
 });
 

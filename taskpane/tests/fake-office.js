@@ -81,7 +81,10 @@ export function fakeOffice({
         const result = shared.error
           ? { status: "failed", error: shared.error }
           : { status: "succeeded", value: shared.value };
-        setTimeout(() => callback(result), shared.delayMs ?? 0);
+        // Office calls back later, never synchronously: after delayMs on the (mocked) clock, or
+        // as a microtask when the test gives no delay.
+        if (shared.delayMs) setTimeout(() => callback(result), shared.delayMs);
+        else queueMicrotask(() => callback(result));
       };
     }
     office.context.mailbox.item = copy;
