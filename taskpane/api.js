@@ -1,7 +1,7 @@
 // Calls to Tandem's backend: the item context goes out with the SSO token, and every
 // application/problem+json answer comes back as an ApiProblem with a sentence and its fix.
 
-import { AuthError, getToken as officeToken } from "./auth.js";
+import { AuthError, SignIn } from "./auth.js";
 
 /** How long the pane waits for the backend before giving up on one request. */
 export const REQUEST_TIMEOUT_MS = 45000;
@@ -98,17 +98,27 @@ async function send(fetchImpl, url, token, body, timeoutMs) {
   throw error;
 }
 
+let defaultSignIn = null;
+
+/** A token from the page's one SignIn (main.js passes its own; this is for other callers). */
+function signInToken(request) {
+  if (!defaultSignIn) defaultSignIn = new SignIn();
+  return defaultSignIn.token(request);
+}
+
 /**
- * POST /api/items/context for the item. token_expired: a fresh token, retried once;
- * interaction_required: getAccessToken with the problem's claims as authChallenge, retried once.
+ * POST /api/items/context for the item. token_expired: a fresh token (past MSAL.js's cache),
+ * retried once; interaction_required: a token for the problem's claims challenge (MSAL.js's
+ * claims, Office's authChallenge), retried once.
  * @param {import("./context.js").ItemContext} ctx  an own or shared context
- * @param {{fetch?: typeof fetch, getToken?: typeof officeToken, baseUrl?: string, timeoutMs?: number}} [seams]
+ * @param {{fetch?: typeof fetch, getToken?: (request: {authChallenge?: string, fresh?: boolean})
+ *   => Promise<string>, baseUrl?: string, timeoutMs?: number}} [seams]
  */
 export async function postContext(
   ctx,
   {
     fetch: fetchImpl = globalThis.fetch,
-    getToken = officeToken,
+    getToken = signInToken,
     baseUrl = "",
     timeoutMs = REQUEST_TIMEOUT_MS,
   } = {},
@@ -128,7 +138,7 @@ export async function postContext(
       if (!(error instanceof ApiProblem)) throw error;
       if (error.code === "token_expired" && !freshTried) {
         freshTried = true;
-        token = await getToken({});
+        token = await getToken({ fresh: true });
       } else if (error.code === "interaction_required" && error.claims && !challengeTried) {
         challengeTried = true;
         token = await getToken({ authChallenge: error.claims });
@@ -215,7 +225,8 @@ const FINAL = new Set([
  * link to open (consent), the request id and, for throttling, how long to wait.
  * @param {unknown} error  an ApiProblem, an AuthError or anything thrown
  * @returns {{code: string, title: string, message: string, retry: boolean, retryAfter: number|null,
- *   link: {href: string, text: string}|null, requestId: string|null, officeCode: number|null}}
+ *   link: {href: string, text: string}|null, requestId: string|null, officeCode: number|null,
+ *   msalCode: string|null}}
  */
 export function explain(error) {
   if (error instanceof AuthError) {
@@ -227,7 +238,8 @@ export function explain(error) {
       retryAfter: null,
       link: null,
       requestId: null,
-      officeCode: typeof error.code === "number" ? error.code : null,
+      officeCode: error.source === "office" && typeof error.code === "number" ? error.code : null,
+      msalCode: error.source === "msal" ? String(error.code) : null,
     };
   }
   if (error instanceof ApiProblem) {
@@ -246,6 +258,7 @@ export function explain(error) {
       link: href ? { href, text: "Open the consent page" } : null,
       requestId: error.requestId,
       officeCode: null,
+      msalCode: null,
     };
   }
   return {
@@ -258,5 +271,6 @@ export function explain(error) {
     link: null,
     requestId: null,
     officeCode: null,
+    msalCode: null,
   };
 }

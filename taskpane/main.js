@@ -3,11 +3,13 @@
 // no longer selected are dropped.
 
 import { ApiProblem, explain, postContext } from "./api.js";
-import { AuthError } from "./auth.js";
+import { AuthError, SignIn } from "./auth.js";
 import { readContext } from "./context.js";
 import { View } from "./ui.js";
 
 const view = new View(document);
+const signIn = new SignIn();
+const getToken = (request) => signIn.token(request);
 let generation = 0;
 
 /**
@@ -44,13 +46,13 @@ async function load() {
       return;
     }
     view.loading(ctx);
-    const answer = await postContext(ctx);
-    if (current()) view.answer(ctx, answer);
+    const answer = await postContext(ctx, { getToken });
+    if (current()) view.answer(ctx, answer, signIn.describe());
   } catch (error) {
     if (!current()) return;
     if (!(error instanceof ApiProblem || error instanceof AuthError))
       console.error("Tandem:", error);
-    view.problem(ctx, explain(error), load);
+    view.problem(ctx, explain(error), load, signIn.describe());
   } finally {
     if (mine === generation) count("loads");
   }

@@ -221,7 +221,7 @@ export class View {
   }
 
   /** The "Acting on" section: the mailbox the pane acts on, its kind and the signed-in person. */
-  mailboxSection(ctx, answer = null) {
+  mailboxSection(ctx, answer = null, signIn = null) {
     const d = this.doc;
     const address = answer?.mailbox?.address || ctx.mailbox;
     const person = answer?.person
@@ -260,6 +260,19 @@ export class View {
           { class: "person", "data-testid": "person" },
           "Signed in as ",
           personText(person),
+        ),
+      );
+    }
+    if (signIn?.path) {
+      const why = signIn.fallback
+        ? ` Nested app authentication wasn't used: ${signIn.fallback}.`
+        : "";
+      children.push(
+        h(
+          d,
+          "p",
+          { class: "small-print", "data-testid": "sign-in-path", "data-path": signIn.path },
+          signIn.text + why,
         ),
       );
     }
@@ -427,6 +440,16 @@ export class View {
         ),
       );
     }
+    if (explained.msalCode) {
+      children.push(
+        h(
+          d,
+          "p",
+          { class: "small-print", "data-testid": "msal-code" },
+          `MSAL.js error code: ${explained.msalCode}`,
+        ),
+      );
+    }
     if (explained.requestId) {
       children.push(
         h(
@@ -565,13 +588,16 @@ export class View {
     this.replace(true, "Reading the selected item…");
   }
 
-  /** The backend's answer: mailbox, item, permissions and actions, rendered as it sent them. */
-  answer(ctx, answer) {
+  /**
+   * The backend's answer: mailbox, item, permissions and actions, rendered as it sent them;
+   * `signIn` (SignIn.describe()) says in small print which path signed the person in.
+   */
+  answer(ctx, answer, signIn = null) {
     const subject = answer?.item?.subject || "(no subject)";
     this.replace(
       false,
       `Showing what you can do with “${subject}” in ${answer?.mailbox?.address ?? ctx.mailbox}.`,
-      this.mailboxSection(ctx, answer),
+      this.mailboxSection(ctx, answer, signIn),
       this.itemSection(ctx, answer.item),
       this.permissionsSection(ctx, answer.permissions),
       this.actionsSection(answer.actions),
@@ -579,11 +605,13 @@ export class View {
   }
 
   /** A failure after the context was read: the mailbox section stays, so it's clear where it failed. */
-  problem(ctx, explained, onRetry) {
+  problem(ctx, explained, onRetry, signIn = null) {
     this.replace(
       false,
       "Tandem couldn't load this item.",
-      ctx && (ctx.state === "own" || ctx.state === "shared") ? this.mailboxSection(ctx) : null,
+      ctx && (ctx.state === "own" || ctx.state === "shared")
+        ? this.mailboxSection(ctx, null, signIn)
+        : null,
       this.problemSection(explained, onRetry),
       ctx?.itemId ? this.itemSection(ctx) : null,
     );

@@ -122,7 +122,7 @@ def test_shared_mailbox_member_reads_an_item_through_sso_obo_and_graph(
     """Lee (support@ Full Access): the pinned pane follows the selection into support@'s Inbox."""
     page.set_viewport_size(TALL)
     # Start where nothing is selected, so the pane calls nobody yet.
-    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts")
+    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts", naa="off")
     settled(pane)
     expect(pane.locator("[data-testid=none-message]")).to_contain_text("No item is selected")
     items = inbox(page, demo, "support@contoso.com")
@@ -274,6 +274,7 @@ def test_injected_sso_error_shows_its_sentence(page: Page, demo: DemoHandle) -> 
         mailbox="support@contoso.com",
         fail="13003",
         scenario="open",
+        naa="off",
     )
     settled(pane)
     expect(pane.locator("[data-testid=problem]")).to_have_attribute("data-code", "auth_13003")
@@ -288,7 +289,12 @@ def test_injected_sso_error_shows_its_sentence(page: Page, demo: DemoHandle) -> 
 def test_13008_is_retried_silently_once(page: Page, demo: DemoHandle) -> None:
     """13008 (a previous call in progress) is retried once without the person seeing it."""
     pane = open_simulator(
-        page, demo, persona="lee@contoso.com", mailbox="support@contoso.com", fail="13008"
+        page,
+        demo,
+        persona="lee@contoso.com",
+        mailbox="support@contoso.com",
+        fail="13008",
+        naa="off",
     )
     settled(pane)
     expect(pane.locator("[data-testid=permissions]")).to_be_visible()
@@ -298,7 +304,12 @@ def test_13008_is_retried_silently_once(page: Page, demo: DemoHandle) -> None:
 def test_unsupported_identity_api_is_said_plainly(page: Page, demo: DemoHandle) -> None:
     """No IdentityAPI 1.3: the pane says so and never calls getAccessToken."""
     pane = open_simulator(
-        page, demo, persona="lee@contoso.com", mailbox="support@contoso.com", identityApi="off"
+        page,
+        demo,
+        persona="lee@contoso.com",
+        mailbox="support@contoso.com",
+        identityApi="off",
+        naa="off",
     )
     settled(pane)
     expect(pane.locator("[data-testid=problem-message]")).to_contain_text("IdentityAPI 1.3")
@@ -307,7 +318,7 @@ def test_unsupported_identity_api_is_said_plainly(page: Page, demo: DemoHandle) 
 
 def test_mfa_challenge_is_passed_back_to_office(page: Page, demo: DemoHandle) -> None:
     """Entra wants MFA (AADSTS50076): the pane asks Office again with authChallenge, once."""
-    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts")
+    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts", naa="off")
     settled(pane)
     emulator_call(page, demo, "POST", "/_emulator/faults", {"target": "token", "aadsts": 50076})
     try:
@@ -326,7 +337,7 @@ def test_expired_assertion_is_retried_silently_with_a_fresh_token(
     page: Page, demo: DemoHandle
 ) -> None:
     """Entra says the assertion expired (AADSTS500133): a fresh token, one retry, no message."""
-    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts")
+    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts", naa="off")
     settled(pane)
     emulator_call(page, demo, "POST", "/_emulator/faults", {"target": "token", "aadsts": 500133})
     try:
@@ -342,7 +353,7 @@ def test_expired_assertion_is_retried_silently_with_a_fresh_token(
 
 def test_consent_required_offers_the_consent_page(page: Page, demo: DemoHandle) -> None:
     """Consent missing (AADSTS65001): the sentence, and a link to the admin-consent page."""
-    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts")
+    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts", naa="off")
     settled(pane)
     emulator_call(page, demo, "POST", "/_emulator/faults", {"target": "token", "aadsts": 65001})
     try:

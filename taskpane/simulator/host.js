@@ -4,7 +4,9 @@
 //
 // URL query (for tests and links): persona (upn or persona key), mailbox, folder (id, well-known
 // or display name), item (REST or EWS id, or "none"), sharedProps (normal|missing|fails|empty|
-// timeout), token (v1|v2), fail (a getAccessToken error code for the next call), identityApi
+// timeout), token (v1|v2), fail (a getAccessToken error code for the next call), naa (supported|
+// unsupported|unavailable|interaction|consent|cancel|network: nested app authentication, see
+// NAA_SCENARIOS; off = unsupported), identityApi
 // (off), scenario (open).
 
 /** What Office reports as targetRestUrl worldwide (the backend maps it to Graph). */
@@ -50,6 +52,31 @@ const TOKEN_ERRORS = Object.freeze([
   [50001, "Office.js Not Loaded", "Office.js is cached or too old for single sign-on."],
 ]);
 
+/**
+ * How the simulated Outlook answers nested app authentication (its bridge, for MSAL.js):
+ * supported: tokens from the emulator; unsupported: no NestedAppAuth 1.1 and no bridge (older
+ * builds, on-premises); unavailable: the bridge answers NESTED_APP_AUTH_UNAVAILABLE; the rest
+ * are failure classes: interaction (the silent request needs the person: a sign-in window),
+ * consent (nobody granted consent, and the window can't: admin approval required), cancel (the
+ * person closes the window), network (Outlook can't reach Entra ID).
+ */
+const NAA_SCENARIOS = Object.freeze({
+  supported: "supported: tokens through Outlook's bridge",
+  unsupported: "not supported (older Outlook): legacy sign-in",
+  unavailable: "answers NESTED_APP_AUTH_UNAVAILABLE",
+  interaction: "needs the person (sign-in window)",
+  consent: "consent missing (admin approval required)",
+  cancel: "the person closes the sign-in window",
+  network: "no network (NO_NETWORK)",
+});
+
+/** The NAA scenario a URL's naa= names (off, none, 0 and false mean unsupported). */
+function naaScenarioOf(value) {
+  const key = String(value ?? "").toLowerCase();
+  if (["off", "none", "0", "false", "no"].includes(key)) return "unsupported";
+  return Object.hasOwn(NAA_SCENARIOS, key) ? key : "supported";
+}
+
 const params = new URLSearchParams(window.location.search);
 const $ = (id) => document.getElementById(id);
 
@@ -68,12 +95,16 @@ const state = {
     nextTokenError: TOKEN_ERRORS.some(([code]) => String(code) === params.get("fail"))
       ? Number(params.get("fail"))
       : null,
+    naa: naaScenarioOf(params.get("naa")),
     identityApi: !["off", "0", "false", "none"].includes(
       (params.get("identityApi") ?? "").toLowerCase(),
     ),
   },
   handlers: [],
   calls: [],
+  // What the person did in a sign-in window this session (until persona or scenario change):
+  // signed in interactively, and the claims challenges they satisfied.
+  naaSession: { interactive: false, claims: new Set() },
 };
 
 /** Creates an element with attributes and text or node children (text is never parsed). */
@@ -194,6 +225,8 @@ const host = {
   openBrowserWindow(url) {
     if (/^https:\/\//i.test(url)) window.open(url, "_blank", "noopener");
   },
+  /** The host side of the NAA bridge: one request envelope (JSON text) in, a response out. */
+  bridgeRequest,
   /** Office.auth.getAccessToken: the emulator's SSO token for the persona, or the injected failure. */
   async getAccessToken(options) {
     const entry = logCall("getAccessToken", options);
@@ -239,6 +272,227 @@ const host = {
   },
 };
 window.tandemSimulatorHost = host;
+
+// ---------------------------------------------------------------- nested app authentication
+
+/**
+ * The account Outlook is signed in with, as the bridge names it (MSAL.js's AccountContext). Its
+ * environment is the cloud's Entra host as Outlook reports it, login.microsoftonline.com for the
+ * worldwide cloud the demo emulates (never contacted on the NAA path); MSAL.js finds cached
+ * accounts only for hosts it knows as aliases of its authority, which the emulator's is not.
+ */
+function naaAccountOf(person) {
+  return {
+    homeAccountId: `${person.oid}.${person.tenantId}`,
+    environment: "login.microsoftonline.com",
+    tenantId: person.tenantId,
+  };
+}
+
+/** What the log shows of a bridge request: its method's parameters worth reading. */
+function bridgeArgs(request) {
+  const params = request.tokenParams ?? {};
+  const shown = {};
+  for (const name of ["scope", "clientId", "claims", "forceRefresh"]) {
+    if (params[name] !== undefined && params[name] !== null) shown[name] = params[name];
+  }
+  return Object.keys(shown).length ? shown : undefined;
+}
+
+/**
+ * The claims challenge in a request's claims, or null: MSAL.js always merges its own id_token
+ * claims requests (signin_state, login_hint, ...), which need nobody; an access_token member is
+ * a challenge from a resource (Conditional Access, MFA: the claims of AADSTS50076) that Entra
+ * meets only after the person signs in again.
+ */
+function challengeOf(claims) {
+  try {
+    const parsed = JSON.parse(claims || "{}");
+    return parsed && typeof parsed === "object" && parsed.access_token
+      ? JSON.stringify(parsed.access_token)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One SSO-shaped token from the emulator (POST /_emulator/sso-token). */
+async function emulatorToken(body) {
+  const response = await fetch(`${state.emulatorUrl}/_emulator/sso-token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`the emulator answered ${response.status}`);
+  return (await response.json()).token;
+}
+
+/**
+ * Outlook's sign-in window, as a dialog of the host page: answers "continue" or "cancel" (Esc
+ * and closing count as cancel).
+ */
+function askPerson(person, claims) {
+  const dialog = $("sim-naa-dialog");
+  $("sim-naa-text").textContent = claims
+    ? `Your organization needs another sign-in step (multi-factor authentication) before ${person.name} can use Tandem.`
+    : `Microsoft 365 needs ${person.name} to sign in again before Outlook can sign Tandem in.`;
+  return new Promise((resolve) => {
+    const done = (answer) => {
+      dialog.removeEventListener("close", onClose);
+      if (dialog.open) dialog.close();
+      resolve(answer);
+    };
+    const onClose = () => done("cancel");
+    $("sim-naa-continue").onclick = () => done("continue");
+    $("sim-naa-cancel").onclick = () => done("cancel");
+    dialog.addEventListener("close", onClose);
+    dialog.showModal();
+    $("sim-naa-continue").focus();
+  });
+}
+
+/**
+ * The host side of MSAL.js's bridge (window.nestedAppAuthBridge in the pane, see office.js): one
+ * NestedAppAuthRequest envelope (GetInitContext, GetToken, GetTokenPopup) in, one
+ * NestedAppAuthResponse out, with BridgeStatusCode errors, as @azure/msal-browser's
+ * src/naa/BridgeProxy.ts and BridgeStatusCode.ts define them.
+ */
+async function bridgeRequest(text) {
+  let request;
+  try {
+    request = JSON.parse(text);
+  } catch {
+    logCall("nestedAppAuthBridge.postMessage", String(text).slice(0, 80), "ignored: not JSON");
+    return null;
+  }
+  const { method, requestId } = request;
+  const entry = logCall(`nestedAppAuthBridge.${method}`, bridgeArgs(request));
+  const reply = (body) => ({ messageType: "NestedAppAuthResponse", requestId, ...body });
+  const fail = (status, code, description) => {
+    entry.outcome(`failed ${status}${code ? ` ${code}` : ""}`);
+    return reply({ success: false, error: { status, code, description } });
+  };
+  await pause(LATENCY_MS);
+  const person = state.person;
+  const mode = state.scenario.naa;
+  if (method === "GetInitContext") {
+    const accountContext = naaAccountOf(person);
+    entry.outcome(`init: account ${person.upn}`);
+    return reply({
+      success: true,
+      initContext: {
+        sdkName: "Tandem Outlook host simulator",
+        sdkVersion: "1.0",
+        capabilities: { queryAccount: false },
+        accountContext,
+      },
+    });
+  }
+  if (method !== "GetToken" && method !== "GetTokenPopup") {
+    return fail("PERSISTENT_ERROR", "unsupported_method", `The bridge has no method ${method}.`);
+  }
+  // What Entra ID checks of every request Outlook brokers: the add-in's own client id (its app
+  // registration has the brk-multihub redirect), and a scope of an API that app may call.
+  const params = request.tokenParams ?? {};
+  const app = state.world.app;
+  const apiScope = `${app.identifierUris[0]}/access_as_user`;
+  if (params.clientId !== app.clientId) {
+    return fail(
+      "PERSISTENT_ERROR",
+      "unauthorized_client",
+      `AADSTS700016: Application with identifier '${params.clientId}' was not found in the directory.`,
+    );
+  }
+  if (
+    !String(params.scope ?? "")
+      .split(" ")
+      .includes(apiScope)
+  ) {
+    return fail(
+      "PERSISTENT_ERROR",
+      "invalid_scope",
+      `AADSTS65005: The application asked for '${params.scope}', not Tandem's API scope '${apiScope}'.`,
+    );
+  }
+  if (mode === "network") return fail("NO_NETWORK", "", "Outlook can't reach Microsoft Entra ID.");
+  if (mode === "unavailable") {
+    return fail(
+      "NESTED_APP_AUTH_UNAVAILABLE",
+      "",
+      "Nested app authentication isn't available here.",
+    );
+  }
+  const session = state.naaSession;
+  if (method === "GetToken") {
+    if (mode === "consent") {
+      return fail(
+        "USER_INTERACTION_REQUIRED",
+        "consent_required",
+        "AADSTS65001: The user or administrator has not consented to use the application.",
+      );
+    }
+    if ((mode === "interaction" || mode === "cancel") && !session.interactive) {
+      return fail(
+        "USER_INTERACTION_REQUIRED",
+        "interaction_required",
+        "AADSTS50079: Due to a configuration change made by your administrator, you must sign in again.",
+      );
+    }
+    const challenge = challengeOf(params.claims);
+    if (challenge && !session.claims.has(challenge)) {
+      return fail(
+        "USER_INTERACTION_REQUIRED",
+        "interaction_required",
+        "AADSTS50076: you must use multi-factor authentication to access this resource.",
+      );
+    }
+  } else {
+    if (mode === "consent") {
+      return fail(
+        "PERSISTENT_ERROR",
+        "invalid_grant",
+        "AADSTS90094: The grant requires admin permission. Ask an administrator to approve Tandem.",
+      );
+    }
+    if (mode === "cancel") return fail("USER_CANCEL", "", "The person closed the sign-in window.");
+    const challenge = challengeOf(params.claims);
+    entry.outcome("waiting for the person (sign-in window)");
+    if ((await askPerson(person, challenge)) !== "continue") {
+      return fail("USER_CANCEL", "", "The person cancelled the sign-in window.");
+    }
+    session.interactive = true;
+    if (challenge) session.claims.add(challenge);
+  }
+  let access;
+  let id;
+  try {
+    const base = { user: person.upn, clientApp: app.clientId };
+    [access, id] = await Promise.all([
+      emulatorToken({ ...base, version: state.scenario.tokenVersion }),
+      // The ID token MSAL.js caches the account by: v2, for the app, no API scope.
+      emulatorToken({ ...base, version: 2, remove: ["scp", "azp", "azpacr"] }),
+    ]);
+  } catch (error) {
+    return fail("TRANSIENT_ERROR", "temporarily_unavailable", String(error?.message ?? error));
+  }
+  entry.outcome(`token v${state.scenario.tokenVersion} for ${person.upn} (azp ${app.clientId})`);
+  return reply({
+    success: true,
+    token: {
+      access_token: access,
+      expires_in: 3599,
+      id_token: id,
+      properties: null,
+      scope: apiScope,
+    },
+    account: {
+      ...naaAccountOf(person),
+      username: person.upn,
+      localAccountId: person.oid,
+      name: person.name,
+    },
+  });
+}
 
 // ---------------------------------------------------------------- the persona's mailboxes
 
@@ -389,6 +643,7 @@ function writeUrl() {
     query.set("sharedProps", state.scenario.sharedProperties);
   if (state.scenario.tokenVersion === 1) query.set("token", "v1");
   if (state.scenario.nextTokenError) query.set("fail", String(state.scenario.nextTokenError));
+  if (state.scenario.naa !== "supported") query.set("naa", state.scenario.naa);
   if (!state.scenario.identityApi) query.set("identityApi", "off");
   if (!$("sim-scenario").hidden) query.set("scenario", "open");
   history.replaceState(null, "", `${window.location.pathname}?${query}`);
@@ -586,6 +841,7 @@ function syncControls() {
     ? String(state.scenario.nextTokenError)
     : "";
   $("sim-identity-api").checked = state.scenario.identityApi;
+  $("sim-naa").value = state.scenario.naa;
 }
 
 // ---------------------------------------------------------------- behaviour
@@ -647,6 +903,7 @@ function switchPersona(upn, { fromUrl = false } = {}) {
     };
   }
   state.version += 1;
+  state.naaSession = { interactive: false, claims: new Set() };
   renderPersonas();
   renderTree();
   renderItems();
@@ -658,6 +915,7 @@ function switchPersona(upn, { fromUrl = false } = {}) {
 /** Applies a scenario change and reopens the add-in so it takes effect from the start. */
 function changeScenario(change) {
   Object.assign(state.scenario, change);
+  state.naaSession = { interactive: false, claims: new Set() };
   syncControls();
   writeUrl();
   renderReading();
@@ -692,6 +950,11 @@ function wireControls() {
   errors.addEventListener("change", (event) =>
     changeScenario({ nextTokenError: event.target.value ? Number(event.target.value) : null }),
   );
+  const naa = $("sim-naa");
+  for (const [value, text] of Object.entries(NAA_SCENARIOS)) {
+    naa.append(el("option", { value }, text));
+  }
+  naa.addEventListener("change", (event) => changeScenario({ naa: event.target.value }));
   $("sim-identity-api").addEventListener("change", (event) =>
     changeScenario({ identityApi: event.target.checked }),
   );

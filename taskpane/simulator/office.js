@@ -301,16 +301,47 @@
   };
 
   const requirements = {
-    /** Mailbox up to 1.14; IdentityAPI 1.3 unless the scenario turns it off. */
+    /**
+     * Mailbox up to 1.14; IdentityAPI 1.3 unless the scenario turns it off; NestedAppAuth 1.1
+     * unless the NAA scenario is "unsupported" (Outlook declares neither in the manifest: both
+     * are run-time checks).
+     */
     isSetSupported: (name, minVersion) => {
       const sets = { mailbox: "1.14", openbrowserwindowapi: "1.1" };
       if (host.scenario().identityApi) sets.identityapi = "1.3";
+      if (host.scenario().naa !== "unsupported") sets.nestedappauth = "1.1";
       const have = sets[String(name).toLowerCase()];
       const answer = Boolean(have) && versionAtLeast(have, minVersion);
       host.log("isSetSupported", [name, minVersion], String(answer));
       return answer;
     },
   };
+
+  // Nested app authentication: Outlook's Office.js gives the add-in's window the bridge MSAL.js
+  // looks for (window.nestedAppAuthBridge: addEventListener("message"), postMessage(JSON text),
+  // removeEventListener; @azure/msal-browser src/naa/AuthBridge.ts). This one carries each
+  // request envelope to the simulator host and each response back, as JSON text.
+  if (host.scenario().naa !== "unsupported") {
+    const listeners = new Set();
+    window.nestedAppAuthBridge = Object.freeze({
+      /** Registers a listener for the host's responses ("message" is the only event). */
+      addEventListener: (name, callback) => {
+        if (name === "message" && typeof callback === "function") listeners.add(callback);
+      },
+      /** Drops a listener. */
+      removeEventListener: (name, callback) => {
+        if (name === "message") listeners.delete(callback);
+      },
+      /** Sends one request envelope to the host; its response arrives later, as Outlook's does. */
+      postMessage: (message) => {
+        host.bridgeRequest(String(message)).then((response) => {
+          if (!response) return;
+          const text = JSON.stringify(response);
+          for (const listener of [...listeners]) listener(text);
+        });
+      },
+    });
+  }
 
   let ready = null;
 

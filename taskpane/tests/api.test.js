@@ -123,7 +123,7 @@ describe("postContext", () => {
       requests.map((r) => r.auth),
       ["Bearer token-1", "Bearer token-2"],
     );
-    assert.deepEqual(tokens.asked, [{}, {}]);
+    assert.deepEqual(tokens.asked, [{}, { fresh: true }]);
   });
 
   it("retries token_expired only once", async () => {

@@ -37,6 +37,7 @@ export function fakeOffice({
   item = message(),
   shared = null,
   identity = true,
+  naa = false,
   tokens = [],
   profile,
 } = {}) {
@@ -55,9 +56,10 @@ export function fakeOffice({
         item: null,
       },
       requirements: {
-        /** IdentityAPI as the test says; Mailbox always. */
+        /** IdentityAPI and NestedAppAuth as the test says; Mailbox always. */
         isSetSupported(name, version) {
           calls.push(["isSetSupported", name, version]);
+          if (name === "NestedAppAuth") return naa;
           return name === "IdentityAPI" ? identity : name === "Mailbox";
         },
       },
