@@ -83,10 +83,10 @@ export const MSAL_SCRIPT = "vendor/msal-browser.min.js";
 /** The deployment's manifest: its WebApplicationInfo names the client id and the API's URI. */
 export const APP_MANIFEST = "manifest.xml";
 
-/** How each sign-in path reads in the pane's small print. */
+/** How each sign-in path reads in the pane's small print (after a success or a failure alike). */
 export const PATH_TEXT = Object.freeze({
-  naa: "Signed in through Outlook with nested app authentication (MSAL.js).",
-  legacy: "Signed in through Office single sign-on (Office.auth.getAccessToken).",
+  naa: "Sign-in: Outlook's nested app authentication (MSAL.js).",
+  legacy: "Sign-in: Office single sign-on (Office.auth.getAccessToken).",
 });
 
 /**
@@ -338,7 +338,7 @@ export class SignIn {
       } catch (error) {
         const failure = error instanceof AuthError ? error : AuthError.fromMsal(error);
         if (!NAA_FALLBACK.has(failure.code) || !identityApiSupported(this.office)) throw failure;
-        this.useLegacy(`nested app authentication answered ${failure.code}`);
+        this.useLegacy(`Outlook's bridge answered ${failure.code}`);
       }
     }
     return this.legacyToken(authChallenge);

@@ -293,9 +293,12 @@ function naaAccountOf(person) {
 function bridgeArgs(request) {
   const params = request.tokenParams ?? {};
   const shown = {};
-  for (const name of ["scope", "clientId", "claims", "forceRefresh"]) {
+  for (const name of ["scope", "clientId", "forceRefresh"]) {
     if (params[name] !== undefined && params[name] !== null) shown[name] = params[name];
   }
+  // MSAL.js merges its own optional id_token claims into every request; shown only when the
+  // claims carry a challenge (see challengeOf).
+  if (challengeOf(params.claims)) shown.claims = params.claims;
   return Object.keys(shown).length ? shown : undefined;
 }
 

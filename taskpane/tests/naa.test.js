@@ -46,7 +46,7 @@ describe("SignIn, NAA path", () => {
     assert.equal(legacyCalls(office).length, 0);
     assert.deepEqual(signIn.describe(), {
       path: "naa",
-      text: "Signed in through Outlook with nested app authentication (MSAL.js).",
+      text: "Sign-in: Outlook's nested app authentication (MSAL.js).",
       fallback: null,
     });
   });
@@ -178,7 +178,7 @@ describe("SignIn, falling back to getAccessToken", () => {
       const { signIn, office } = signInWith({ msal: fakeMsal({ silent, popup }) });
       assert.equal(await signIn.token({}), "legacy-token");
       assert.equal(signIn.describe().path, "legacy");
-      assert.match(signIn.describe().fallback, /nested app authentication answered/);
+      assert.match(signIn.describe().fallback, /bridge answered/);
       await signIn.token({ fresh: true });
       assert.equal(legacyCalls(office).length, 2);
     });
