@@ -58,7 +58,7 @@ def taskpane() -> Response:
 
 
 @bp.get("/<name>")
-@bp.get("/<any(assets):folder>/<name>")
+@bp.get("/<any(assets, vendor):folder>/<name>")
 def static_file(name: str, folder: str = "") -> Response:
     """The pane's CSS, modules, icons and the command and support pages (never the simulator)."""
     if name.startswith(".") or not name.endswith((".js", ".css", ".png", ".svg", ".html", ".ico")):

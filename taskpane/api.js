@@ -1,7 +1,7 @@
 // Calls to Tandem's backend: the item context goes out with the SSO token, and every
 // application/problem+json answer comes back as an ApiProblem with a sentence and its fix.
 
-import { AuthError, getToken as officeToken } from "./auth.js";
+import { AuthError, SignIn } from "./auth.js";
 
 /** How long the pane waits for the backend before giving up on one request. */
 export const REQUEST_TIMEOUT_MS = 45000;
@@ -20,18 +20,31 @@ export class ApiProblem extends Error {
     this.field = problem.field ?? null;
     this.claims = problem.claims ?? null;
     this.consentUrl = problem.consentUrl ?? null;
-    this.holder = problem.holder ?? null;
-    this.retryAfter = problem.retryAfter ?? null;
+    // conflict: {upn, name} of the person whose claim is in the way.
+    this.holder = problem.holder && typeof problem.holder === "object" ? problem.holder : null;
+    // throttled: the backend always sends retryAfter (seconds), parsed from Retry-After by the
+    // one parser of the system, the backend's; the pane never reads the header itself.
+    this.retryAfter = Number.isFinite(problem.retryAfter) ? problem.retryAfter : null;
   }
 }
 
 /** 404 -> "not_found", as the backend names plain HTTP errors. */
 function snake(status) {
   const names = {
-    0: "network_error", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 408: "request_timeout", 413: "request_entity_too_large",
-    415: "unsupported_media_type", 429: "too_many_requests", 500: "internal_server_error",
-    502: "bad_gateway", 503: "service_unavailable", 504: "gateway_timeout",
+    0: "network_error",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "request_entity_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    500: "internal_server_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
   };
   return names[status] ?? `http_${status}`;
 }
@@ -46,15 +59,6 @@ export function bodyOf(ctx) {
   return body;
 }
 
-/** Seconds from a Retry-After header (delta-seconds or an HTTP date), or null. */
-function retryAfterOf(header) {
-  if (!header) return null;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds));
-  const when = Date.parse(header);
-  return Number.isNaN(when) ? null : Math.max(0, Math.round((when - Date.now()) / 1000));
-}
-
 /** One POST with the token; answers the JSON body or throws an ApiProblem. */
 async function send(fetchImpl, url, token, body, timeoutMs) {
   const controller = typeof AbortController === "function" ? new AbortController() : null;
@@ -63,7 +67,11 @@ async function send(fetchImpl, url, token, body, timeoutMs) {
   try {
     response = await fetchImpl(url, {
       method: "POST",
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json" },
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json",
+      },
       body: JSON.stringify(body),
       credentials: "same-origin",
       signal: controller?.signal,
@@ -81,24 +89,39 @@ async function send(fetchImpl, url, token, body, timeoutMs) {
     payload = null;
   }
   if (response.ok && payload && typeof payload === "object") return payload;
-  const problem = payload && typeof payload === "object" && payload.code ? payload : { title: response.statusText };
+  const problem =
+    payload && typeof payload === "object" && payload.code
+      ? payload
+      : { title: response.statusText };
   const error = new ApiProblem(problem, response.status);
-  if (error.code === "throttled" && error.retryAfter == null) {
-    error.retryAfter = retryAfterOf(response.headers?.get?.("Retry-After"));
-  }
   if (response.ok) error.code = "bad_answer";
   throw error;
 }
 
+let defaultSignIn = null;
+
+/** A token from the page's one SignIn (main.js passes its own; this is for other callers). */
+function signInToken(request) {
+  if (!defaultSignIn) defaultSignIn = new SignIn();
+  return defaultSignIn.token(request);
+}
+
 /**
- * POST /api/items/context for the item. token_expired: a fresh token, retried once;
- * interaction_required: getAccessToken with the problem's claims as authChallenge, retried once.
+ * POST /api/items/context for the item. token_expired: a fresh token (past MSAL.js's cache),
+ * retried once; interaction_required: a token for the problem's claims challenge (MSAL.js's
+ * claims, Office's authChallenge), retried once.
  * @param {import("./context.js").ItemContext} ctx  an own or shared context
- * @param {{fetch?: typeof fetch, getToken?: typeof officeToken, baseUrl?: string, timeoutMs?: number}} [seams]
+ * @param {{fetch?: typeof fetch, getToken?: (request: {authChallenge?: string, fresh?: boolean})
+ *   => Promise<string>, baseUrl?: string, timeoutMs?: number}} [seams]
  */
 export async function postContext(
   ctx,
-  { fetch: fetchImpl = globalThis.fetch, getToken = officeToken, baseUrl = "", timeoutMs = REQUEST_TIMEOUT_MS } = {},
+  {
+    fetch: fetchImpl = globalThis.fetch,
+    getToken = signInToken,
+    baseUrl = "",
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  } = {},
 ) {
   if (ctx.state !== "own" && ctx.state !== "shared") {
     throw new RangeError(`no backend call for a context in state ${ctx.state}`);
@@ -115,7 +138,7 @@ export async function postContext(
       if (!(error instanceof ApiProblem)) throw error;
       if (error.code === "token_expired" && !freshTried) {
         freshTried = true;
-        token = await getToken({});
+        token = await getToken({ fresh: true });
       } else if (error.code === "interaction_required" && error.claims && !challengeTried) {
         challengeTried = true;
         token = await getToken({ authChallenge: error.claims });
@@ -134,6 +157,12 @@ export function safeHttpsUrl(value) {
   } catch {
     return null;
   }
+}
+
+/** " (it is claimed by Lee Gu)" for a conflict's holder, or nothing. */
+function holderText(holder) {
+  const who = String(holder?.name || holder?.upn || "").trim();
+  return who ? ` (it is claimed by ${who})` : "";
 }
 
 /** Each contract code as a sentence saying what happened and what to do. */
@@ -169,31 +198,35 @@ export const PROBLEM_MESSAGES = Object.freeze({
   item_not_found: () =>
     "This item isn't there any more: someone may have moved or deleted it. Select it again in its folder.",
   conflict: (p) =>
-    `Someone changed this item since you opened it${p.holder ? ` (it is claimed by ${p.holder})` : ""}. ` +
+    `Someone changed this item since you opened it${holderText(p.holder)}. ` +
     "Choose Try again to see the latest version.",
   throttled: (p) =>
     `Microsoft 365 asked Tandem to slow down. Try again in ${p.retryAfter ?? "a few"} second${p.retryAfter === 1 ? "" : "s"}.`,
-  upstream_unavailable: () =>
-    "Microsoft 365 isn't answering right now. Try again in a minute.",
+  upstream_unavailable: () => "Microsoft 365 isn't answering right now. Try again in a minute.",
   server_misconfigured: () =>
     "Tandem's server is misconfigured, so it can't reach Microsoft 365 for you. Tell your administrator and quote the request id.",
   network_error: () =>
     "Tandem's server couldn't be reached. Check your network connection, then choose Try again.",
-  timeout: () =>
-    "Tandem's server took too long to answer. Choose Try again.",
+  timeout: () => "Tandem's server took too long to answer. Choose Try again.",
   bad_answer: () =>
     "Tandem's server sent an answer the add-in couldn't read. Choose Try again; if it happens again, tell your administrator.",
 });
 
 /** Codes where trying again later can't help until somebody changes something. */
-const FINAL = new Set(["invalid_request", "target_not_allowed", "mailbox_not_found", "server_misconfigured"]);
+const FINAL = new Set([
+  "invalid_request",
+  "target_not_allowed",
+  "mailbox_not_found",
+  "server_misconfigured",
+]);
 
 /**
  * What to show for a failure: the sentence with its fix, whether Try again makes sense, a
  * link to open (consent), the request id and, for throttling, how long to wait.
  * @param {unknown} error  an ApiProblem, an AuthError or anything thrown
  * @returns {{code: string, title: string, message: string, retry: boolean, retryAfter: number|null,
- *   link: {href: string, text: string}|null, requestId: string|null, officeCode: number|null}}
+ *   link: {href: string, text: string}|null, requestId: string|null, officeCode: number|null,
+ *   msalCode: string|null}}
  */
 export function explain(error) {
   if (error instanceof AuthError) {
@@ -205,7 +238,8 @@ export function explain(error) {
       retryAfter: null,
       link: null,
       requestId: null,
-      officeCode: typeof error.code === "number" ? error.code : null,
+      officeCode: error.source === "office" && typeof error.code === "number" ? error.code : null,
+      msalCode: error.source === "msal" ? String(error.code) : null,
     };
   }
   if (error instanceof ApiProblem) {
@@ -224,16 +258,19 @@ export function explain(error) {
       link: href ? { href, text: "Open the consent page" } : null,
       requestId: error.requestId,
       officeCode: null,
+      msalCode: null,
     };
   }
   return {
     code: "unexpected",
     title: "Something went wrong",
-    message: "Something unexpected went wrong in the add-in. Choose Try again; if it happens again, restart Outlook.",
+    message:
+      "Something unexpected went wrong in the add-in. Choose Try again; if it happens again, restart Outlook.",
     retry: true,
     retryAfter: null,
     link: null,
     requestId: null,
     officeCode: null,
+    msalCode: null,
   };
 }

@@ -1,8 +1,6 @@
 // Reads Office.context.mailbox.item into one ItemContext: which mailbox the pane acts on,
 // and what Office says the person may do there (DESIGN.md, "The flow" and "Facts").
 
-import { toBits } from "./permissions.js";
-
 /** How long getSharedPropertiesAsync may take before the context counts as unknown. */
 export const SHARED_PROPERTIES_TIMEOUT_MS = 5000;
 
@@ -29,6 +27,13 @@ export const SHARED_PROPERTIES_TIMEOUT_MS = 5000;
  * @property {{name: string, address: string}|null} [from]
  * @property {SharedContext|null} [shared]
  */
+
+/** Office's delegatePermissions as a number 0..63 (a numeric string counts; anything else is 0). */
+function bitsOf(value) {
+  const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof number !== "number" || !Number.isInteger(number) || number < 0) return 0;
+  return number & 63;
+}
 
 /** The Office.MailboxEnums value, or Office's documented literal when the enum is missing. */
 function enumValue(office, group, name, fallback) {
@@ -67,7 +72,8 @@ function sharedProperties(office, item, timeoutMs) {
       resolve(answer);
     };
     const timer = setTimeout(
-      () => finish({ ok: false, reason: "timeout", detail: `no answer within ${timeoutMs / 1000} s` }),
+      () =>
+        finish({ ok: false, reason: "timeout", detail: `no answer within ${timeoutMs / 1000} s` }),
       timeoutMs,
     );
     const succeeded = office?.AsyncResultStatus?.Succeeded ?? "succeeded";
@@ -77,7 +83,9 @@ function sharedProperties(office, item, timeoutMs) {
           finish({ ok: true, value: result.value });
         } else {
           const error = result?.error ?? {};
-          const words = [error.name, error.code, error.message].filter((part) => part != null && part !== "");
+          const words = [error.name, error.code, error.message].filter(
+            (part) => part != null && part !== "",
+          );
           finish({ ok: false, reason: "failed", detail: words.join(" ") || "no error given" });
         }
       });
@@ -135,7 +143,14 @@ export async function readContext(office, { timeoutMs = SHARED_PROPERTIES_TIMEOU
 
   const answer = await sharedProperties(office, item, timeoutMs);
   if (!answer.ok) {
-    return { ...withIds, state: "unknown", reason: answer.reason, detail: answer.detail, mailbox: null, shared: null };
+    return {
+      ...withIds,
+      state: "unknown",
+      reason: answer.reason,
+      detail: answer.detail,
+      mailbox: null,
+      shared: null,
+    };
   }
   const value = answer.value ?? {};
   const targetMailbox = typeof value.targetMailbox === "string" ? value.targetMailbox.trim() : "";
@@ -154,7 +169,7 @@ export async function readContext(office, { timeoutMs = SHARED_PROPERTIES_TIMEOU
     targetMailbox,
     targetRestUrl,
     owner: String(value.owner ?? ""),
-    delegatePermissions: toBits(value.delegatePermissions),
+    delegatePermissions: bitsOf(value.delegatePermissions),
   };
   return { ...withIds, state: "shared", mailbox: targetMailbox, shared };
 }

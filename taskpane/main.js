@@ -3,17 +3,24 @@
 // no longer selected are dropped.
 
 import { ApiProblem, explain, postContext } from "./api.js";
-import { AuthError } from "./auth.js";
+import { AuthError, SignIn } from "./auth.js";
 import { readContext } from "./context.js";
 import { View } from "./ui.js";
 
 const view = new View(document);
+const signIn = new SignIn();
+const getToken = (request) => signIn.token(request);
 let generation = 0;
 
-/** Counts an answer dropped because another item was selected meanwhile (data-stale, for tests). */
-function dropStale() {
+/**
+ * Adds one to a counter on main for tests and diagnostics: data-stale counts answers dropped
+ * because another item was selected meanwhile, data-loads the loads that ended on screen (a test
+ * waits for it to move past the value it read before selecting, not for aria-busy alone, which
+ * is already "false" before the pane hears of the new selection).
+ */
+function count(name) {
   const main = document.getElementById("main");
-  main.dataset.stale = String(Number(main.dataset.stale ?? 0) + 1);
+  main.dataset[name] = String(Number(main.dataset[name] ?? 0) + 1);
 }
 
 /** Reads the selected item and shows what may be done with it; stale answers are ignored. */
@@ -21,7 +28,7 @@ async function load() {
   const mine = ++generation;
   const current = () => {
     if (mine === generation) return true;
-    dropStale();
+    count("stale");
     return false;
   };
   const office = globalThis.Office;
@@ -39,12 +46,15 @@ async function load() {
       return;
     }
     view.loading(ctx);
-    const answer = await postContext(ctx);
-    if (current()) view.answer(ctx, answer);
+    const answer = await postContext(ctx, { getToken });
+    if (current()) view.answer(ctx, answer, signIn.describe());
   } catch (error) {
     if (!current()) return;
-    if (!(error instanceof ApiProblem || error instanceof AuthError)) console.error("Tandem:", error);
-    view.problem(ctx, explain(error), load);
+    if (!(error instanceof ApiProblem || error instanceof AuthError))
+      console.error("Tandem:", error);
+    view.problem(ctx, explain(error), load, signIn.describe());
+  } finally {
+    if (mine === generation) count("loads");
   }
 }
 
@@ -76,7 +86,8 @@ async function start() {
   }
   // Pinned pane: Outlook keeps it open and reports each newly selected item.
   onItemChanged(office, () => load()).then((registered) => {
-    if (!registered) console.warn("Tandem: ItemChanged is not available; the pane won't follow the selection.");
+    if (!registered)
+      console.warn("Tandem: ItemChanged is not available; the pane won't follow the selection.");
   });
   await load();
 }

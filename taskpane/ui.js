@@ -1,7 +1,45 @@
 // Rendering of the pane. Text goes in with textContent / text nodes only: item and server
 // text is never parsed as HTML.
 
-import { ACTION_LABELS, BITS, LABELS, decode, missing, reason as reasonFor, toBits } from "./permissions.js";
+// The server owns the permission table: it decodes the bits and decides every action
+// (README, "HTTP API"). The pane only labels what it is sent; before the answer arrives it may
+// show the bits Office reported, decoded by officePermissions().
+
+/** The six delegate bits as Office.MailboxEnums.DelegatePermissions numbers them, in display order. */
+const PERMISSION_BITS = Object.freeze([
+  ["read", 1],
+  ["write", 2],
+  ["deleteOwn", 4],
+  ["deleteAll", 8],
+  ["editOwn", 16],
+  ["editAll", 32],
+]);
+
+/** A person-readable name for each permission the server decodes. */
+export const PERMISSION_LABELS = Object.freeze({
+  read: "Read items",
+  write: "Create items",
+  deleteOwn: "Delete own items",
+  deleteAll: "Delete all items",
+  editOwn: "Edit own items",
+  editAll: "Edit all items",
+});
+
+/** A person-readable name for each action the server knows of, in the order they are shown. */
+export const ACTION_LABELS = Object.freeze({
+  claim: "Claim it for yourself",
+  release: "Release your claim",
+  respond: "Respond to the invitation",
+  categorize: "Categorize",
+  flag: "Flag for follow-up",
+  markRead: "Mark as read",
+  markUnread: "Mark as unread",
+  move: "Move to another folder",
+  delete: "Delete",
+  reply: "Reply",
+  replyAll: "Reply all",
+  forward: "Forward",
+});
 
 /** Outlook's folder roles whose rights match a bitmask (Microsoft doesn't document this mapping). */
 const ROLES = Object.freeze({
@@ -37,7 +75,11 @@ export function h(doc, tag, props = {}, ...children) {
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(typeof child === "string" || typeof child === "number" ? doc.createTextNode(String(child)) : child);
+    node.append(
+      typeof child === "string" || typeof child === "number"
+        ? doc.createTextNode(String(child))
+        : child,
+    );
   }
   return node;
 }
@@ -47,7 +89,8 @@ export function personText(who) {
   if (!who) return "";
   const name = String(who.name ?? "").trim();
   const address = String(who.address ?? "").trim();
-  if (name && address && name.toLowerCase() !== address.toLowerCase()) return `${name} <${address}>`;
+  if (name && address && name.toLowerCase() !== address.toLowerCase())
+    return `${name} <${address}>`;
   return name || address;
 }
 
@@ -57,11 +100,14 @@ export function when(value, locale = undefined) {
   let iso = value;
   if (typeof value === "object") {
     iso = value.dateTime;
-    if (iso && /^utc$/i.test(value.timeZone ?? "") && !/[zZ]|[+-]\d\d:?\d\d$/.test(iso)) iso = `${iso}Z`;
+    if (iso && /^utc$/i.test(value.timeZone ?? "") && !/[zZ]|[+-]\d\d:?\d\d$/.test(iso))
+      iso = `${iso}Z`;
   }
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return { iso: String(iso), text: String(iso) };
-  const text = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(date);
+  const text = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(
+    date,
+  );
   return { iso: date.toISOString(), text };
 }
 
@@ -74,6 +120,61 @@ export function kindText(ctx, answer) {
     return `Shared mailbox or delegate folder of ${owner}`;
   }
   return "Unknown mailbox";
+}
+
+/** "markUnread" -> "Mark unread": a readable name for an action or permission the pane has no label for. */
+export function readableName(name) {
+  const words = String(name)
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/[_-]+/g, " ")
+    .trim()
+    .toLowerCase();
+  return words ? words[0].toUpperCase() + words.slice(1) : "(unnamed)";
+}
+
+/** Office's six bits in the shape of the server's `permissions`, for the wait before its answer. */
+export function officePermissions(bits) {
+  const value = Number.isInteger(bits) && bits >= 0 ? bits : 0;
+  const permissions = {};
+  for (const [name, bit] of PERMISSION_BITS) permissions[name] = (value & bit) !== 0;
+  permissions.bits = value;
+  return permissions;
+}
+
+/** Names in the pane's display order: known ones first as listed, then the others sorted. */
+function ordered(names, known) {
+  const order = Object.keys(known);
+  const rank = (name) => (order.includes(name) ? order.indexOf(name) : order.length);
+  return [...names].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The server's `permissions` as rows to show: every boolean member, labelled, in a stable order. */
+export function permissionRows(permissions) {
+  const names = Object.keys(permissions ?? {}).filter(
+    (name) => typeof permissions[name] === "boolean",
+  );
+  return ordered(names, PERMISSION_LABELS).map((name) => ({
+    name,
+    label: PERMISSION_LABELS[name] ?? readableName(name),
+    granted: permissions[name],
+  }));
+}
+
+/** The server's `actions` as rows to show: every action it sent, labelled, in a stable order. */
+export function actionRows(actions) {
+  const names = Object.keys(actions ?? {}).filter(
+    (name) => actions[name] && typeof actions[name] === "object",
+  );
+  return ordered(names, ACTION_LABELS).map((name) => {
+    const action = actions[name];
+    const allowed = action.allowed === true;
+    return {
+      name,
+      label: ACTION_LABELS[name] ?? readableName(name),
+      allowed,
+      reason: allowed ? null : String(action.reason || "Not available for this item."),
+    };
+  });
 }
 
 /** The pane's renderer over one document: every method replaces the view. */
@@ -120,25 +221,60 @@ export class View {
   }
 
   /** The "Acting on" section: the mailbox the pane acts on, its kind and the signed-in person. */
-  mailboxSection(ctx, answer = null) {
+  mailboxSection(ctx, answer = null, signIn = null) {
     const d = this.doc;
     const address = answer?.mailbox?.address || ctx.mailbox;
     const person = answer?.person
       ? { name: answer.person.name, address: answer.person.upn }
       : ctx.person;
     const children = [
-      h(d, "p", { class: "mailbox-address", "data-testid": "mailbox-address" }, address || "Unknown"),
-      h(d, "p", { class: "mailbox-kind", "data-testid": "mailbox-kind", "data-kind": ctx.state }, kindText(ctx, answer)),
+      h(
+        d,
+        "p",
+        { class: "mailbox-address", "data-testid": "mailbox-address" },
+        address || "Unknown",
+      ),
+      h(
+        d,
+        "p",
+        { class: "mailbox-kind", "data-testid": "mailbox-kind", "data-kind": ctx.state },
+        kindText(ctx, answer),
+      ),
     ];
     if (ctx.state === "own") {
       children.push(
-        h(d, "p", { class: "note" },
+        h(
+          d,
+          "p",
+          { class: "note" },
           "Outlook reported no shared-mailbox details for this item, so Tandem acts on your own mailbox. " +
-          "If the item is really in someone else's mailbox, don't act on it here."),
+            "If the item is really in someone else's mailbox, don't act on it here.",
+        ),
       );
     }
     if (person?.address || person?.name) {
-      children.push(h(d, "p", { class: "person", "data-testid": "person" }, "Signed in as ", personText(person)));
+      children.push(
+        h(
+          d,
+          "p",
+          { class: "person", "data-testid": "person" },
+          "Signed in as ",
+          personText(person),
+        ),
+      );
+    }
+    if (signIn?.path) {
+      const why = signIn.fallback
+        ? ` Nested app authentication wasn't used: ${signIn.fallback}.`
+        : "";
+      children.push(
+        h(
+          d,
+          "p",
+          { class: "small-print", "data-testid": "sign-in-path", "data-path": signIn.path },
+          signIn.text + why,
+        ),
+      );
     }
     return this.section("mailbox", "Acting on", ...children);
   }
@@ -164,10 +300,11 @@ export class View {
       row("Location", "item-location", item?.location ?? "");
       if (item?.isCancelled) row("Status", "item-cancelled", "Cancelled");
     } else {
-      row("From", "item-from", personText(item ? item.from ?? item.sender : ctx.from));
+      row("From", "item-from", personText(item ? (item.from ?? item.sender) : ctx.from));
       const received = when(item?.receivedDateTime);
       if (received) row("Received", "item-received", received.text, received.iso);
-      if (item?.categories?.length) row("Categories", "item-categories", item.categories.join(", "));
+      if (item?.categories?.length)
+        row("Categories", "item-categories", item.categories.join(", "));
     }
     return this.section(
       "item",
@@ -177,59 +314,71 @@ export class View {
     );
   }
 
-  /** The six permissions decoded from the bits, each granted or not. */
-  permissionsSection(ctx, bitsValue) {
+  /**
+   * The permissions as the server decoded them (or, while it is asked, as Office reported them),
+   * each granted or not.
+   */
+  permissionsSection(ctx, permissions, { reported = false } = {}) {
     const d = this.doc;
-    const bits = toBits(bitsValue);
-    const granted = decode(bits);
-    const items = Object.keys(BITS).map((name) =>
+    const items = permissionRows(permissions).map((row) =>
       h(
         d,
         "li",
-        { class: granted[name] ? "granted" : "denied", "data-permission": name, "data-granted": String(granted[name]) },
-        h(d, "span", { class: "mark", "aria-hidden": "true" }, granted[name] ? "✓" : "✕"),
-        h(d, "span", { class: "label" }, LABELS[name]),
-        h(d, "span", { class: "state" }, granted[name] ? "Granted" : "Not granted"),
+        {
+          class: row.granted ? "granted" : "denied",
+          "data-permission": row.name,
+          "data-granted": String(row.granted),
+        },
+        h(d, "span", { class: "mark", "aria-hidden": "true" }, row.granted ? "✓" : "✕"),
+        h(d, "span", { class: "label" }, row.label),
+        h(d, "span", { class: "state" }, row.granted ? "Granted" : "Not granted"),
       ),
     );
+    const bits = Number.isInteger(permissions?.bits) ? permissions.bits : null;
     let summary;
     if (ctx.state === "own") summary = "Your own mailbox: every permission.";
+    else if (bits === null) summary = "Outlook reported no permission bits.";
     else {
       const role = ROLES[bits];
       summary = `Outlook reports ${bits}${role ? `: ${role}` : ""}.`;
     }
+    if (reported) summary += " Tandem's server hasn't checked them yet.";
     return this.section(
       "permissions",
       "Your permissions here",
-      h(d, "p", { class: "note", "data-testid": "permission-bits", "data-bits": String(bits) }, summary),
+      h(
+        d,
+        "p",
+        { class: "note", "data-testid": "permission-bits", "data-bits": String(bits ?? "") },
+        summary,
+      ),
       h(d, "ul", { class: "permission-list", "aria-label": "Permissions" }, items),
     );
   }
 
-  /** What may be done with the item: informational, each refusal with the permission it lacks. */
-  actionsSection(actions, bits) {
+  /** What may be done with the item, as the server decided it, each refusal with its reason. */
+  actionsSection(actions) {
     const d = this.doc;
-    const items = Object.keys(ACTION_LABELS)
-      .filter((name) => actions?.[name])
-      .map((name) => {
-        const action = actions[name];
-        const allowed = action.allowed === true;
-        const why = allowed ? null : action.reason || reasonFor(action.missing ?? missing(name, bits));
-        return h(
+    const items = actionRows(actions).map((row) =>
+      h(
+        d,
+        "li",
+        {
+          class: row.allowed ? "allowed" : "not-allowed",
+          "data-action": row.name,
+          "data-allowed": String(row.allowed),
+        },
+        h(d, "span", { class: "mark", "aria-hidden": "true" }, row.allowed ? "✓" : "–"),
+        h(
           d,
-          "li",
-          { class: allowed ? "allowed" : "not-allowed", "data-action": name, "data-allowed": String(allowed) },
-          h(d, "span", { class: "mark", "aria-hidden": "true" }, allowed ? "✓" : "–"),
-          h(
-            d,
-            "span",
-            { class: "action-text" },
-            h(d, "span", { class: "label" }, ACTION_LABELS[name]),
-            h(d, "span", { class: "state" }, allowed ? "Allowed" : "Not allowed"),
-            why ? h(d, "span", { class: "reason" }, why) : null,
-          ),
-        );
-      });
+          "span",
+          { class: "action-text" },
+          h(d, "span", { class: "label" }, row.label),
+          h(d, "span", { class: "state" }, row.allowed ? "Allowed" : "Not allowed"),
+          row.reason ? h(d, "span", { class: "reason" }, row.reason) : null,
+        ),
+      ),
+    );
     return this.section(
       "actions",
       "What you can do here",
@@ -241,9 +390,21 @@ export class View {
   /** A problem: the sentence with its fix, a link if any, Try again, and the request id. */
   problemSection(explained, onRetry) {
     const d = this.doc;
-    const children = [h(d, "p", { class: "problem-message", "data-testid": "problem-message" }, explained.message)];
+    const children = [
+      h(d, "p", { class: "problem-message", "data-testid": "problem-message" }, explained.message),
+    ];
     if (explained.link) {
-      const link = h(d, "a", { href: explained.link.href, target: "_blank", rel: "noopener noreferrer", "data-testid": "problem-link" }, explained.link.text);
+      const link = h(
+        d,
+        "a",
+        {
+          href: explained.link.href,
+          target: "_blank",
+          rel: "noopener noreferrer",
+          "data-testid": "problem-link",
+        },
+        explained.link.text,
+      );
       link.addEventListener("click", (event) => {
         const office = globalThis.Office;
         if (typeof office?.context?.ui?.openBrowserWindow === "function") {
@@ -254,7 +415,12 @@ export class View {
       children.push(h(d, "p", {}, link));
     }
     if (explained.retry && onRetry) {
-      const button = h(d, "button", { type: "button", class: "button", "data-testid": "retry", "data-focus": true }, "Try again");
+      const button = h(
+        d,
+        "button",
+        { type: "button", class: "button", "data-testid": "retry", "data-focus": true },
+        "Try again",
+      );
       button.addEventListener("click", () => onRetry());
       if (explained.retryAfter) {
         button.disabled = true;
@@ -265,10 +431,34 @@ export class View {
       children.push(h(d, "p", {}, button));
     }
     if (explained.officeCode) {
-      children.push(h(d, "p", { class: "small-print", "data-testid": "office-code" }, `Office error code: ${explained.officeCode}`));
+      children.push(
+        h(
+          d,
+          "p",
+          { class: "small-print", "data-testid": "office-code" },
+          `Office error code: ${explained.officeCode}`,
+        ),
+      );
+    }
+    if (explained.msalCode) {
+      children.push(
+        h(
+          d,
+          "p",
+          { class: "small-print", "data-testid": "msal-code" },
+          `MSAL.js error code: ${explained.msalCode}`,
+        ),
+      );
     }
     if (explained.requestId) {
-      children.push(h(d, "p", { class: "small-print", "data-testid": "request-id" }, `Request id: ${explained.requestId}`));
+      children.push(
+        h(
+          d,
+          "p",
+          { class: "small-print", "data-testid": "request-id" },
+          `Request id: ${explained.requestId}`,
+        ),
+      );
     }
     const section = this.section("problem", explained.title || "Something went wrong", ...children);
     section.setAttribute("role", "alert");
@@ -282,8 +472,16 @@ export class View {
     this.replace(
       false,
       "Tandem runs inside Outlook.",
-      this.section("none", "Open Tandem from Outlook",
-        h(d, "p", {}, "This page is Tandem's task pane. Select a message in Outlook and choose Tandem on the ribbon.")),
+      this.section(
+        "none",
+        "Open Tandem from Outlook",
+        h(
+          d,
+          "p",
+          {},
+          "This page is Tandem's task pane. Select a message in Outlook and choose Tandem on the ribbon.",
+        ),
+      ),
     );
   }
 
@@ -291,7 +489,11 @@ export class View {
   none(ctx) {
     const d = this.doc;
     const text = NONE_REASONS[ctx.reason] ?? NONE_REASONS["nothing-selected"];
-    this.replace(false, "No item to act on.", this.section("none", "No item", h(d, "p", { "data-testid": "none-message" }, text)));
+    this.replace(
+      false,
+      "No item to act on.",
+      this.section("none", "No item", h(d, "p", { "data-testid": "none-message" }, text)),
+    );
   }
 
   /** The mailbox is unknown: said so, with no actions at all. */
@@ -299,27 +501,86 @@ export class View {
     const d = this.doc;
     const lines = [
       h(d, "p", { class: "mailbox-address", "data-testid": "mailbox-address" }, "Unknown"),
-      h(d, "p", { class: "mailbox-kind", "data-testid": "mailbox-kind", "data-kind": "unknown" }, UNKNOWN_REASONS[ctx.reason] ?? UNKNOWN_REASONS.failed),
-      h(d, "p", { "data-testid": "unknown-message" },
-        "Tandem won't guess, so it offers no actions on this item. Select the item again, or open it from the mailbox's own folder list."),
+      h(
+        d,
+        "p",
+        { class: "mailbox-kind", "data-testid": "mailbox-kind", "data-kind": "unknown" },
+        UNKNOWN_REASONS[ctx.reason] ?? UNKNOWN_REASONS.failed,
+      ),
+      h(
+        d,
+        "p",
+        { "data-testid": "unknown-message" },
+        "Tandem won't guess, so it offers no actions on this item. Select the item again, or open it from the mailbox's own folder list.",
+      ),
     ];
-    if (ctx.detail) lines.push(h(d, "p", { class: "small-print", "data-testid": "unknown-detail" }, `Outlook said: ${ctx.detail}`));
-    if (ctx.person?.address) lines.push(h(d, "p", { class: "person", "data-testid": "person" }, "Signed in as ", personText(ctx.person)));
+    if (ctx.detail)
+      lines.push(
+        h(
+          d,
+          "p",
+          { class: "small-print", "data-testid": "unknown-detail" },
+          `Outlook said: ${ctx.detail}`,
+        ),
+      );
+    if (ctx.person?.address)
+      lines.push(
+        h(
+          d,
+          "p",
+          { class: "person", "data-testid": "person" },
+          "Signed in as ",
+          personText(ctx.person),
+        ),
+      );
     if (onRetry) {
-      const button = h(d, "button", { type: "button", class: "button", "data-testid": "retry" }, "Try again");
+      const button = h(
+        d,
+        "button",
+        { type: "button", class: "button", "data-testid": "retry" },
+        "Try again",
+      );
       button.addEventListener("click", () => onRetry());
       lines.push(h(d, "p", {}, button));
     }
     const section = this.section("mailbox", "Acting on", ...lines);
     section.classList.add("card-unknown");
-    this.replace(false, "The mailbox of this item is unknown; no actions are offered.", section, this.itemSection(ctx));
+    this.replace(
+      false,
+      "The mailbox of this item is unknown; no actions are offered.",
+      section,
+      this.itemSection(ctx),
+    );
   }
 
   /** Context known, backend call under way. */
   loading(ctx) {
     const d = this.doc;
-    const waiting = this.section("loading", "Checking with Microsoft 365", h(d, "p", { class: "spinner-line" }, h(d, "span", { class: "spinner", "aria-hidden": "true" }), "Signing in and reading the item…"));
-    this.replace(true, "Loading the item…", this.mailboxSection(ctx), this.itemSection(ctx), waiting);
+    const waiting = this.section(
+      "loading",
+      "Checking with Microsoft 365",
+      h(
+        d,
+        "p",
+        { class: "spinner-line" },
+        h(d, "span", { class: "spinner", "aria-hidden": "true" }),
+        "Signing in and reading the item…",
+      ),
+    );
+    const reported =
+      ctx.state === "shared"
+        ? this.permissionsSection(ctx, officePermissions(ctx.shared.delegatePermissions), {
+            reported: true,
+          })
+        : null;
+    this.replace(
+      true,
+      "Loading the item…",
+      this.mailboxSection(ctx),
+      this.itemSection(ctx),
+      waiting,
+      reported,
+    );
   }
 
   /** Before Office has said anything. */
@@ -327,28 +588,32 @@ export class View {
     this.replace(true, "Reading the selected item…");
   }
 
-  /** The backend's answer: mailbox, item, the permissions decoded here from its bits, and the actions. */
-  answer(ctx, answer) {
-    const bits = toBits(answer?.permissions?.bits);
+  /**
+   * The backend's answer: mailbox, item, permissions and actions, rendered as it sent them;
+   * `signIn` (SignIn.describe()) says in small print which path signed the person in.
+   */
+  answer(ctx, answer, signIn = null) {
     const subject = answer?.item?.subject || "(no subject)";
     this.replace(
       false,
       `Showing what you can do with “${subject}” in ${answer?.mailbox?.address ?? ctx.mailbox}.`,
-      this.mailboxSection(ctx, answer),
+      this.mailboxSection(ctx, answer, signIn),
       this.itemSection(ctx, answer.item),
-      this.permissionsSection(ctx, bits),
-      this.actionsSection(answer.actions, bits),
+      this.permissionsSection(ctx, answer.permissions),
+      this.actionsSection(answer.actions),
     );
   }
 
   /** A failure after the context was read: the mailbox section stays, so it's clear where it failed. */
-  problem(ctx, explained, onRetry) {
+  problem(ctx, explained, onRetry, signIn = null) {
     this.replace(
       false,
       "Tandem couldn't load this item.",
-      ctx && (ctx.state === "own" || ctx.state === "shared") ? this.mailboxSection(ctx) : null,
+      ctx && (ctx.state === "own" || ctx.state === "shared")
+        ? this.mailboxSection(ctx, null, signIn)
+        : null,
       this.problemSection(explained, onRetry),
-      ctx && ctx.itemId ? this.itemSection(ctx) : null,
+      ctx?.itemId ? this.itemSection(ctx) : null,
     );
   }
 }

@@ -50,6 +50,29 @@ def settled(pane: FrameLocator) -> None:
     expect(pane.locator("main")).to_have_attribute("aria-busy", "false", timeout=15_000)
 
 
+def loads(pane: FrameLocator) -> int:
+    """How many loads the pane has finished on screen (main's data-loads)."""
+    return int(pane.locator("main").get_attribute("data-loads") or 0)
+
+
+def settled_after(pane: FrameLocator, before: int) -> None:
+    """Wait for the load that follows `before` finished ones: a selection's, not the last one.
+
+    aria-busy alone is not enough after a click: it is still "false" from the previous item
+    until the simulator delivers ItemChanged, so a test that only waited for it could go on
+    (and clear its faults) before the pane had asked anyone anything.
+    """
+    expect(pane.locator("main")).to_have_attribute("data-loads", str(before + 1), timeout=15_000)
+    settled(pane)
+
+
+def select_inbox(page: Page, pane: FrameLocator, mailbox: str) -> None:
+    """Open a mailbox's Inbox (which selects its newest item) and wait for the pane's answer."""
+    before = loads(pane)
+    page.locator(f'[data-testid=folder][data-mailbox="{mailbox}"][data-folder=inbox]').click()
+    settled_after(pane, before)
+
+
 def calls(page: Page) -> list[tuple[str, str]]:
     """The Office API calls the simulator logged: (name, JSON of the options), in order."""
     items = page.locator("#simulator-log li")
@@ -99,18 +122,15 @@ def test_shared_mailbox_member_reads_an_item_through_sso_obo_and_graph(
     """Lee (support@ Full Access): the pinned pane follows the selection into support@'s Inbox."""
     page.set_viewport_size(TALL)
     # Start where nothing is selected, so the pane calls nobody yet.
-    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts")
+    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts", naa="off")
     settled(pane)
     expect(pane.locator("[data-testid=none-message]")).to_contain_text("No item is selected")
     items = inbox(page, demo, "support@contoso.com")
     before = emulator_call(page, demo, "GET", "/_emulator/stats")
 
     # Opening the folder selects its newest item: Office fires ItemChanged in the pinned pane.
-    page.locator(
-        '[data-testid=folder][data-mailbox="support@contoso.com"][data-folder=inbox]'
-    ).click()
+    select_inbox(page, pane, "support@contoso.com")
     first = items[0]
-    settled(pane)
     expect(pane.locator("[data-testid=item-subject]")).to_have_text(first["subject"])
     sender = f"{first['from']['name']} <{first['from']['address']}>"
     expect(pane.locator("[data-testid=item-from]")).to_have_text(sender)
@@ -255,6 +275,7 @@ def test_injected_sso_error_shows_its_sentence(page: Page, demo: DemoHandle) -> 
         mailbox="support@contoso.com",
         fail="13003",
         scenario="open",
+        naa="off",
     )
     settled(pane)
     expect(pane.locator("[data-testid=problem]")).to_have_attribute("data-code", "auth_13003")
@@ -269,7 +290,12 @@ def test_injected_sso_error_shows_its_sentence(page: Page, demo: DemoHandle) -> 
 def test_13008_is_retried_silently_once(page: Page, demo: DemoHandle) -> None:
     """13008 (a previous call in progress) is retried once without the person seeing it."""
     pane = open_simulator(
-        page, demo, persona="lee@contoso.com", mailbox="support@contoso.com", fail="13008"
+        page,
+        demo,
+        persona="lee@contoso.com",
+        mailbox="support@contoso.com",
+        fail="13008",
+        naa="off",
     )
     settled(pane)
     expect(pane.locator("[data-testid=permissions]")).to_be_visible()
@@ -279,7 +305,12 @@ def test_13008_is_retried_silently_once(page: Page, demo: DemoHandle) -> None:
 def test_unsupported_identity_api_is_said_plainly(page: Page, demo: DemoHandle) -> None:
     """No IdentityAPI 1.3: the pane says so and never calls getAccessToken."""
     pane = open_simulator(
-        page, demo, persona="lee@contoso.com", mailbox="support@contoso.com", identityApi="off"
+        page,
+        demo,
+        persona="lee@contoso.com",
+        mailbox="support@contoso.com",
+        identityApi="off",
+        naa="off",
     )
     settled(pane)
     expect(pane.locator("[data-testid=problem-message]")).to_contain_text("IdentityAPI 1.3")
@@ -288,14 +319,11 @@ def test_unsupported_identity_api_is_said_plainly(page: Page, demo: DemoHandle) 
 
 def test_mfa_challenge_is_passed_back_to_office(page: Page, demo: DemoHandle) -> None:
     """Entra wants MFA (AADSTS50076): the pane asks Office again with authChallenge, once."""
-    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts")
+    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts", naa="off")
     settled(pane)
     emulator_call(page, demo, "POST", "/_emulator/faults", {"target": "token", "aadsts": 50076})
     try:
-        page.locator(
-            '[data-testid=folder][data-mailbox="support@contoso.com"][data-folder=inbox]'
-        ).click()
-        settled(pane)
+        select_inbox(page, pane, "support@contoso.com")
         expect(pane.locator("[data-testid=permissions]")).to_be_visible()
     finally:
         emulator_call(page, demo, "DELETE", "/_emulator/faults")
@@ -310,14 +338,11 @@ def test_expired_assertion_is_retried_silently_with_a_fresh_token(
     page: Page, demo: DemoHandle
 ) -> None:
     """Entra says the assertion expired (AADSTS500133): a fresh token, one retry, no message."""
-    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts")
+    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts", naa="off")
     settled(pane)
     emulator_call(page, demo, "POST", "/_emulator/faults", {"target": "token", "aadsts": 500133})
     try:
-        page.locator(
-            '[data-testid=folder][data-mailbox="support@contoso.com"][data-folder=inbox]'
-        ).click()
-        settled(pane)
+        select_inbox(page, pane, "support@contoso.com")
         expect(pane.locator("[data-testid=permissions]")).to_be_visible()
     finally:
         emulator_call(page, demo, "DELETE", "/_emulator/faults")
@@ -329,14 +354,11 @@ def test_expired_assertion_is_retried_silently_with_a_fresh_token(
 
 def test_consent_required_offers_the_consent_page(page: Page, demo: DemoHandle) -> None:
     """Consent missing (AADSTS65001): the sentence, and a link to the admin-consent page."""
-    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts")
+    pane = open_simulator(page, demo, persona="lee@contoso.com", folder="drafts", naa="off")
     settled(pane)
     emulator_call(page, demo, "POST", "/_emulator/faults", {"target": "token", "aadsts": 65001})
     try:
-        page.locator(
-            '[data-testid=folder][data-mailbox="support@contoso.com"][data-folder=inbox]'
-        ).click()
-        settled(pane)
+        select_inbox(page, pane, "support@contoso.com")
     finally:
         emulator_call(page, demo, "DELETE", "/_emulator/faults")
     expect(pane.locator("[data-testid=problem]")).to_have_attribute("data-code", "consent_required")

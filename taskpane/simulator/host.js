@@ -4,7 +4,9 @@
 //
 // URL query (for tests and links): persona (upn or persona key), mailbox, folder (id, well-known
 // or display name), item (REST or EWS id, or "none"), sharedProps (normal|missing|fails|empty|
-// timeout), token (v1|v2), fail (a getAccessToken error code for the next call), identityApi
+// timeout), token (v1|v2), fail (a getAccessToken error code for the next call), naa (supported|
+// unsupported|unavailable|interaction|consent|cancel|network: nested app authentication, see
+// NAA_SCENARIOS; off = unsupported), identityApi
 // (off), scenario (open).
 
 /** What Office reports as targetRestUrl worldwide (the backend maps it to Graph). */
@@ -39,12 +41,41 @@ const TOKEN_ERRORS = Object.freeze([
   [13007, "Cannot Get Token", "Office could not get a token for the add-in's web service."],
   [13008, "Operation In Progress", "A previous getAccessToken call has not completed."],
   [13009, "Force Consent Not Supported", "The add-in catalog does not support forcing consent."],
-  [13010, "Security Zones Mismatch", "The site and login.microsoftonline.com are in different zones."],
+  [
+    13010,
+    "Security Zones Mismatch",
+    "The site and login.microsoftonline.com are in different zones.",
+  ],
   [13011, "Unknown Error", "An undocumented error occurred."],
   [13012, "API Not Supported In This Context", "getAccessToken is not supported on this platform."],
   [13013, "Too Many Requests", "getAccessToken was called too many times in a short time."],
   [50001, "Office.js Not Loaded", "Office.js is cached or too old for single sign-on."],
 ]);
+
+/**
+ * How the simulated Outlook answers nested app authentication (its bridge, for MSAL.js):
+ * supported: tokens from the emulator; unsupported: no NestedAppAuth 1.1 and no bridge (older
+ * builds, on-premises); unavailable: the bridge answers NESTED_APP_AUTH_UNAVAILABLE; the rest
+ * are failure classes: interaction (the silent request needs the person: a sign-in window),
+ * consent (nobody granted consent, and the window can't: admin approval required), cancel (the
+ * person closes the window), network (Outlook can't reach Entra ID).
+ */
+const NAA_SCENARIOS = Object.freeze({
+  supported: "supported: tokens through Outlook's bridge",
+  unsupported: "not supported (older Outlook): legacy sign-in",
+  unavailable: "answers NESTED_APP_AUTH_UNAVAILABLE",
+  interaction: "needs the person (sign-in window)",
+  consent: "consent missing (admin approval required)",
+  cancel: "the person closes the sign-in window",
+  network: "no network (NO_NETWORK)",
+});
+
+/** The NAA scenario a URL's naa= names (off, none, 0 and false mean unsupported). */
+function naaScenarioOf(value) {
+  const key = String(value ?? "").toLowerCase();
+  if (["off", "none", "0", "false", "no"].includes(key)) return "unsupported";
+  return Object.hasOwn(NAA_SCENARIOS, key) ? key : "supported";
+}
 
 const params = new URLSearchParams(window.location.search);
 const $ = (id) => document.getElementById(id);
@@ -61,11 +92,19 @@ const state = {
     sharedProperties: ["missing", "fails", "empty", "timeout"].includes(params.get("sharedProps"))
       ? params.get("sharedProps")
       : "normal",
-    nextTokenError: TOKEN_ERRORS.some(([code]) => String(code) === params.get("fail")) ? Number(params.get("fail")) : null,
-    identityApi: !["off", "0", "false", "none"].includes((params.get("identityApi") ?? "").toLowerCase()),
+    nextTokenError: TOKEN_ERRORS.some(([code]) => String(code) === params.get("fail"))
+      ? Number(params.get("fail"))
+      : null,
+    naa: naaScenarioOf(params.get("naa")),
+    identityApi: !["off", "0", "false", "none"].includes(
+      (params.get("identityApi") ?? "").toLowerCase(),
+    ),
   },
   handlers: [],
   calls: [],
+  // What the person did in a sign-in window this session (until persona or scenario change):
+  // signed in interactively, and the claims challenges they satisfied.
+  naaSession: { interactive: false, claims: new Set() },
 };
 
 /** Creates an element with attributes and text or node children (text is never parsed). */
@@ -91,7 +130,13 @@ function pause(ms) {
 function shortTime(value) {
   const date = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(value ?? "") ? value : `${value}Z`);
   if (Number.isNaN(date.getTime())) return "";
-  return new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "UTC" }).format(date);
+  return new Intl.DateTimeFormat(undefined, {
+    day: "numeric",
+    month: "short",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone: "UTC",
+  }).format(date);
 }
 
 // ---------------------------------------------------------------- the host object for office.js
@@ -135,11 +180,11 @@ function selectedItem() {
     box.kind === "own"
       ? null
       : {
-        owner: box.mailbox.owner || box.mailbox.address,
-        targetMailbox: box.mailbox.address,
-        targetRestUrl: TARGET_REST_URL,
-        delegatePermissions: folder.bits,
-      };
+          owner: box.mailbox.owner || box.mailbox.address,
+          targetMailbox: box.mailbox.address,
+          targetRestUrl: TARGET_REST_URL,
+          delegatePermissions: folder.bits,
+        };
   return {
     ewsId: item.ewsId,
     restId: item.id,
@@ -147,7 +192,8 @@ function selectedItem() {
     subject: item.subject,
     from: item.from ? { name: item.from.name, address: item.from.address } : null,
     receivedDateTime: item.receivedDateTime,
-    start: item.itemType === "appointment" ? `${item.receivedDateTime}`.replace(/(\.\d+)?$/, "Z") : null,
+    start:
+      item.itemType === "appointment" ? `${item.receivedDateTime}`.replace(/(\.\d+)?$/, "Z") : null,
     createdDateTime: item.receivedDateTime,
     shared,
   };
@@ -179,13 +225,19 @@ const host = {
   openBrowserWindow(url) {
     if (/^https:\/\//i.test(url)) window.open(url, "_blank", "noopener");
   },
+  /** The host side of the NAA bridge: one request envelope (JSON text) in, a response out. */
+  bridgeRequest,
   /** Office.auth.getAccessToken: the emulator's SSO token for the persona, or the injected failure. */
   async getAccessToken(options) {
     const entry = logCall("getAccessToken", options);
     await pause(LATENCY_MS);
     if (!state.scenario.identityApi) {
       entry.outcome("rejected 13000 (IdentityAPI 1.3 unsupported)");
-      throw { code: 13000, name: "API Not Supported", message: "The identity API is not supported for this add-in." };
+      throw {
+        code: 13000,
+        name: "API Not Supported",
+        message: "The identity API is not supported for this add-in.",
+      };
     }
     if (state.scenario.nextTokenError) {
       const [code, name, message] = TOKEN_ERRORS.find(([c]) => c === state.scenario.nextTokenError);
@@ -208,7 +260,11 @@ const host = {
     }
     if (!response.ok) {
       entry.outcome(`rejected 13007 (emulator answered ${response.status})`);
-      throw { code: 13007, name: "Cannot Get Token", message: `emulator answered ${response.status}` };
+      throw {
+        code: 13007,
+        name: "Cannot Get Token",
+        message: `emulator answered ${response.status}`,
+      };
     }
     const { token } = await response.json();
     entry.outcome(`token v${state.scenario.tokenVersion} for ${state.person.upn}`);
@@ -216,6 +272,230 @@ const host = {
   },
 };
 window.tandemSimulatorHost = host;
+
+// ---------------------------------------------------------------- nested app authentication
+
+/**
+ * The account Outlook is signed in with, as the bridge names it (MSAL.js's AccountContext). Its
+ * environment is the cloud's Entra host as Outlook reports it, login.microsoftonline.com for the
+ * worldwide cloud the demo emulates (never contacted on the NAA path); MSAL.js finds cached
+ * accounts only for hosts it knows as aliases of its authority, which the emulator's is not.
+ */
+function naaAccountOf(person) {
+  return {
+    homeAccountId: `${person.oid}.${person.tenantId}`,
+    environment: "login.microsoftonline.com",
+    tenantId: person.tenantId,
+  };
+}
+
+/** What the log shows of a bridge request: its method's parameters worth reading. */
+function bridgeArgs(request) {
+  const params = request.tokenParams ?? {};
+  const shown = {};
+  for (const name of ["scope", "clientId", "forceRefresh"]) {
+    if (params[name] !== undefined && params[name] !== null) shown[name] = params[name];
+  }
+  // MSAL.js merges its own optional id_token claims into every request; shown only when the
+  // claims carry a challenge (see challengeOf).
+  if (challengeOf(params.claims)) shown.claims = params.claims;
+  return Object.keys(shown).length ? shown : undefined;
+}
+
+/**
+ * The claims challenge in a request's claims, or null: MSAL.js always merges its own id_token
+ * claims requests (signin_state, login_hint, ...), which need nobody; an access_token member is
+ * a challenge from a resource (Conditional Access, MFA: the claims of AADSTS50076) that Entra
+ * meets only after the person signs in again.
+ */
+function challengeOf(claims) {
+  try {
+    const parsed = JSON.parse(claims || "{}");
+    return parsed && typeof parsed === "object" && parsed.access_token
+      ? JSON.stringify(parsed.access_token)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One SSO-shaped token from the emulator (POST /_emulator/sso-token). */
+async function emulatorToken(body) {
+  const response = await fetch(`${state.emulatorUrl}/_emulator/sso-token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`the emulator answered ${response.status}`);
+  return (await response.json()).token;
+}
+
+/**
+ * Outlook's sign-in window, as a dialog of the host page: answers "continue" or "cancel" (Esc
+ * and closing count as cancel).
+ */
+function askPerson(person, claims) {
+  const dialog = $("sim-naa-dialog");
+  $("sim-naa-text").textContent = claims
+    ? `Your organization needs another sign-in step (multi-factor authentication) before ${person.name} can use Tandem.`
+    : `Microsoft 365 needs ${person.name} to sign in again before Outlook can sign Tandem in.`;
+  return new Promise((resolve) => {
+    const done = (answer) => {
+      dialog.removeEventListener("close", onClose);
+      if (dialog.open) dialog.close();
+      resolve(answer);
+    };
+    const onClose = () => done("cancel");
+    $("sim-naa-continue").onclick = () => done("continue");
+    $("sim-naa-cancel").onclick = () => done("cancel");
+    dialog.addEventListener("close", onClose);
+    dialog.showModal();
+    $("sim-naa-continue").focus();
+  });
+}
+
+/**
+ * The host side of MSAL.js's bridge (window.nestedAppAuthBridge in the pane, see office.js): one
+ * NestedAppAuthRequest envelope (GetInitContext, GetToken, GetTokenPopup) in, one
+ * NestedAppAuthResponse out, with BridgeStatusCode errors, as @azure/msal-browser's
+ * src/naa/BridgeProxy.ts and BridgeStatusCode.ts define them.
+ */
+async function bridgeRequest(text) {
+  let request;
+  try {
+    request = JSON.parse(text);
+  } catch {
+    logCall("nestedAppAuthBridge.postMessage", String(text).slice(0, 80), "ignored: not JSON");
+    return null;
+  }
+  const { method, requestId } = request;
+  const entry = logCall(`nestedAppAuthBridge.${method}`, bridgeArgs(request));
+  const reply = (body) => ({ messageType: "NestedAppAuthResponse", requestId, ...body });
+  const fail = (status, code, description) => {
+    entry.outcome(`failed ${status}${code ? ` ${code}` : ""}`);
+    return reply({ success: false, error: { status, code, description } });
+  };
+  await pause(LATENCY_MS);
+  const person = state.person;
+  const mode = state.scenario.naa;
+  if (method === "GetInitContext") {
+    const accountContext = naaAccountOf(person);
+    entry.outcome(`init: account ${person.upn}`);
+    return reply({
+      success: true,
+      initContext: {
+        sdkName: "Tandem Outlook host simulator",
+        sdkVersion: "1.0",
+        capabilities: { queryAccount: false },
+        accountContext,
+      },
+    });
+  }
+  if (method !== "GetToken" && method !== "GetTokenPopup") {
+    return fail("PERSISTENT_ERROR", "unsupported_method", `The bridge has no method ${method}.`);
+  }
+  // What Entra ID checks of every request Outlook brokers: the add-in's own client id (its app
+  // registration has the brk-multihub redirect), and a scope of an API that app may call.
+  const params = request.tokenParams ?? {};
+  const app = state.world.app;
+  const apiScope = `${app.identifierUris[0]}/access_as_user`;
+  if (params.clientId !== app.clientId) {
+    return fail(
+      "PERSISTENT_ERROR",
+      "unauthorized_client",
+      `AADSTS700016: Application with identifier '${params.clientId}' was not found in the directory.`,
+    );
+  }
+  if (
+    !String(params.scope ?? "")
+      .split(" ")
+      .includes(apiScope)
+  ) {
+    return fail(
+      "PERSISTENT_ERROR",
+      "invalid_scope",
+      `AADSTS65005: The application asked for '${params.scope}', not Tandem's API scope '${apiScope}'.`,
+    );
+  }
+  if (mode === "network") return fail("NO_NETWORK", "", "Outlook can't reach Microsoft Entra ID.");
+  if (mode === "unavailable") {
+    return fail(
+      "NESTED_APP_AUTH_UNAVAILABLE",
+      "",
+      "Nested app authentication isn't available here.",
+    );
+  }
+  const session = state.naaSession;
+  if (method === "GetToken") {
+    if (mode === "consent") {
+      return fail(
+        "USER_INTERACTION_REQUIRED",
+        "consent_required",
+        "AADSTS65001: The user or administrator has not consented to use the application.",
+      );
+    }
+    if ((mode === "interaction" || mode === "cancel") && !session.interactive) {
+      return fail(
+        "USER_INTERACTION_REQUIRED",
+        "interaction_required",
+        "AADSTS50079: Due to a configuration change made by your administrator, you must sign in again.",
+      );
+    }
+    const challenge = challengeOf(params.claims);
+    if (challenge && !session.claims.has(challenge)) {
+      return fail(
+        "USER_INTERACTION_REQUIRED",
+        "interaction_required",
+        "AADSTS50076: you must use multi-factor authentication to access this resource.",
+      );
+    }
+  } else {
+    if (mode === "consent") {
+      return fail(
+        "PERSISTENT_ERROR",
+        "invalid_grant",
+        "AADSTS90094: The grant requires admin permission. Ask an administrator to approve Tandem.",
+      );
+    }
+    if (mode === "cancel") return fail("USER_CANCEL", "", "The person closed the sign-in window.");
+    const challenge = challengeOf(params.claims);
+    entry.outcome("waiting for the person (sign-in window)");
+    if ((await askPerson(person, challenge)) !== "continue") {
+      return fail("USER_CANCEL", "", "The person cancelled the sign-in window.");
+    }
+    session.interactive = true;
+    if (challenge) session.claims.add(challenge);
+  }
+  let access;
+  let id;
+  try {
+    const base = { user: person.upn, clientApp: app.clientId };
+    [access, id] = await Promise.all([
+      emulatorToken({ ...base, version: state.scenario.tokenVersion }),
+      // The ID token MSAL.js caches the account by: v2, for the app, no API scope.
+      emulatorToken({ ...base, version: 2, remove: ["scp", "azp", "azpacr"] }),
+    ]);
+  } catch (error) {
+    return fail("TRANSIENT_ERROR", "temporarily_unavailable", String(error?.message ?? error));
+  }
+  entry.outcome(`token v${state.scenario.tokenVersion} for ${person.upn} (azp ${app.clientId})`);
+  return reply({
+    success: true,
+    token: {
+      access_token: access,
+      expires_in: 3599,
+      id_token: id,
+      properties: null,
+      scope: apiScope,
+    },
+    account: {
+      ...naaAccountOf(person),
+      username: person.upn,
+      localAccountId: person.oid,
+      name: person.name,
+    },
+  });
+}
 
 // ---------------------------------------------------------------- the persona's mailboxes
 
@@ -245,15 +525,27 @@ function mailboxesFor(person) {
   const mailboxes = state.world.mailboxes;
   const own = mailboxes.find((m) => m.address === person.mailbox);
   if (own) {
-    boxes.push({ mailbox: own, kind: "own", label: own.displayName || own.address, folders: treeOrder(own.folders).map((f) => ({ ...f, bits: FULL_ACCESS_BITS })) });
+    boxes.push({
+      mailbox: own,
+      kind: "own",
+      label: own.displayName || own.address,
+      folders: treeOrder(own.folders).map((f) => ({ ...f, bits: FULL_ACCESS_BITS })),
+    });
   }
   for (const mailbox of mailboxes) {
     if (mailbox === own) continue;
     if ((mailbox.fullAccess ?? []).includes(person.upn)) {
-      boxes.push({ mailbox, kind: "shared", label: mailbox.displayName || mailbox.address, folders: treeOrder(mailbox.folders).map((f) => ({ ...f, bits: FULL_ACCESS_BITS })) });
+      boxes.push({
+        mailbox,
+        kind: "shared",
+        label: mailbox.displayName || mailbox.address,
+        folders: treeOrder(mailbox.folders).map((f) => ({ ...f, bits: FULL_ACCESS_BITS })),
+      });
       continue;
     }
-    const shared = mailbox.folders.filter((f) => f.permissions && f.permissions[person.upn] !== undefined);
+    const shared = mailbox.folders.filter(
+      (f) => f.permissions && f.permissions[person.upn] !== undefined,
+    );
     if (shared.length) {
       boxes.push({
         mailbox,
@@ -291,14 +583,22 @@ function folderOf(box, key) {
   if (!box) return null;
   if (!key) return box.folders.find((f) => f.wellKnownName === "inbox") ?? box.folders[0] ?? null;
   const lower = key.toLowerCase();
-  return box.folders.find((f) => f.id === key || f.wellKnownName === lower || f.name.toLowerCase() === lower) ?? null;
+  return (
+    box.folders.find(
+      (f) => f.id === key || f.wellKnownName === lower || f.name.toLowerCase() === lower,
+    ) ?? null
+  );
 }
 
 /** Finds a person by upn or persona key. */
 function personOf(key) {
   if (!key) return null;
   const lower = key.toLowerCase();
-  return state.world.people.find((p) => p.upn.toLowerCase() === lower || (p.persona ?? "").toLowerCase() === lower) ?? null;
+  return (
+    state.world.people.find(
+      (p) => p.upn.toLowerCase() === lower || (p.persona ?? "").toLowerCase() === lower,
+    ) ?? null
+  );
 }
 
 /** Sets the selection from the URL query, or Outlook's start: own Inbox, first item. */
@@ -326,7 +626,11 @@ function initialSelection() {
   if (!box) box = state.boxes[0] ?? null;
   if (!folder) folder = folderOf(box, params.get("folder"));
   if (!item && itemKey !== "none") item = folder?.items[0] ?? null;
-  state.selection = { address: box?.mailbox.address ?? null, folderId: folder?.id ?? null, itemId: item?.id ?? null };
+  state.selection = {
+    address: box?.mailbox.address ?? null,
+    folderId: folder?.id ?? null,
+    itemId: item?.id ?? null,
+  };
 }
 
 // ---------------------------------------------------------------- rendering the host
@@ -338,9 +642,11 @@ function writeUrl() {
   if (state.selection.address) query.set("mailbox", state.selection.address);
   if (state.selection.folderId) query.set("folder", state.selection.folderId);
   query.set("item", state.selection.itemId ?? "none");
-  if (state.scenario.sharedProperties !== "normal") query.set("sharedProps", state.scenario.sharedProperties);
+  if (state.scenario.sharedProperties !== "normal")
+    query.set("sharedProps", state.scenario.sharedProperties);
   if (state.scenario.tokenVersion === 1) query.set("token", "v1");
   if (state.scenario.nextTokenError) query.set("fail", String(state.scenario.nextTokenError));
+  if (state.scenario.naa !== "supported") query.set("naa", state.scenario.naa);
   if (!state.scenario.identityApi) query.set("identityApi", "off");
   if (!$("sim-scenario").hidden) query.set("scenario", "open");
   history.replaceState(null, "", `${window.location.pathname}?${query}`);
@@ -348,7 +654,12 @@ function writeUrl() {
 
 /** The kind badge of a mailbox group. */
 function kindBadge(kind) {
-  const words = { own: "your mailbox", shared: "shared mailbox", delegate: "shared with you", removed: "access removed" };
+  const words = {
+    own: "your mailbox",
+    shared: "shared mailbox",
+    delegate: "shared with you",
+    removed: "access removed",
+  };
   return el("span", { class: `badge badge-${kind}` }, words[kind]);
 }
 
@@ -357,7 +668,8 @@ function renderTree() {
   const tree = $("sim-folder-tree");
   const groups = state.boxes.map((box) => {
     const folders = box.folders.map((folder) => {
-      const selected = box.mailbox.address === state.selection.address && folder.id === state.selection.folderId;
+      const selected =
+        box.mailbox.address === state.selection.address && folder.id === state.selection.folderId;
       const button = el(
         "button",
         {
@@ -378,8 +690,18 @@ function renderTree() {
     });
     return el(
       "div",
-      { class: `mailbox-group mailbox-${box.kind}`, "data-testid": "mailbox-group", "data-mailbox": box.mailbox.address, "data-kind": box.kind },
-      el("h3", { class: "mailbox-label" }, el("span", { class: "mailbox-name" }, box.label), kindBadge(box.kind)),
+      {
+        class: `mailbox-group mailbox-${box.kind}`,
+        "data-testid": "mailbox-group",
+        "data-mailbox": box.mailbox.address,
+        "data-kind": box.kind,
+      },
+      el(
+        "h3",
+        { class: "mailbox-label" },
+        el("span", { class: "mailbox-name" }, box.label),
+        kindBadge(box.kind),
+      ),
       el("ul", { class: "folder-list" }, folders),
     );
   });
@@ -429,26 +751,57 @@ function renderReading() {
   const item = found?.item;
   if (!item) {
     reading.replaceChildren(
-      el("p", { class: "reading-empty", "data-testid": "reading-empty" }, "No item selected: Office.context.mailbox.item is null, so a pinned add-in has nothing to act on."),
+      el(
+        "p",
+        { class: "reading-empty", "data-testid": "reading-empty" },
+        "No item selected: Office.context.mailbox.item is null, so a pinned add-in has nothing to act on.",
+      ),
     );
     return;
   }
   const d = selectedItem();
   const facts = [
-    ["Mailbox", `${found.box.mailbox.address} (${found.box.kind === "own" ? "own" : found.box.kind})`],
+    [
+      "Mailbox",
+      `${found.box.mailbox.address} (${found.box.kind === "own" ? "own" : found.box.kind})`,
+    ],
     ["Folder", found.folder.name],
     ["EWS id (item.itemId)", d.ewsId],
   ];
   let told;
   if (!d.shared) told = "getSharedPropertiesAsync: not present (own mailbox)";
-  else if (state.scenario.sharedProperties === "missing") told = "getSharedPropertiesAsync: missing (scenario)";
-  else told = `getSharedPropertiesAsync → ${JSON.stringify({ owner: d.shared.owner, targetMailbox: d.shared.targetMailbox, delegatePermissions: d.shared.delegatePermissions })}` +
-    (state.scenario.sharedProperties === "normal" ? "" : ` (scenario: ${state.scenario.sharedProperties})`);
+  else if (state.scenario.sharedProperties === "missing")
+    told = "getSharedPropertiesAsync: missing (scenario)";
+  else
+    told =
+      `getSharedPropertiesAsync → ${JSON.stringify({ owner: d.shared.owner, targetMailbox: d.shared.targetMailbox, delegatePermissions: d.shared.delegatePermissions })}` +
+      (state.scenario.sharedProperties === "normal"
+        ? ""
+        : ` (scenario: ${state.scenario.sharedProperties})`);
   reading.replaceChildren(
-    el("h3", { class: "reading-subject", "data-testid": "reading-subject" }, item.subject || "(no subject)"),
-    el("p", { class: "reading-from" }, item.from?.name ?? "", item.from?.address ? el("span", { class: "address" }, ` <${item.from.address}>`) : ""),
-    el("p", { class: "reading-time" }, item.itemType === "appointment" ? `Starts ${shortTime(item.receivedDateTime)} UTC` : `Received ${shortTime(item.receivedDateTime)} UTC`),
-    el("dl", { class: "reading-facts" }, facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
+    el(
+      "h3",
+      { class: "reading-subject", "data-testid": "reading-subject" },
+      item.subject || "(no subject)",
+    ),
+    el(
+      "p",
+      { class: "reading-from" },
+      item.from?.name ?? "",
+      item.from?.address ? el("span", { class: "address" }, ` <${item.from.address}>`) : "",
+    ),
+    el(
+      "p",
+      { class: "reading-time" },
+      item.itemType === "appointment"
+        ? `Starts ${shortTime(item.receivedDateTime)} UTC`
+        : `Received ${shortTime(item.receivedDateTime)} UTC`,
+    ),
+    el(
+      "dl",
+      { class: "reading-facts" },
+      facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
+    ),
     el("p", { class: "told", "data-testid": "shared-properties" }, told),
     clearSelectionButton(),
   );
@@ -456,7 +809,11 @@ function renderReading() {
 
 /** A button that clears the selection, as Outlook's pinned pane sees between items. */
 function clearSelectionButton() {
-  const button = el("button", { type: "button", class: "link-button", id: "sim-clear-selection" }, "Clear selection (item becomes null)");
+  const button = el(
+    "button",
+    { type: "button", class: "link-button", id: "sim-clear-selection" },
+    "Clear selection (item becomes null)",
+  );
   button.addEventListener("click", () => selectItem(null));
   return button;
 }
@@ -466,7 +823,13 @@ function renderPersonas() {
   const select = $("sim-persona");
   const options = state.world.people
     .filter((p) => p.persona)
-    .map((p) => el("option", { value: p.upn, "data-persona": p.persona, selected: p === state.person }, `${p.name} · ${PERSONA_LABELS[p.persona] ?? p.persona}`));
+    .map((p) =>
+      el(
+        "option",
+        { value: p.upn, "data-persona": p.persona, selected: p === state.person },
+        `${p.name} · ${PERSONA_LABELS[p.persona] ?? p.persona}`,
+      ),
+    );
   select.replaceChildren(...options);
   select.disabled = false;
   $("sim-persona-description").textContent = state.person?.description ?? "";
@@ -477,8 +840,11 @@ function syncControls() {
   $("sim-token-v1").checked = state.scenario.tokenVersion === 1;
   $("sim-token-v2").checked = state.scenario.tokenVersion === 2;
   $("sim-shared-props").value = state.scenario.sharedProperties;
-  $("sim-token-error").value = state.scenario.nextTokenError ? String(state.scenario.nextTokenError) : "";
+  $("sim-token-error").value = state.scenario.nextTokenError
+    ? String(state.scenario.nextTokenError)
+    : "";
   $("sim-identity-api").checked = state.scenario.identityApi;
+  $("sim-naa").value = state.scenario.naa;
 }
 
 // ---------------------------------------------------------------- behaviour
@@ -506,7 +872,11 @@ function selectItem(itemId) {
 
 /** Opens a folder and selects its first item, as Outlook does. */
 function selectFolder(box, folder) {
-  state.selection = { address: box.mailbox.address, folderId: folder.id, itemId: folder.items[0]?.id ?? null };
+  state.selection = {
+    address: box.mailbox.address,
+    folderId: folder.id,
+    itemId: folder.items[0]?.id ?? null,
+  };
   state.version += 1;
   writeUrl();
   renderTree();
@@ -529,9 +899,14 @@ function switchPersona(upn, { fromUrl = false } = {}) {
   else {
     const box = state.boxes[0];
     const folder = folderOf(box, null);
-    state.selection = { address: box?.mailbox.address ?? null, folderId: folder?.id ?? null, itemId: folder?.items[0]?.id ?? null };
+    state.selection = {
+      address: box?.mailbox.address ?? null,
+      folderId: folder?.id ?? null,
+      itemId: folder?.items[0]?.id ?? null,
+    };
   }
   state.version += 1;
+  state.naaSession = { interactive: false, claims: new Set() };
   renderPersonas();
   renderTree();
   renderItems();
@@ -543,6 +918,7 @@ function switchPersona(upn, { fromUrl = false } = {}) {
 /** Applies a scenario change and reopens the add-in so it takes effect from the start. */
 function changeScenario(change) {
   Object.assign(state.scenario, change);
+  state.naaSession = { interactive: false, claims: new Set() };
   syncControls();
   writeUrl();
   renderReading();
@@ -563,14 +939,28 @@ function wireControls() {
     writeUrl();
   });
   const errors = $("sim-token-error");
-  for (const [code, name] of TOKEN_ERRORS) errors.append(el("option", { value: String(code) }, `${code} ${name}`));
+  for (const [code, name] of TOKEN_ERRORS)
+    errors.append(el("option", { value: String(code) }, `${code} ${name}`));
   $("sim-persona").addEventListener("change", (event) => switchPersona(event.target.value));
   for (const radio of document.querySelectorAll('input[name="sim-token-version"]')) {
-    radio.addEventListener("change", (event) => changeScenario({ tokenVersion: Number(event.target.value) }));
+    radio.addEventListener("change", (event) =>
+      changeScenario({ tokenVersion: Number(event.target.value) }),
+    );
   }
-  $("sim-shared-props").addEventListener("change", (event) => changeScenario({ sharedProperties: event.target.value }));
-  errors.addEventListener("change", (event) => changeScenario({ nextTokenError: event.target.value ? Number(event.target.value) : null }));
-  $("sim-identity-api").addEventListener("change", (event) => changeScenario({ identityApi: event.target.checked }));
+  $("sim-shared-props").addEventListener("change", (event) =>
+    changeScenario({ sharedProperties: event.target.value }),
+  );
+  errors.addEventListener("change", (event) =>
+    changeScenario({ nextTokenError: event.target.value ? Number(event.target.value) : null }),
+  );
+  const naa = $("sim-naa");
+  for (const [value, text] of Object.entries(NAA_SCENARIOS)) {
+    naa.append(el("option", { value }, text));
+  }
+  naa.addEventListener("change", (event) => changeScenario({ naa: event.target.value }));
+  $("sim-identity-api").addEventListener("change", (event) =>
+    changeScenario({ identityApi: event.target.checked }),
+  );
   $("sim-reload").addEventListener("click", () => reloadPane());
   $("sim-clear-log").addEventListener("click", () => {
     state.calls = [];
@@ -590,7 +980,11 @@ async function start() {
     state.world = await response.json();
   } catch (error) {
     $("sim-reading").replaceChildren(
-      el("p", { class: "reading-empty", role: "alert" }, `The simulator couldn't load the emulator's world (${error.message}). Is \`tandem demo\` running?`),
+      el(
+        "p",
+        { class: "reading-empty", role: "alert" },
+        `The simulator couldn't load the emulator's world (${error.message}). Is \`tandem demo\` running?`,
+      ),
     );
     return;
   }

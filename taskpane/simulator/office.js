@@ -6,43 +6,68 @@
 // top-level window, it sends the browser to the host (/simulator/), which opens the pane in
 // its frame. Classic script, not a module: Office.js is one too, and the pane expects
 // window.Office before its modules run.
-(function () {
-  "use strict";
-
-  var HOST_KEY = "tandemSimulatorHost";
+(() => {
+  const HOST_KEY = "tandemSimulatorHost";
 
   /** The simulator host object in the parent window, or null at top level or elsewhere. */
   function findHost() {
     try {
       if (window.parent !== window && window.parent[HOST_KEY]) return window.parent[HOST_KEY];
-    } catch (error) {
+    } catch (_error) {
       // A parent of another origin: not the simulator.
     }
     return null;
   }
 
-  var AsyncResultStatus = Object.freeze({ Succeeded: "succeeded", Failed: "failed" });
-  var EventType = Object.freeze({ ItemChanged: "olkItemSelectedChanged" });
-  var HostType = Object.freeze({
-    Word: "Word", Excel: "Excel", PowerPoint: "PowerPoint", Outlook: "Outlook",
-    OneNote: "OneNote", Project: "Project", Access: "Access",
+  const AsyncResultStatus = Object.freeze({ Succeeded: "succeeded", Failed: "failed" });
+  const EventType = Object.freeze({ ItemChanged: "olkItemSelectedChanged" });
+  const HostType = Object.freeze({
+    Word: "Word",
+    Excel: "Excel",
+    PowerPoint: "PowerPoint",
+    Outlook: "Outlook",
+    OneNote: "OneNote",
+    Project: "Project",
+    Access: "Access",
   });
-  var PlatformType = Object.freeze({
-    PC: "PC", OfficeOnline: "OfficeOnline", Mac: "Mac", iOS: "iOS", Android: "Android", Universal: "Universal",
+  const PlatformType = Object.freeze({
+    PC: "PC",
+    OfficeOnline: "OfficeOnline",
+    Mac: "Mac",
+    iOS: "iOS",
+    Android: "Android",
+    Universal: "Universal",
   });
-  var MailboxEnums = Object.freeze({
+  const MailboxEnums = Object.freeze({
     ItemType: Object.freeze({ Message: "message", Appointment: "appointment" }),
     RestVersion: Object.freeze({ v1_0: "v1.0", v2_0: "v2.0", Beta: "beta" }),
-    DelegatePermissions: Object.freeze({ Read: 1, Write: 2, DeleteOwn: 4, DeleteAll: 8, EditOwn: 16, EditAll: 32 }),
-    UserProfileType: Object.freeze({ Office365: "office365", OutlookCom: "outlookCom", Enterprise: "enterprise", Gmail: "gmail" }),
-    RecipientType: Object.freeze({ Other: "other", DistributionList: "distributionList", User: "user", ExternalUser: "externalUser" }),
+    DelegatePermissions: Object.freeze({
+      Read: 1,
+      Write: 2,
+      DeleteOwn: 4,
+      DeleteAll: 8,
+      EditOwn: 16,
+      EditAll: 32,
+    }),
+    UserProfileType: Object.freeze({
+      Office365: "office365",
+      OutlookCom: "outlookCom",
+      Enterprise: "enterprise",
+      Gmail: "gmail",
+    }),
+    RecipientType: Object.freeze({
+      Other: "other",
+      DistributionList: "distributionList",
+      User: "user",
+      ExternalUser: "externalUser",
+    }),
   });
 
-  var host = findHost();
+  const host = findHost();
 
   if (!host) {
     // Opened on its own (https://localhost:3000/taskpane.html): show it inside the simulator.
-    var target = new URL("/simulator/", window.location.href);
+    const target = new URL("/simulator/", window.location.href);
     target.search = window.location.search;
     if (window.top === window) window.location.replace(target.href);
     window.Office = {
@@ -52,9 +77,7 @@
       EventType: EventType,
       MailboxEnums: MailboxEnums,
       /** Never resolves: the page is going away. */
-      onReady: function () {
-        return new Promise(function () {});
-      },
+      onReady: () => new Promise(() => {}),
     };
     return;
   }
@@ -64,7 +87,7 @@
     if (value === undefined) return undefined;
     try {
       return JSON.parse(JSON.stringify(value));
-    } catch (error) {
+    } catch (_error) {
       return String(value);
     }
   }
@@ -93,7 +116,7 @@
   /** Calls back asynchronously, as Office does, after the host's simulated latency. */
   function later(callback, result) {
     if (!callback) return;
-    setTimeout(function () {
+    setTimeout(() => {
       callback(result);
     }, host.latency());
   }
@@ -108,19 +131,22 @@
     };
   }
 
-  var itemCache = { version: -1, item: null };
+  let itemCache = { version: -1, item: null };
 
   /** The Office item object for the host's current selection (a new object per selection). */
   function currentItem() {
-    var selection = host.currentItem();
+    const selection = host.currentItem();
     if (itemCache.version === selection.version) return itemCache.item;
-    itemCache = { version: selection.version, item: selection.item ? makeItem(selection.item) : null };
+    itemCache = {
+      version: selection.version,
+      item: selection.item ? makeItem(selection.item) : null,
+    };
     return itemCache.item;
   }
 
   /** Builds a read-mode item as Outlook would expose it. */
   function makeItem(d) {
-    var item = {
+    const item = {
       itemId: d.ewsId,
       itemType: d.itemType,
       itemClass: d.itemType === "appointment" ? "IPM.Appointment" : "IPM.Note",
@@ -140,32 +166,43 @@
     // missing altogether on clients that lack it (the "missing" scenario).
     if (d.shared && host.scenario().sharedProperties !== "missing") {
       /** Answers owner, targetMailbox, targetRestUrl and delegatePermissions, as the scenario says. */
-      item.getSharedPropertiesAsync = function (first, second) {
-        var args = optionsAndCallback(first, second);
-        var entry = host.log("getSharedPropertiesAsync", plain(args.options));
-        var mode = host.scenario().sharedProperties;
-        var context = args.options.asyncContext;
+      item.getSharedPropertiesAsync = (first, second) => {
+        const args = optionsAndCallback(first, second);
+        const entry = host.log("getSharedPropertiesAsync", plain(args.options));
+        const mode = host.scenario().sharedProperties;
+        const context = args.options.asyncContext;
         if (mode === "timeout") {
           entry.outcome("no answer (never calls back)");
           return;
         }
         if (mode === "fails") {
           // The failure people report (office-js#3748): code 9018, GenericTokenError.
-          var error = new OfficeError(9018, "GenericTokenError", "An internal error has occurred.");
+          const error = new OfficeError(
+            9018,
+            "GenericTokenError",
+            "An internal error has occurred.",
+          );
           entry.outcome("failed 9018 GenericTokenError");
-          later(args.callback, new AsyncResult(AsyncResultStatus.Failed, undefined, error, context));
+          later(
+            args.callback,
+            new AsyncResult(AsyncResultStatus.Failed, undefined, error, context),
+          );
           return;
         }
-        var value = mode === "empty"
-          ? { owner: "", targetMailbox: "", targetRestUrl: "", delegatePermissions: 0 }
-          : {
-            owner: d.shared.owner,
-            targetMailbox: d.shared.targetMailbox,
-            targetRestUrl: d.shared.targetRestUrl,
-            delegatePermissions: d.shared.delegatePermissions,
-          };
-        entry.outcome("succeeded " + JSON.stringify(value));
-        later(args.callback, new AsyncResult(AsyncResultStatus.Succeeded, value, undefined, context));
+        const value =
+          mode === "empty"
+            ? { owner: "", targetMailbox: "", targetRestUrl: "", delegatePermissions: 0 }
+            : {
+                owner: d.shared.owner,
+                targetMailbox: d.shared.targetMailbox,
+                targetRestUrl: d.shared.targetRestUrl,
+                delegatePermissions: d.shared.delegatePermissions,
+              };
+        entry.outcome(`succeeded ${JSON.stringify(value)}`);
+        later(
+          args.callback,
+          new AsyncResult(AsyncResultStatus.Succeeded, value, undefined, context),
+        );
       };
     }
     return Object.freeze(item);
@@ -173,24 +210,26 @@
 
   /** "1.14" >= "1.3" compared numerically, part by part. */
   function versionAtLeast(have, want) {
-    var a = String(have).split(".").map(Number);
-    var b = String(want || "1.1").split(".").map(Number);
-    for (var i = 0; i < Math.max(a.length, b.length); i += 1) {
-      var x = a[i] || 0;
-      var y = b[i] || 0;
+    const a = String(have).split(".").map(Number);
+    const b = String(want || "1.1")
+      .split(".")
+      .map(Number);
+    for (let i = 0; i < Math.max(a.length, b.length); i += 1) {
+      const x = a[i] || 0;
+      const y = b[i] || 0;
       if (x !== y) return x > y;
     }
     return true;
   }
 
-  var mailbox = {
+  const mailbox = {
     /** The selected item (null when nothing is selected). */
     get item() {
       return currentItem();
     },
     /** The signed-in persona. */
     get userProfile() {
-      var p = host.profile();
+      const p = host.profile();
       return Object.freeze({
         displayName: p.name,
         emailAddress: p.upn,
@@ -202,64 +241,122 @@
     get restUrl() {
       return "https://outlook.office.com/api";
     },
-    diagnostics: Object.freeze({ hostName: "Outlook", hostVersion: "16.0.17928.20114 (simulator)", OWAView: undefined }),
+    diagnostics: Object.freeze({
+      hostName: "Outlook",
+      hostVersion: "16.0.17928.20114 (simulator)",
+      OWAView: undefined,
+    }),
     /** EWS id -> REST id: the URL-safe base64 alphabet, as Outlook converts it. */
-    convertToRestId: function (itemId, restVersion) {
+    convertToRestId: (itemId, restVersion) => {
       host.log("convertToRestId", [itemId, restVersion]);
       return String(itemId).replace(/\//g, "-").replace(/\+/g, "_");
     },
     /** REST id -> EWS id. */
-    convertToEwsId: function (itemId, restVersion) {
+    convertToEwsId: (itemId, restVersion) => {
       host.log("convertToEwsId", [itemId, restVersion]);
       return String(itemId).replace(/-/g, "/").replace(/_/g, "+");
     },
     /** Registers an ItemChanged handler with the host (the only event the pane uses). */
-    addHandlerAsync: function (eventType, handler, first, second) {
-      var args = optionsAndCallback(first, second);
+    addHandlerAsync: (eventType, handler, first, second) => {
+      const args = optionsAndCallback(first, second);
       host.log("addHandlerAsync", { eventType: eventType });
       if (eventType !== EventType.ItemChanged || typeof handler !== "function") {
-        later(args.callback, new AsyncResult(AsyncResultStatus.Failed, undefined,
-          new OfficeError(5000, "Invalid API call", "The event type is not supported here."), args.options.asyncContext));
+        later(
+          args.callback,
+          new AsyncResult(
+            AsyncResultStatus.Failed,
+            undefined,
+            new OfficeError(5000, "Invalid API call", "The event type is not supported here."),
+            args.options.asyncContext,
+          ),
+        );
         return;
       }
       host.addItemChangedHandler(handler, document);
-      later(args.callback, new AsyncResult(AsyncResultStatus.Succeeded, undefined, undefined, args.options.asyncContext));
+      later(
+        args.callback,
+        new AsyncResult(
+          AsyncResultStatus.Succeeded,
+          undefined,
+          undefined,
+          args.options.asyncContext,
+        ),
+      );
     },
     /** Drops this pane's handlers. */
-    removeHandlerAsync: function (eventType, first, second) {
-      var args = optionsAndCallback(first, second);
+    removeHandlerAsync: (eventType, first, second) => {
+      const args = optionsAndCallback(first, second);
       host.log("removeHandlerAsync", { eventType: eventType });
       host.removeItemChangedHandlers(document);
-      later(args.callback, new AsyncResult(AsyncResultStatus.Succeeded, undefined, undefined, args.options.asyncContext));
+      later(
+        args.callback,
+        new AsyncResult(
+          AsyncResultStatus.Succeeded,
+          undefined,
+          undefined,
+          args.options.asyncContext,
+        ),
+      );
     },
   };
 
-  var requirements = {
-    /** Mailbox up to 1.14; IdentityAPI 1.3 unless the scenario turns it off. */
-    isSetSupported: function (name, minVersion) {
-      var sets = { mailbox: "1.14", openbrowserwindowapi: "1.1" };
+  const requirements = {
+    /**
+     * Mailbox up to 1.14; IdentityAPI 1.3 unless the scenario turns it off; NestedAppAuth 1.1
+     * unless the NAA scenario is "unsupported" (Outlook declares neither in the manifest: both
+     * are run-time checks).
+     */
+    isSetSupported: (name, minVersion) => {
+      const sets = { mailbox: "1.14", openbrowserwindowapi: "1.1" };
       if (host.scenario().identityApi) sets.identityapi = "1.3";
-      var have = sets[String(name).toLowerCase()];
-      var answer = Boolean(have) && versionAtLeast(have, minVersion);
+      if (host.scenario().naa !== "unsupported") sets.nestedappauth = "1.1";
+      const have = sets[String(name).toLowerCase()];
+      const answer = Boolean(have) && versionAtLeast(have, minVersion);
       host.log("isSetSupported", [name, minVersion], String(answer));
       return answer;
     },
   };
 
-  var ready = null;
+  // Nested app authentication: Outlook's Office.js gives the add-in's window the bridge MSAL.js
+  // looks for (window.nestedAppAuthBridge: addEventListener("message"), postMessage(JSON text),
+  // removeEventListener; @azure/msal-browser src/naa/AuthBridge.ts). This one carries each
+  // request envelope to the simulator host and each response back, as JSON text.
+  if (host.scenario().naa !== "unsupported") {
+    const listeners = new Set();
+    window.nestedAppAuthBridge = Object.freeze({
+      /** Registers a listener for the host's responses ("message" is the only event). */
+      addEventListener: (name, callback) => {
+        if (name === "message" && typeof callback === "function") listeners.add(callback);
+      },
+      /** Drops a listener. */
+      removeEventListener: (name, callback) => {
+        if (name === "message") listeners.delete(callback);
+      },
+      /** Sends one request envelope to the host; its response arrives later, as Outlook's does. */
+      postMessage: (message) => {
+        host.bridgeRequest(String(message)).then((response) => {
+          if (!response) return;
+          const text = JSON.stringify(response);
+          for (const listener of [...listeners]) listener(text);
+        });
+      },
+    });
+  }
+
+  let ready = null;
 
   /** Office.onReady: a promise of {host, platform}, and the callback form. */
   function onReady(callback) {
     if (!ready) {
-      ready = Promise.resolve(host.ready).then(function () {
-        var info = { host: HostType.Outlook, platform: PlatformType.PC };
+      ready = Promise.resolve(host.ready).then(() => {
+        const info = { host: HostType.Outlook, platform: PlatformType.PC };
         host.log("onReady", undefined, JSON.stringify(info));
         if (typeof window.Office.initialize === "function") window.Office.initialize("taskpane");
         return info;
       });
     }
     if (typeof callback === "function") {
-      ready.then(function (info) {
+      ready.then((info) => {
         callback(info);
       });
     }
@@ -278,10 +375,14 @@
       requirements: requirements,
       displayLanguage: "en-US",
       contentLanguage: "en-US",
-      diagnostics: Object.freeze({ host: HostType.Outlook, platform: PlatformType.PC, version: "16.0 (simulator)" }),
+      diagnostics: Object.freeze({
+        host: HostType.Outlook,
+        platform: PlatformType.PC,
+        version: "16.0 (simulator)",
+      }),
       ui: {
         /** Opens a URL outside the add-in, as Outlook does with the system browser. */
-        openBrowserWindow: function (url) {
+        openBrowserWindow: (url) => {
           host.log("openBrowserWindow", [url]);
           host.openBrowserWindow(String(url));
         },
@@ -289,14 +390,14 @@
     },
     auth: {
       /** Office.auth.getAccessToken: a promise of the SSO token; rejects with {code, name, message}. */
-      getAccessToken: function (options) {
-        var copy = plain(options || {});
-        return new Promise(function (resolve, reject) {
+      getAccessToken: (options) => {
+        const copy = plain(options || {});
+        return new Promise((resolve, reject) => {
           host.getAccessToken(copy).then(
-            function (token) {
+            (token) => {
               resolve(String(token));
             },
-            function (error) {
+            (error) => {
               reject(new OfficeError(error.code, error.name, error.message));
             },
           );

@@ -1,10 +1,24 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 
-import { ApiProblem, PROBLEM_MESSAGES, bodyOf, explain, postContext, safeHttpsUrl } from "../api.js";
+import {
+  ApiProblem,
+  bodyOf,
+  explain,
+  PROBLEM_MESSAGES,
+  postContext,
+  REQUEST_TIMEOUT_MS,
+  safeHttpsUrl,
+} from "../api.js";
 import { AuthError } from "../auth.js";
+import { settle } from "./clock.js";
 
-const OWN = { state: "own", itemId: "AAMkAD-own_item", itemType: "message", mailbox: "adele@contoso.com" };
+const OWN = {
+  state: "own",
+  itemId: "AAMkAD-own_item",
+  itemType: "message",
+  mailbox: "adele@contoso.com",
+};
 const SHARED = {
   state: "shared",
   itemId: "AAMkAD-shared_item",
@@ -17,12 +31,27 @@ const SHARED = {
     delegatePermissions: 63,
   },
 };
-const ANSWER = { mailbox: { address: "support@contoso.com", kind: "shared" }, item: { subject: "Hi" }, actions: {} };
+const ANSWER = {
+  mailbox: { address: "support@contoso.com", kind: "shared" },
+  item: { subject: "Hi" },
+  actions: {},
+};
 
 /** A problem+json response as the backend writes it. */
 function problem(status, code, members = {}, headers = {}) {
-  const body = { type: `urn:tandem:problem:${code}`, title: "t", status, detail: "d", code, requestId: "req-1", ...members };
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/problem+json", ...headers } });
+  const body = {
+    type: `urn:tandem:problem:${code}`,
+    title: "t",
+    status,
+    detail: "d",
+    code,
+    requestId: "req-1",
+    ...members,
+  };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/problem+json", ...headers },
+  });
 }
 
 /** A fake fetch answering from a queue and recording each request. */
@@ -32,7 +61,13 @@ function fakeFetch(...answers) {
     requests.push({ url, init, body: JSON.parse(init.body), auth: init.headers.Authorization });
     const next = answers.shift();
     if (next instanceof Error) throw next;
-    return next ?? new Response(JSON.stringify(ANSWER), { status: 200, headers: { "Content-Type": "application/json" } });
+    return (
+      next ??
+      new Response(JSON.stringify(ANSWER), {
+        status: 200,
+        headers: { "Content-Type": "application/json" },
+      })
+    );
   };
   return { fetch, requests };
 }
@@ -53,7 +88,11 @@ describe("bodyOf", () => {
   });
 
   it("carries the four shared properties for a shared item", () => {
-    assert.deepEqual(bodyOf(SHARED), { itemId: SHARED.itemId, itemType: "message", shared: SHARED.shared });
+    assert.deepEqual(bodyOf(SHARED), {
+      itemId: SHARED.itemId,
+      itemType: "message",
+      shared: SHARED.shared,
+    });
   });
 });
 
@@ -61,7 +100,11 @@ describe("postContext", () => {
   it("posts the context with the SSO token as a bearer token", async () => {
     const { fetch, requests } = fakeFetch();
     const tokens = fakeTokens();
-    const answer = await postContext(SHARED, { fetch, getToken: tokens.getToken, baseUrl: "https://localhost:3000" });
+    const answer = await postContext(SHARED, {
+      fetch,
+      getToken: tokens.getToken,
+      baseUrl: "https://localhost:3000",
+    });
     assert.deepEqual(answer, ANSWER);
     assert.equal(requests.length, 1);
     assert.equal(requests[0].url, "https://localhost:3000/api/items/context");
@@ -76,12 +119,19 @@ describe("postContext", () => {
     const tokens = fakeTokens();
     assert.deepEqual(await postContext(OWN, { fetch, getToken: tokens.getToken }), ANSWER);
     assert.equal(requests.length, 2);
-    assert.deepEqual(requests.map((r) => r.auth), ["Bearer token-1", "Bearer token-2"]);
-    assert.deepEqual(tokens.asked, [{}, {}]);
+    assert.deepEqual(
+      requests.map((r) => r.auth),
+      ["Bearer token-1", "Bearer token-2"],
+    );
+    assert.deepEqual(tokens.asked, [{}, { fresh: true }]);
   });
 
   it("retries token_expired only once", async () => {
-    const { fetch, requests } = fakeFetch(problem(401, "token_expired"), problem(401, "token_expired"), undefined);
+    const { fetch, requests } = fakeFetch(
+      problem(401, "token_expired"),
+      problem(401, "token_expired"),
+      undefined,
+    );
     const tokens = fakeTokens();
     await assert.rejects(postContext(OWN, { fetch, getToken: tokens.getToken }), (error) => {
       assert.ok(error instanceof ApiProblem);
@@ -107,47 +157,91 @@ describe("postContext", () => {
       problem(401, "interaction_required", { claims }),
     );
     const tokens = fakeTokens();
-    await assert.rejects(postContext(SHARED, { fetch, getToken: tokens.getToken }), (e) => e.code === "interaction_required");
+    await assert.rejects(
+      postContext(SHARED, { fetch, getToken: tokens.getToken }),
+      (e) => e.code === "interaction_required",
+    );
     assert.equal(requests.length, 2);
     assert.equal(tokens.asked.length, 2);
   });
 
   it("does not retry other problems", async () => {
     const { fetch, requests } = fakeFetch(problem(403, "mailbox_access_denied"));
-    await assert.rejects(postContext(SHARED, { fetch, getToken: fakeTokens().getToken }), (e) => e.code === "mailbox_access_denied");
+    await assert.rejects(
+      postContext(SHARED, { fetch, getToken: fakeTokens().getToken }),
+      (e) => e.code === "mailbox_access_denied",
+    );
     assert.equal(requests.length, 1);
   });
 
   it("turns problem+json into an ApiProblem with every member", async () => {
-    const { fetch } = fakeFetch(problem(409, "conflict", { holder: "lee@contoso.com", field: "etag" }));
-    await assert.rejects(postContext(SHARED, { fetch, getToken: fakeTokens().getToken }), (error) => {
-      assert.ok(error instanceof ApiProblem);
-      assert.equal(error.status, 409);
-      assert.equal(error.code, "conflict");
-      assert.equal(error.detail, "d");
-      assert.equal(error.requestId, "req-1");
-      assert.equal(error.holder, "lee@contoso.com");
-      assert.equal(error.field, "etag");
-      return true;
-    });
+    const holder = { upn: "lee@contoso.com", name: "Lee Gu" };
+    const { fetch } = fakeFetch(problem(409, "conflict", { holder, field: "etag" }));
+    await assert.rejects(
+      postContext(SHARED, { fetch, getToken: fakeTokens().getToken }),
+      (error) => {
+        assert.ok(error instanceof ApiProblem);
+        assert.equal(error.status, 409);
+        assert.equal(error.code, "conflict");
+        assert.equal(error.detail, "d");
+        assert.equal(error.requestId, "req-1");
+        assert.deepEqual(error.holder, holder);
+        assert.equal(error.field, "etag");
+        return true;
+      },
+    );
   });
 
-  it("reads throttled's retryAfter, or the Retry-After header without it", async () => {
+  it("reads throttled's retryAfter member and never the Retry-After header", async () => {
     const first = fakeFetch(problem(429, "throttled", { retryAfter: 7 }));
-    await assert.rejects(postContext(OWN, { fetch: first.fetch, getToken: fakeTokens().getToken }), (e) => e.retryAfter === 7);
+    await assert.rejects(
+      postContext(OWN, { fetch: first.fetch, getToken: fakeTokens().getToken }),
+      (e) => e.retryAfter === 7,
+    );
     const second = fakeFetch(problem(429, "throttled", {}, { "Retry-After": "12" }));
-    await assert.rejects(postContext(OWN, { fetch: second.fetch, getToken: fakeTokens().getToken }), (e) => e.retryAfter === 12);
+    await assert.rejects(
+      postContext(OWN, { fetch: second.fetch, getToken: fakeTokens().getToken }),
+      (e) => e.code === "throttled" && e.retryAfter === null,
+    );
   });
 
   it("names a response that is not problem+json by its status", async () => {
-    const html = new Response("<h1>Bad gateway</h1>", { status: 502, headers: { "Content-Type": "text/html" } });
+    const html = new Response("<h1>Bad gateway</h1>", {
+      status: 502,
+      headers: { "Content-Type": "text/html" },
+    });
     const { fetch } = fakeFetch(html);
-    await assert.rejects(postContext(OWN, { fetch, getToken: fakeTokens().getToken }), (e) => e.code === "bad_gateway" && e.status === 502);
+    await assert.rejects(
+      postContext(OWN, { fetch, getToken: fakeTokens().getToken }),
+      (e) => e.code === "bad_gateway" && e.status === 502,
+    );
+  });
+
+  it("gives up with timeout when the backend never answers", async () => {
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      const fetch = (_url, init) =>
+        new Promise((_resolve, reject) => {
+          init.signal.addEventListener("abort", () =>
+            reject(new DOMException("The operation was aborted.", "AbortError")),
+          );
+        });
+      const pending = postContext(OWN, { fetch, getToken: fakeTokens().getToken });
+      const checked = assert.rejects(pending, (e) => e.code === "timeout" && e.status === 0);
+      await settle();
+      mock.timers.tick(REQUEST_TIMEOUT_MS);
+      await checked;
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it("turns a network failure into network_error", async () => {
     const { fetch } = fakeFetch(new TypeError("Failed to fetch"));
-    await assert.rejects(postContext(OWN, { fetch, getToken: fakeTokens().getToken }), (e) => e.code === "network_error");
+    await assert.rejects(
+      postContext(OWN, { fetch, getToken: fakeTokens().getToken }),
+      (e) => e.code === "network_error",
+    );
   });
 
   it("lets sign-in failures through untouched", async () => {
@@ -162,7 +256,10 @@ describe("postContext", () => {
   it("refuses to call the backend for an unknown or empty context", async () => {
     const { fetch, requests } = fakeFetch();
     for (const state of ["unknown", "none"]) {
-      await assert.rejects(postContext({ state }, { fetch, getToken: fakeTokens().getToken }), RangeError);
+      await assert.rejects(
+        postContext({ state }, { fetch, getToken: fakeTokens().getToken }),
+        RangeError,
+      );
     }
     assert.equal(requests.length, 0);
   });
@@ -170,13 +267,27 @@ describe("postContext", () => {
 
 describe("explain", () => {
   const codes = [
-    "invalid_request", "target_not_allowed", "invalid_token", "token_expired", "interaction_required",
-    "consent_required", "permission_denied", "mailbox_access_denied", "send_as_denied", "mailbox_not_found",
-    "item_not_found", "conflict", "throttled", "upstream_unavailable", "server_misconfigured",
+    "invalid_request",
+    "target_not_allowed",
+    "invalid_token",
+    "token_expired",
+    "interaction_required",
+    "consent_required",
+    "permission_denied",
+    "mailbox_access_denied",
+    "send_as_denied",
+    "mailbox_not_found",
+    "item_not_found",
+    "conflict",
+    "throttled",
+    "upstream_unavailable",
+    "server_misconfigured",
   ];
 
   it("has a sentence with a fix for every contract code", () => {
-    const sentences = codes.map((code) => explain(new ApiProblem({ code, requestId: "r" }, 400)).message);
+    const sentences = codes.map(
+      (code) => explain(new ApiProblem({ code, requestId: "r" }, 400)).message,
+    );
     for (const [i, sentence] of sentences.entries()) {
       assert.ok(PROBLEM_MESSAGES[codes[i]], codes[i]);
       assert.doesNotMatch(sentence, /answered with an error/, codes[i]);
@@ -195,24 +306,49 @@ describe("explain", () => {
     const url = "https://login.microsoftonline.com/contoso/adminconsent?client_id=x";
     const ok = explain(new ApiProblem({ code: "consent_required", consentUrl: url }, 403));
     assert.deepEqual(ok.link, { href: url, text: "Open the consent page" });
-    const bad = explain(new ApiProblem({ code: "consent_required", consentUrl: "javascript:alert(1)" }, 403));
+    const bad = explain(
+      new ApiProblem({ code: "consent_required", consentUrl: "javascript:alert(1)" }, 403),
+    );
     assert.equal(bad.link, null);
     assert.equal(safeHttpsUrl("http://example.com"), null);
   });
 
-  it("names the claim holder on conflict", () => {
-    assert.match(explain(new ApiProblem({ code: "conflict", holder: "pat@contoso.com" }, 409)).message, /pat@contoso\.com/);
+  it("names the claim holder on conflict by name, else by upn", () => {
+    const named = { upn: "pat@contoso.com", name: "Pat Ortiz" };
+    const message = explain(new ApiProblem({ code: "conflict", holder: named }, 409)).message;
+    assert.match(message, /claimed by Pat Ortiz\)/);
+    const unnamed = { upn: "pat@contoso.com", name: "" };
+    assert.match(
+      explain(new ApiProblem({ code: "conflict", holder: unnamed }, 409)).message,
+      /pat@/,
+    );
+    const none = explain(new ApiProblem({ code: "conflict" }, 409)).message;
+    assert.doesNotMatch(none, /claimed/);
   });
 
   it("keeps the request id and the backend's title for contract codes", () => {
-    const explained = explain(new ApiProblem({ code: "mailbox_access_denied", title: "Exchange refused access to this mailbox", requestId: "abc" }, 403));
+    const explained = explain(
+      new ApiProblem(
+        {
+          code: "mailbox_access_denied",
+          title: "Exchange refused access to this mailbox",
+          requestId: "abc",
+        },
+        403,
+      ),
+    );
     assert.equal(explained.requestId, "abc");
     assert.equal(explained.title, "Exchange refused access to this mailbox");
     assert.equal(explained.retry, true);
   });
 
   it("offers no Try again where only a change of settings helps", () => {
-    for (const code of ["invalid_request", "target_not_allowed", "mailbox_not_found", "server_misconfigured"]) {
+    for (const code of [
+      "invalid_request",
+      "target_not_allowed",
+      "mailbox_not_found",
+      "server_misconfigured",
+    ]) {
       assert.equal(explain(new ApiProblem({ code }, 400)).retry, false, code);
     }
   });

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-
-import { readContext, restIdOf } from "../context.js";
-import { EWS_ID, REST_ID, fakeOffice, message } from "./fake-office.js";
+import { readContext, restIdOf, SHARED_PROPERTIES_TIMEOUT_MS } from "../context.js";
+import { advance, useMockTimers } from "./clock.js";
+import { EWS_ID, fakeOffice, message, REST_ID } from "./fake-office.js";
 
 const SUPPORT = {
   owner: "support@contoso.com",
@@ -27,7 +27,9 @@ describe("readContext", () => {
   });
 
   it("answers own when getSharedPropertiesAsync is missing, naming the person's mailbox", async () => {
-    const office = fakeOffice({ profile: { displayName: "Adele Vance", emailAddress: "adele@contoso.com" } });
+    const office = fakeOffice({
+      profile: { displayName: "Adele Vance", emailAddress: "adele@contoso.com" },
+    });
     const ctx = await readContext(office);
     assert.equal(ctx.state, "own");
     assert.equal(ctx.mailbox, "adele@contoso.com");
@@ -42,7 +44,10 @@ describe("readContext", () => {
     const ctx = await readContext(office);
     assert.equal(ctx.ewsId, EWS_ID);
     assert.equal(ctx.itemId, REST_ID);
-    assert.deepEqual(office.calls.find((c) => c[0] === "convertToRestId"), ["convertToRestId", EWS_ID, "v2.0"]);
+    assert.deepEqual(
+      office.calls.find((c) => c[0] === "convertToRestId"),
+      ["convertToRestId", EWS_ID, "v2.0"],
+    );
     assert.doesNotMatch(ctx.itemId, /[+/]/);
   });
 
@@ -54,14 +59,23 @@ describe("readContext", () => {
   });
 
   it("keeps the delegate's bits as a number", async () => {
-    const value = { owner: "adele@contoso.com", targetMailbox: "adele@contoso.com", targetRestUrl: SUPPORT.targetRestUrl, delegatePermissions: 23 };
+    const value = {
+      owner: "adele@contoso.com",
+      targetMailbox: "adele@contoso.com",
+      targetRestUrl: SUPPORT.targetRestUrl,
+      delegatePermissions: 23,
+    };
     const ctx = await readContext(fakeOffice({ shared: { value } }));
     assert.equal(ctx.shared.delegatePermissions, 23);
     assert.equal(ctx.shared.owner, "adele@contoso.com");
   });
 
   it("answers unknown, never own, when the call fails", async () => {
-    const error = { code: 9018, name: "GenericTokenError", message: "An internal error has occurred." };
+    const error = {
+      code: 9018,
+      name: "GenericTokenError",
+      message: "An internal error has occurred.",
+    };
     const ctx = await readContext(fakeOffice({ shared: { error } }));
     assert.equal(ctx.state, "unknown");
     assert.equal(ctx.reason, "failed");
@@ -74,20 +88,6 @@ describe("readContext", () => {
     const ctx = await readContext(fakeOffice({ shared: { throws: "not available in compose" } }));
     assert.equal(ctx.state, "unknown");
     assert.equal(ctx.reason, "failed");
-  });
-
-  it("answers unknown after the timeout when Office never calls back", async () => {
-    const started = Date.now();
-    const ctx = await readContext(fakeOffice({ shared: { never: true } }), { timeoutMs: 30 });
-    assert.equal(ctx.state, "unknown");
-    assert.equal(ctx.reason, "timeout");
-    assert.ok(Date.now() - started >= 25);
-  });
-
-  it("ignores an answer that arrives after the timeout", async () => {
-    const ctx = await readContext(fakeOffice({ shared: { value: SUPPORT, delayMs: 60 } }), { timeoutMs: 10 });
-    assert.equal(ctx.state, "unknown");
-    assert.equal(ctx.reason, "timeout");
   });
 
   for (const [label, value] of [
@@ -122,6 +122,41 @@ describe("readContext", () => {
     const ctx = await readContext(fakeOffice({ item: message({ itemType: "note" }) }));
     assert.equal(ctx.state, "none");
     assert.equal(ctx.reason, "unsupported-item");
+  });
+});
+
+describe("readContext's time limit", () => {
+  useMockTimers();
+
+  it("answers unknown after the timeout when Office never calls back", async () => {
+    let ctx = null;
+    readContext(fakeOffice({ shared: { never: true } })).then((answer) => {
+      ctx = answer;
+    });
+    await advance(SHARED_PROPERTIES_TIMEOUT_MS - 1);
+    assert.equal(ctx, null, "still waiting for Office");
+    await advance(1);
+    assert.equal(ctx.state, "unknown");
+    assert.equal(ctx.reason, "timeout");
+    assert.match(ctx.detail, /5 s/);
+  });
+
+  it("takes an answer that comes just in time", async () => {
+    const office = fakeOffice({ shared: { value: SUPPORT, delayMs: 999 } });
+    const pending = readContext(office, { timeoutMs: 1000 });
+    await advance(999);
+    assert.equal((await pending).state, "shared");
+  });
+
+  it("ignores an answer that arrives after the timeout", async () => {
+    const office = fakeOffice({ shared: { value: SUPPORT, delayMs: 60 } });
+    const pending = readContext(office, { timeoutMs: 10 });
+    await advance(10);
+    const ctx = await pending;
+    assert.equal(ctx.state, "unknown");
+    assert.equal(ctx.reason, "timeout");
+    await advance(50); // the late answer: dropped
+    assert.equal(ctx.state, "unknown");
   });
 });
 

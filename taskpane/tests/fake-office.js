@@ -1,8 +1,10 @@
 // A small fake of the Office.js surface the pane touches, for the unit tests. Not a test file
 // itself (node --test runs only *.test.js here).
 
-export const EWS_ID = "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVhMDBhMDFkNjE2ZgBGAAD/6rbIfRYM4WYc+uJj1WbdjieipwyiRfVMrTn64mDQX/ARJg36YN0Mm";
-export const REST_ID = "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVhMDBhMDFkNjE2ZgBGAAD-6rbIfRYM4WYc_uJj1WbdjieipwyiRfVMrTn64mDQX-ARJg36YN0Mm";
+export const EWS_ID =
+  "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVhMDBhMDFkNjE2ZgBGAAD/6rbIfRYM4WYc+uJj1WbdjieipwyiRfVMrTn64mDQX/ARJg36YN0Mm";
+export const REST_ID =
+  "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVhMDBhMDFkNjE2ZgBGAAD-6rbIfRYM4WYc_uJj1WbdjieipwyiRfVMrTn64mDQX-ARJg36YN0Mm";
 
 /** Office's enums, as Office.js defines them. */
 const ENUMS = {
@@ -31,7 +33,14 @@ export function message(overrides = {}) {
  * {value} succeeds, {error} fails, {never: true} never calls back, {throws} throws.
  * `tokens` is a queue of answers for getAccessToken: a string resolves, an object rejects.
  */
-export function fakeOffice({ item = message(), shared = null, identity = true, tokens = [], profile } = {}) {
+export function fakeOffice({
+  item = message(),
+  shared = null,
+  identity = true,
+  naa = false,
+  tokens = [],
+  profile,
+} = {}) {
   const calls = [];
   const office = {
     ...ENUMS,
@@ -47,9 +56,10 @@ export function fakeOffice({ item = message(), shared = null, identity = true, t
         item: null,
       },
       requirements: {
-        /** IdentityAPI as the test says; Mailbox always. */
+        /** IdentityAPI and NestedAppAuth as the test says; Mailbox always. */
         isSetSupported(name, version) {
           calls.push(["isSetSupported", name, version]);
+          if (name === "NestedAppAuth") return naa;
           return name === "IdentityAPI" ? identity : name === "Mailbox";
         },
       },
@@ -73,7 +83,10 @@ export function fakeOffice({ item = message(), shared = null, identity = true, t
         const result = shared.error
           ? { status: "failed", error: shared.error }
           : { status: "succeeded", value: shared.value };
-        setTimeout(() => callback(result), shared.delayMs ?? 0);
+        // Office calls back later, never synchronously: after delayMs on the (mocked) clock, or
+        // as a microtask when the test gives no delay.
+        if (shared.delayMs) setTimeout(() => callback(result), shared.delayMs);
+        else queueMicrotask(() => callback(result));
       };
     }
     office.context.mailbox.item = copy;
