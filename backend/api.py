@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import UnsupportedMediaType
 
-from . import actions, permissions
+from . import actions, folders, permissions, presence
 from .context import parse_context
 from .errors import InvalidRequest
 from .graph import summary
@@ -77,4 +77,13 @@ def mailbox_folders(caller: Caller) -> ResponseReturnValue:
     """The folders of the item's mailbox the person can see, for the move picker."""
     tandem = _tandem()
     ctx = parse_context(_json_body(), tandem.settings, caller)
-    return jsonify({"folders": actions.list_folders(tandem.act(caller, ctx, {}, None))})
+    return jsonify({"folders": folders.listing(tandem.act(caller, ctx, {}, None))})
+
+
+@bp.post("/items/presence")
+@sso_required
+def item_presence(caller: Caller) -> ResponseReturnValue:
+    """Say this person is viewing or replying to the item; answers who else is."""
+    tandem, body = _tandem(), _json_body()
+    ctx = parse_context(body, tandem.settings, caller, extra=frozenset({"state"}))
+    return jsonify(presence.report(tandem, caller, ctx, presence.state_of(body)))

@@ -125,6 +125,12 @@ def configure(fmt: str = "text", *, level: int = logging.INFO) -> None:
     install()
 
 
-def event(action: str, **fields: Any) -> None:
+def event(kind: str, **fields: Any) -> None:
     """One structured audit line for an action taken as a person (never a token or comment)."""
-    log.info("audit %s %s", action, fields.get("outcome", ""), extra={"event": action, **fields})
+    log.info(
+        "audit %s %s %s",
+        kind,
+        fields.get("action", ""),
+        fields.get("outcome", ""),
+        extra={"event": kind, **fields},
+    )

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class LockTimeout(Exception):
@@ -54,6 +54,18 @@ class Coordinator(Protocol):
         """Hold one of `limit` slots of `key`; raise SlotTimeout after `wait` seconds."""
         ...
 
+    def announce(self, key: str, member: str, value: dict[str, Any], *, ttl: float) -> bool:
+        """Say `member` is present at `key` for `ttl` seconds; True when it was already there."""
+        ...
+
+    def leave(self, key: str, member: str) -> None:
+        """`member` is no longer present at `key`."""
+        ...
+
+    def present(self, key: str) -> dict[str, dict[str, Any]]:
+        """Who is present at `key` now, by member."""
+        ...
+
 
 class LocalCoordinator:
     """Locks and slots of this process (threads); nothing survives the process."""
@@ -64,6 +76,7 @@ class LocalCoordinator:
         self._changed = threading.Condition(self._mutex)
         self._locks: dict[str, tuple[str, float]] = {}  # key -> (owner token, expires at)
         self._slots: dict[str, int] = {}  # key -> slots taken
+        self._presence: dict[str, dict[str, tuple[float, dict[str, Any]]]] = {}
 
     @contextmanager
     def lock(self, key: str, *, ttl: float, wait: float) -> Iterator[str]:
@@ -124,3 +137,35 @@ class LocalCoordinator:
         """How many slots of `key` are taken (for tests and metrics)."""
         with self._mutex:
             return self._slots.get(key, 0)
+
+    def announce(self, key: str, member: str, value: dict[str, Any], *, ttl: float) -> bool:
+        """Say `member` is present at `key` for `ttl` seconds; True when it was already there."""
+        with self._mutex:
+            if len(self._presence) > 10_000:  # forget items nobody has looked at for a while
+                for stale in list(self._presence):
+                    self._live(stale)
+            here = self._live(key)
+            known = member in here
+            here[member] = (self._clock() + ttl, dict(value))
+            self._presence[key] = here
+            return known
+
+    def leave(self, key: str, member: str) -> None:
+        """`member` is no longer present at `key`."""
+        with self._mutex:
+            self._live(key).pop(member, None)
+
+    def present(self, key: str) -> dict[str, dict[str, Any]]:
+        """Who is present at `key` now, by member."""
+        with self._mutex:
+            return {member: dict(value) for member, (_, value) in self._live(key).items()}
+
+    def _live(self, key: str) -> dict[str, tuple[float, dict[str, Any]]]:
+        """The unexpired presence at `key` (the caller holds the mutex)."""
+        now = self._clock()
+        here = {m: e for m, e in self._presence.get(key, {}).items() if e[0] > now}
+        if here:
+            self._presence[key] = here
+        else:
+            self._presence.pop(key, None)
+        return here

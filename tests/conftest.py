@@ -94,6 +94,32 @@ class EmulatorHandle:
         """Forget every fault."""
         self.http.delete(f"{self.url}/_emulator/faults").raise_for_status()
 
+    def item(self, item_id: str) -> dict[str, Any]:
+        """GET /_emulator/items/<id>: the item's whole state and history, by any id it had."""
+        response = self.http.get(f"{self.url}/_emulator/items/{item_id}")
+        response.raise_for_status()
+        return response.json()
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """GET /_emulator/deliveries: every message handed to transport."""
+        return self.http.get(f"{self.url}/_emulator/deliveries").json()["deliveries"]
+
+    def requests(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """GET /_emulator/requests: the Graph request log, newest last."""
+        return self.http.get(f"{self.url}/_emulator/requests?limit={limit}").json()["requests"]
+
+    def settings(self, **settings: Any) -> dict[str, Any]:
+        """POST /_emulator/settings."""
+        response = self.http.post(f"{self.url}/_emulator/settings", json=settings)
+        response.raise_for_status()
+        return response.json()
+
+    def change(self, item_id: str, **change: Any) -> dict[str, Any]:
+        """Change an item as a person would in Outlook (POST /_emulator/items/<id>/change)."""
+        response = self.http.post(f"{self.url}/_emulator/items/{item_id}/change", json=change)
+        response.raise_for_status()
+        return response.json()
+
     def items(self, mailbox: str, folder: str = "inbox") -> list[dict[str, Any]]:
         """The items of a well-known or named folder of a mailbox, newest first."""
         for box in self.world()["mailboxes"]:
@@ -146,6 +172,22 @@ class BackendHandle:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return self.http.post(f"{self.url}/api/items/context", json=body, headers=headers)
+
+    def action(self, token: str, name: str, body: dict[str, Any], **fields: Any) -> Any:
+        """POST /api/items/actions/<name> with the item context, and the action's fields."""
+        return self.http.post(
+            f"{self.url}/api/items/actions/{name}",
+            json={**body, **fields},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    def folders(self, token: str, body: dict[str, Any]) -> Any:
+        """POST /api/mailbox/folders."""
+        return self.http.post(
+            f"{self.url}/api/mailbox/folders",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        )
 
 
 def backend_settings(
