@@ -37,7 +37,7 @@ class InvalidRequest(ApiError):
 
     code, status, title = "invalid_request", 400, "The request is malformed"
 
-    def __init__(self, detail: str, *, field: str | None = None):
+    def __init__(self, detail: str, field: str | None = None):
         super().__init__(detail, field=field)
 
 

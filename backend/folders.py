@@ -33,10 +33,12 @@ def resolve(act: Act, name: str, *, quiet: bool = False) -> dict[str, Any] | Non
                 "GET", act.route, f"/mailFolders/{quote(name, safe='')}", params=select
             )
             return _folder(found.body)
-    except (ItemNotFound, MailboxAccessDenied):
+    except (ItemNotFound, MailboxAccessDenied) as error:
         if quiet:
             return None
-        raise InvalidRequest(f"There is no folder '{name}' you can use here.", "folder") from None
+        if isinstance(error, MailboxAccessDenied):
+            raise  # Exchange refused: the person has no rights on that folder
+        raise InvalidRequest(f"There is no folder '{name}' in this mailbox.", "folder") from None
     segments = [s.strip() for s in name.strip("/").split("/")]
     first = segments[0].lower()
     here: dict[str, Any] | None = None
@@ -45,10 +47,7 @@ def resolve(act: Act, name: str, *, quiet: bool = False) -> dict[str, Any] | Non
         segments = segments[1:]
     for segment in segments:
         path = f"/mailFolders/{quote(here['id'], safe='')}/childFolders" if here else "/mailFolders"
-        try:
-            children = act.call("GET", act.route, path, params={**select, "$top": "250"})
-        except MailboxAccessDenied:
-            raise InvalidRequest(f"You can't see the folders of '{name}'.", "folder") from None
+        children = act.call("GET", act.route, path, params={**select, "$top": "250"})
         match = next(
             (
                 f

@@ -46,6 +46,48 @@ def _no_tandem_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+AUDIT_KEYS = {
+    "time",
+    "level",
+    "logger",
+    "message",
+    "event",
+    "action",
+    "person",
+    "mailbox",
+    "item",
+    "outcome",
+    "graphRequestIds",
+    "durationMs",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_trail() -> Iterator[list[str]]:
+    """Every audit line of the run is JSON with the audit fields only: no token, no comment."""
+    import io
+    import json
+    import logging
+
+    from backend import audit
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(audit.JsonLines())
+    logger = logging.getLogger("tandem.audit")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    lines: list[str] = []
+    yield lines
+    logger.removeHandler(handler)
+    for line in stream.getvalue().splitlines():
+        event = json.loads(line)
+        assert set(event) <= AUDIT_KEYS, sorted(set(event) - AUDIT_KEYS)
+        assert event["event"] == "action" and event["outcome"]
+        assert "eyJ" not in line and "Bearer" not in line
+        lines.append(line)
+
+
 @pytest.fixture(scope="session")
 def cert_paths(tmp_path_factory: pytest.TempPathFactory) -> CertPaths:
     """A development CA and localhost certificate made for this test session."""
