@@ -213,10 +213,24 @@ def test_reviewer_delegate_reads_and_sees_what_is_not_allowed(
 
 
 def test_delegate_cannot_read_a_folder_not_shared_with_them(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    backend = make_backend(fresh_emulator)
+    adele = fresh_emulator.sso("adele@contoso.com")
+    inbox_item = fresh_emulator.items("adele@contoso.com", "inbox")[0]  # shared with Alex
+    own = {"itemId": inbox_item["id"], "itemType": "message"}
+    draft = backend.action(adele, "reply", own, comment="Draft").json()["result"]["draft"]
+    assert fresh_emulator.item(draft["id"])["folderWellKnownName"] == "drafts"  # not shared
+    response = backend.context(
+        fresh_emulator.sso("alex@contoso.com"),
+        shared_body(draft["id"], "adele@contoso.com", bits=23),
+    )
+    assert_problem(response, 403, "mailbox_access_denied")
+
+
+def test_delegate_cannot_read_another_persons_mailbox(
     backend: BackendHandle, emulator: EmulatorHandle
 ):
-    adele_drafts = emulator.items("adele@contoso.com", "inbox")  # shared
-    assert adele_drafts
     welcome = emulator.items("megan@contoso.com")[0]  # Megan's own item, read by Alex
     response = backend.context(
         emulator.sso("alex@contoso.com"), shared_body(welcome["id"], "megan@contoso.com", bits=23)

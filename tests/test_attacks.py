@@ -234,3 +234,70 @@ def test_problem_bodies_of_this_module_are_json(backend, emulator: EmulatorHandl
     response = backend.context(emulator.sso("lee@contoso.com"), {"itemType": []})
     problem = json.loads(response.text)
     assert {"type", "title", "status", "detail", "code", "requestId"} <= set(problem)
+
+
+# -- D4: a slow key endpoint and a forged kid make no valid user wait --------------------------
+def test_an_unknown_kid_and_a_slow_jwks_do_not_slow_valid_users(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    backend = make_backend(fresh_emulator)
+    body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
+    tokens = [fresh_emulator.sso("lee@contoso.com") for _ in range(10)]
+    assert backend.context(tokens[0], body).status_code == 200  # the key set is cached now
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    claims = jwt.decode(tokens[1], options={"verify_signature": False})
+    forged = jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "not-published"})
+    fresh_emulator.fault(target="jwks", delayMs=3000, times=-1)
+    slow: list[Any] = []
+    attacker = threading.Thread(target=lambda: slow.append(backend.context(forged, body)))
+    attacker.start()
+    deadline = time.monotonic() + 5
+    while fresh_emulator.stats()["jwksFetches"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling until the forged kid's refetch is under way
+    started = time.monotonic()
+    statuses = [backend.context(t, body).status_code for t in tokens[1:]]
+    elapsed = time.monotonic() - started
+    attacker.join(timeout=10)
+    assert statuses == [200] * 9
+    assert elapsed < 2.0, f"{elapsed:.1f} s: valid users waited for the key fetch"
+    assert slow and slow[0].status_code == 401
+
+
+def test_a_burst_with_jwks_down_makes_a_bounded_number_of_fetches(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    backend = make_backend(fresh_emulator)
+    body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
+    token = fresh_emulator.sso("lee@contoso.com")
+    fresh_emulator.fault(target="jwks", status=503, times=-1)
+    before = fresh_emulator.stats()["jwksFetches"]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda _: backend.context(token, body).status_code, range(100)))
+    assert set(statuses) == {503}
+    assert fresh_emulator.stats()["jwksFetches"] - before <= 2
+
+
+# -- D7: a malformed key set is Entra not answering: 503, never 500 ---------------------------
+@pytest.mark.parametrize("broken", ["text", "empty"])
+def test_a_malformed_key_set_is_upstream_unavailable(
+    make_backend, fresh_emulator: EmulatorHandle, broken: str
+):
+    backend = make_backend(fresh_emulator)
+    body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
+    fresh_emulator.fault(target="jwks", body=broken, times=-1)
+    answer = backend.context(fresh_emulator.sso("lee@contoso.com"), body)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["code"] == "upstream_unavailable"
+    ready = backend.http.get(f"{backend.url}/readyz")
+    assert ready.status_code == 503 and ready.json()["code"] == "upstream_unavailable"
+
+
+def test_a_mailbox_graph_cannot_resolve_is_the_callers_error(backend, emulator: EmulatorHandle):
+    """D9: `a/b@contoso.com` is a valid address Graph can't resolve: 400, not 502."""
+    body = shared_body(emulator.items("support@contoso.com")[0]["id"], "a/b@contoso.com")
+    answer = backend.context(emulator.sso("lee@contoso.com"), body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "invalid_request"

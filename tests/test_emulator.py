@@ -163,7 +163,7 @@ def test_graph_reads_and_refuses_as_exchange_does(emulator: EmulatorHandle, http
     joni = graph_token(emulator, http, "joni@contoso.com")
     support = emulator.items("support@contoso.com")[0]
     adele = emulator.items("adele@contoso.com")[0]
-    adele_sent = emulator.items("adele@contoso.com", "deleteditems")
+    adele_deleted = emulator.items("adele@contoso.com", "deleteditems")
 
     ok = graph(
         emulator,
@@ -214,7 +214,7 @@ def test_graph_reads_and_refuses_as_exchange_does(emulator: EmulatorHandle, http
         400,
         "RequestBroker--ParseUri",
     )
-    assert adele_sent == []
+    assert adele_deleted == []  # nothing deleted in the shared emulator
     assert_graph_error(
         graph(
             emulator, http, "not-a-token", f"/users/support@contoso.com/messages/{support['id']}"

@@ -65,11 +65,25 @@ def create_app(emulator: Emulator | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         if request.path.startswith("/v1.0/"):
+            # Graph answers a path it cannot resolve with 400 BadRequest "Resource not found
+            # for the segment '...'", not 404 (learn.microsoft.com/graph/errors).
+            segment = request.path.rstrip("/").rsplit("/", 1)[-1]
+            emulator.graph.requests.add(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "rawPath": graph.raw_path(),
+                    "status": 400 if error.code == 404 else error.code,
+                    "unrouted": True,
+                }
+            )
             return emulator.graph.answer(
                 GraphError(
-                    error.code or 400,
+                    400 if error.code == 404 else error.code or 400,
                     "BadRequest" if error.code != 405 else "MethodNotAllowed",
-                    "Resource not found for the segment." if error.code == 404 else str(error.name),
+                    f"Resource not found for the segment '{segment}'."
+                    if error.code == 404
+                    else str(error.name),
                 )
             )
         response = jsonify({"error": error.name, "status": error.code})

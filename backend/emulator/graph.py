@@ -627,6 +627,12 @@ def _filter_message_id(expression: str | None) -> str | None:
     return rest[1:-1].replace("''", "'")
 
 
+def raw_path() -> str:
+    """The request's path as the client sent it (percent-encoding kept)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path
+    return str(raw).split("?", 1)[0]
+
+
 def blueprint(graph: Graph) -> Blueprint:
     """The Graph routes, each under /users/{id | userPrincipalName} and /me."""
     bp = Blueprint("graph", __name__, url_prefix="/v1.0")
@@ -648,6 +654,8 @@ def blueprint(graph: Graph) -> Blueprint:
                 "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 "method": request.method,
                 "path": request.path,
+                # The URI as sent, before percent-decoding: what tests check for path tricks.
+                "rawPath": raw_path(),
                 "query": request.query_string.decode(),
                 "mailbox": g.get("mailbox"),
                 "caller": g.get("caller"),

@@ -256,9 +256,10 @@ class EntraError(Exception):
 class KeysUnavailable(Exception):
     """The keys endpoint fails (an injected fault): a bare status, as a broken CDN answers."""
 
-    def __init__(self, status: int):
+    def __init__(self, status: int, body: str = "unavailable"):
         super().__init__(str(status))
         self.status = status
+        self.body = body
 
 
 class Entra:
@@ -410,8 +411,16 @@ class Entra:
         """GET /<tenant>/discovery/v2.0/keys: every published key."""
         self.stats.bump("jwksFetches")
         fault = self.faults.take("jwks")
-        if fault is not None and fault.get("status"):
-            raise KeysUnavailable(int(fault["status"]))
+        if fault is not None:
+            # delayMs: a slow key endpoint; status: a bare failure; body "text": a 200 that is
+            # not JSON, "empty": a key set with no key (both seen from broken proxies and CDNs).
+            time.sleep(float(fault.get("delayMs", 0)) / 1000)
+            if fault.get("status"):
+                raise KeysUnavailable(int(fault["status"]))
+            if fault.get("body") == "text":
+                raise KeysUnavailable(200, "<html>Service maintenance</html>")
+            if fault.get("body") == "empty":
+                return {"keys": []}
         self._known_tenant(tenant)
         with self._keys_lock:
             return {"keys": [k.jwk() for k in self.keys]}
@@ -736,7 +745,7 @@ def blueprint(entra: Entra) -> Blueprint:
 
     @bp.errorhandler(KeysUnavailable)
     def keys_unavailable(error: KeysUnavailable) -> Response:
-        return Response("unavailable", status=error.status)
+        return Response(error.body, status=error.status, mimetype="text/html")
 
     @bp.get("/<tenant>/v2.0/.well-known/openid-configuration")
     def openid_configuration(tenant: str) -> Response:
