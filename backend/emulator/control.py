@@ -255,8 +255,8 @@ def blueprint(emulator: Emulator) -> Blueprint:
                 return _bad(f"aadsts must be one of {sorted(AADSTS)}")
             if "outsideChange" in fault and not isinstance(fault["outsideChange"], dict):
                 return _bad("outsideChange must be an object: by, categories, flag, isRead")
-            if fault.get("after") and not fault.get("status"):
-                return _bad("after needs a status to answer once the operation is done")
+            if fault.get("after") and not (fault.get("status") or fault.get("reset")):
+                return _bad("after needs a status (or reset) once the operation is done")
         for fault in faults:
             emulator.faults.add(fault)
         return _json({"faults": emulator.faults.list()}, 201)

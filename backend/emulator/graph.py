@@ -16,10 +16,11 @@ PATCH 200, create and move 201, DELETE 204, send, reply and event responses 202.
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -411,6 +412,13 @@ class Graph:
             time.sleep(delay)
         if isinstance(fault.get("outsideChange"), dict):
             g.outside_change = fault["outsideChange"]
+        if fault.get("reset"):
+            # The connection is cut without an answer (a load balancer resetting it mid-way):
+            # before the work, or with `after` once it was done.
+            if fault.get("after"):
+                g.reset_after = True
+                return
+            cut_connection()
         status = int(fault.get("status", 0))
         if not status:
             return
@@ -627,6 +635,19 @@ def _filter_message_id(expression: str | None) -> str | None:
     return rest[1:-1].replace("''", "'")
 
 
+class ConnectionCut(Exception):
+    """Raised after the client's connection was shut: there is nobody left to answer."""
+
+
+def cut_connection() -> None:
+    """Shut the client's connection without an answer (the `reset` fault)."""
+    connection = request.environ.get("werkzeug.socket")
+    if connection is not None:
+        with suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
+    raise ConnectionCut
+
+
 def raw_path() -> str:
     """The request's path as the client sent it (percent-encoding kept)."""
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path
@@ -667,6 +688,11 @@ def blueprint(graph: Graph) -> Blueprint:
         )
         return response
 
+    @bp.errorhandler(ConnectionCut)
+    def connection_cut(error: ConnectionCut) -> Response:
+        # Nobody reads this: the connection is already shut.
+        return Response(status=502)
+
     def route(rule: str, methods: list[str]) -> Callable[[Callable[..., Response]], None]:
         """Register a view on /users/<user><rule> and /me<rule>, each answering Graph errors."""
 
@@ -676,6 +702,8 @@ def blueprint(graph: Graph) -> Blueprint:
                     response = view(**kwargs)
                 except ExchangeError as error:
                     return graph.answer(error)
+                if g.pop("reset_after", False):
+                    cut_connection()
                 after = g.pop("after_fault", None)
                 return graph.answer(after) if after is not None else response
 
