@@ -33,11 +33,11 @@ def _logging(verbose: bool) -> None:
     audit.install()
 
 
-def _loopback_only(host: str, allow_any: bool) -> None:
+def _loopback_only(host: str, allow_any: bool, what: str = "the emulator and demo are") -> None:
     if host not in LOOPBACK and not allow_any:
         raise SystemExit(
-            f"tandem: refusing to listen on {host}: the emulator and demo are for this machine "
-            "only (pass --public to override)"
+            f"tandem: refusing to listen on {host}: {what} for this machine only "
+            "(pass --public to override)"
         )
 
 
@@ -162,7 +162,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from . import create_app
 
     _logging(args.verbose)
-    _loopback_only(args.host, args.public)
+    _loopback_only(args.host, args.public, "by default the backend is")
     try:
         settings = Settings.load()  # once in the master: one message, not a crash loop
     except ConfigError as error:
@@ -341,6 +341,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except ModuleNotFoundError as error:
+        if error.name != "backend.emulator":
+            raise
+        # The wheel leaves the emulator out (it issues tokens for anyone): see the README.
+        print(
+            "tandem: the emulator is not installed: it is test and demo equipment, run it "
+            "from a checkout (pip install -e .)",
+            file=sys.stderr,
+        )
+        return 2
     except ConfigError as error:
         print(f"tandem: configuration error: {error}", file=sys.stderr)
         return 2

@@ -93,9 +93,12 @@ class BoundedBody:
                 if not chunk:
                     break
                 data += chunk
+            # From here on the body is a plain one of known length: werkzeug reads a
+            # Transfer-Encoding: chunked header as "no length" and would see an empty body.
             environ["wsgi.input"] = io.BytesIO(data[: self.max_body])
             environ["CONTENT_LENGTH"] = str(len(data))
             del environ["wsgi.input_terminated"]
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
         return self.app(environ, start_response)
 
 
