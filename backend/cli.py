@@ -9,8 +9,10 @@ import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from . import audit, certs, manifest
+from .clouds import CLOUDS
 from .config import DEFAULT_SCOPES, ConfigError, Settings
 from .serving import LOOPBACK, Server
 
@@ -263,6 +265,43 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_register(args: argparse.Namespace) -> int:
+    """Create or update the app registration through Graph, then print the settings."""
+    from . import register
+
+    public_url = args.public_url.rstrip("/")
+    parts = urlsplit(public_url)
+    if parts.scheme != "https" or not parts.netloc or parts.path:
+        print("tandem: --public-url must be an https origin such as https://host", file=sys.stderr)
+        return 2
+    if args.cloud not in CLOUDS:
+        print(f"tandem: --cloud must be one of {', '.join(CLOUDS)}", file=sys.stderr)
+        return 2
+    if bool(args.certificate_key) and not args.certificate:
+        print("tandem: --certificate-key goes with --certificate", file=sys.stderr)
+        return 2
+    target = register.Target(
+        tenant=args.tenant,
+        public_url=public_url,
+        cloud=args.cloud,
+        authority_host=args.authority_host,
+        graph_url=args.graph_url,
+        ca_bundle=Path(args.ca_bundle) if args.ca_bundle else None,
+        scopes=tuple((args.scopes or os.environ.get("TANDEM_SCOPES") or DEFAULT_SCOPES).split()),
+        name=args.name,
+        multi_tenant=args.multi_tenant,
+        certificate=Path(args.certificate) if args.certificate else None,
+        certificate_key=Path(args.certificate_key) if args.certificate_key else None,
+        new_secret=args.new_secret,
+        public_client=args.public_client,
+    )
+    try:
+        return register.run(target, env_file=Path(args.env_file) if args.env_file else None)
+    except register.RegisterError as error:
+        print(f"tandem: register: {error}", file=sys.stderr)
+        return 1
+
+
 def _positive(text: str) -> int:
     """An argparse type: a whole number above zero."""
     if not text.isdigit() or int(text) < 1:
@@ -333,6 +372,30 @@ def parser() -> argparse.ArgumentParser:
     man.add_argument("--scopes", help="space-separated Graph scopes (default TANDEM_SCOPES)")
     man.add_argument("--out", default="-", help="file to write, or - for standard output")
     man.set_defaults(func=cmd_manifest)
+    reg = sub.add_parser(
+        "register", help="create or update the app registration (device-code sign-in)"
+    )
+    reg.add_argument("--tenant", required=True, help="tenant id or domain to register in")
+    reg.add_argument("--public-url", required=True, help="where the backend serves the pane")
+    reg.add_argument("--cloud", default="public", help="public, usgov, usgov-dod or china")
+    reg.add_argument("--authority-host", help="Entra ID host[:port] (default: the cloud's)")
+    reg.add_argument("--graph-url", help="Graph base URL with the version (default: the cloud's)")
+    reg.add_argument("--ca-bundle", help="an extra CA trusted for Entra ID and Graph")
+    reg.add_argument("--scopes", help="delegated Graph scopes (default TANDEM_SCOPES)")
+    reg.add_argument("--name", default="Tandem", help="the registration's display name")
+    reg.add_argument(
+        "--multi-tenant", action="store_true", help="accounts in any organisation's directory"
+    )
+    reg.add_argument("--certificate", help="PEM certificate to upload instead of a secret")
+    reg.add_argument("--certificate-key", help="its key, for the printed TANDEM_CLIENT_KEY")
+    reg.add_argument("--new-secret", action="store_true", help="add a secret even if one is there")
+    reg.add_argument(
+        "--public-client",
+        default="14d82eec-204b-4c2f-b7e8-296a70dab67e",
+        help="the public client to sign in with (default: Microsoft Graph Command Line Tools)",
+    )
+    reg.add_argument("--env-file", help="also write the settings to this file (mode 0600)")
+    reg.set_defaults(func=cmd_register)
     return top
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, send_from_directory
+from markupsafe import escape
 
 from . import manifest
 from .config import OFFICE_JS_CDN
@@ -131,6 +132,22 @@ def app_package() -> Response:
     response = Response(data, mimetype="application/zip")
     response.headers["Content-Disposition"] = 'attachment; filename="tandem-app-package.zip"'
     return response
+
+
+@bp.get("/consent-done")
+def consent_done() -> Response:
+    """Where the admin-consent page returns (the redirect `tandem register` registers)."""
+    error = request.args.get("error_description") or request.args.get("error")
+    text = (
+        f"Consent was not granted: {error}"
+        if error
+        else "Thank you: the permissions are granted. Close this window and open Tandem again."
+    )
+    page = (
+        '<!doctype html><html lang="en"><meta charset="utf-8"><title>Tandem</title>'
+        f"<p>{escape(text)}</p></html>"
+    )
+    return _secure(Response(page, mimetype="text/html"))
 
 
 @bp.get("/healthz")

@@ -246,3 +246,19 @@ def test_the_backend_serves_both_manifests_and_the_app_package(backend: BackendH
     package = backend.http.get(backend.url + "/tandem-app-package.zip")
     with zipfile.ZipFile(io.BytesIO(package.content)) as archive:
         assert json.loads(archive.read("manifest.json")) == json.loads(json_answer.text)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", "permissions are granted"),
+        ("?error=access_denied&error_description=<b>no</b>", "&lt;b&gt;no&lt;/b&gt;"),
+    ],
+)
+def test_the_consent_return_page(backend: BackendHandle, query: str, expected: str):
+    """Where the admin-consent URL (`tandem register`, consent_required) returns."""
+    page = backend.http.get(f"{backend.url}/consent-done{query}")
+    assert page.status_code == 200
+    assert expected in page.text
+    assert "<b>" not in page.text
+    assert "script-src" in page.headers["Content-Security-Policy"]

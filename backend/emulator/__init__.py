@@ -12,8 +12,8 @@ from flask import Flask, Response, jsonify, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
+from . import directory, identity, seed
 from . import graph as graph_module
-from . import identity, seed
 from .exchange import Exchange, ews_id
 from .graph import Graph, GraphError
 from .identity import Entra, Faults, Stats
@@ -136,6 +136,7 @@ def create_app(emulator: Emulator | None = None) -> Flask:
     CORS(app, resources={r"/_emulator/*": {"origins": LOOPBACK_ORIGINS}})
     app.register_blueprint(identity.blueprint(emulator.entra))
     app.register_blueprint(graph_module.blueprint(emulator.graph))
+    app.register_blueprint(directory.blueprint(emulator))  # device code, app registrations
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
