@@ -302,6 +302,15 @@ def cmd_register(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the deployment the environment describes, one line per check."""
+    from . import doctor
+
+    _logging(args.verbose)
+    logging.getLogger("tandem").setLevel(logging.CRITICAL)  # the report says it all
+    return doctor.run(token=args.token)
+
+
 def _positive(text: str) -> int:
     """An argparse type: a whole number above zero."""
     if not text.isdigit() or int(text) < 1:
@@ -396,6 +405,10 @@ def parser() -> argparse.ArgumentParser:
     )
     reg.add_argument("--env-file", help="also write the settings to this file (mode 0600)")
     reg.set_defaults(func=cmd_register)
+
+    doc = sub.add_parser("doctor", help="check settings, certificates, manifests, Entra, Graph")
+    doc.add_argument("--token", help="an SSO token to validate and exchange on-behalf-of")
+    doc.set_defaults(func=cmd_doctor)
     return top
 
 

@@ -405,3 +405,11 @@ def test_without_application_readwrite_all_graph_refuses(fresh_emulator: Emulato
     )
     assert answer.status_code == 403
     assert answer.json()["error"]["code"] == "Authorization_RequestDenied"
+
+
+def test_organization_answers_the_signed_in_tenant(graph: Any, fresh_emulator: EmulatorHandle):
+    (org,) = graph("GET", "/organization").json()["value"]
+    assert org["id"] == "9188040d-6c67-4c5b-b112-36a304b66dad"
+    bare = fresh_emulator.http.get(f"{fresh_emulator.url}/v1.0/organization")
+    assert bare.status_code == 401
+    assert bare.json()["error"]["code"] == "InvalidAuthenticationToken"

@@ -687,6 +687,26 @@ def blueprint(emulator: Emulator) -> Blueprint:
 
         return handle(work)
 
+    @bp.get("/v1.0/organization")
+    def organization() -> Response:
+        def work() -> Response:
+            person, _ = graph.caller()
+            info = seed.TENANTS[person.tenant_id]
+            return jsonify(
+                {
+                    "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#organization",
+                    "value": [
+                        {
+                            "id": person.tenant_id,
+                            "displayName": info["displayName"],
+                            "verifiedDomains": [{"name": info["domain"], "isDefault": True}],
+                        }
+                    ],
+                }
+            )
+
+        return handle(work)
+
     # -- control routes ------------------------------------------------------------------------
     @bp.post("/_emulator/devicecode/approve")
     def approve() -> Response:
