@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import ipaddress
+import json
 import socket
 import ssl
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from flask import Flask
 
-from backend import certs
+from backend import certs, manifest
 from backend.emulator import seed
 from backend.serving import Server
 
@@ -202,3 +205,26 @@ def test_regenerated_keys_are_private_whatever_was_there(tmp_path: Path):
         "localhost-key.pem",
         "localhost.pem",
     ]
+
+
+@pytest.mark.parametrize("fmt", ["json", "zip"])
+def test_manifest_command_renders_the_unified_manifest_and_its_package(tmp_path: Path, fmt: str):
+    out = tmp_path / f"tandem.{fmt}"
+    result = run(
+        "manifest", "--client-id", seed.CLIENT_ID, "--public-url", "https://tandem.contoso.com",
+        "--format", fmt, "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    if fmt == "zip":
+        with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as archive:
+            assert set(archive.namelist()) == {"manifest.json", "color.png", "outline.png"}
+            text = archive.read("manifest.json").decode()
+    else:
+        text = out.read_text()
+    assert json.loads(text)["webApplicationInfo"]["resource"] == (
+        f"api://tandem.contoso.com/{seed.CLIENT_ID}"
+    )
+    assert manifest.validate_json(text, schema_doc=manifest.schema()) == []
+    refused = run("manifest", "--client-id", seed.CLIENT_ID, "--format", "zip")
+    assert refused.returncode == 2
+    assert "--out" in refused.stderr
