@@ -179,10 +179,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     cert, key = _serving_tls(args, settings)
-    scheme = "https" if cert else "http"
     print(
-        f"Tandem backend on {scheme}://{args.host}:{args.port} "
-        f"({args.workers} workers x {args.threads} threads; public URL {settings.public_url})",
+        f"Tandem backend: {args.workers} workers x {args.threads} threads, public URL "
+        f"{settings.public_url}",
         flush=True,
     )
     if not cert:
