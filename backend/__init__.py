@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request
 from flask_cors import CORS
 
-from . import api, audit, errors, metrics, site
+from . import api, audit, errors, metrics, serving, site
 from .actions import Act
 from .config import ConfigError, Settings
 from .context import ItemContext
@@ -111,13 +111,17 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(site.bp)
     app.register_blueprint(metrics.bp)
-    # The pane is served by this app; CORS only admits the deployment's own origin.
-    CORS(
-        app,
-        resources={r"/api/*": {"origins": [settings.public_url]}},
-        allow_headers=["Authorization", "Content-Type"],
-        max_age=600,
-    )
+    # The pane is served by this app (same origin: no CORS needed); other origins are refused
+    # unless TANDEM_ALLOWED_ORIGINS names them.
+    if settings.allowed_origins:
+        CORS(
+            app,
+            resources={r"/api/*": {"origins": list(settings.allowed_origins)}},
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    # Chunked bodies judged by the same 64 KiB limit; X-Forwarded-* from trusted hops only.
+    app.wsgi_app = serving.wrap(app.wsgi_app, max_body=MAX_BODY, proxy_hops=settings.trust_proxy)  # type: ignore[method-assign]
 
     @app.before_request
     def _start() -> None:

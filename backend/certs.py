@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,16 @@ LEAF_DAYS = 397  # browsers refuse leaf certificates valid for longer
 CA_DAYS = 3650
 RENEW_BEFORE = dt.timedelta(days=30)
 SANS = ("localhost", "127.0.0.1", "::1")
+# The CA may sign for these names only (RFC 5280 4.2.1.10, critical): trusted on a machine,
+# it cannot vouch for any real site, even if ca-key.pem leaks.
+NAME_CONSTRAINTS = x509.NameConstraints(
+    permitted_subtrees=[
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_network("127.0.0.1/32")),
+        x509.IPAddress(ipaddress.ip_network("::1/128")),
+    ],
+    excluded_subtrees=None,
+)
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 
@@ -47,14 +58,24 @@ def _now() -> dt.datetime:
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    """Write a private key readable by its owner only, whatever file was there before.
+
+    os.open's mode applies only to a file it creates: truncating an existing 0644 key would
+    keep 0644. So the key goes to a fresh 0600 file beside it, renamed over the old one.
+    """
     data = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _load(path: Path) -> x509.Certificate | None:
@@ -82,6 +103,15 @@ def self_signed(key: PrivateKey, common_name: str, *, days: int) -> x509.Certifi
 
 def _fresh(cert: x509.Certificate | None) -> bool:
     return cert is not None and cert.not_valid_after_utc - RENEW_BEFORE > _now()
+
+
+def constrained(ca: x509.Certificate) -> bool:
+    """Whether a CA carries the critical name constraints to localhost and loopback."""
+    try:
+        extension = ca.extensions.get_extension_for_class(x509.NameConstraints)
+    except x509.ExtensionNotFound:
+        return False
+    return extension.critical and extension.value == NAME_CONSTRAINTS
 
 
 def _make_ca(p: CertPaths) -> None:
@@ -117,6 +147,7 @@ def _make_ca(p: CertPaths) -> None:
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(NAME_CONSTRAINTS, critical=True)
         .sign(key, hashes.SHA256())
     )
     _write_key(p.ca_key, key)
@@ -165,7 +196,8 @@ def ensure(directory: Path) -> tuple[CertPaths, list[str]]:
     p = paths(directory)
     made: list[str] = []
     ca = _load(p.ca_cert)
-    if not (_fresh(ca) and p.ca_key.is_file()):
+    # A CA made before the name constraints could sign for any name: it is replaced too.
+    if not (_fresh(ca) and ca is not None and constrained(ca) and p.ca_key.is_file()):
         _make_ca(p)
         ca = _load(p.ca_cert)
         made.append("ca")
@@ -174,6 +206,17 @@ def ensure(directory: Path) -> tuple[CertPaths, list[str]]:
         _make_leaf(p)
         made.append("localhost")
     return p, made
+
+
+def development(directory: Path) -> CertPaths | None:
+    """The development certificate under `directory` when it is there and valid; never made."""
+    p = paths(directory)
+    ca, leaf = _load(p.ca_cert), _load(p.cert)
+    if ca is None or leaf is None or not p.key.is_file():
+        return None
+    if leaf.not_valid_after_utc <= _now() or not _signed_by(leaf, ca):
+        return None
+    return p
 
 
 TRUST_HELP = """\
@@ -186,5 +229,6 @@ Trust the development CA ({ca}) so browsers and Outlook accept https://localhost
     sudo cp "{ca}" /usr/local/share/ca-certificates/tandem-dev-ca.crt && sudo update-ca-certificates
   Linux (Chromium/Chrome, per user; needs libnss3-tools):
     certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n "Tandem Development CA" -i "{ca}"
-Remove it again when you are done: anyone with ca-key.pem can impersonate any site to you.
+The CA is name-constrained to localhost, 127.0.0.1 and ::1: it cannot vouch for any other
+site, yet remove it when you are done, and keep ca-key.pem to yourself.
 """

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -57,6 +58,12 @@ class Settings:
     jwks_cooldown: float = 30.0
     metrics_token: str | None = field(default=None, repr=False)
     log_format: str = "text"
+    # Serving and deployment (ops): CORS, proxy hops, in-process TLS, Redis.
+    allowed_origins: tuple[str, ...] = ()
+    trust_proxy: int = 0
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    redis_url: str | None = field(default=None, repr=False)
 
     @property
     def multi_tenant(self) -> bool:
@@ -217,4 +224,48 @@ class Settings:
             http_timeout=timeout,
             metrics_token=metrics_token,
             log_format=log_format,
+            **_serving_settings(get),
         )
+
+
+def _serving_settings(get: Callable[[str], str]) -> dict[str, Any]:
+    """CORS origins, proxy hops, in-process TLS files and Redis: how the app is served."""
+    origins = []
+    for entry in get("TANDEM_ALLOWED_ORIGINS").split(","):
+        entry = entry.strip().rstrip("/")
+        if not entry:
+            continue
+        parts = urlsplit(entry)
+        # An origin is scheme://host[:port] and nothing else (RFC 6454); '*' is refused on
+        # purpose: the API carries bearer tokens, and any origin would do no good.
+        if parts.scheme != "https" or not parts.netloc or parts.path or parts.query:
+            raise ConfigError(
+                f"TANDEM_ALLOWED_ORIGINS holds {entry!r}: each entry must be an https origin "
+                "such as https://host[:port], comma-separated"
+            )
+        origins.append(f"https://{parts.netloc.lower()}")
+
+    hops_raw = get("TANDEM_TRUST_PROXY", "0")
+    if not hops_raw.isdigit() or int(hops_raw) > 5:
+        raise ConfigError(
+            "TANDEM_TRUST_PROXY must be the number of proxy hops in front of the app (0-5)"
+        )
+
+    tls_cert, tls_key = get("TANDEM_TLS_CERT") or None, get("TANDEM_TLS_KEY") or None
+    if bool(tls_cert) != bool(tls_key):
+        raise ConfigError("TANDEM_TLS_CERT and TANDEM_TLS_KEY must be set together")
+    for name, value in (("TANDEM_TLS_CERT", tls_cert), ("TANDEM_TLS_KEY", tls_key)):
+        if value and not Path(value).is_file():
+            raise ConfigError(f"{name} names a file that does not exist: {value}")
+
+    redis_url = get("TANDEM_REDIS_URL") or None
+    if redis_url and urlsplit(redis_url).scheme not in {"redis", "rediss"}:
+        raise ConfigError("TANDEM_REDIS_URL must be a redis:// or rediss:// URL")
+
+    return {
+        "allowed_origins": tuple(origins),
+        "trust_proxy": int(hops_raw),
+        "tls_cert": Path(tls_cert) if tls_cert else None,
+        "tls_key": Path(tls_key) if tls_key else None,
+        "redis_url": redis_url,
+    }

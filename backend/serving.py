@@ -1,13 +1,23 @@
-"""HTTPS servers for the demo, the emulator and the tests (werkzeug's, threaded)."""
+"""HTTPS servers for the demo, the emulator and the tests (werkzeug's, threaded), and the
+WSGI wrapping every server gets: bounded request bodies, trusted proxy hops.
+
+Production runs under gunicorn (`backend/production.py`); both answer their own protocol
+errors (a header too large, a bad request line) as problem+json, like the app does.
+"""
 
 from __future__ import annotations
 
+import io
+import json
 import ssl
 import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -21,11 +31,89 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
     return context
 
 
+def problem_bytes(status: int, detail: str) -> bytes:
+    """The problem+json body (RFC 9457) a server answers for an error the app never saw."""
+    phrase = HTTPStatus(status).phrase
+    code = phrase.lower().replace(" ", "_").replace("-", "_")
+    body = {
+        "type": f"urn:tandem:problem:{code}",
+        "title": phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "requestId": None,
+    }
+    return json.dumps(body).encode()
+
+
 class _Handler(WSGIRequestHandler):
-    """Werkzeug's handler with Nagle's algorithm off: its header and body writes otherwise
-    meet the client's delayed ACK and every keep-alive request waits ~40 ms."""
+    """Werkzeug's handler with Nagle's algorithm off (its header and body writes otherwise
+    meet the client's delayed ACK and every keep-alive request waits ~40 ms), answering the
+    errors http.server raises before the app runs (431 for a header line over 64 KiB, 400,
+    414, 505) as problem+json instead of http.server's HTML page."""
 
     disable_nagle_algorithm = True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """An error before the app ran, as problem+json; the connection is closed after it."""
+        body = problem_bytes(code, explain or message or HTTPStatus(code).phrase)
+        self.log_error("code %d, message %s", code, message)
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
+
+class BoundedBody:
+    """Judges a chunked body (no Content-Length) by the same limit as one with a length.
+
+    A server that decodes chunked bodies sets `wsgi.input_terminated`; werkzeug then reads
+    such a body only up to MAX_CONTENT_LENGTH and hands the app the first 64 KiB as if it were
+    all (the JSON parse fails: a 400 for what is a 413). Reading one byte past the limit here
+    tells them apart: a body that fits is passed on with its Content-Length, one that does
+    not is passed on with a Content-Length over the limit, which the app answers with its
+    problem+json 413 before reading it.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], max_body: int):
+        self.app = app
+        self.max_body = max_body
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        """Buffer a chunked body up to the limit, then call the app."""
+        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            stream = environ["wsgi.input"]
+            data = b""
+            while len(data) <= self.max_body:
+                chunk = stream.read(self.max_body + 1 - len(data))
+                if not chunk:
+                    break
+                data += chunk
+            # From here on the body is a plain one of known length: werkzeug reads a
+            # Transfer-Encoding: chunked header as "no length" and would see an empty body.
+            environ["wsgi.input"] = io.BytesIO(data[: self.max_body])
+            environ["CONTENT_LENGTH"] = str(len(data))
+            del environ["wsgi.input_terminated"]
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return self.app(environ, start_response)
+
+
+def wrap(
+    app: Callable[..., Iterable[bytes]], *, max_body: int, proxy_hops: int = 0
+) -> Callable[..., Iterable[bytes]]:
+    """The app's WSGI callable with bounded bodies, and ProxyFix for `proxy_hops` trusted hops."""
+    wrapped: Callable[..., Iterable[bytes]] = BoundedBody(app, max_body)
+    if proxy_hops:
+        # X-Forwarded-For/-Proto/-Host/-Port from that many proxies only (werkzeug's ProxyFix);
+        # with 0 they are ignored, so a client cannot claim to be https or another host.
+        wrapped = ProxyFix(  # type: ignore[assignment]
+            wrapped, x_for=proxy_hops, x_proto=proxy_hops, x_host=proxy_hops, x_port=proxy_hops
+        )
+    return wrapped
 
 
 class Server:

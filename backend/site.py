@@ -1,37 +1,63 @@
-"""The task pane's files, the rendered manifest, and the health and readiness probes."""
+"""The task pane's files, the rendered manifests, the health and readiness probes, and the
+security headers every answer carries."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, jsonify, send_from_directory
+from flask import Blueprint, Response, abort, current_app, jsonify, request, send_from_directory
+from markupsafe import escape
 
 from . import manifest
 from .config import OFFICE_JS_CDN
 
 bp = Blueprint("site", __name__)
 
-TASKPANE = Path(__file__).resolve().parent.parent / "taskpane"
+# An installed wheel carries the pane's served files in backend/pane (setup.py's build hook
+# copies them from taskpane/); a checkout or editable install serves taskpane/ itself.
+PACKAGED = Path(__file__).resolve().parent / "pane"
+TASKPANE = PACKAGED if PACKAGED.is_dir() else Path(__file__).resolve().parent.parent / "taskpane"
+# Folders of the pane served beside its top-level files (vendor/: MSAL.js, filled by npm ci).
+FOLDERS = ("assets", "vendor")
+SERVED = (".js", ".css", ".png", ".svg", ".html", ".ico", ".map")
+# HSTS for two years (RFC 6797); no includeSubDomains: the deployment need not own its
+# parent domain's other hosts. Sent on secure requests only (6797 7.2).
+HSTS = "max-age=63072000"
 # Outlook on the web and the new Outlook host the pane in a frame of these origins.
 FRAME_ANCESTORS = (
     "'self' https://*.office.com https://*.office365.com https://*.officeapps.live.com "
     "https://*.microsoft.com https://*.office365.us https://*.apps.mil https://*.outlook.cn"
 )
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self' https://appsforoffice.microsoft.com",
-        "style-src 'self' 'unsafe-inline'",  # Office.js injects styles for its own dialogs
-        "img-src 'self' data: https:",
-        "connect-src 'self'",
-        "frame-src https:",
-        f"frame-ancestors {FRAME_ANCESTORS}",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'none'",
-    ]
-)
+
+
+@cache
+def csp(office_js_url: str) -> str:
+    """The pane's Content-Security-Policy: scripts from this origin and Office.js's only.
+
+    Office.js loads its further scripts from beside office.js, so its origin (not the file)
+    is allowed; an Office.js served by this backend (a path) needs nothing beyond 'self'.
+    """
+    script_src = ["'self'"]
+    parts = urlsplit(office_js_url)
+    if parts.scheme == "https" and parts.netloc:
+        script_src.append(f"https://{parts.netloc}")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {' '.join(script_src)}",
+            "style-src 'self' 'unsafe-inline'",  # Office.js injects styles for its own dialogs
+            "img-src 'self' data: https:",
+            "connect-src 'self'",
+            "frame-src https:",
+            f"frame-ancestors {FRAME_ANCESTORS}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
 
 
 def _tandem() -> Any:
@@ -39,10 +65,18 @@ def _tandem() -> Any:
 
 
 def _secure(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = csp(_tandem().settings.office_js_url)
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.after_app_request
+def _every_answer(response: Response) -> Response:
+    """Headers every answer carries: the pane's files, the API, errors, probes, manifests."""
+    if request.is_secure:  # https here, or at a trusted proxy (TANDEM_TRUST_PROXY)
+        response.headers["Strict-Transport-Security"] = HSTS
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -58,10 +92,11 @@ def taskpane() -> Response:
 
 
 @bp.get("/<name>")
-@bp.get("/<any(assets, vendor):folder>/<name>")
+@bp.get("/<any(assets, vendor):folder>/<path:name>")
 def static_file(name: str, folder: str = "") -> Response:
-    """The pane's CSS, modules, icons and the command and support pages (never the simulator)."""
-    if name.startswith(".") or not name.endswith((".js", ".css", ".png", ".svg", ".html", ".ico")):
+    """The pane's CSS, modules, icons, vendored MSAL.js, command and support pages (never the
+    simulator, the tests or package files)."""
+    if any(part.startswith(".") for part in name.split("/")) or not name.endswith(SERVED):
         abort(404)
     response = send_from_directory(TASKPANE / folder if folder else TASKPANE, name, max_age=0)
     if name.endswith(".js"):
@@ -71,12 +106,48 @@ def static_file(name: str, folder: str = "") -> Response:
 
 @bp.get("/manifest.xml")
 def manifest_xml() -> Response:
-    """The manifest rendered for this deployment, for sideloading."""
+    """The XML manifest rendered for this deployment, for sideloading."""
     settings = _tandem().settings
     text = manifest.render(settings.client_id, settings.public_url, list(settings.scopes))
     response = Response(text, mimetype="application/xml")
     response.headers["Content-Disposition"] = 'inline; filename="manifest.xml"'
     return response
+
+
+@bp.get("/manifest.json")
+def manifest_json() -> Response:
+    """The unified manifest for Microsoft 365 rendered for this deployment."""
+    settings = _tandem().settings
+    text = manifest.render_json(settings.client_id, settings.public_url, list(settings.scopes))
+    response = Response(text, mimetype="application/json")
+    response.headers["Content-Disposition"] = 'inline; filename="manifest.json"'
+    return response
+
+
+@bp.get("/tandem-app-package.zip")
+def app_package() -> Response:
+    """The app package (manifest.json and its icons) to upload as a custom app."""
+    settings = _tandem().settings
+    data = manifest.package(settings.client_id, settings.public_url, list(settings.scopes))
+    response = Response(data, mimetype="application/zip")
+    response.headers["Content-Disposition"] = 'attachment; filename="tandem-app-package.zip"'
+    return response
+
+
+@bp.get("/consent-done")
+def consent_done() -> Response:
+    """Where the admin-consent page returns (the redirect `tandem register` registers)."""
+    error = request.args.get("error_description") or request.args.get("error")
+    text = (
+        f"Consent was not granted: {error}"
+        if error
+        else "Thank you: the permissions are granted. Close this window and open Tandem again."
+    )
+    page = (
+        '<!doctype html><html lang="en"><meta charset="utf-8"><title>Tandem</title>'
+        f"<p>{escape(text)}</p></html>"
+    )
+    return _secure(Response(page, mimetype="text/html"))
 
 
 @bp.get("/healthz")

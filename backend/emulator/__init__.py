@@ -12,7 +12,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from ..serving import Server
-from . import control, graph, identity, seed
+from . import control, directory, graph, identity, seed
 from .exchange import Exchange
 from .faults import Faults, RequestLog, Stats
 from .graph import Graph, GraphError
@@ -61,6 +61,7 @@ def create_app(emulator: Emulator | None = None) -> Flask:
     app.register_blueprint(identity.blueprint(emulator.entra))
     app.register_blueprint(graph.blueprint(emulator.graph))
     app.register_blueprint(control.blueprint(emulator))
+    app.register_blueprint(directory.blueprint(emulator))  # device code, app registrations
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

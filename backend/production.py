@@ -1,0 +1,189 @@
+"""`tandem serve`: the backend under gunicorn, threads per worker, with a graceful stop.
+
+Each worker builds its own app (`create_app()` after the fork: sessions, locks and caches are
+never shared across processes). The settings are validated once in the master first, so a
+missing setting is one message and exit status 2, not a crash loop of workers.
+
+On SIGTERM the master closes its listening sockets and tells each worker to stop; a worker
+closes its own copies at once (new connections are refused rather than left in the
+kernel's backlog), answers the requests in flight with `Connection: close`, and exits when
+they are done or `graceful_timeout` has passed, after which the master kills it.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from gunicorn import util
+from gunicorn.app.base import BaseApplication
+from gunicorn.http import errors as http_errors
+from gunicorn.workers.gthread import ThreadWorker
+
+from .serving import problem_bytes
+
+log = logging.getLogger("tandem.serve")
+
+# What a request waits for at most is bounded by the app (TANDEM_HTTP_TIMEOUT per call to
+# Entra ID or Graph, Graph's retries within 20 s), so 30 s lets every request in flight end.
+GRACEFUL_TIMEOUT = 30
+# The pane sends one request per item the person opens, seconds to minutes apart; 65 s keeps
+# the TLS connection for the next click and outlives the 60 s idle timeout of the common
+# proxies and load balancers, so a proxy never reuses a connection gunicorn just closed.
+KEEPALIVE = 65
+# Entra ID SSO tokens with many claims run to ~10 KB in one Authorization header.
+LIMIT_FIELD_SIZE = 16_384
+LIMIT_REQUEST_LINE = 8_190
+
+# gunicorn's request-parsing errors and what each is answered with (its own table, as
+# problem+json: gunicorn/workers/base.py answers them as an HTML page).
+_CLIENT_ERRORS: list[tuple[str, int]] = [
+    ("LimitRequestLine", 414),
+    ("LimitRequestHeaders", 431),
+    ("ExpectationFailed", 417),
+    ("ForbiddenProxyRequest", 403),
+    ("UnsupportedTransferCoding", 501),
+    ("ConfigurationProblem", 500),
+    ("InvalidRequestLine", 400),
+    ("InvalidRequestMethod", 400),
+    ("InvalidHTTPVersion", 400),
+    ("InvalidHeader", 400),
+    ("InvalidHeaderName", 400),
+    ("InvalidProxyLine", 400),
+    ("InvalidSchemeHeaders", 400),
+    ("ObsoleteFolding", 400),
+    ("InvalidChunkSize", 400),
+    ("ChunkMissingTerminator", 400),
+    ("InvalidChunkExtension", 400),
+    ("InvalidH2CPreface", 400),
+]
+CLIENT_ERRORS = tuple(
+    (getattr(http_errors, name), status)
+    for name, status in _CLIENT_ERRORS
+    if hasattr(http_errors, name)  # the list grows with gunicorn's versions
+)
+
+
+class Worker(ThreadWorker):
+    """gunicorn's threaded worker, closing its listeners as soon as it stops, and answering
+    gunicorn's own parse errors as problem+json."""
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """Stop accepting; when stopping, close the listeners too, so new connections are
+        refused at once instead of waiting in the backlog for a worker that will not come."""
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:
+            for listener in self.sockets:
+                listener.close()
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """A request gunicorn could not parse (or an error outside the app), as problem+json."""
+        if isinstance(exc, ssl.SSLError):
+            self.log.debug("TLS error from %s: %s", (addr or ("",))[0], exc)
+            return
+        status = next((s for kind, s in CLIENT_ERRORS if isinstance(exc, kind)), None)
+        if status is None:
+            self.log.exception("error outside the app")
+            status, detail = 500, "An unexpected error."
+        else:
+            self.log.warning("invalid request from %s: %s", (addr or ("",))[0], exc)
+            detail = f"{type(exc).__name__}: {exc}"[:200]
+        body = problem_bytes(status, detail)
+        head = (
+            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+            "Connection: close\r\n"
+            "Content-Type: application/problem+json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        try:
+            util.write_nonblock(client, head.encode("latin-1") + body)
+        except OSError:
+            self.log.debug("could not send the error answer")
+
+
+@dataclass(frozen=True)
+class Options:
+    """How `tandem serve` runs gunicorn."""
+
+    host: str
+    port: int
+    workers: int = 2
+    threads: int = 8
+    cert: Path | None = None  # in-process TLS; None: plain HTTP behind a TLS-terminating proxy
+    key: Path | None = None
+    graceful_timeout: int = GRACEFUL_TIMEOUT
+    keepalive: int = KEEPALIVE
+
+
+def _tls_context(config: Any, default_factory: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+    """gunicorn's TLS context with TLS 1.2 as the floor."""
+    context = default_factory()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+class Application(BaseApplication):
+    """gunicorn run from code: the settings are ours, never a gunicorn config file's."""
+
+    def __init__(self, factory: Callable[[], Any], options: Options):
+        self._factory = factory
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Lay Tandem's serving choices over gunicorn's defaults."""
+        o = self._options
+        host = f"[{o.host}]" if ":" in o.host else o.host
+        settings: dict[str, Any] = {
+            "bind": [f"{host}:{o.port}"],
+            "workers": o.workers,
+            "threads": o.threads,
+            "worker_class": Worker,
+            "graceful_timeout": o.graceful_timeout,
+            "timeout": o.graceful_timeout + 10,  # a worker silent this long is hung: replaced
+            "keepalive": o.keepalive,
+            "limit_request_line": LIMIT_REQUEST_LINE,
+            "limit_request_field_size": LIMIT_FIELD_SIZE,
+            "limit_request_fields": 100,
+            # X-Forwarded-* are TANDEM_TRUST_PROXY's business (ProxyFix in the app), not
+            # gunicorn's: with its defaults a client on loopback could claim https.
+            "forwarded_allow_ips": "",
+            "secure_scheme_headers": {},
+            "forwarder_headers": "",
+            "control_socket_disable": True,  # gunicorn 25's control socket is not needed
+            "preload_app": False,
+            "errorlog": "-",
+            "accesslog": None,
+            "proc_name": "tandem",
+        }
+        scheme = "https" if o.cert else "http"
+
+        def when_ready(server: Any) -> None:
+            # Port 0 picks a free port: say which (the tests and scripts read this line).
+            for listener in server.LISTENERS:
+                bound = listener.sock.getsockname()
+                print(f"listening on {scheme}://{host}:{bound[1]}", flush=True)
+
+        settings["when_ready"] = when_ready
+        if o.cert and o.key:
+            settings.update(
+                {"certfile": str(o.cert), "keyfile": str(o.key), "ssl_context": _tls_context}
+            )
+        for name, value in settings.items():
+            if name in self.cfg.settings:  # older gunicorn lacks some (control_socket_disable)
+                self.cfg.set(name, value)
+
+    def load(self) -> Any:
+        """The WSGI app, built in each worker after the fork."""
+        return self._factory()
+
+
+def run(factory: Callable[[], Any], options: Options) -> int:
+    """Serve until SIGTERM or SIGINT; answers the exit status."""
+    Application(factory, options).run()
+    return 0

@@ -1,0 +1,415 @@
+"""`tandem register` against the emulator's directory: device-code sign-in, the app
+registration made once (a second run changes nothing), settings a backend serves with; and
+the emulated directory's own wire rules."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from backend import create_app, manifest
+from backend.certs import CertPaths, self_signed
+from backend.emulator.directory import GRAPH_SCOPES
+from backend.register import OFFICE_CLIENTS
+from backend.serving import Server
+
+from .conftest import EmulatorHandle
+
+REPO = Path(__file__).resolve().parent.parent
+PUBLIC_URL = "https://tandem.contoso.com"
+CODE = re.compile(r"enter the code ([A-Z0-9]+)")
+
+
+@dataclass
+class Run:
+    """One finished `tandem register`."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def settings(self) -> dict[str, str]:
+        """The `export NAME=value` lines it printed."""
+        return dict(re.findall(r"export (TANDEM_[A-Z_]+)=(.*)", self.stdout))
+
+
+def register(
+    emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    cwd: Path,
+    *extra: str,
+    user: str | None = "adele@contoso.com",
+    decline: bool = False,
+) -> Run:
+    """Run `tandem register` and sign in at the emulated verification page as `user`."""
+    host = emulator.url.removeprefix("https://")
+    command = [
+        sys.executable, "-m", "backend.cli", "register",
+        "--tenant", "contoso.com",
+        "--public-url", PUBLIC_URL,
+        "--authority-host", host,
+        "--graph-url", f"{emulator.url}/v1.0",
+        "--ca-bundle", str(cert_paths.ca_cert),
+        *extra,
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        match = CODE.search(line)
+        if match:
+            approval = {"userCode": match.group(1), "user": user, "decline": decline}
+            emulator.http.post(
+                f"{emulator.url}/_emulator/devicecode/approve", json=approval
+            ).raise_for_status()
+            break
+    out, err = process.communicate(timeout=60)
+    return Run(process.returncode, "".join(seen) + out, err)
+
+
+def directory(emulator: EmulatorHandle) -> dict[str, Any]:
+    """GET /_emulator/directory."""
+    return emulator.http.get(f"{emulator.url}/_emulator/directory").json()
+
+
+def test_register_creates_the_registration_once(
+    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+):
+    first = register(fresh_emulator, cert_paths, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "created the application" in first.stdout
+    state = directory(fresh_emulator)
+    (app,) = state["applications"]
+    app_id = app["appId"]
+    assert app["uniqueName"] == "tandem-tandem-contoso-com"
+    assert app["identifierUris"] == [f"api://tandem.contoso.com/{app_id}"]
+    assert app["signInAudience"] == "AzureADMyOrg"
+    assert app["api"]["requestedAccessTokenVersion"] == 2
+    (scope,) = app["api"]["oauth2PermissionScopes"]
+    assert scope["value"] == "access_as_user" and scope["isEnabled"] and scope["type"] == "User"
+    assert {
+        p["appId"]: p["delegatedPermissionIds"] for p in app["api"]["preAuthorizedApplications"]
+    } == {client: [scope["id"]] for client in OFFICE_CLIENTS}
+    (graph,) = app["requiredResourceAccess"]
+    assert graph["resourceAppId"] == "00000003-0000-0000-c000-000000000000"
+    wanted = ["openid", "profile", "offline_access", "Mail.ReadWrite.Shared", "Mail.Send.Shared",
+              "Calendars.ReadWrite.Shared", "User.Read"]  # fmt: skip
+    assert graph["resourceAccess"] == [{"id": GRAPH_SCOPES[n], "type": "Scope"} for n in wanted]
+    assert app["spa"]["redirectUris"] == ["brk-multihub://tandem.contoso.com"]
+    assert app["web"]["redirectUris"] == [f"{PUBLIC_URL}/consent-done"]
+    assert [p["displayName"] for p in app["passwordCredentials"]] == ["tandem backend"]
+    assert [sp["appId"] for sp in state["servicePrincipals"]].count(app_id) == 1
+
+    settings = first.settings()
+    assert settings["TANDEM_CLIENT_ID"] == app_id
+    assert settings["TANDEM_TENANT_ID"] == "9188040d-6c67-4c5b-b112-36a304b66dad"
+    assert settings["TANDEM_PUBLIC_URL"] == PUBLIC_URL
+    assert len(settings["TANDEM_CLIENT_SECRET"]) >= 32
+    assert f"/9188040d-6c67-4c5b-b112-36a304b66dad/adminconsent?client_id={app_id}" in first.stdout
+
+    second = register(fresh_emulator, cert_paths, tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "nothing changed" in second.stdout
+    assert "TANDEM_CLIENT_SECRET" not in second.settings()
+    assert directory(fresh_emulator) == state
+
+
+def test_the_printed_settings_serve_the_pane(
+    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+):
+    run = register(fresh_emulator, cert_paths, tmp_path)
+    assert run.returncode == 0, run.stderr
+    settings = run.settings()
+    app = create_app(settings)
+    server = Server(app, host="127.0.0.1", port=0, cert=cert_paths.cert, key=cert_paths.key)
+    server.start()
+    try:
+        http = fresh_emulator.http
+        assert http.get(f"{server.url}/taskpane.html").status_code == 200
+        assert http.get(f"{server.url}/readyz").json() == {"status": "ready"}
+        unified = http.get(f"{server.url}/manifest.json").text
+        assert manifest.validate_json(
+            unified, client_id=settings["TANDEM_CLIENT_ID"], public_url=PUBLIC_URL,
+            schema_doc=manifest.schema(),
+        ) == []  # fmt: skip
+        xml_text = http.get(f"{server.url}/manifest.xml").text
+        assert f"api://tandem.contoso.com/{settings['TANDEM_CLIENT_ID']}" in xml_text
+    finally:
+        server.stop()
+
+
+def _certificate(path: Path, name: str) -> Path:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = self_signed(key, name, days=365)
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def test_a_certificate_credential_is_uploaded_once_and_others_are_kept(
+    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+):
+    first_cert = _certificate(tmp_path / "one.pem", "tandem one")
+    run = register(fresh_emulator, cert_paths, tmp_path, "--certificate", str(first_cert))
+    assert run.returncode == 0, run.stderr
+    assert run.settings()["TANDEM_CLIENT_CERT"] == str(first_cert.resolve())
+    assert "TANDEM_CLIENT_SECRET" not in run.settings()
+    state = directory(fresh_emulator)
+    (app,) = state["applications"]
+    thumbprint = (
+        x509.load_pem_x509_certificate(first_cert.read_bytes())
+        .fingerprint(hashes.SHA1())  # noqa: S303 - Entra's thumbprint
+        .hex()
+        .upper()
+    )
+    assert [c["customKeyIdentifier"] for c in app["keyCredentials"]] == [thumbprint]
+    assert app["passwordCredentials"] == []
+    again = register(fresh_emulator, cert_paths, tmp_path, "--certificate", str(first_cert))
+    assert again.returncode == 0 and directory(fresh_emulator) == state
+    other = _certificate(tmp_path / "two.pem", "tandem two")
+    third = register(fresh_emulator, cert_paths, tmp_path, "--certificate", str(other))
+    assert third.returncode == 0, third.stderr
+    (app,) = directory(fresh_emulator)["applications"]
+    assert len(app["keyCredentials"]) == 2
+    assert app["keyCredentials"][0]["customKeyIdentifier"] == thumbprint
+
+
+def test_an_env_file_is_written_private(
+    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+):
+    env_file = tmp_path / ".env"
+    env_file.write_text("TANDEM_OLD=1\n")
+    env_file.chmod(0o644)
+    run = register(fresh_emulator, cert_paths, tmp_path, "--env-file", str(env_file))
+    assert run.returncode == 0, run.stderr
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    written = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    assert written["TANDEM_CLIENT_SECRET"] == run.settings()["TANDEM_CLIENT_SECRET"]
+    again = register(fresh_emulator, cert_paths, tmp_path, "--env-file", str(env_file))
+    assert again.returncode == 0
+    kept = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    assert kept["TANDEM_CLIENT_SECRET"] == written["TANDEM_CLIENT_SECRET"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "options", "complaint"),
+    [
+        ([], {"decline": True}, "authorization_declined"),
+        (["--public-client", "11111111-2222-3333-4444-555555555555"], {}, "700016"),
+        (["--scopes", "Mail.ReadWrite.Shared Mail.Everything"], {}, "Mail.Everything"),
+    ],
+)
+def test_register_failures_say_why(
+    fresh_emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    tmp_path: Path,
+    extra: list[str],
+    options: dict[str, Any],
+    complaint: str,
+):
+    run = register(fresh_emulator, cert_paths, tmp_path, *extra, **options)
+    assert run.returncode == 1
+    assert complaint in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+# -- the emulated directory on the wire ------------------------------------------------------
+
+
+def admin_token(emulator: EmulatorHandle, scope: str = "Application.ReadWrite.All") -> str:
+    """An admin's Graph token through the raw device-code protocol (as Entra speaks it)."""
+    http, base = emulator.http, emulator.url
+    client = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
+    flow = http.post(
+        f"{base}/contoso.com/oauth2/v2.0/devicecode",
+        data={"client_id": client, "scope": f"https://graph.microsoft.com/{scope} openid"},
+    ).json()
+    assert {
+        "user_code",
+        "device_code",
+        "verification_uri",
+        "expires_in",
+        "interval",
+        "message",
+    } <= set(flow)
+    grant = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        "client_id": client,
+        "device_code": flow["device_code"],
+    }
+    pending = http.post(f"{base}/contoso.com/oauth2/v2.0/token", data=grant)
+    assert pending.status_code == 400
+    assert pending.json()["error"] == "authorization_pending"
+    assert pending.json()["error_codes"] == [70016]
+    assert pending.json()["error_description"].startswith("AADSTS70016: ")
+    http.post(
+        f"{base}/_emulator/devicecode/approve",
+        json={"userCode": flow["user_code"], "user": "adele@contoso.com"},
+    ).raise_for_status()
+    tokens = http.post(f"{base}/contoso.com/oauth2/v2.0/token", data=grant).json()
+    assert {"access_token", "id_token", "client_info", "refresh_token", "scope"} <= set(tokens)
+    used = http.post(f"{base}/contoso.com/oauth2/v2.0/token", data=grant)
+    assert used.json()["error"] == "bad_verification_code"  # a device code works once
+    return tokens["access_token"]
+
+
+@pytest.fixture
+def graph(fresh_emulator: EmulatorHandle) -> Any:
+    """Call the emulator's Graph as a signed-in admin: graph(method, path, body, **headers)."""
+    token = admin_token(fresh_emulator)
+
+    def call(method: str, path: str, body: Any = None, **headers: str) -> Any:
+        headers["Authorization"] = f"Bearer {token}"
+        return fresh_emulator.http.request(
+            method, f"{fresh_emulator.url}/v1.0{path}", json=body, headers=headers
+        )
+
+    return call
+
+
+def test_upsert_by_unique_name(graph: Any):
+    path = "/applications(uniqueName='tandem-x')"
+    assert graph("PATCH", path, {"displayName": "X"}).status_code == 404
+    created = graph("PATCH", path, {"displayName": "X"}, Prefer="create-if-missing")
+    assert created.status_code == 201
+    assert created.json()["uniqueName"] == "tandem-x"
+    updated = graph("PATCH", path, {"displayName": "Y"}, Prefer="create-if-missing")
+    assert updated.status_code == 204
+    assert graph("GET", path).json()["displayName"] == "Y"
+    app_id = created.json()["appId"]
+    assert (
+        graph("GET", f"/applications?$filter=appId eq '{app_id}'").json()["value"][0]["displayName"]
+        == "Y"
+    )
+
+
+SCOPE_ID = "0e0c1b5a-3f5e-4c57-9a5e-2f1d7c3b9a11"
+OFFICE = "ea5a67f6-b6f3-4338-b240-c655ddc3cc8e"
+NOT_A_CERT = base64.b64encode(b"not a certificate").decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"surprise": 1}, "Request_BadRequest"),
+        ({"passwordCredentials": [{"displayName": "x"}]}, "Request_BadRequest"),
+        ({"identifierUris": ["ftp://nope"]}, "Request_BadRequest"),
+        ({"api": {"requestedAccessTokenVersion": 3}}, "Request_BadRequest"),
+        (
+            {"api": {"preAuthorizedApplications": [
+                {"appId": OFFICE, "delegatedPermissionIds": [SCOPE_ID]}
+            ]}},
+            "Request_BadRequest",
+        ),
+        ({"api": {"oauth2PermissionScopes": []}}, "CannotDeleteOrUpdateEnabledEntitlement"),
+        ({"keyCredentials": [{"type": "AsymmetricX509Cert", "key": NOT_A_CERT}]},
+         "Request_BadRequest"),
+    ],
+)  # fmt: skip
+def test_graph_s_rules_for_an_application(graph: Any, body: dict[str, Any], code: str):
+    path = "/applications(uniqueName='tandem-rules')"
+    graph("PATCH", path, {"displayName": "Rules"}, Prefer="create-if-missing").raise_for_status()
+    scope = {"id": SCOPE_ID, "value": "access_as_user", "type": "User", "isEnabled": True}
+    graph("PATCH", path, {"api": {"oauth2PermissionScopes": [scope]}}).raise_for_status()
+    if "preAuthorizedApplications" in body.get("api", {}):
+        body["api"]["preAuthorizedApplications"][0]["delegatedPermissionIds"] = [
+            "6a1b2c3d-0000-4000-8000-000000000000"  # a permission the app does not expose
+        ]
+    before = graph("GET", path).json()
+    answer = graph("PATCH", path, body)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == code
+    assert {"date", "request-id", "client-request-id"} <= set(error["innerError"])
+    assert graph("GET", path).json() == before  # nothing half-applied
+
+
+def test_a_certificate_key_is_returned_only_when_selected(graph: Any, tmp_path: Path):
+    created = graph(
+        "PATCH", "/applications(uniqueName='tandem-keys')", {"displayName": "K"},
+        Prefer="create-if-missing",
+    ).json()  # fmt: skip
+    pem = _certificate(tmp_path / "k.pem", "k")
+    der = x509.load_pem_x509_certificate(pem.read_bytes()).public_bytes(serialization.Encoding.DER)
+    key = base64.b64encode(der).decode()
+    credential = {"type": "AsymmetricX509Cert", "usage": "Verify", "key": key}
+    assert (
+        graph(
+            "PATCH", f"/applications/{created['id']}", {"keyCredentials": [credential]}
+        ).status_code
+        == 204
+    )
+    plain = graph("GET", f"/applications/{created['id']}").json()
+    assert plain["keyCredentials"][0]["key"] is None
+    selected = graph("GET", f"/applications/{created['id']}?$select=keyCredentials").json()
+    assert selected["keyCredentials"][0]["key"] == key
+    assert set(selected) == {"@odata.context", "id", "keyCredentials"}
+
+
+def test_add_password_shows_the_secret_once(graph: Any):
+    created = graph(
+        "PATCH", "/applications(uniqueName='tandem-pw')", {"displayName": "P"},
+        Prefer="create-if-missing",
+    ).json()  # fmt: skip
+    secret = graph(
+        "POST", f"/applications/{created['id']}/addPassword",
+        {"passwordCredential": {"displayName": "tandem backend"}},
+    ).json()  # fmt: skip
+    assert len(secret["secretText"]) >= 32
+    assert secret["hint"] == secret["secretText"][:3]
+    assert dt.datetime.fromisoformat(
+        secret["endDateTime"].replace("Z", "+00:00")
+    ) > dt.datetime.now(dt.UTC)
+    listed = graph("GET", f"/applications/{created['id']}").json()["passwordCredentials"]
+    assert [p["secretText"] for p in listed] == [None]
+    assert secret["secretText"] not in json.dumps(listed)
+
+
+def test_service_principals_once_per_app(graph: Any):
+    created = graph(
+        "PATCH", "/applications(uniqueName='tandem-sp')", {"displayName": "S"},
+        Prefer="create-if-missing",
+    ).json()  # fmt: skip
+    app_id = created["appId"]
+    assert graph("GET", f"/servicePrincipals(appId='{app_id}')").status_code == 404
+    assert graph("POST", "/servicePrincipals", {"appId": app_id}).status_code == 201
+    assert graph("POST", "/servicePrincipals", {"appId": app_id}).status_code == 409
+    assert graph("GET", f"/servicePrincipals(appId='{app_id}')").json()["appId"] == app_id
+    graph_sp = graph(
+        "GET", "/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')"
+    ).json()
+    names = {s["value"]: s["id"] for s in graph_sp["oauth2PermissionScopes"]}
+    assert names["Mail.ReadWrite.Shared"] == "5df07973-7d5d-46ed-9847-1271055cbd51"
+
+
+def test_without_application_readwrite_all_graph_refuses(fresh_emulator: EmulatorHandle):
+    token = admin_token(fresh_emulator, scope="User.Read")
+    answer = fresh_emulator.http.get(
+        f"{fresh_emulator.url}/v1.0/applications", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "Authorization_RequestDenied"
+
+
+def test_organization_answers_the_signed_in_tenant(graph: Any, fresh_emulator: EmulatorHandle):
+    (org,) = graph("GET", "/organization").json()["value"]
+    assert org["id"] == "9188040d-6c67-4c5b-b112-36a304b66dad"
+    bare = fresh_emulator.http.get(f"{fresh_emulator.url}/v1.0/organization")
+    assert bare.status_code == 401
+    assert bare.json()["error"]["code"] == "InvalidAuthenticationToken"

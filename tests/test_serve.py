@@ -1,0 +1,367 @@
+"""`tandem serve` as an operator runs it: gunicorn with workers and threads, wired to the
+emulator with the settings `tandem emulator` prints; graceful SIGTERM; TLS or a proxy."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from backend.certs import CertPaths
+from backend.outbound import Session, ssl_context
+
+from .conftest import EmulatorHandle, backend_settings, shared_body
+from .test_site import raw_request
+
+REPO = Path(__file__).resolve().parent.parent
+LISTENING = re.compile(r"listening on (https?)://([^:]+):(\d+)")
+
+
+@dataclass
+class Served:
+    """A `tandem serve` subprocess and where it listens."""
+
+    process: subprocess.Popen[str]
+    url: str
+    port: int
+    output: list[str] = field(default_factory=list)
+
+    drain: threading.Thread | None = None
+
+    def stop(self, timeout: float = 40) -> int:
+        """SIGTERM, then wait for the exit status (and the end of its output)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            raise
+        finally:
+            if self.drain is not None:
+                self.drain.join(timeout=10)  # ends at the pipe's end of file
+            assert self.process.stdout is not None
+            self.process.stdout.close()
+
+
+def serve_env(settings: dict[str, str], home: Path) -> dict[str, str]:
+    """The environment of a `tandem serve`: the machine's, less TANDEM_*, plus the settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
+    env.update(settings, HOME=str(home), PYTHONUNBUFFERED="1")
+    return env
+
+
+def start_serve(
+    args: list[str],
+    settings: dict[str, str],
+    cwd: Path,
+    ca: Path | None,
+    *,
+    command: list[str] | None = None,
+) -> Served:
+    """Start `tandem serve ARGS` (the checkout's, or `command`) and poll until /healthz answers."""
+    process = subprocess.Popen(
+        [*(command or [sys.executable, "-m", "backend.cli", "serve"]), "--port", "0", *args],
+        cwd=cwd,
+        env=serve_env(settings, cwd),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    assert process.stdout is not None
+    deadline = time.monotonic() + 60
+    match = None
+    while time.monotonic() < deadline and match is None:
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        match = LISTENING.search(line)
+    if match is None:
+        process.kill()
+        pytest.fail("tandem serve did not start:\n" + "".join(output))
+    drain = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)  # type: ignore[arg-type]
+    drain.start()
+    scheme, port = match.group(1), int(match.group(3))
+    served = Served(
+        process=process, url=f"{scheme}://localhost:{port}", port=port, output=output, drain=drain
+    )
+    probe = Session(context=ssl_context(ca), timeout=5) if ca else requests.Session()
+    while time.monotonic() < deadline:
+        try:
+            if probe.get(f"{served.url}/healthz", timeout=5).status_code == 200:
+                return served
+        except OSError:
+            pass
+        time.sleep(0.05)  # polling for readiness, bounded by the deadline
+    served.stop()
+    pytest.fail("tandem serve never answered /healthz:\n" + "".join(output))
+
+
+@pytest.fixture(scope="module")
+def served(
+    emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """`tandem serve --workers 2` with the shared emulator's settings (for tests that read)."""
+    handle = start_serve(
+        ["--workers", "2", "--certs", str(cert_paths.ca_cert.parent)],
+        backend_settings(emulator, cert_paths),
+        tmp_path_factory.mktemp("serve"),
+        cert_paths.ca_cert,
+    )
+    yield handle
+    assert handle.stop() == 0
+
+
+def test_the_pane_and_the_api_work_through_gunicorn(
+    served: Served, emulator: EmulatorHandle, http: Session
+):
+    pane = http.get(f"{served.url}/taskpane.html")
+    assert pane.status_code == 200
+    assert '<script type="module" src="main.js">' in pane.text
+    assert pane.headers["Server"] == "gunicorn"
+    module = http.get(f"{served.url}/main.js")
+    assert module.status_code == 200
+    assert module.headers["Content-Type"].startswith("text/javascript")
+    icon = http.get(f"{served.url}/assets/icon-32.png")
+    assert icon.headers["Content-Type"] == "image/png"
+    assert icon.content[:8] == b"\x89PNG\r\n\x1a\n"
+    item = emulator.items("support@contoso.com")[0]
+    answer = http.post(
+        f"{served.url}/api/items/context",
+        json=shared_body(item["id"], "support@contoso.com"),
+        headers={"Authorization": f"Bearer {emulator.sso('lee@contoso.com')}"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["item"]["id"] == item["id"]
+    assert answer.headers["Strict-Transport-Security"] == "max-age=63072000"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status", "code"),
+    [
+        ("GET", "/healthz", {"X-Padding": "a" * 20_000}, 431, "request_header_fields_too_large"),
+        ("GET", "/" + "a" * 9_000, {}, 414, "request_uri_too_long"),
+    ],
+)
+def test_gunicorn_s_own_refusals_are_problem_json(
+    served: Served,
+    cert_paths: CertPaths,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    status: int,
+    code: str,
+):
+    """D12 under gunicorn: its parser's errors were an HTML page."""
+    got, answer_headers, body = raw_request(served.url, cert_paths, method, path, headers)
+    assert got == status
+    assert answer_headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["code"] == code
+
+
+def test_a_chunked_body_over_64_kib_is_413_under_gunicorn(
+    served: Served, emulator: EmulatorHandle, cert_paths: CertPaths
+):
+    item = emulator.items("support@contoso.com")[0]
+    body = json.dumps(shared_body(item["id"], "support@contoso.com", padding="x" * 70_000))
+    headers = {
+        "Authorization": f"Bearer {emulator.sso('lee@contoso.com')}",
+        "Content-Type": "application/json",
+    }
+    status, answer_headers, answer = raw_request(
+        served.url, cert_paths, "POST", "/api/items/context", headers, body.encode(), chunked=True
+    )
+    assert status == 413, answer[:200]
+    assert answer_headers["content-type"] == "application/problem+json"
+
+
+def _refused(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
+
+
+def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_ones(
+    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+):
+    """20 slow requests in flight (Graph delayed) all finish after SIGTERM; new ones are
+    refused at once; the server exits 0 within its graceful bound."""
+    served = start_serve(
+        ["--workers", "2", "--threads", "20", "--certs", str(cert_paths.ca_cert.parent)],
+        backend_settings(fresh_emulator, cert_paths),
+        tmp_path,
+        cert_paths.ca_cert,
+    )
+    # 20 requests, at most 4 on any mailbox (Graph's limit per app and mailbox, which the
+    # emulator enforces): 12 on shared mailboxes and Adele's delegated Inbox, 8 on the
+    # people's own mailboxes (/me).
+    work: list[tuple[str, dict[str, Any]]] = []
+    for upn, mailbox, bits in (
+        [("lee@contoso.com", "support@contoso.com", 63)] * 4
+        + [("pat@contoso.com", "sales@contoso.com", 63)] * 4
+        + [("megan@contoso.com", "adele@contoso.com", 1)] * 2
+        + [
+            ("alex@contoso.com", "adele@contoso.com", 23),
+            ("nestor@contoso.com", "adele@contoso.com", 63),
+        ]
+    ):
+        item = fresh_emulator.items(mailbox)[
+            len([w for w in work if w[1].get("shared", {}).get("targetMailbox") == mailbox])
+        ]
+        work.append((upn, shared_body(item["id"], mailbox, bits)))
+    for upn in ["megan", "megan", "alex", "alex", "nestor", "lee", "pat", "joni"]:
+        mine = sum(1 for w in work if w[0] == f"{upn}@contoso.com" and "shared" not in w[1])
+        item = fresh_emulator.items(f"{upn}@contoso.com")[mine]
+        work.append((f"{upn}@contoso.com", {"itemId": item["id"], "itemType": "message"}))
+    assert len(work) == 20
+    tokens = {upn: fresh_emulator.sso(upn) for upn, _ in work}
+    # Warm both workers' caches (signing keys, on-behalf-of tokens) so the slow requests
+    # reach Graph together rather than one exchange after another.
+    with Session(context=ssl_context(cert_paths.ca_cert), timeout=30) as warm:
+        for _ in range(3):
+            for upn, body in work:
+                warm.post(
+                    f"{served.url}/api/items/context",
+                    json=body,
+                    headers={"Authorization": f"Bearer {tokens[upn]}", "Connection": "close"},
+                ).raise_for_status()
+    warmed = fresh_emulator.stats()["graphRequests"]
+    fresh_emulator.fault(target="graph", delayMs=3000, times=-1)
+    results: list[Any] = [None] * len(work)
+
+    def call(index: int) -> None:
+        upn, body = work[index]
+        with Session(context=ssl_context(cert_paths.ca_cert), timeout=30) as session:
+            try:
+                response = session.post(
+                    f"{served.url}/api/items/context",
+                    json=body,
+                    headers={"Authorization": f"Bearer {tokens[upn]}"},
+                )
+                results[index] = response.status_code
+            except OSError as error:
+                results[index] = error
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(work))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    # Once 16 are at Graph all 20 have been read: the rest wait for the backend's per-process
+    # slots of the people's own mailboxes (4 for /me), still in flight.
+    while fresh_emulator.stats()["graphRequests"] < warmed + 16:
+        assert time.monotonic() < deadline, fresh_emulator.stats()
+        time.sleep(0.02)  # polling the emulator's counter, bounded by the deadline
+    assert not _refused(served.port)
+    stopped_at = time.monotonic()
+    served.process.send_signal(signal.SIGTERM)
+    while not _refused(served.port):
+        assert time.monotonic() - stopped_at < 2, "a new connection was still accepted"
+        time.sleep(0.01)  # polling the port, bounded above
+    in_flight = sum(result is None for result in results)
+    assert in_flight == len(work), "the slow requests ended before new ones were refused"
+    for thread in threads:
+        thread.join(timeout=40)
+    assert results == [200] * len(work), results
+    assert served.stop() == 0
+    assert time.monotonic() - stopped_at < 30
+    fresh_emulator.clear_faults()
+
+
+def _serve_once(
+    args: list[str], settings: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", "serve", "--port", "0", *args],
+        cwd=cwd,
+        env=serve_env(settings, cwd),
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--public", "--host", "0.0.0.0"], "--cert/--key (or TANDEM_TLS_CERT/TANDEM_TLS_KEY)"),
+        (["--host", "0.0.0.0"], "pass --public"),
+        ([], "run `tandem certs`"),
+        (["--cert", "/nonexistent.pem"], "--cert and --key go together"),
+    ],
+)
+def test_serve_refuses_the_development_certificate_where_it_does_not_belong(
+    emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    tmp_path: Path,
+    args: list[str],
+    complaint: str,
+):
+    """D11: beyond loopback it bound with the localhost certificate without a word, and it
+    made a development CA when there was none; now it says why and makes nothing."""
+    empty = tmp_path / "certs"
+    empty.mkdir()
+    result = _serve_once(
+        [*args, "--certs", str(empty)], backend_settings(emulator, cert_paths), tmp_path
+    )
+    assert result.returncode != 0
+    assert complaint in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(empty.iterdir()) == []
+
+
+@pytest.fixture
+def proxied(
+    emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+) -> Iterator[Callable[[dict[str, str]], requests.Response]]:
+    """`tandem serve` behind a TLS-terminating proxy: plain HTTP, TANDEM_TRUST_PROXY=1."""
+    served = start_serve(
+        ["--workers", "1"],
+        backend_settings(emulator, cert_paths, TANDEM_TRUST_PROXY="1"),
+        tmp_path,
+        None,
+    )
+    assert served.url.startswith("http://")
+    session = requests.Session()
+    yield lambda headers: session.get(f"{served.url}/healthz", headers=headers, timeout=10)
+    session.close()
+    assert served.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "hsts"),
+    [
+        ({"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}, True),
+        ({"X-Forwarded-Proto": "http"}, False),
+        ({}, False),
+    ],
+)
+def test_behind_a_proxy_the_forwarded_scheme_decides_hsts(
+    proxied: Callable[[dict[str, str]], requests.Response], headers: dict[str, str], hsts: bool
+):
+    response = proxied(headers)
+    assert response.status_code == 200
+    assert ("Strict-Transport-Security" in response.headers) is hsts
+
+
+def test_without_a_trusted_proxy_forwarded_headers_change_nothing(served: Served, http: Session):
+    """TANDEM_TRUST_PROXY=0 (the default): a client cannot claim the request was plain."""
+    response = http.get(f"{served.url}/healthz", headers={"X-Forwarded-Proto": "http"})
+    assert response.headers["Strict-Transport-Security"] == "max-age=63072000"
