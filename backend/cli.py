@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -159,6 +160,12 @@ def _serving_tls(args: argparse.Namespace, settings: Settings) -> tuple[Path | N
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the backend from the environment under gunicorn, until SIGTERM or Ctrl+C."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # prometheus_client picks its multiprocess mode when it is imported, which importing
+        # the backend already did: start afresh with a directory every worker writes into,
+        # so /metrics sums them all (prometheus_client's multiprocess mode).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tandem-metrics-")
+        os.execv(sys.executable, [sys.executable, "-m", "backend.cli", *sys.argv[1:]])  # noqa: S606
     from . import create_app
 
     _logging(args.verbose, os.environ.get("TANDEM_LOG_FORMAT") or "json")

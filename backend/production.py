@@ -13,6 +13,7 @@ they are done or `graceful_timeout` has passed, after which the master kills it.
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -170,6 +171,15 @@ class Application(BaseApplication):
                 print(f"listening on {scheme}://{host}:{bound[1]}", flush=True)
 
         settings["when_ready"] = when_ready
+
+        def child_exit(server: Any, worker: Any) -> None:
+            # A dead worker's live gauges must stop counting (prometheus_client multiprocess).
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                from prometheus_client import multiprocess
+
+                multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+        settings["child_exit"] = child_exit
         if o.cert and o.key:
             settings.update(
                 {"certfile": str(o.cert), "keyfile": str(o.key), "ssl_context": _tls_context}

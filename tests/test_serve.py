@@ -120,12 +120,39 @@ def served(
     """`tandem serve --workers 2` with the shared emulator's settings (for tests that read)."""
     handle = start_serve(
         ["--workers", "2", "--certs", str(cert_paths.ca_cert.parent)],
-        backend_settings(emulator, cert_paths),
+        {**backend_settings(emulator, cert_paths), "TANDEM_METRICS_TOKEN": METRICS_TOKEN},
         tmp_path_factory.mktemp("serve"),
         cert_paths.ca_cert,
     )
     yield handle
     assert handle.stop() == 0
+
+
+METRICS_TOKEN = "serve-metrics-token-0123456789"
+
+
+def test_metrics_sum_every_worker(served: Served, emulator: EmulatorHandle, cert_paths):
+    """prometheus_client's multiprocess mode: /metrics counts what both workers answered."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def healthz_count() -> float:
+        with Session(context=ssl_context(cert_paths.ca_cert), timeout=10) as session:
+            text = session.get(
+                f"{served.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+            ).text
+        return sum(
+            s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == "tandem_http_requests_total" and s.labels.get("route") == "/healthz"
+        )
+
+    before = healthz_count()
+    for _ in range(40):  # a new connection each: gunicorn spreads them over the workers
+        with Session(context=ssl_context(cert_paths.ca_cert), timeout=10) as session:
+            answer = session.get(f"{served.url}/healthz", headers={"Connection": "close"})
+            assert answer.status_code == 200
+    assert healthz_count() - before == 40
 
 
 def test_the_pane_and_the_api_work_through_gunicorn(
