@@ -88,6 +88,39 @@ def _audit_trail() -> Iterator[list[str]]:
         lines.append(line)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _json_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every log line of the run's in-process servers, as `tandem serve` writes them: each is
+    JSON, and none holds a token or the emulator's known secrets."""
+    import json
+    import logging
+    import re
+
+    from backend import audit
+    from backend.emulator import seed
+
+    path = tmp_path_factory.mktemp("logs") / "run.jsonl"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(audit.JsonLines())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield path
+    root.removeHandler(handler)
+    root.setLevel(level)
+    handler.close()
+    jwt_shape = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.")
+    count = 0
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            json.loads(line)  # every line is one JSON object
+            assert seed.CLIENT_SECRET not in line, f"line {number} holds the client secret"
+            assert not jwt_shape.search(line), f"line {number} holds a token: {line[:200]}"
+            count += 1
+    assert count > 0
+
+
 @pytest.fixture(scope="session")
 def cert_paths(tmp_path_factory: pytest.TempPathFactory) -> CertPaths:
     """A development CA and localhost certificate made for this test session."""

@@ -105,3 +105,24 @@ def test_every_log_line_is_json_with_the_request_and_no_token(
     text = json_log.getvalue()
     assert token not in text and token.split(".")[1] not in text
     assert seed.CLIENT_SECRET not in text
+
+
+def test_one_request_id_in_the_log_at_graph_and_in_the_problem(
+    make_backend, fresh_emulator: EmulatorHandle, json_log: io.StringIO
+):
+    """A support ticket quotes the problem's requestId: the log line and Graph's request log
+    (as client-request-id) carry the same id, and the log line names Graph's own request-id."""
+    backend = make_backend(fresh_emulator)
+    token = fresh_emulator.sso("lee@contoso.com")
+    body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
+    fresh_emulator.fault(target="graph", status=503, retryAfter=0, times=-1)
+    response = backend.context(token, body)
+    assert response.status_code == 503
+    request_id = response.json()["requestId"]
+    assert response.headers["request-id"] == request_id
+    at_graph = [r for r in fresh_emulator.requests() if r["clientRequestId"] == request_id]
+    assert len(at_graph) == 4  # the first try and its three retries, one id
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines() if line.strip()]
+    [line] = [x for x in lines if x.get("route") == "/api/items/context"]
+    assert line["requestId"] == request_id and line["status"] == 503
+    assert line["graphRequestIds"] == [r["requestId"] for r in at_graph]
