@@ -36,9 +36,6 @@ class Caller:
     tid: str
     name: str
     upn: str
-    version: str
-    client_app: str
-    expires_at: int
     assertion: str = field(repr=False)
 
 
@@ -276,9 +273,6 @@ class TokenValidator:
             tid=tid,
             name=str(claims.get("name") or upn or ""),
             upn=str(upn or ""),
-            version=version,
-            client_app=str(client_app or ""),
-            expires_at=int(claims["exp"]),
             assertion=token,
         )
 

@@ -207,9 +207,6 @@ def test_the_cache_is_bounded(emulator: EmulatorHandle, cert_paths):
             tid=seed.CONTOSO,
             name=upn,
             upn=upn,
-            version="2.0",
-            client_app="",
-            expires_at=0,
             assertion=tokens[upn],
         )
 
