@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import zipfile
 from collections.abc import Iterable
 from functools import cache
@@ -28,6 +27,8 @@ from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from .config import GUID
 
 ADDIN_ID = "3c1f7a52-9b6e-4d0a-8f27-5e4b1c9d2a63"
 VERSION = "1.0.0.0"  # the XML manifest's four-part version
@@ -47,7 +48,6 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPO = Path(__file__).resolve().parent.parent
 SCHEMAS = REPO / "tools/manifest-schema/node_modules/@microsoft/app-manifest/build/json-schemas"
 SSO_SCOPES = ["openid", "profile"]
-GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 NS = {
     "o": "http://schemas.microsoft.com/office/appforoffice/1.1",
@@ -117,7 +117,7 @@ def _environment(autoescape: bool) -> Environment:
 
 def _values(client_id: str, public_url: str, scopes: Iterable[str], addin_id: str) -> dict:
     """The template values for a deployment, after checking its inputs."""
-    if not GUID.match(client_id):
+    if not GUID.fullmatch(client_id):
         raise ValueError("the client id must be a GUID")
     parts = urlsplit(public_url)
     if parts.scheme != "https" or not parts.netloc or parts.path.strip("/"):
@@ -205,7 +205,7 @@ def validate(
     children = [_local(c.tag) for c in root]
     if not _ordered(children, MAILAPP_ORDER):
         problems.add("xml.order", f"MailApp children are out of order: {children}")
-    if not GUID.match(root.findtext("o:Id", "", NS)):
+    if not GUID.fullmatch(root.findtext("o:Id", "", NS)):
         problems.add("xml.id", "Id must be a GUID")
     if root.findtext("o:Permissions", "", NS) != "ReadWriteMailbox":
         problems.add("xml.permissions", "Permissions must be ReadWriteMailbox")
@@ -276,7 +276,7 @@ def validate(
         resource = info.findtext("v11:Resource", "", NS)
         if not info.findall("v11:Scopes/v11:Scope", NS):
             problems.add("xml.sso", "WebApplicationInfo has no Scopes")
-        if not GUID.match(app_id) or (client_id and app_id != client_id):
+        if not GUID.fullmatch(app_id) or (client_id and app_id != client_id):
             problems.add("xml.sso-id", f"WebApplicationInfo Id {app_id!r} is not the client id")
         _resource(problems, "xml.sso-resource", resource, app_id, public_url)
     return problems
@@ -338,7 +338,7 @@ def validate_json(
         problems.add("json.schema", error)
     if doc.get("manifestVersion") != MANIFEST_VERSION or doc.get("$schema") != SCHEMA_URL:
         problems.add("json.version", f"manifestVersion and $schema must be v{MANIFEST_VERSION}")
-    if not GUID.match(str(doc.get("id", ""))):
+    if not GUID.fullmatch(str(doc.get("id", ""))):
         problems.add("json.id", "id must be a GUID")
     rsc = {
         p.get("name")
@@ -384,7 +384,7 @@ def validate_json(
         problems.add("json.taskpane", f"no task pane runtime whose page is {expected}")
     info = doc.get("webApplicationInfo", {})
     app_id = str(info.get("id", ""))
-    if not GUID.match(app_id) or (client_id and app_id != client_id):
+    if not GUID.fullmatch(app_id) or (client_id and app_id != client_id):
         problems.add("json.sso-id", f"webApplicationInfo.id {app_id!r} is not the client id")
     _resource(problems, "json.sso-resource", str(info.get("resource", "")), app_id, public_url)
     if doc.get("icons") != {"color": "color.png", "outline": "outline.png"}:
