@@ -217,32 +217,19 @@ class GraphClient:
                             timeout=(self._timeout[0], read),
                         )
                     except requests.ConnectTimeout as error:  # nothing was sent
-                        metrics.GRAPH_CALLS.labels(method, "connect_timeout").inc()
-                        if attempt < self._max_attempts and self._clock() < deadline:
-                            metrics.GRAPH_RETRIES.labels("connect_timeout").inc()
-                            continue
-                        raise UpstreamUnavailable(
-                            "Microsoft Graph did not answer in time.", status=504
-                        ) from error
+                        again = attempt < self._max_attempts and self._clock() < deadline
+                        self._failed(method, "connect_timeout", again, error, 504)
+                        continue
                     except requests.Timeout as error:
                         # Exchange may still be working on it: keep its slot a while.
                         slot.hold_after(self._timeout[1])
                         timeouts += 1
-                        metrics.GRAPH_CALLS.labels(method, "timeout").inc()
-                        if safe and timeouts < 2 and self._clock() < deadline:
-                            metrics.GRAPH_RETRIES.labels("timeout").inc()
-                            continue
-                        raise UpstreamUnavailable(
-                            "Microsoft Graph did not answer in time.", status=504
-                        ) from error
+                        again = safe and timeouts < 2 and self._clock() < deadline
+                        self._failed(method, "timeout", again, error, 504)
+                        continue
                     except requests.ConnectionError as error:
-                        metrics.GRAPH_CALLS.labels(method, "connection_error").inc()
-                        if safe and attempt < 2:
-                            metrics.GRAPH_RETRIES.labels("connection_error").inc()
-                            continue
-                        raise UpstreamUnavailable(
-                            "Microsoft Graph is unreachable.", status=503
-                        ) from error
+                        self._failed(method, "connection_error", safe and attempt < 2, error, 503)
+                        continue
                     except requests.RequestException as error:
                         raise UpstreamUnavailable(
                             "Microsoft Graph is unreachable.", status=503
@@ -272,6 +259,16 @@ class GraphClient:
             if status == 429:
                 metrics.GRAPH_THROTTLED.inc()
             raise graph_error(response, wall=self._wall)
+
+    @staticmethod
+    def _failed(method: str, kind: str, again: bool, error: Exception, status: int) -> None:
+        """Count a call that got no answer; return to try again, or raise the contract's error."""
+        metrics.GRAPH_CALLS.labels(method, kind).inc()
+        if again:
+            metrics.GRAPH_RETRIES.labels(kind).inc()
+            return
+        words = "did not answer in time" if status == 504 else "is unreachable"
+        raise UpstreamUnavailable(f"Microsoft Graph {words}.", status=status) from error
 
     @staticmethod
     def _answer(response: requests.Response) -> Answer:

@@ -104,34 +104,36 @@ def static_file(name: str, folder: str = "") -> Response:
     return _secure(response)
 
 
+def _rendered(data: str | bytes, mimetype: str, filename: str, *, attach: bool = False) -> Response:
+    """A manifest (or the app package) rendered for this deployment, named for download."""
+    response = Response(data, mimetype=mimetype)
+    disposition = "attachment" if attach else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return response
+
+
+def _deployment() -> tuple[str, str, list[str]]:
+    settings = _tandem().settings
+    return settings.client_id, settings.public_url, list(settings.scopes)
+
+
 @bp.get("/manifest.xml")
 def manifest_xml() -> Response:
     """The XML manifest rendered for this deployment, for sideloading."""
-    settings = _tandem().settings
-    text = manifest.render(settings.client_id, settings.public_url, list(settings.scopes))
-    response = Response(text, mimetype="application/xml")
-    response.headers["Content-Disposition"] = 'inline; filename="manifest.xml"'
-    return response
+    return _rendered(manifest.render(*_deployment()), "application/xml", "manifest.xml")
 
 
 @bp.get("/manifest.json")
 def manifest_json() -> Response:
     """The unified manifest for Microsoft 365 rendered for this deployment."""
-    settings = _tandem().settings
-    text = manifest.render_json(settings.client_id, settings.public_url, list(settings.scopes))
-    response = Response(text, mimetype="application/json")
-    response.headers["Content-Disposition"] = 'inline; filename="manifest.json"'
-    return response
+    return _rendered(manifest.render_json(*_deployment()), "application/json", "manifest.json")
 
 
 @bp.get("/tandem-app-package.zip")
 def app_package() -> Response:
     """The app package (manifest.json and its icons) to upload as a custom app."""
-    settings = _tandem().settings
-    data = manifest.package(settings.client_id, settings.public_url, list(settings.scopes))
-    response = Response(data, mimetype="application/zip")
-    response.headers["Content-Disposition"] = 'attachment; filename="tandem-app-package.zip"'
-    return response
+    data = manifest.package(*_deployment())
+    return _rendered(data, "application/zip", "tandem-app-package.zip", attach=True)
 
 
 @bp.get("/consent-done")
