@@ -1,4 +1,5 @@
-// Calls to Tandem's backend: the item context goes out with the SSO token, and every
+// Calls to Tandem's backend: the item context goes out with the SSO token (to read the item, to
+// act on it, to list its mailbox's folders, to say who is looking at it), and every
 // application/problem+json answer comes back as an ApiProblem with a sentence and its fix.
 
 import { AuthError, SignIn } from "./auth.js";
@@ -20,8 +21,11 @@ export class ApiProblem extends Error {
     this.field = problem.field ?? null;
     this.claims = problem.claims ?? null;
     this.consentUrl = problem.consentUrl ?? null;
-    // conflict: {upn, name} of the person whose claim is in the way.
+    // conflict: {upn, name} of the person whose claim is in the way, or the item's current
+    // etag and the item as it is now when it changed since the pane read it.
     this.holder = problem.holder && typeof problem.holder === "object" ? problem.holder : null;
+    this.etag = typeof problem.etag === "string" ? problem.etag : null;
+    this.item = problem.item && typeof problem.item === "object" ? problem.item : null;
     // throttled: the backend always sends retryAfter (seconds), parsed from Retry-After by the
     // one parser of the system, the backend's; the pane never reads the header itself.
     this.retryAfter = Number.isFinite(problem.retryAfter) ? problem.retryAfter : null;
@@ -59,22 +63,28 @@ export function bodyOf(ctx) {
   return body;
 }
 
+/** The headers of every call: the bearer token, JSON both ways. */
+function headersOf(token) {
+  return {
+    Authorization: `Bearer ${token}`,
+    "Content-Type": "application/json",
+    Accept: "application/json",
+  };
+}
+
 /** One POST with the token; answers the JSON body or throws an ApiProblem. */
-async function send(fetchImpl, url, token, body, timeoutMs) {
+async function send(fetchImpl, url, token, body, timeoutMs, keepalive = false) {
   const controller = typeof AbortController === "function" ? new AbortController() : null;
   const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
   let response;
   try {
     response = await fetchImpl(url, {
       method: "POST",
-      headers: {
-        Authorization: `Bearer ${token}`,
-        "Content-Type": "application/json",
-        Accept: "application/json",
-      },
+      headers: headersOf(token),
       body: JSON.stringify(body),
       credentials: "same-origin",
       signal: controller?.signal,
+      ...(keepalive && { keepalive: true }),
     });
   } catch (error) {
     const code = error?.name === "AbortError" ? "timeout" : "network_error";
@@ -107,33 +117,43 @@ function signInToken(request) {
 }
 
 /**
- * POST /api/items/context for the item. token_expired: a fresh token (past MSAL.js's cache),
- * retried once; interaction_required: a token for the problem's claims challenge (MSAL.js's
- * claims, Office's authChallenge), retried once.
- * @param {import("./context.js").ItemContext} ctx  an own or shared context
- * @param {{fetch?: typeof fetch, getToken?: (request: {authChallenge?: string, fresh?: boolean})
- *   => Promise<string>, baseUrl?: string, timeoutMs?: number}} [seams]
+ * @typedef {object} Seams
+ * @property {typeof fetch} [fetch]
+ * @property {(request: {authChallenge?: string, fresh?: boolean}) => Promise<string>} [getToken]
+ * @property {string} [baseUrl]
+ * @property {number} [timeoutMs]
+ * @property {boolean} [keepalive]  let the request outlive the page (presence's "gone")
+ * @property {(token: string) => void} [onToken]  told every token a request goes out with
  */
-export async function postContext(
-  ctx,
+
+/**
+ * One POST to the backend with the sign-in retries every call shares. token_expired: a fresh
+ * token (past MSAL.js's cache), retried once; interaction_required: a token for the problem's
+ * claims challenge (MSAL.js's claims, Office's authChallenge), retried once.
+ * @param {string} path  the route, such as /api/items/context
+ * @param {object} body
+ * @param {Seams} [seams]
+ */
+export async function request(
+  path,
+  body,
   {
     fetch: fetchImpl = globalThis.fetch,
     getToken = signInToken,
     baseUrl = "",
     timeoutMs = REQUEST_TIMEOUT_MS,
+    keepalive = false,
+    onToken = null,
   } = {},
 ) {
-  if (ctx.state !== "own" && ctx.state !== "shared") {
-    throw new RangeError(`no backend call for a context in state ${ctx.state}`);
-  }
-  const url = `${baseUrl}/api/items/context`;
-  const body = bodyOf(ctx);
+  const url = `${baseUrl}${path}`;
   let token = await getToken({});
   let freshTried = false;
   let challengeTried = false;
   for (;;) {
+    onToken?.(token);
     try {
-      return await send(fetchImpl, url, token, body, timeoutMs);
+      return await send(fetchImpl, url, token, body, timeoutMs, keepalive);
     } catch (error) {
       if (!(error instanceof ApiProblem)) throw error;
       if (error.code === "token_expired" && !freshTried) {
@@ -149,6 +169,88 @@ export async function postContext(
   }
 }
 
+/** Refuses contexts the backend has no business hearing about (unknown mailbox, no item). */
+function checked(ctx) {
+  if (ctx?.state !== "own" && ctx?.state !== "shared") {
+    throw new RangeError(`no backend call for a context in state ${ctx?.state}`);
+  }
+  return ctx;
+}
+
+/**
+ * POST /api/items/context for the item: what may be done with it, and its summary.
+ * @param {import("./context.js").ItemContext} ctx  an own or shared context
+ * @param {Seams} [seams]
+ */
+export async function postContext(ctx, seams = {}) {
+  return request("/api/items/context", bodyOf(checked(ctx)), seams);
+}
+
+/**
+ * POST /api/items/actions/<action>: the context, the etag the pane last saw, and the action's
+ * own fields (README, "HTTP API"). Answers {action, item, result}.
+ * @param {import("./context.js").ItemContext} ctx
+ * @param {string} action  claim, release, categorize, flag, markRead, ..., respond
+ * @param {{etag?: string|null, fields?: object}} what
+ * @param {Seams} [seams]
+ */
+export async function postAction(ctx, action, { etag = null, fields = {} } = {}, seams = {}) {
+  const body = { ...bodyOf(checked(ctx)), ...fields };
+  if (etag) body.etag = etag;
+  return request(`/api/items/actions/${encodeURIComponent(action)}`, body, seams);
+}
+
+/**
+ * POST /api/mailbox/folders: the folders of the item's mailbox the person can see, each with
+ * its path (Inbox/Escalations), for the move picker.
+ * @param {import("./context.js").ItemContext} ctx
+ * @param {Seams} [seams]
+ */
+export async function postFolders(ctx, seams = {}) {
+  const answer = await request("/api/mailbox/folders", bodyOf(checked(ctx)), seams);
+  return Array.isArray(answer.folders) ? answer.folders : [];
+}
+
+/**
+ * POST /api/items/presence: the person is viewing or replying to the item, or gone from it.
+ * Answers {others: [{upn, name, state, since}], ttl}.
+ * @param {import("./context.js").ItemContext} ctx
+ * @param {"viewing"|"replying"|"gone"} state
+ * @param {Seams} [seams]
+ */
+export async function postPresence(ctx, state, seams = {}) {
+  return request("/api/items/presence", { ...bodyOf(checked(ctx)), state }, seams);
+}
+
+/**
+ * "gone" as the page unloads: sent at once with a token the pane already holds (there is no
+ * time to ask for one), through fetch with keepalive, since navigator.sendBeacon can't carry
+ * the bearer token. Nothing waits for the answer.
+ * @param {import("./context.js").ItemContext} ctx
+ * @param {string} token
+ * @param {{fetch?: typeof fetch, baseUrl?: string}} [seams]
+ */
+export function presenceGoneNow(
+  ctx,
+  token,
+  { fetch: fetchImpl = globalThis.fetch, baseUrl = "" } = {},
+) {
+  const body = { ...bodyOf(checked(ctx)), state: "gone" };
+  try {
+    return Promise.resolve(
+      fetchImpl(`${baseUrl}/api/items/presence`, {
+        method: "POST",
+        headers: headersOf(token),
+        body: JSON.stringify(body),
+        credentials: "same-origin",
+        keepalive: true,
+      }),
+    ).catch(() => null);
+  } catch {
+    return Promise.resolve(null);
+  }
+}
+
 /** Only https links are offered to the person (the consent page is Entra ID's). */
 export function safeHttpsUrl(value) {
   try {
@@ -159,10 +261,9 @@ export function safeHttpsUrl(value) {
   }
 }
 
-/** " (it is claimed by Lee Gu)" for a conflict's holder, or nothing. */
-function holderText(holder) {
-  const who = String(holder?.name || holder?.upn || "").trim();
-  return who ? ` (it is claimed by ${who})` : "";
+/** The conflict's holder by name, else by upn, or "" when no claim was in the way. */
+export function holderName(holder) {
+  return String(holder?.name || holder?.upn || "").trim();
 }
 
 /** Each contract code as a sentence saying what happened and what to do. */
@@ -198,8 +299,11 @@ export const PROBLEM_MESSAGES = Object.freeze({
   item_not_found: () =>
     "This item isn't there any more: someone may have moved or deleted it. Select it again in its folder.",
   conflict: (p) =>
-    `Someone changed this item since you opened it${holderText(p.holder)}. ` +
-    "Choose Try again to see the latest version.",
+    holderName(p.holder)
+      ? `${holderName(p.holder)} has claimed this item, so Tandem changed nothing. ` +
+        "Choose Reload to see the item as it is now."
+      : "Someone changed this item since you opened it, so Tandem changed nothing. " +
+        "Choose Reload to see the latest version, then try again.",
   throttled: (p) =>
     `Microsoft 365 asked Tandem to slow down. Try again in ${p.retryAfter ?? "a few"} second${p.retryAfter === 1 ? "" : "s"}.`,
   upstream_unavailable: () => "Microsoft 365 isn't answering right now. Try again in a minute.",

@@ -302,6 +302,7 @@ export class SignIn {
     this.scope = null;
     this.choosing = null;
     this.pending = null;
+    this.last = null;
   }
 
   /**
@@ -313,13 +314,32 @@ export class SignIn {
    * @returns {Promise<string>}
    */
   token({ authChallenge, fresh = false } = {}) {
-    if (authChallenge || fresh) return this.request(authChallenge, fresh);
+    if (authChallenge || fresh) return this.keep(this.request(authChallenge, fresh));
     if (!this.pending) {
-      this.pending = this.request(undefined, false).finally(() => {
+      this.pending = this.keep(this.request(undefined, false)).finally(() => {
         this.pending = null;
       });
     }
     return this.pending;
+  }
+
+  /**
+   * A token for background calls (presence, every few seconds): the last one handed out, as
+   * long as there is one, so they never make Outlook sign in on their own; a fresh or
+   * challenged request (after token_expired, interaction_required) goes to token().
+   * @param {{authChallenge?: string, fresh?: boolean}} [request]
+   * @returns {Promise<string>}
+   */
+  reuse(request = {}) {
+    if (!request.authChallenge && !request.fresh && this.last) return Promise.resolve(this.last);
+    return this.token(request);
+  }
+
+  /** Remembers the token a request answers, for reuse(). */
+  async keep(pending) {
+    const token = await pending;
+    this.last = token;
+    return token;
   }
 
   /** Which path signed the person in, its small print, and why NAA wasn't used (if it wasn't). */

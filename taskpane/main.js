@@ -1,20 +1,41 @@
 // The pane's start: Office.onReady -> read the item's context -> render -> ask the backend ->
-// render. A pinned pane follows the selection through ItemChanged; answers for an item that is
-// no longer selected are dropped.
+// render the item with a button for every action the server allows. A pinned pane follows the
+// selection through ItemChanged; answers for an item that is no longer selected are dropped.
+// While an item is shown the pane says so (presence.js) and lists the others on it.
 
-import { ApiProblem, explain, postContext } from "./api.js";
+import { ItemActions } from "./actions.js";
+import { ApiProblem, explain, postContext, postFolders } from "./api.js";
 import { AuthError, SignIn } from "./auth.js";
 import { readContext } from "./context.js";
+import { ActionsCard } from "./controls.js";
+import { Presence, presenceLines } from "./presence.js";
 import { View } from "./ui.js";
 
 const view = new View(document);
 const signIn = new SignIn();
 const getToken = (request) => signIn.token(request);
+const seams = { getToken };
 let generation = 0;
+let card = null;
+
+const actions = new ItemActions({
+  seams,
+  onBusy: (busy) => card?.setBusy(busy),
+  onProgress: (text) => card?.progress(text),
+});
+const presence = new Presence({
+  // Presence refreshes every 10 s: it reuses the token the pane last had.
+  seams: { getToken: (request) => signIn.reuse(request) },
+  onOthers: (others, answered) => {
+    view.presence(presenceLines(others));
+    if (answered) count("presence");
+  },
+});
 
 /**
  * Adds one to a counter on main for tests and diagnostics: data-stale counts answers dropped
- * because another item was selected meanwhile, data-loads the loads that ended on screen (a test
+ * because another item was selected meanwhile, data-presence the presence answers shown,
+ * data-loads the loads that ended on screen (a test
  * waits for it to move past the value it read before selecting, not for aria-busy alone, which
  * is already "false" before the pane hears of the new selection).
  */
@@ -23,15 +44,79 @@ function count(name) {
   main.dataset[name] = String(Number(main.dataset[name] ?? 0) + 1);
 }
 
+/** Whether `mine` is still the current generation (counting a stale answer when it isn't). */
+function isCurrent(mine) {
+  if (mine === generation) return true;
+  count("stale");
+  return false;
+}
+
+/** Opens a link outside the add-in, as Outlook wants (Office.context.ui.openBrowserWindow). */
+function openLink(url) {
+  const ui = globalThis.Office?.context?.ui;
+  if (typeof ui?.openBrowserWindow === "function") ui.openBrowserWindow(url);
+  else window.open(url, "_blank", "noopener");
+}
+
+/** The handlers the actions card calls: each checks that its item is still the one shown. */
+function handlersFor(mine) {
+  return {
+    act: async (name, fields) => {
+      const outcome = await actions.perform(name, fields);
+      if (!isCurrent(mine) || outcome.kind !== "done") return outcome;
+      if (outcome.gone) {
+        presence.leave();
+        card = null;
+        view.gone(outcome.ctx, outcome.answer, outcome.message, signIn.describe());
+      } else {
+        show(mine, outcome.ctx, outcome.answer, {
+          kind: "ok",
+          text: outcome.message,
+          draft: outcome.draft,
+        });
+      }
+      return outcome;
+    },
+    folders: () => postFolders(actions.ctx, seams),
+    replying: (open) => presence.replying(open),
+    reload: () => reload(mine),
+    openLink,
+  };
+}
+
+/** Renders a context answer (with a notice after an action) and says "viewing" for the item. */
+function show(mine, ctx, answer, notice = null) {
+  actions.show(ctx, answer);
+  card = new ActionsCard(document, { ctx, answer, handlers: handlersFor(mine), notice });
+  view.answer(ctx, answer, signIn.describe(), {
+    card: card.element,
+    status: notice?.text ?? null,
+  });
+  presence.show(ctx);
+}
+
+/** The context call again for the item at its current id (after a conflict, or on request). */
+async function reload(mine) {
+  const ctx = actions.ctx;
+  if (!isCurrent(mine) || !ctx || actions.busy) return;
+  card?.setBusy(true);
+  try {
+    const answer = await postContext(ctx, seams);
+    if (isCurrent(mine)) show(mine, ctx, answer);
+  } catch (error) {
+    if (!isCurrent(mine)) return;
+    card?.setBusy(false);
+    card?.notice({ kind: "problem", explained: explain(error) });
+  }
+}
+
 /** Reads the selected item and shows what may be done with it; stale answers are ignored. */
 async function load() {
   const mine = ++generation;
-  const current = () => {
-    if (mine === generation) return true;
-    count("stale");
-    return false;
-  };
+  const current = () => isCurrent(mine);
   const office = globalThis.Office;
+  presence.leave();
+  card = null;
   view.starting();
   let ctx = null;
   try {
@@ -46,8 +131,8 @@ async function load() {
       return;
     }
     view.loading(ctx);
-    const answer = await postContext(ctx, { getToken });
-    if (current()) view.answer(ctx, answer, signIn.describe());
+    const answer = await postContext(ctx, seams);
+    if (current()) show(mine, ctx, answer);
   } catch (error) {
     if (!current()) return;
     if (!(error instanceof ApiProblem || error instanceof AuthError))
@@ -84,6 +169,8 @@ async function start() {
     view.notOutlook();
     return;
   }
+  // The pane closes or reloads: "gone" for the item, with the token already held.
+  window.addEventListener("pagehide", () => presence.unload());
   // Pinned pane: Outlook keeps it open and reports each newly selected item.
   onItemChanged(office, () => load()).then((registered) => {
     if (!registered)

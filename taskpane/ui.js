@@ -1,5 +1,9 @@
 // Rendering of the pane. Text goes in with textContent / text nodes only: item and server
 // text is never parsed as HTML.
+//
+// One room past ~400 lines: every state of the pane (starting, none, unknown, loading, the
+// answer, a problem, an item gone) is a method of one View that shares its focus handling and
+// status line; the actions card, which has a life of its own between renders, is controls.js.
 
 // The server owns the permission table: it decodes the bits and decides every action
 // (README, "HTTP API"). The pane only labels what it is sent; before the answer arrives it may
@@ -30,16 +34,29 @@ export const ACTION_LABELS = Object.freeze({
   claim: "Claim it for yourself",
   release: "Release your claim",
   respond: "Respond to the invitation",
+  reply: "Reply",
+  replyAll: "Reply all",
+  forward: "Forward",
   categorize: "Categorize",
   flag: "Flag for follow-up",
   markRead: "Mark as read",
   markUnread: "Mark as unread",
   move: "Move to another folder",
   delete: "Delete",
-  reply: "Reply",
-  replyAll: "Reply all",
-  forward: "Forward",
 });
+
+/** How an appointment's responseStatus reads. */
+const RESPONSES = Object.freeze({
+  accepted: "Accepted",
+  tentativelyAccepted: "Tentatively accepted",
+  declined: "Declined",
+  notResponded: "Not answered yet",
+  organizer: "The mailbox organizes it",
+  none: "No response needed",
+});
+
+/** How a message's flag reads. */
+const FLAGS = Object.freeze({ flagged: "Flagged for follow-up", complete: "Flag complete" });
 
 /** Outlook's folder roles whose rights match a bitmask (Microsoft doesn't document this mapping). */
 const ROLES = Object.freeze({
@@ -92,6 +109,14 @@ export function personText(who) {
   if (name && address && name.toLowerCase() !== address.toLowerCase())
     return `${name} <${address}>`;
   return name || address;
+}
+
+/** "Claimed by you" or "Claimed by Lee Gu" for an item's claim, or null when nobody holds it. */
+export function claimText(claim) {
+  if (!claim || typeof claim !== "object") return null;
+  if (claim.mine) return "Claimed by you";
+  const who = String(claim.name || claim.upn || "").trim();
+  return who ? `Claimed by ${who}` : "Claimed";
 }
 
 /** A date-time string (ISO, or Graph's {dateTime, timeZone}) formatted for the reader, with its ISO form. */
@@ -279,8 +304,11 @@ export class View {
     return this.section("mailbox", "Acting on", ...children);
   }
 
-  /** The item: subject, sender and time, from the backend's answer or, while loading, from Office. */
-  itemSection(ctx, item = null) {
+  /**
+   * The item: subject, claim, sender and time, from the backend's answer or, while loading, from
+   * Office; `extra` rows (label, testid, text) are added last (such as "In Deleted Items").
+   */
+  itemSection(ctx, item = null, extra = []) {
     const d = this.doc;
     const type = item?.type ?? ctx.itemType;
     const subject = (item ? item.subject : ctx.subject) || "(no subject)";
@@ -299,19 +327,84 @@ export class View {
       if (end) row("Ends", "item-end", end.text, end.iso);
       row("Location", "item-location", item?.location ?? "");
       if (item?.isCancelled) row("Status", "item-cancelled", "Cancelled");
+      if (item?.responseStatus)
+        row(
+          "Response",
+          "item-response",
+          RESPONSES[item.responseStatus] ?? readableName(item.responseStatus),
+        );
     } else {
       row("From", "item-from", personText(item ? (item.from ?? item.sender) : ctx.from));
       const received = when(item?.receivedDateTime);
       if (received) row("Received", "item-received", received.text, received.iso);
-      if (item?.categories?.length)
-        row("Categories", "item-categories", item.categories.join(", "));
+      const status = [];
+      if (typeof item?.isRead === "boolean") status.push(item.isRead ? "Read" : "Unread");
+      if (item?.flag && FLAGS[item.flag]) status.push(FLAGS[item.flag]);
+      row("Status", "item-status", status.join(" · "));
     }
-    return this.section(
+    const own = (item?.categories ?? []).filter((c) => !/^\s*tandem:/i.test(c));
+    if (own.length) row("Categories", "item-categories", own.join("; "));
+    for (const [label, testid, value] of extra) row(label, testid, value);
+    const claim = claimText(item?.claim);
+    this.presenceList = h(d, "ul", {
+      class: "presence",
+      "data-testid": "presence",
+      "aria-label": "Also on this item",
+      hidden: true,
+    });
+    this.presenceLive = h(d, "p", {
+      class: "visually-hidden",
+      "aria-live": "polite",
+      "data-testid": "presence-live",
+    });
+    const section = this.section(
       "item",
       type === "appointment" ? "Appointment" : "Message",
       h(d, "p", { class: "subject", "data-testid": "item-subject" }, subject),
+      claim
+        ? h(
+            d,
+            "p",
+            {
+              class: `claim${item.claim.mine ? " claim-mine" : ""}`,
+              "data-testid": "item-claim",
+              "data-mine": String(Boolean(item.claim.mine)),
+            },
+            claim,
+          )
+        : null,
       rows.length ? h(d, "dl", { class: "facts" }, rows) : null,
+      item ? this.presenceList : null,
+      item ? this.presenceLive : null,
     );
+    // The id later calls use (a move gives the item a new one), for diagnostics and tests.
+    section.dataset.itemId = item?.id ?? ctx.itemId ?? "";
+    return section;
+  }
+
+  /**
+   * Who else is on the item (presence.js's lines), updated in place so a form being typed in
+   * is never re-rendered; a change of words is announced politely.
+   */
+  presence(lines) {
+    const list = this.presenceList;
+    if (!list?.isConnected) return;
+    const text = lines.map((line) => line.text).join(". ");
+    if (list.dataset.text === text) return;
+    list.dataset.text = text;
+    list.replaceChildren(
+      ...lines.map((line) =>
+        h(
+          this.doc,
+          "li",
+          { class: `presence-${line.state}`, "data-upn": line.upn, "data-state": line.state },
+          h(this.doc, "span", { class: "presence-dot", "aria-hidden": "true" }),
+          line.text,
+        ),
+      ),
+    );
+    list.hidden = lines.length === 0;
+    if (this.presenceLive) this.presenceLive.textContent = text ? `${text}.` : "";
   }
 
   /**
@@ -353,37 +446,6 @@ export class View {
         summary,
       ),
       h(d, "ul", { class: "permission-list", "aria-label": "Permissions" }, items),
-    );
-  }
-
-  /** What may be done with the item, as the server decided it, each refusal with its reason. */
-  actionsSection(actions) {
-    const d = this.doc;
-    const items = actionRows(actions).map((row) =>
-      h(
-        d,
-        "li",
-        {
-          class: row.allowed ? "allowed" : "not-allowed",
-          "data-action": row.name,
-          "data-allowed": String(row.allowed),
-        },
-        h(d, "span", { class: "mark", "aria-hidden": "true" }, row.allowed ? "✓" : "–"),
-        h(
-          d,
-          "span",
-          { class: "action-text" },
-          h(d, "span", { class: "label" }, row.label),
-          h(d, "span", { class: "state" }, row.allowed ? "Allowed" : "Not allowed"),
-          row.reason ? h(d, "span", { class: "reason" }, row.reason) : null,
-        ),
-      ),
-    );
-    return this.section(
-      "actions",
-      "What you can do here",
-      h(d, "p", { class: "note" }, "From your permissions; Exchange has the final say."),
-      h(d, "ul", { class: "action-list", "aria-label": "Actions" }, items),
     );
   }
 
@@ -589,18 +651,57 @@ export class View {
   }
 
   /**
-   * The backend's answer: mailbox, item, permissions and actions, rendered as it sent them;
-   * `signIn` (SignIn.describe()) says in small print which path signed the person in.
+   * The backend's answer: mailbox, item, permissions and the actions card (controls.js's
+   * ActionsCard element, built by main.js), rendered as the server sent them; `signIn`
+   * (SignIn.describe()) says in small print which path signed the person in; `status` is what
+   * the live status line announces (an action's result, or what is shown).
    */
-  answer(ctx, answer, signIn = null) {
+  answer(ctx, answer, signIn = null, { card = null, status = null } = {}) {
     const subject = answer?.item?.subject || "(no subject)";
+    if (status) this.focusPending = true;
     this.replace(
       false,
-      `Showing what you can do with “${subject}” in ${answer?.mailbox?.address ?? ctx.mailbox}.`,
+      status ??
+        `Showing what you can do with “${subject}” in ${answer?.mailbox?.address ?? ctx.mailbox}.`,
       this.mailboxSection(ctx, answer, signIn),
       this.itemSection(ctx, answer.item),
+      card,
       this.permissionsSection(ctx, answer.permissions),
-      this.actionsSection(answer.actions),
+    );
+  }
+
+  /**
+   * The item went away under an action (Graph's DELETE moved it to Deleted Items at an id
+   * nobody was told): what it was, where it went, and no actions.
+   */
+  gone(ctx, answer, message, signIn = null) {
+    const d = this.doc;
+    this.focusPending = true;
+    const notice = h(
+      d,
+      "div",
+      {
+        class: "notice notice-ok",
+        role: "status",
+        tabindex: "-1",
+        "data-focus": true,
+        "data-testid": "action-notice",
+        "data-kind": "ok",
+      },
+      h(d, "p", { class: "notice-text", "data-testid": "notice-text" }, message),
+      h(
+        d,
+        "p",
+        { class: "note" },
+        "Select it in that folder to act on it again, or select another item.",
+      ),
+    );
+    this.replace(
+      false,
+      message,
+      this.mailboxSection(ctx, answer, signIn),
+      this.itemSection(ctx, answer?.item ?? null, [["Now", "item-gone", "In Deleted Items"]]),
+      this.section("actions", "What you can do here", notice),
     );
   }
 

@@ -332,20 +332,51 @@ class DemoHandle:
     output: list[str]
     ca: Path
     http: Session
+    drain: threading.Thread | None = field(default=None, repr=False)
 
     def fault(self, **fault: Any) -> None:
         """Queue one fault in the demo's emulator."""
         self.http.post(f"{self.emulator_url}/_emulator/faults", json=fault).raise_for_status()
 
+    def clear_faults(self) -> None:
+        """Forget every fault of the demo's emulator."""
+        self.http.delete(f"{self.emulator_url}/_emulator/faults").raise_for_status()
+
     def stats(self) -> dict[str, Any]:
         """The demo emulator's counters."""
         return self.http.get(f"{self.emulator_url}/_emulator/stats").json()
 
+    def world(self) -> dict[str, Any]:
+        """GET /_emulator/world of the demo's emulator."""
+        return self.http.get(f"{self.emulator_url}/_emulator/world").json()
 
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory, http: Session) -> Iterator[DemoHandle]:
-    """The README's first command, `tandem demo`, on free ports, polled until ready."""
-    certs_dir = tmp_path_factory.mktemp("demo-certs")
+    def item(self, item_id: str) -> dict[str, Any]:
+        """GET /_emulator/items/<id>: an item's whole state and history, by any id it had."""
+        response = self.http.get(f"{self.emulator_url}/_emulator/items/{item_id}")
+        response.raise_for_status()
+        return response.json()
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """GET /_emulator/deliveries: every message the demo's Exchange handed to transport."""
+        return self.http.get(f"{self.emulator_url}/_emulator/deliveries").json()["deliveries"]
+
+    def requests(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """GET /_emulator/requests: the Graph request log, oldest first."""
+        answer = self.http.get(f"{self.emulator_url}/_emulator/requests?limit={limit}")
+        return answer.json()["requests"]
+
+    def items(self, mailbox: str, folder: str = "inbox") -> list[dict[str, Any]]:
+        """The items of a well-known or named folder of a mailbox, as the world lists them."""
+        for box in self.world()["mailboxes"]:
+            if box["address"] == mailbox:
+                for f in box["folders"]:
+                    if folder in (f["wellKnownName"], f["name"]):
+                        return f["items"]
+        raise KeyError(f"{mailbox}/{folder}")
+
+
+def launch_demo(certs_dir: Path) -> DemoHandle:
+    """`tandem demo` on free ports, polled until ready (the certificates are made once per dir)."""
     command = [
         sys.executable,
         "-m",
@@ -393,23 +424,53 @@ def demo(tmp_path_factory: pytest.TempPathFactory, http: Session) -> Iterator[De
     else:
         process.kill()
         pytest.fail("tandem demo never became ready:\n" + "".join(output))
-    yield DemoHandle(
+    return DemoHandle(
         process=process,
         url=url,
         emulator_url=emulator_url,
         output=output,
         ca=Path(verify),
         http=ready,
+        drain=drain,
     )
+
+
+def stop_demo(handle: DemoHandle) -> None:
+    """Stop a demo started by launch_demo and close its pipe and session."""
+    process = handle.process
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
-    drain.join(timeout=10)  # ends at the pipe's end of file
+    if handle.drain is not None:
+        handle.drain.join(timeout=10)  # ends at the pipe's end of file
+    assert process.stdout is not None
     process.stdout.close()
-    ready.close()
+    handle.http.close()
+
+
+@pytest.fixture(scope="session")
+def demo_certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory of the demos' development CA and certificate, made by the first demo."""
+    return tmp_path_factory.mktemp("demo-certs")
+
+
+@pytest.fixture(scope="session")
+def demo(demo_certs: Path) -> Iterator[DemoHandle]:
+    """The README's first command, `tandem demo`, shared by the tests that only read."""
+    handle = launch_demo(demo_certs)
+    yield handle
+    stop_demo(handle)
+
+
+@pytest.fixture
+def fresh_demo(demo_certs: Path) -> Iterator[DemoHandle]:
+    """A `tandem demo` of this test's own, for tests that write (claims, moves, sends)."""
+    handle = launch_demo(demo_certs)
+    yield handle
+    stop_demo(handle)
 
 
 @pytest.fixture(scope="session")

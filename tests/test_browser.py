@@ -143,8 +143,13 @@ def test_shared_mailbox_member_reads_an_item_through_sso_obo_and_graph(
     granted = pane.locator("[data-testid=permissions] li[data-granted=true]")
     expect(granted).to_have_count(6)
     expect(pane.locator("[data-testid=permission-bits]")).to_have_attribute("data-bits", "63")
-    # Every action but release: nobody holds a claim on the item yet.
-    expect(pane.locator("[data-testid=actions] li[data-allowed=true]")).to_have_count(10)
+    # Every action is a button to press but release: nobody holds a claim on the item yet.
+    expect(pane.locator("[data-testid=action-claim]")).to_be_enabled()
+    expect(pane.locator("[data-testid=action-release]")).to_be_disabled()
+    expect(pane.locator("[data-testid=actions] li[data-allowed=false]")).to_have_count(1)
+    expect(pane.locator("[data-testid=actions] li[data-allowed=false]")).to_contain_text(
+        "Nobody holds a claim on this item."
+    )
 
     after = emulator_call(page, demo, "GET", "/_emulator/stats")
     assert after["ssoTokensIssued"] > before["ssoTokensIssued"]  # Office's SSO token
@@ -183,8 +188,14 @@ def test_reviewer_delegate_sees_read_only_permissions(page: Page, demo: DemoHand
     expect(pane.locator("[data-testid=permissions] li[data-granted=false]")).to_have_count(5)
     expect(pane.locator("[data-testid=permission-bits]")).to_have_attribute("data-bits", "1")
 
-    for action in ("claim", "release", "categorize", "flag", "markRead", "markUnread"):
-        row = pane.locator(f'[data-testid=actions] li[data-action="{action}"]')
+    for action in (
+        "claim",
+        "release",
+        "categorize",
+        "flag",
+        "markRead" if not first["isRead"] else "markUnread",
+    ):
+        row = pane.locator(f'[data-testid=actions] li[data-action="{action}"]').first
         expect(row).to_have_attribute("data-allowed", "false")
         expect(row).to_contain_text("Needs the permission: Edit own items or Edit all items")
     move = pane.locator('[data-testid=actions] li[data-action="move"]')
@@ -198,8 +209,8 @@ def test_reviewer_delegate_sees_read_only_permissions(page: Page, demo: DemoHand
         expect(pane.locator(f'[data-testid=actions] li[data-action="{action}"]')).to_have_attribute(
             "data-allowed", "true"
         )
-    # Informational only: no action buttons exist until the action routes do.
-    expect(pane.locator("[data-testid=actions] button")).to_have_count(0)
+    # Refused actions are disabled buttons (test_browser_actions.py checks each one).
+    expect(pane.locator("[data-testid=actions] button:disabled")).to_have_count(8)
     assert page.console_errors == []  # type: ignore[attr-defined]
     screenshot(page, "browser-03-megan-reviewer")
 

@@ -221,9 +221,19 @@ const host = {
   removeItemChangedHandlers(doc) {
     state.handlers = state.handlers.filter((entry) => entry.doc !== doc);
   },
-  /** Opens a URL as Office.context.ui.openBrowserWindow does: in the system browser. */
+  /**
+   * Office.context.ui.openBrowserWindow: Outlook opens the URL in the system browser. A page
+   * of this demo opens in a new tab; any other (Outlook on the web, Entra ID) is only shown,
+   * since nothing here may reach Microsoft.
+   */
   openBrowserWindow(url) {
-    if (/^https:\/\//i.test(url)) window.open(url, "_blank", "noopener");
+    if (!/^https:\/\//i.test(url)) return;
+    if (new URL(url).hostname === window.location.hostname) {
+      window.open(url, "_blank", "noopener");
+      return;
+    }
+    $("sim-browser-url").textContent = url;
+    $("sim-browser-window").hidden = false;
   },
   /** The host side of the NAA bridge: one request envelope (JSON text) in, a response out. */
   bridgeRequest,
@@ -962,6 +972,9 @@ function wireControls() {
     changeScenario({ identityApi: event.target.checked }),
   );
   $("sim-reload").addEventListener("click", () => reloadPane());
+  $("sim-browser-close").addEventListener("click", () => {
+    $("sim-browser-window").hidden = true;
+  });
   $("sim-clear-log").addEventListener("click", () => {
     state.calls = [];
     $("simulator-log").replaceChildren();

@@ -316,7 +316,7 @@ describe("explain", () => {
   it("names the claim holder on conflict by name, else by upn", () => {
     const named = { upn: "pat@contoso.com", name: "Pat Ortiz" };
     const message = explain(new ApiProblem({ code: "conflict", holder: named }, 409)).message;
-    assert.match(message, /claimed by Pat Ortiz\)/);
+    assert.match(message, /^Pat Ortiz has claimed this item, so Tandem changed nothing\./);
     const unnamed = { upn: "pat@contoso.com", name: "" };
     assert.match(
       explain(new ApiProblem({ code: "conflict", holder: unnamed }, 409)).message,
@@ -324,6 +324,8 @@ describe("explain", () => {
     );
     const none = explain(new ApiProblem({ code: "conflict" }, 409)).message;
     assert.doesNotMatch(none, /claimed/);
+    assert.match(none, /^Someone changed this item since you opened it/);
+    assert.match(none, /Reload/);
   });
 
   it("keeps the request id and the backend's title for contract codes", () => {

@@ -75,6 +75,17 @@ describe("SignIn, legacy path: getAccessToken", () => {
     assert.equal(tokenCalls(office).length, 1);
   });
 
+  it("lets background calls reuse the last token, and asks Office again when told", async () => {
+    const office = fakeOffice({ tokens: ["first", "fresh"] });
+    const signIn = new SignIn({ office });
+    assert.equal(await signIn.token({}), "first");
+    assert.equal(await signIn.reuse({}), "first");
+    assert.equal(tokenCalls(office).length, 1);
+    assert.equal(await signIn.reuse({ fresh: true }), "fresh");
+    assert.equal(await signIn.reuse({}), "fresh");
+    assert.equal(tokenCalls(office).length, 2);
+  });
+
   it("refuses an empty token", async () => {
     const office = fakeOffice({ tokens: [""] });
     await assert.rejects(new SignIn({ office }).token({}), (error) => error.code === "empty-token");

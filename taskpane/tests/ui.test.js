@@ -82,13 +82,13 @@ describe("what the server decided", () => {
     };
     assert.deepEqual(actionRows(sent), [
       { name: "claim", label: "Claim it for yourself", allowed: true, reason: null },
+      { name: "forward", label: "Forward", allowed: true, reason: null },
       {
         name: "flag",
         label: "Flag for follow-up",
         allowed: false,
         reason: "Needs the permission: Edit own items or Edit all items",
       },
-      { name: "forward", label: "Forward", allowed: true, reason: null },
     ]);
   });
 

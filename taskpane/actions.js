@@ -1,0 +1,327 @@
+// Acting on the item: one action at a time, posted with the etag the pane last saw; progress
+// shown only when it takes longer than PROGRESS_DELAY_MS; the answer turned into a sentence and
+// a fresh view of the item. The server decides what is allowed (the pane keeps no permission
+// table): after a write the pane asks it again (the context call), since who holds the claim,
+// or where the item now is, changes what may be done next.
+
+import { ApiProblem, explain, holderName, postAction, postContext } from "./api.js";
+import { actionRows } from "./ui.js";
+
+/** How long an action may run before the pane shows that it is working. */
+export const PROGRESS_DELAY_MS = 300;
+
+/** The words shown while an action runs longer than PROGRESS_DELAY_MS. */
+export const PROGRESS_TEXT = Object.freeze({
+  claim: "Claiming the item…",
+  release: "Releasing the claim…",
+  categorize: "Saving the categories…",
+  flag: "Changing the flag…",
+  markRead: "Marking as read…",
+  markUnread: "Marking as unread…",
+  move: "Moving the item…",
+  delete: "Deleting the item…",
+  reply: "Working on your reply…",
+  replyAll: "Working on your reply to all…",
+  forward: "Working on your forward…",
+  respond: "Sending your response…",
+});
+
+/** Which actions open a small form first, and which form. */
+export const FORMS = Object.freeze({
+  categorize: "categorize",
+  move: "move",
+  reply: "reply",
+  replyAll: "reply",
+  forward: "reply",
+  respond: "respond",
+});
+
+/** The flag buttons: the two states the item is not in. */
+const FLAG_BUTTONS = Object.freeze({
+  flagged: { label: "Flag", title: "Flag for follow-up" },
+  complete: { label: "Mark complete", title: "Mark the flag complete" },
+  notFlagged: { label: "Clear flag", title: "Clear the flag" },
+});
+
+/** Button words, short enough for a 320 px pane; "…" where a form opens first. */
+const BUTTON_LABELS = Object.freeze({
+  claim: "Claim",
+  release: "Release claim",
+  respond: "Respond…",
+  reply: "Reply…",
+  replyAll: "Reply all…",
+  forward: "Forward…",
+  categorize: "Categorize…",
+  markRead: "Mark as read",
+  markUnread: "Mark as unread",
+  move: "Move…",
+  delete: "Delete",
+});
+
+/**
+ * The buttons for what the server sent: one per action (flag: one per state the item is not in;
+ * mark read or unread: the one that applies to item.isRead), each allowed or not with the
+ * server's reason. Actions this pane doesn't know are listed as such, never guessed at.
+ * @returns {{name: string, key: string, label: string, allowed: boolean, reason: string|null,
+ *   fields: object|null, form: string|null, known: boolean}[]}
+ */
+export function buttonsFor(item, actions) {
+  const buttons = [];
+  for (const row of actionRows(actions)) {
+    const base = { name: row.name, allowed: row.allowed, reason: row.reason };
+    if (row.name === "markRead" && item?.isRead === true) continue;
+    if (row.name === "markUnread" && item?.isRead === false) continue;
+    if (row.name === "flag") {
+      const now = item?.flag in FLAG_BUTTONS ? item.flag : "notFlagged";
+      for (const [flag, words] of Object.entries(FLAG_BUTTONS)) {
+        if (flag === now) continue;
+        buttons.push({
+          ...base,
+          key: `flag-${flag}`,
+          label: words.label,
+          fields: { flag },
+          form: null,
+          known: true,
+        });
+      }
+      continue;
+    }
+    const known = Object.hasOwn(BUTTON_LABELS, row.name);
+    buttons.push({
+      ...base,
+      key: row.name,
+      label: BUTTON_LABELS[row.name] ?? row.label,
+      allowed: known && row.allowed,
+      reason: known ? row.reason : "This version of Tandem's pane can't do this yet.",
+      fields: FORMS[row.name] ? null : {},
+      form: FORMS[row.name] ?? null,
+      known,
+    });
+  }
+  return buttons;
+}
+
+/** "support@contoso.com's Sent Items", or "your own Sent Items" for the person's own mailbox. */
+function folderOf(mailbox, me, folder) {
+  const box = String(mailbox ?? "").toLowerCase();
+  if (!box || box === String(me ?? "").toLowerCase()) return `your own ${folder}`;
+  return `${mailbox}'s ${folder}`;
+}
+
+/** What to call the message written. */
+const WRITTEN = Object.freeze({ reply: "reply", replyAll: "reply to all", forward: "forward" });
+
+/** The sentence for a reply, reply all or forward: drafted or sent, as whom, where the copy is. */
+function sendingMessage(name, result, where) {
+  const what = WRITTEN[name] ?? "message";
+  const me = where.me;
+  if (!result?.sent) {
+    const box = result?.draft?.mailbox ?? where.mailbox;
+    return `Your ${what} is saved as a draft in ${folderOf(box, me, "Drafts")}. Open it to finish it in Outlook.`;
+  }
+  const mailbox = where.mailbox;
+  let how;
+  if (result.sentAs === "sendAs") how = `Your ${what} was sent as ${mailbox} (Send As).`;
+  else if (result.sentAs === "sendOnBehalf")
+    how = `Your ${what} was sent on behalf of ${mailbox} (Send on Behalf): it shows you as the sender.`;
+  else if (result.sentAs === "self") how = `Your ${what} was sent from your own address.`;
+  else how = `Your ${what} was sent.`;
+  let copy = "";
+  if (result.route === "me" && String(mailbox).toLowerCase() !== String(me).toLowerCase())
+    copy = ` The copy is in your own Sent Items, not in ${mailbox}'s.`;
+  else if (result.sentCopyIn)
+    copy = ` The copy is in ${folderOf(result.sentCopyIn, me, "Sent Items")}.`;
+  return how + copy;
+}
+
+/** The answer's verbs for a meeting response. */
+const RESPONDED = Object.freeze({
+  accept: "accepted",
+  tentativelyAccept: "tentatively accepted",
+  decline: "declined",
+});
+
+/**
+ * The sentence announcing what an action did, from the server's answer.
+ * @param {string} name  the action
+ * @param {{item: object|null, result: object}} answer  the action's answer
+ * @param {{mailbox: string, me: string, own: boolean}} where  the mailbox and the person's upn
+ */
+export function resultMessage(name, answer, where) {
+  const result = answer?.result ?? {};
+  const changed = result.changed !== false;
+  switch (name) {
+    case "claim":
+      return changed
+        ? "You claimed this item: everyone in the mailbox sees that you are on it."
+        : "You already hold the claim on this item.";
+    case "release": {
+      if (!changed) return "Nobody held a claim on this item.";
+      const released = result.released;
+      const mine = String(released?.upn ?? "").toLowerCase() === String(where.me).toLowerCase();
+      return mine || !released
+        ? "You released your claim on this item."
+        : `You released ${holderName(released)}'s claim on this item.`;
+    }
+    case "categorize": {
+      if (!changed) return "No category changed.";
+      const names = (result.categories ?? []).filter((c) => !/^tandem:/i.test(c));
+      return names.length ? `Categories saved: ${names.join("; ")}.` : "Categories removed.";
+    }
+    case "flag": {
+      const words = {
+        flagged: "flagged for follow-up",
+        complete: "marked complete",
+        notFlagged: "cleared",
+      };
+      if (result.flag === "notFlagged") return changed ? "Flag cleared." : "It wasn't flagged.";
+      return changed
+        ? `The item is ${words[result.flag]}.`
+        : `It was already ${words[result.flag]}.`;
+    }
+    case "markRead":
+    case "markUnread": {
+      const state = result.isRead ? "read" : "unread";
+      return changed ? `Marked as ${state}.` : `It was already ${state}.`;
+    }
+    case "move": {
+      const folder = result.movedTo?.name || "the folder";
+      return result.id && result.id === result.previousId
+        ? `It is already in ${folder}.`
+        : `Moved to ${folder}.`;
+    }
+    case "delete":
+      return `Deleted: it went to ${folderOf(where.own ? where.me : where.mailbox, where.me, "Deleted Items")}.`;
+    case "reply":
+    case "replyAll":
+    case "forward":
+      return sendingMessage(name, result, where);
+    case "respond": {
+      const verb = RESPONDED[result.response] ?? "answered";
+      const forWhom = where.own ? "" : ` for ${where.mailbox}`;
+      return result.sent
+        ? `You ${verb} the meeting${forWhom}; the organizer was sent your response.`
+        : `You ${verb} the meeting${forWhom}; no response was sent to the organizer.`;
+    }
+    default:
+      return "Done.";
+  }
+}
+
+/**
+ * The item's actions for one shown item: posts them one at a time, says when one takes long,
+ * and answers an outcome the view renders:
+ *   {kind: "done", ctx, answer, message, draft, gone} — the action worked; `answer` is a fresh
+ *     context answer (or, when it couldn't be had, the old one with the action's item and
+ *     `refreshProblem`); `gone` when the item can't be read any more (Graph's DELETE);
+ *   {kind: "conflict", message, holder, explained} — someone's claim or change was in the way;
+ *   {kind: "problem", explained} — any other failure, in the words of api.js's explain;
+ *   {kind: "busy"} — another action is still running: nothing was sent.
+ */
+export class ItemActions {
+  /**
+   * @param {{seams?: import("./api.js").Seams, onBusy?: (busy: boolean, name: string) => void,
+   *   onProgress?: (text: string|null) => void, delayMs?: number}} [options]
+   */
+  constructor({
+    seams = {},
+    onBusy = () => {},
+    onProgress = () => {},
+    delayMs = PROGRESS_DELAY_MS,
+  } = {}) {
+    this.seams = seams;
+    this.onBusy = onBusy;
+    this.onProgress = onProgress;
+    this.delayMs = delayMs;
+    this.ctx = null;
+    this.answer = null;
+    this.running = null;
+  }
+
+  /** The item now shown: its context and the server's context answer. */
+  show(ctx, answer) {
+    this.ctx = ctx;
+    this.answer = answer;
+  }
+
+  /** Whether an action is under way. */
+  get busy() {
+    return this.running !== null;
+  }
+
+  /** Where the item lives and who the person is, for the result's sentence. */
+  where() {
+    const me = this.answer?.person?.upn ?? this.ctx?.person?.address ?? "";
+    const mailbox = this.answer?.mailbox?.address ?? this.ctx?.mailbox ?? me;
+    return { mailbox, me, own: this.ctx?.state === "own" };
+  }
+
+  /**
+   * Runs one action with its fields; a second call while one runs is refused (`busy`), so a
+   * double click sends one request.
+   */
+  async perform(name, fields = {}) {
+    if (this.running) return { kind: "busy" };
+    const ctx = this.ctx;
+    const before = this.answer;
+    this.running = name;
+    this.onBusy(true, name);
+    const timer = setTimeout(() => {
+      this.onProgress(PROGRESS_TEXT[name] ?? "Working…");
+    }, this.delayMs);
+    try {
+      const answer = await postAction(
+        ctx,
+        name,
+        { etag: before?.item?.etag ?? null, fields },
+        this.seams,
+      );
+      return await this.after(name, ctx, before, answer);
+    } catch (error) {
+      return this.failed(error, before);
+    } finally {
+      clearTimeout(timer);
+      this.running = null;
+      this.onProgress(null);
+      this.onBusy(false, name);
+    }
+  }
+
+  /** The outcome of a successful action: the item at its (new) id, and what may be done now. */
+  async after(name, ctx, before, answer) {
+    const message = resultMessage(name, answer, this.where());
+    const draft = answer?.result?.draft?.webLink ? answer.result.draft : null;
+    const item = answer?.item ?? null;
+    if (!item) {
+      // Graph's DELETE: Exchange moved the item to Deleted Items at an id nobody was told.
+      return { kind: "done", ctx, answer: before, message, draft, gone: true };
+    }
+    const next = item.id && item.id !== ctx.itemId ? { ...ctx, itemId: item.id } : ctx;
+    let fresh;
+    try {
+      fresh = await postContext(next, this.seams);
+    } catch (error) {
+      fresh = { ...before, item, actions: null, refreshProblem: explain(error) };
+    }
+    // Another item may have been selected meanwhile: its state is not this one's to replace.
+    if (this.ctx === ctx) this.show(next, fresh);
+    return { kind: "done", ctx: next, answer: fresh, message, draft, gone: false };
+  }
+
+  /**
+   * A conflict names who holds the item (the problem's holder, or a claim that the item the
+   * conflict carries shows and the pane's copy didn't: the backend reports a changed etag
+   * before it looks at claims) or says it changed; anything else is explained.
+   */
+  failed(error, before = null) {
+    if (error instanceof ApiProblem && error.code === "conflict") {
+      const claim = error.item?.claim;
+      const seen = before?.item?.claim?.upn ?? null;
+      if (!error.holder && claim && !claim.mine && claim.upn !== seen)
+        error.holder = { upn: claim.upn, name: claim.name };
+      const explained = explain(error);
+      return { kind: "conflict", message: explained.message, holder: error.holder, explained };
+    }
+    return { kind: "problem", explained: explain(error) };
+  }
+}
