@@ -94,8 +94,14 @@ def _write_item(act: Act, plan: Plan) -> tuple[dict[str, Any] | None, dict[str, 
     for attempt in (1, 2):
         current = act.read()
         if attempt == 1 and act.etag and current.get("@odata.etag") != act.etag:
+            holder = claims.holder(_categories(current))
+            theirs = holder if holder and holder["upn"] != act.caller.upn.lower() else None
             raise Conflict(
-                "The item changed since you opened it; nothing was written.",
+                f"{theirs['name'] or theirs['upn']} has claimed this item since you opened it; "
+                "nothing was written."
+                if theirs
+                else "The item changed since you opened it; nothing was written.",
+                holder=theirs,
                 etag=current.get("@odata.etag"),
                 item=act.summary(current),
             )
@@ -371,7 +377,18 @@ def perform(name: str, body: Any, caller: Caller, tandem: Any) -> dict[str, Any]
         _record(name, act, caller, ctx, "internal_error", started)
         raise
     _record(name, act, caller, ctx, "ok", started)
-    return {"action": name, "item": item, "result": result}
+    answer: dict[str, Any] = {"action": name, "item": item, "result": result}
+    if item is not None and ctx is not None:
+        # What may be done with the item now (a claim changes it): the pane needs no second call.
+        answer["actions"] = permissions.describe(
+            ctx.bits,
+            ctx.item_type,
+            holder=item.get("claim"),
+            me=caller.upn,
+            owner=not ctx.shared,
+            organizer=bool(item.get("isOrganizer")),
+        )
+    return answer
 
 
 def _record(

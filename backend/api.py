@@ -47,7 +47,12 @@ def _answer(caller: Caller, ctx: Any, raw: dict[str, Any]) -> dict[str, Any]:
         "permissions": dict(permissions.decode(ctx.bits), bits=ctx.bits),
         "item": item,
         "actions": permissions.describe(
-            ctx.bits, ctx.item_type, holder=item["claim"], me=caller.upn, owner=not ctx.shared
+            ctx.bits,
+            ctx.item_type,
+            holder=item["claim"],
+            me=caller.upn,
+            owner=not ctx.shared,
+            organizer=bool(item.get("isOrganizer")),
         ),
     }
 

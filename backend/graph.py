@@ -390,6 +390,12 @@ def graph_error(response: requests.Response, *, wall: Callable[[], float] = time
             code,
         )
         return ServerMisconfigured("Microsoft Graph refused the add-in's access.")
+    if code == "ErrorInvalidRecipients":
+        return InvalidRequest("The message has no recipient Exchange can send to.", "toRecipients")
+    if code.startswith("ErrorCalendarIsOrganizerFor"):
+        return InvalidRequest(
+            "This mailbox organizes the meeting: there is no invitation to answer.", "response"
+        )
     if status == 400:
         # A request Graph finds malformed is the caller's to fix, not an upstream failure.
         return InvalidRequest(f"Microsoft Graph refused the request as malformed ({code}).")

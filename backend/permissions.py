@@ -95,11 +95,13 @@ def describe(
     holder: dict[str, str] | None = None,
     me: str = "",
     owner: bool = False,
+    organizer: bool = False,
 ) -> dict[str, dict[str, object]]:
     """For every action of the item type whether it is allowed and, if not, why.
 
     `holder` is the claim on the item (or None), `me` the caller's upn, `owner` whether the
-    item is in the caller's own mailbox (an owner may release anyone's claim).
+    item is in the caller's own mailbox (an owner may release anyone's claim), `organizer`
+    whether the mailbox organizes the meeting (Exchange refuses an organizer's own response).
     """
     result: dict[str, dict[str, object]] = {}
     mine = holder is not None and holder["upn"] == me.lower()
@@ -111,6 +113,10 @@ def describe(
         elif action == "claim" and holder is not None:
             who = "You hold" if mine else f"{holder['name'] or holder['upn']} holds"
             result[action] = refused(f"{who} the claim on this item.")
+        elif action == "respond" and organizer:
+            result[action] = refused(
+                "This mailbox organizes the meeting: there is no invitation to answer."
+            )
         elif action == "release" and holder is None:
             result[action] = refused("Nobody holds a claim on this item.")
         elif action == "release" and not (mine or owner):

@@ -75,7 +75,10 @@ def _own_draft(act: Act, action: str) -> tuple[Route, dict[str, Any]]:
             to += [_address(r) for r in original.get("toRecipients") or []]
             cc = [_address(r) for r in original.get("ccRecipients") or []]
     skip = {me, owner, ""}
-    to = list(dict.fromkeys(a for a in to if a not in skip))
+    # Replying to one's own message goes back to oneself, as Outlook does: never to nobody.
+    to = list(dict.fromkeys(a for a in to if a not in skip)) or list(
+        dict.fromkeys(a for a in to if a)
+    )
     cc = [a for a in dict.fromkeys(cc) if a not in skip and a not in to]
     message = {
         "subject": subject if subject.upper().startswith(prefix.strip()) else prefix + subject,

@@ -211,7 +211,8 @@ def test_a_slow_exchange_does_not_stall_other_people(make_backend, fresh_emulato
     body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
     tokens = [fresh_emulator.sso("lee@contoso.com") for _ in range(100)]
     slow = fresh_emulator.sso("lee@contoso.com")
-    fresh_emulator.fault(target="token", delayMs=3000, times=1)
+    # 6 s: a request stuck behind the slow exchange would take at least that long.
+    fresh_emulator.fault(target="token", delayMs=6000, times=1)
     before = fresh_emulator.stats()["tokenRequests"]
     slow_answer: list[Any] = []
     thread = threading.Thread(target=lambda: slow_answer.append(backend.context(slow, body)))
@@ -223,10 +224,10 @@ def test_a_slow_exchange_does_not_stall_other_people(make_backend, fresh_emulato
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(pool.map(lambda t: backend.context(t, body).status_code, tokens))
     elapsed = time.monotonic() - started
-    thread.join(timeout=10)
+    thread.join(timeout=15)
     assert statuses == [200] * 100
     assert slow_answer and slow_answer[0].status_code == 200
-    assert elapsed < 2.5, f"{elapsed:.1f} s: exchanges waited for an unrelated slow one"
+    assert elapsed < 5, f"{elapsed:.1f} s: exchanges waited for an unrelated slow one"
 
 
 def test_problem_bodies_of_this_module_are_json(backend, emulator: EmulatorHandle):

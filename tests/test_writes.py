@@ -381,3 +381,50 @@ def test_every_action_leaves_one_json_audit_line_without_token_or_comment(
     assert secret_comment not in text and "4471" not in text
     assert lee not in text and "eyJ" not in text
     assert body["itemId"] not in text
+
+
+def test_a_stale_pane_claiming_a_claimed_item_hears_who_holds_it(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    backend = make_backend(fresh_emulator)
+    lee, sam = fresh_emulator.sso("lee@contoso.com"), fresh_emulator.sso("sam@contoso.com")
+    body = shared_body(_support_item(fresh_emulator)["id"], SUPPORT)
+    seen = backend.context(sam, body).json()["item"]["etag"]
+    claimed = backend.action(lee, "claim", body)
+    assert claimed.json()["actions"]["release"]["allowed"] is True  # the answer says what's next
+    answer = backend.action(sam, "claim", body, etag=seen)
+    assert answer.status_code == 409
+    assert answer.json()["holder"] == {"upn": "lee@contoso.com", "name": "Lee Gu"}
+    assert "Lee Gu" in answer.json()["detail"]
+
+
+def test_a_delegate_replying_to_their_own_message_sends_it_back_to_them(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    backend = make_backend(fresh_emulator)
+    nestor = fresh_emulator.sso("nestor@contoso.com")
+    own = next(
+        i
+        for i in fresh_emulator.items("adele@contoso.com")
+        if i["createdBy"] == "nestor@contoso.com"
+    )
+    answer = backend.action(
+        nestor, "reply", shared_body(own["id"], "adele@contoso.com"), comment="Note", send=True
+    )
+    assert answer.status_code == 200, answer.text
+    [delivery] = fresh_emulator.deliveries()
+    assert delivery["to"] == ["nestor@contoso.com"]
+
+
+def test_respond_is_not_offered_on_a_meeting_the_mailbox_organizes(
+    backend: BackendHandle, emulator: EmulatorHandle
+):
+    prep = next(
+        i
+        for i in emulator.items("adele@contoso.com", "calendar")
+        if i["subject"] == "Board meeting prep"
+    )
+    body = shared_body(prep["id"], "adele@contoso.com", itemType="appointment")
+    context = backend.context(emulator.sso("nestor@contoso.com"), body).json()
+    assert context["actions"]["respond"]["allowed"] is False
+    assert "organizes the meeting" in context["actions"]["respond"]["reason"]
