@@ -43,13 +43,13 @@ def test_seven_people_reading_their_own_mail_are_not_serialised(
     calls = [(fresh_emulator.sso(upn), _own(fresh_emulator, upn)) for upn in PEOPLE]
     for token, body in calls:  # warm: one exchange each, outside the timed part
         assert backend.context(token, body).status_code == 200
-    fresh_emulator.fault(target="graph", delayMs=1000, times=-1)
+    fresh_emulator.fault(target="graph", delayMs=2000, times=-1)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=7) as pool:
         statuses = list(pool.map(lambda c: backend.context(*c).status_code, calls))
     elapsed = time.monotonic() - started
     assert statuses == [200] * 7
-    assert elapsed < 3.5, f"{elapsed:.1f} s: own mailboxes shared one gate (7 s when serialised)"
+    assert elapsed < 7, f"{elapsed:.1f} s: own mailboxes shared one gate (14 s when serialised)"
 
 
 @pytest.mark.parametrize("alias", ["address", "mailbox id"])
@@ -251,7 +251,7 @@ def test_an_unknown_kid_and_a_slow_jwks_do_not_slow_valid_users(
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     claims = jwt.decode(tokens[1], options={"verify_signature": False})
     forged = jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "not-published"})
-    fresh_emulator.fault(target="jwks", delayMs=3000, times=-1)
+    fresh_emulator.fault(target="jwks", delayMs=6000, times=-1)
     slow: list[Any] = []
     attacker = threading.Thread(target=lambda: slow.append(backend.context(forged, body)))
     attacker.start()
@@ -261,9 +261,9 @@ def test_an_unknown_kid_and_a_slow_jwks_do_not_slow_valid_users(
     started = time.monotonic()
     statuses = [backend.context(t, body).status_code for t in tokens[1:]]
     elapsed = time.monotonic() - started
-    attacker.join(timeout=10)
+    attacker.join(timeout=15)
     assert statuses == [200] * 9
-    assert elapsed < 2.0, f"{elapsed:.1f} s: valid users waited for the key fetch"
+    assert elapsed < 4, f"{elapsed:.1f} s: valid users waited for the 6 s key fetch"
     assert slow and slow[0].status_code == 401
 
 
