@@ -7,8 +7,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
 from .clouds import CLOUDS, Cloud
@@ -57,6 +59,11 @@ class Settings:
     jwks_cooldown: float = 30.0
     metrics_token: str | None = field(default=None, repr=False)
     log_format: str = "text"
+    # Shared state for several workers (the block at the end of this module).
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
+    cache_keys: tuple[str, ...] = field(default=(), repr=False)
+    workers: int = 1
+    single_worker_state: bool = False
 
     @property
     def multi_tenant(self) -> bool:
@@ -217,4 +224,72 @@ class Settings:
             http_timeout=timeout,
             metrics_token=metrics_token,
             log_format=log_format,
+            **shared_state(env),
         )
+
+
+# -- shared state: Redis for several workers -------------------------------------------------
+FERNET_HOWTO = (
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+)
+
+
+def shared_state(env: Mapping[str, str]) -> dict[str, Any]:
+    """TANDEM_REDIS_URL, TANDEM_CACHE_KEY and the worker count, checked against each other.
+
+    The worker count comes from TANDEM_WORKERS (which `tandem serve --workers N` sets), else
+    WEB_CONCURRENCY (gunicorn's own default for `-w`); `gunicorn -w N` on the command line
+    reaches no setting, so create_app also checks gunicorn's `wsgi.multiprocess` per request.
+    """
+
+    def get(name: str) -> str:
+        return str(env.get(name) or "").strip()
+
+    redis_url = get("TANDEM_REDIS_URL") or None
+    if redis_url:
+        parts = urlsplit(redis_url)
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+            raise ConfigError(
+                "TANDEM_REDIS_URL must be a redis:// or rediss:// URL such as redis://host:6379/0"
+            )
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+        except ValueError:
+            raise ConfigError("TANDEM_REDIS_URL has a port that is not a number") from None
+
+    cache_keys = tuple(k.strip() for k in get("TANDEM_CACHE_KEY").split(",") if k.strip())
+    if redis_url and not cache_keys:
+        raise ConfigError(
+            "TANDEM_CACHE_KEY is required with TANDEM_REDIS_URL: it encrypts the on-behalf-of "
+            f"tokens kept in Redis; make one with {FERNET_HOWTO}"
+        )
+    for key in cache_keys:
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise ConfigError(
+                f"TANDEM_CACHE_KEY must be Fernet keys (comma-separated); make one with "
+                f"{FERNET_HOWTO}"
+            ) from None
+
+    single = get("TANDEM_SINGLE_WORKER_STATE").lower() or "false"
+    if single not in {"true", "false", "1", "0"}:
+        raise ConfigError("TANDEM_SINGLE_WORKER_STATE must be true or false")
+
+    source = "TANDEM_WORKERS" if get("TANDEM_WORKERS") else "WEB_CONCURRENCY"
+    raw = get(source) or "1"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{source} must be a whole number of workers, 1 or more")
+    workers = int(raw)
+    if workers > 1 and not redis_url and single not in {"true", "1"}:
+        raise ConfigError(
+            f"{source} is {workers} but TANDEM_REDIS_URL is not set: each worker would keep its "
+            "own item locks, mailbox slots and token cache (two could both grant one claim); "
+            "set TANDEM_REDIS_URL, or TANDEM_SINGLE_WORKER_STATE=true to accept that"
+        )
+    return {
+        "redis_url": redis_url,
+        "cache_keys": cache_keys,
+        "workers": workers,
+        "single_worker_state": single in {"true", "1"},
+    }
