@@ -385,18 +385,22 @@ def free_port() -> int:
 class RedisServer:
     """Debian's redis-server on a loopback port, without persistence; stop and start at will."""
 
-    def __init__(self, directory: Path, *, tls: CertPaths | None = None):
+    def __init__(
+        self, directory: Path, *, tls: CertPaths | None = None, password: str | None = None
+    ):
         self.directory = directory
         self.tls = tls
+        self.password = password
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         """Its URL (rediss:// with TLS)."""
+        auth = f":{self.password}@" if self.password else ""
         if self.tls:
-            return f"rediss://localhost:{self.port}/0"
-        return f"redis://127.0.0.1:{self.port}/0"
+            return f"rediss://{auth}localhost:{self.port}/0"
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
         """Start it (on the same port as before) and poll until it answers PING."""
@@ -410,6 +414,8 @@ class RedisServer:
             command += ["--tls-ca-cert-file", str(self.tls.ca_cert), "--tls-auth-clients", "no"]
         else:
             command += ["--port", str(self.port)]
+        if self.password:
+            command += ["--requirepass", self.password]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         client = self.client()
         deadline = time.monotonic() + 20
@@ -448,8 +454,11 @@ class RedisServer:
                 ssl=True,
                 ssl_ca_certs=str(self.tls.ca_cert),
                 socket_timeout=5,
+                password=self.password,
             )
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+        return redis.Redis(
+            host="127.0.0.1", port=self.port, socket_timeout=5, password=self.password
+        )
 
 
 @pytest.fixture

@@ -108,6 +108,25 @@ def test_the_start_says_where_state_lives(base, redis_server: RedisServer, caplo
     assert CACHE_KEY not in caplog.text
 
 
+def test_a_password_in_the_url_is_used_and_never_logged(base, tmp_path, caplog):
+    server = RedisServer(tmp_path, password="s3cret-redis-pass").start()
+    try:
+        settings = {**base, "TANDEM_REDIS_URL": server.url, "TANDEM_CACHE_KEY": CACHE_KEY}
+        with caplog.at_level(logging.INFO, logger="tandem"):
+            app = create_app(settings)
+            coordinator = app.extensions["tandem"].coordinator
+            with coordinator.lock("item:p", ttl=5, wait=0):
+                assert server.client().exists("tandem:lock:item:p")
+        assert "(reachable)" in caplog.text
+        wrong = {**settings, "TANDEM_REDIS_URL": server.url.replace("s3cret", "wrong")}
+        with caplog.at_level(logging.INFO):
+            create_app(wrong)
+        assert "unreachable for now" in caplog.text
+        assert "s3cret-redis-pass" not in caplog.text and "wrong-redis-pass" not in caplog.text
+    finally:
+        server.stop()
+
+
 def test_the_app_starts_while_redis_is_down(base, redis_server: RedisServer, caplog):
     redis_server.stop()
     settings = {**base, "TANDEM_REDIS_URL": redis_server.url, "TANDEM_CACHE_KEY": CACHE_KEY}

@@ -194,6 +194,30 @@ def test_one_token_exchange_for_100_requests_over_4_workers_and_no_token_in_redi
             assert b"lee@contoso.com" not in text or key.startswith(b"tandem:presence:")
 
 
+def test_presence_is_seen_across_processes(
+    gunicorn, fresh_emulator: EmulatorHandle, redis_server: RedisServer
+):
+    one, two = (gunicorn(fresh_emulator, redis=redis_server) for _ in range(2))
+    body = shared_body(fresh_emulator.items(SUPPORT)[2]["id"], SUPPORT)
+    lee, sam = fresh_emulator.sso("lee@contoso.com"), fresh_emulator.sso("sam@contoso.com")
+
+    def report(backend: Gunicorn, token: str, state: str) -> list[dict[str, Any]]:
+        answer = backend.http.post(
+            f"{backend.url}/api/items/presence",
+            json={**body, "state": state},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["others"]
+
+    assert report(one, lee, "replying") == []
+    others = report(two, sam, "viewing")
+    assert [(o["upn"], o["state"]) for o in others] == [("lee@contoso.com", "replying")]
+    assert [o["upn"] for o in report(one, lee, "replying")] == ["sam@contoso.com"]
+    report(two, sam, "gone")
+    assert report(one, lee, "replying") == []
+
+
 def test_redis_stopped_mid_run_reads_go_on_writes_refuse_and_recover(
     gunicorn, fresh_emulator: EmulatorHandle, redis_server: RedisServer
 ):

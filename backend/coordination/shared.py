@@ -46,6 +46,7 @@ from redis.retry import Retry
 from .. import metrics
 from . import CoordinationUnavailable, Keeper, LockTimeout, Slot, SlotTimeout, owner_token
 from .local import LocalCoordinator
+from .lua import ANNOUNCE, LOCK_EXTEND, LOCK_RELEASE, PRESENT, SLOT_MOVE, SLOT_TAKE
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -57,88 +58,6 @@ SLOT_LEASE = 10.0  # a slot of a worker that stopped renewing (killed) is free a
 REDIS_TIMEOUT = 1.0  # seconds to connect to, or hear from, Redis before calling it down
 BACKOFF_FIRST, BACKOFF_MAX = 0.25, 2.0
 POLL_FIRST, POLL_MAX = 0.005, 0.025  # waiting for a lock or slot: Redis is asked this often
-
-# The time inside Redis, in ms: every expiry is on Redis's clock, the same for every host.
-_NOW = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
-
-# KEYS[1] the leases; ARGV limit, lease ms, member. Answers the slots taken, 0 when full.
-_SLOT_TAKE = (
-    _NOW
-    + """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local taken = redis.call('ZCARD', KEYS[1])
-if taken >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[1], math.floor(tonumber(last[2])) + 1000)
-return taken + 1
-"""
-)
-# KEYS[1] the leases; ARGV member, ms from now. Moves a live lease's expiry; 0 when it is gone.
-_SLOT_MOVE = (
-    _NOW
-    + """
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) <= now then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  return 0
-end
-local ms = tonumber(ARGV[2])
-if ms <= 0 then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  return 1
-end
-redis.call('ZADD', KEYS[1], 'XX', now + ms, ARGV[1])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[1], math.floor(tonumber(last[2])) + 1000)
-return 1
-"""
-)
-# KEYS[1] the lock; ARGV owner. Only the owner's value is deleted.
-_LOCK_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-# KEYS[1] the lock; ARGV owner, ttl ms. Only the owner renews it.
-_LOCK_EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-# KEYS[1] the hash; ARGV member, ttl ms, json. Answers 1 when the member was already there.
-_ANNOUNCE = (
-    _NOW
-    + """
-local known = 0
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-if old then
-  local bar = string.find(old, '|', 1, true)
-  if bar and tonumber(string.sub(old, 1, bar - 1)) > now then known = 1 end
-end
-local ttl = tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], ARGV[1], (now + ttl) .. '|' .. ARGV[3])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return known
-"""
-)
-# KEYS[1] the hash. Drops what expired; answers member, json, member, json ...
-_PRESENT = (
-    _NOW
-    + """
-local all = redis.call('HGETALL', KEYS[1])
-local live = {}
-for i = 1, #all, 2 do
-  local value = all[i + 1]
-  local bar = string.find(value, '|', 1, true)
-  if bar and tonumber(string.sub(value, 1, bar - 1)) > now then
-    live[#live + 1] = all[i]
-    live[#live + 1] = string.sub(value, bar + 1)
-  else
-    redis.call('HDEL', KEYS[1], all[i])
-  end
-end
-return live
-"""
-)
 
 
 def redis_client(url: str, *, ca_bundle: Path | None, name: str) -> redis.Redis:
@@ -153,7 +72,6 @@ def redis_client(url: str, *, ca_bundle: Path | None, name: str) -> redis.Redis:
         "retry": Retry(NoBackoff(), 1),
         "client_name": name,
         "health_check_interval": 30,
-        "max_connections": 256,
     }
     if url.startswith("rediss://"):
         # The same trust as outbound HTTPS (backend/outbound.py): public roots plus the extra CA.
@@ -194,12 +112,12 @@ class RedisCoordinator:
         self._state = threading.Lock()
         self._failures = 0
         self._down_until = 0.0
-        self._slot_take = client.register_script(_SLOT_TAKE)
-        self._slot_move = client.register_script(_SLOT_MOVE)
-        self._lock_release = client.register_script(_LOCK_RELEASE)
-        self._lock_extend = client.register_script(_LOCK_EXTEND)
-        self._announce = client.register_script(_ANNOUNCE)
-        self._present = client.register_script(_PRESENT)
+        self._slot_take = client.register_script(SLOT_TAKE)
+        self._slot_move = client.register_script(SLOT_MOVE)
+        self._lock_release = client.register_script(LOCK_RELEASE)
+        self._lock_extend = client.register_script(LOCK_EXTEND)
+        self._announce = client.register_script(ANNOUNCE)
+        self._present = client.register_script(PRESENT)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisCoordinator:
