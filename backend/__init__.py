@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, g, has_request_context, request
 from flask_cors import CORS
@@ -17,7 +18,8 @@ from . import api, audit, errors, metrics, serving, site
 from .actions import Act
 from .config import ConfigError, Settings
 from .context import ItemContext
-from .coordination import Coordinator, LocalCoordinator
+from .coordination import Coordinator, build
+from .errors import ServerMisconfigured
 from .graph import GraphClient
 from .identity import Caller, KeySet, TokenValidator
 from .obo import OnBehalfOf
@@ -65,7 +67,13 @@ def create_app(
 ) -> Flask:
     """The backend app; settings from the environment, or `config` laid over it."""
     settings = config if isinstance(config, Settings) else Settings.load(config)
-    audit.install([s for s in (settings.client_secret, settings.metrics_token) if s])
+    audit.install(
+        [
+            s
+            for s in (settings.client_secret, settings.metrics_token, *_redis_secrets(settings))
+            if s
+        ]
+    )
     wall = clock or time.time
 
     context = ssl_context(settings.ca_bundle)
@@ -82,12 +90,13 @@ def create_app(
         cooldown=settings.jwks_cooldown,
         clock=clock or time.monotonic,
     )
-    coordinator = LocalCoordinator()
+    coordinator = build(settings)
+    _announce_coordination(settings, coordinator)
     tandem = Tandem(
         settings=settings,
         keys=keys,
         validator=TokenValidator(settings, keys, clock=wall),
-        obo=OnBehalfOf(settings, entra_session, clock=wall),
+        obo=OnBehalfOf(settings, entra_session, clock=wall, coordinator=coordinator),
         graph=GraphClient(
             graph_session,
             graph_url=settings.graph_url,
@@ -127,6 +136,7 @@ def create_app(
     def _start() -> None:
         g.request_id = str(uuid.uuid4())
         g.started = time.perf_counter()
+        _refuse_unshared_workers(settings, coordinator)
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -141,6 +151,49 @@ def create_app(
         return response
 
     return app
+
+
+def _redis_secrets(settings: Settings) -> list[str]:
+    """What must never reach a log line: the cache keys and the Redis URL's password."""
+    secrets = list(settings.cache_keys)
+    if settings.redis_url:
+        password = urlsplit(settings.redis_url).password
+        if password:
+            secrets += [password, unquote(password)]
+    return secrets
+
+
+def _announce_coordination(settings: Settings, coordinator: Coordinator) -> None:
+    """One line at start saying where locks, slots and the token cache live."""
+    if not coordinator.shared:
+        log.info("locks, mailbox slots and the token cache: in this process (one worker)")
+        return
+    where = urlsplit(settings.redis_url or "")
+    reachable = coordinator.ping()
+    log.info(
+        "locks, mailbox slots and the token cache: Redis at %s (%s)",
+        f"{where.scheme}://{where.hostname}:{where.port or 6379}{where.path}",
+        "reachable" if reachable else "unreachable for now; reads go on without it",
+    )
+
+
+def _refuse_unshared_workers(settings: Settings, coordinator: Coordinator) -> None:
+    """`gunicorn -w N` without Redis: refuse the API and readiness, say why in the log.
+
+    gunicorn tells the app its worker count only per request (`wsgi.multiprocess`, true with
+    more than one worker); TANDEM_WORKERS / WEB_CONCURRENCY already stopped the start.
+    """
+    if coordinator.shared or settings.single_worker_state:
+        return
+    if not request.environ.get("wsgi.multiprocess"):
+        return
+    if not (request.path.startswith("/api/") or request.path == "/readyz"):
+        return
+    log.error(
+        "several workers without TANDEM_REDIS_URL: each keeps its own locks, slots and token "
+        "cache; set TANDEM_REDIS_URL (or TANDEM_WORKERS=1, or TANDEM_SINGLE_WORKER_STATE=true)"
+    )
+    raise ServerMisconfigured("The add-in's server runs several workers without shared state.")
 
 
 def _request_id() -> str | None:

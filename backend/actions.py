@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from . import audit, claims, fields, folders, metrics, permissions, sending
 from .context import ItemContext, is_item_id, parse_context
-from .coordination import Coordinator, LockTimeout
+from .coordination import CoordinationUnavailable, Coordinator, LockTimeout
 from .errors import (
     ApiError,
     Conflict,
@@ -36,7 +36,9 @@ from .identity import Caller
 
 log = logging.getLogger("tandem.actions")
 
-LOCK_TTL = 60.0  # a holder that never releases (a crashed worker) frees the item after this
+# Renewed while the write runs; a holder that stops renewing (a killed worker) frees the item
+# this long after its last renewal.
+LOCK_TTL = 10.0
 LOCK_WAIT = 10.0  # longer than this for someone else's write: `conflict`, never a blind write
 
 
@@ -345,7 +347,11 @@ def run(name: str, act: Act) -> tuple[dict[str, Any] | None, dict[str, Any]]:
 
 
 class _locked:
-    """The item's lock, or `conflict` when it can't be had in time (never a blind write)."""
+    """The item's lock, or `conflict` when it can't be had in time (never a blind write).
+
+    Without the shared store (Redis down) no lock can be promised, so nothing is written:
+    `upstream_unavailable` (503), which the pane retries, rather than a possible lost update.
+    """
 
     def __init__(self, coordinator: Coordinator, key: str, *, wait: float, what: str):
         self._manager = coordinator.lock(key, ttl=LOCK_TTL, wait=wait)
@@ -356,6 +362,14 @@ class _locked:
             self._manager.__enter__()
         except LockTimeout:
             raise Conflict(f"{self._what} right now; try again in a moment.") from None
+        except CoordinationUnavailable:
+            error = UpstreamUnavailable(
+                "Tandem can't reach the store that keeps two people from saving at once; "
+                "nothing was written. Try again in a moment.",
+                status=503,
+            )
+            error.headers["Retry-After"] = "2"
+            raise error from None
 
     def __exit__(self, *exc: Any) -> None:
         self._manager.__exit__(*exc)

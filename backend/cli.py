@@ -171,6 +171,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _logging(args.verbose, os.environ.get("TANDEM_LOG_FORMAT") or "json")
     _loopback_only(args.host, args.public, "by default the backend is")
     try:
+        # The worker count reaches the settings, which refuse several without shared state.
+        os.environ["TANDEM_WORKERS"] = str(args.workers)
         settings = Settings.load()  # once in the master: one message, not a crash loop
     except ConfigError as error:
         print(f"tandem: configuration error: {error}", file=sys.stderr)

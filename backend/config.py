@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
 from .clouds import CLOUDS, Cloud
@@ -58,12 +59,16 @@ class Settings:
     jwks_cooldown: float = 30.0
     metrics_token: str | None = field(default=None, repr=False)
     log_format: str = "text"
-    # Serving and deployment (ops): CORS, proxy hops, in-process TLS, Redis.
+    # Serving and deployment (ops): CORS, proxy hops, in-process TLS.
     allowed_origins: tuple[str, ...] = ()
     trust_proxy: int = 0
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    redis_url: str | None = field(default=None, repr=False)
+    # Shared state for several workers (the block at the end of this module).
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
+    cache_keys: tuple[str, ...] = field(default=(), repr=False)
+    workers: int = 1
+    single_worker_state: bool = False
 
     @property
     def multi_tenant(self) -> bool:
@@ -225,11 +230,12 @@ class Settings:
             metrics_token=metrics_token,
             log_format=log_format,
             **_serving_settings(get),
+            **shared_state(env),
         )
 
 
 def _serving_settings(get: Callable[[str], str]) -> dict[str, Any]:
-    """CORS origins, proxy hops, in-process TLS files and Redis: how the app is served."""
+    """CORS origins, proxy hops and in-process TLS files: how the app is served."""
     origins = []
     for entry in get("TANDEM_ALLOWED_ORIGINS").split(","):
         entry = entry.strip().rstrip("/")
@@ -258,14 +264,76 @@ def _serving_settings(get: Callable[[str], str]) -> dict[str, Any]:
         if value and not Path(value).is_file():
             raise ConfigError(f"{name} names a file that does not exist: {value}")
 
-    redis_url = get("TANDEM_REDIS_URL") or None
-    if redis_url and urlsplit(redis_url).scheme not in {"redis", "rediss"}:
-        raise ConfigError("TANDEM_REDIS_URL must be a redis:// or rediss:// URL")
-
     return {
         "allowed_origins": tuple(origins),
         "trust_proxy": int(hops_raw),
         "tls_cert": Path(tls_cert) if tls_cert else None,
         "tls_key": Path(tls_key) if tls_key else None,
+    }
+
+
+# -- shared state: Redis for several workers -------------------------------------------------
+FERNET_HOWTO = (
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+)
+
+
+def shared_state(env: Mapping[str, str]) -> dict[str, Any]:
+    """TANDEM_REDIS_URL, TANDEM_CACHE_KEY and the worker count, checked against each other.
+
+    The worker count comes from TANDEM_WORKERS (which `tandem serve --workers N` sets), else
+    WEB_CONCURRENCY (gunicorn's own default for `-w`); `gunicorn -w N` on the command line
+    reaches no setting, so create_app also checks gunicorn's `wsgi.multiprocess` per request.
+    """
+
+    def get(name: str) -> str:
+        return str(env.get(name) or "").strip()
+
+    redis_url = get("TANDEM_REDIS_URL") or None
+    if redis_url:
+        parts = urlsplit(redis_url)
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+            raise ConfigError(
+                "TANDEM_REDIS_URL must be a redis:// or rediss:// URL such as redis://host:6379/0"
+            )
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+        except ValueError:
+            raise ConfigError("TANDEM_REDIS_URL has a port that is not a number") from None
+
+    cache_keys = tuple(k.strip() for k in get("TANDEM_CACHE_KEY").split(",") if k.strip())
+    if redis_url and not cache_keys:
+        raise ConfigError(
+            "TANDEM_CACHE_KEY is required with TANDEM_REDIS_URL: it encrypts the on-behalf-of "
+            f"tokens kept in Redis; make one with {FERNET_HOWTO}"
+        )
+    for key in cache_keys:
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise ConfigError(
+                f"TANDEM_CACHE_KEY must be Fernet keys (comma-separated); make one with "
+                f"{FERNET_HOWTO}"
+            ) from None
+
+    single = get("TANDEM_SINGLE_WORKER_STATE").lower() or "false"
+    if single not in {"true", "false", "1", "0"}:
+        raise ConfigError("TANDEM_SINGLE_WORKER_STATE must be true or false")
+
+    source = "TANDEM_WORKERS" if get("TANDEM_WORKERS") else "WEB_CONCURRENCY"
+    raw = get(source) or "1"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{source} must be a whole number of workers, 1 or more")
+    workers = int(raw)
+    if workers > 1 and not redis_url and single not in {"true", "1"}:
+        raise ConfigError(
+            f"{source} is {workers} but TANDEM_REDIS_URL is not set: each worker would keep its "
+            "own item locks, mailbox slots and token cache (two could both grant one claim); "
+            "set TANDEM_REDIS_URL, or TANDEM_SINGLE_WORKER_STATE=true to accept that"
+        )
+    return {
         "redis_url": redis_url,
+        "cache_keys": cache_keys,
+        "workers": workers,
+        "single_worker_state": single in {"true", "1"},
     }

@@ -71,6 +71,12 @@ GRAPH_IN_FLIGHT = Gauge(
 JWKS_FETCHES = Counter(
     "tandem_jwks_fetches_total", "Fetches of Entra ID's signing keys, by outcome.", ["outcome"]
 )
+COORDINATION_FALLBACK = Counter(
+    "tandem_coordination_fallback_total",
+    "Calls made while Redis was unreachable, by operation: slot, cache and presence went on "
+    "in this process, lock_refused answered 503.",
+    ["operation"],
+)
 ACTIONS = Counter("tandem_actions_total", "Actions, by name and outcome.", ["action", "outcome"])
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from . import metrics
 from .config import ConfigError, Settings
+from .coordination import CoordinationUnavailable, Coordinator, LockTimeout
+from .coordination.local import LocalCoordinator
 from .errors import (
     ApiError,
     ConsentRequired,
@@ -57,12 +59,8 @@ THROTTLED = {50196, 90055, 90056}
 # throttled_http_client); `_PerPersonThrottling` keeps such entries out of MSAL's memory, and
 # OnBehalfOf remembers throttling per person instead.
 MSAL_THROTTLE_MARKER = "429/5xx/Retry-After"
-
-
-@dataclass
-class _Entry:
-    token: str
-    expires_at: float
+# The lock that makes one exchange per key across workers outlives a killed holder this long.
+EXCHANGE_LOCK_TTL = 10.0
 
 
 class _PerPersonThrottling(dict):  # type: ignore[type-arg]
@@ -91,11 +89,14 @@ class OnBehalfOf:
     """Exchanges a person's SSO token for a Graph token; one MSAL client per authority tenant.
 
     MSAL for Python's acquire_token_on_behalf_of never reads its token cache, so a cache keyed
-    by a hash of the assertion, the tenant and the scopes sits in front of it. Concurrent
+    by a hash of the assertion, the tenant and the scopes sits in front of it: the
+    coordinator's (in this process, or in Redis encrypted for every worker). Concurrent
     requests with one assertion wait for a single exchange (single flight per key: unrelated
-    people never wait for each other). Throttling by Entra ID is remembered per key for its
-    Retry-After, so one person's 429 is neither replayed to the rest of the tenant (MSAL's
-    own memory would) nor retried against Entra by that person before it has passed.
+    people never wait for each other), across workers too: the leader holds the coordinator's
+    lock on the key while it exchanges, and the others find its entry once they get the lock.
+    Throttling by Entra ID is remembered per key for its Retry-After, so one person's 429 is
+    neither replayed to the rest of the tenant (MSAL's own memory would) nor retried against
+    Entra by that person before it has passed.
     """
 
     def __init__(
@@ -106,13 +107,14 @@ class OnBehalfOf:
         clock: Callable[[], float] = time.time,
         max_entries: int = 10_000,
         margin: float = 300.0,
+        coordinator: Coordinator | None = None,
     ):
         self._settings = settings
         self._session = session
         self._clock = clock
         self._max_entries = max_entries
         self._margin = margin
-        self._cache: OrderedDict[str, _Entry] = OrderedDict()
+        self._cache = coordinator or LocalCoordinator(max_entries=max_entries)
         self._cache_lock = threading.Lock()
         self._flights: dict[str, _Flight] = {}
         self._throttled_until: dict[str, float] = {}  # key -> wall-clock time the throttling ends
@@ -160,6 +162,26 @@ class OnBehalfOf:
         cached = self._lookup(key)  # a flight that ended just before this one began
         if cached is not None:
             return cached
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(
+                    self._cache.lock(
+                        "obo:" + key,
+                        ttl=EXCHANGE_LOCK_TTL,
+                        wait=2 * self._settings.http_timeout + 1,
+                    )
+                )
+            except LockTimeout:
+                log.info("another worker's exchange for this person is slow; exchanging here")
+            except CoordinationUnavailable:
+                pass  # without Redis every worker exchanges for itself
+            return self._exchange_now(key, tenant, caller, scopes)
+        raise AssertionError("unreachable")
+
+    def _exchange_now(self, key: str, tenant: str, caller: Caller, scopes: list[str]) -> str:
+        cached = self._lookup(key)  # another worker's, stored while this one waited
+        if cached is not None:
+            return cached
         until = self._throttled_until.get(key)
         now = self._clock()
         if until is not None:
@@ -178,8 +200,9 @@ class OnBehalfOf:
         metrics.OBO_EXCHANGES.labels("ok").inc()
         token = result["access_token"]
         lifetime = float(result.get("expires_in") or 0)
-        margin = min(self._margin, lifetime / 2)
-        self._store(key, _Entry(token, self._clock() + lifetime - margin))
+        keep = lifetime - min(self._margin, lifetime / 2)
+        entry = {"token": token, "expiresAt": self._clock() + keep}
+        self._cache.store(key, json.dumps(entry).encode(), ttl=keep)
         return token
 
     def _remember_throttling(self, key: str, error: Throttled) -> None:
@@ -190,22 +213,16 @@ class OnBehalfOf:
                 self._throttled_until.pop(next(iter(self._throttled_until)))
 
     def _lookup(self, key: str) -> str | None:
-        with self._cache_lock:
-            entry = self._cache.get(key)
-            if entry is None:
-                return None
-            if entry.expires_at <= self._clock():
-                del self._cache[key]
-                return None
-            self._cache.move_to_end(key)
-            return entry.token
-
-    def _store(self, key: str, entry: _Entry) -> None:
-        with self._cache_lock:
-            self._cache[key] = entry
-            self._cache.move_to_end(key)
-            while len(self._cache) > self._max_entries:
-                self._cache.popitem(last=False)
+        raw = self._cache.fetch(key)
+        if raw is None:
+            return None
+        try:
+            entry = json.loads(raw)
+            token, expires_at = str(entry["token"]), float(entry["expiresAt"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        # The cache's own expiry runs on its clock; this one on the injected wall clock.
+        return token if expires_at > self._clock() else None
 
     def _app(self, tenant: str) -> msal.ConfidentialClientApplication:
         with self._apps_lock:

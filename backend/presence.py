@@ -30,7 +30,7 @@ def state_of(body: dict[str, Any]) -> str:
 def report(tandem: Any, caller: Caller, ctx: ItemContext, state: str) -> dict[str, Any]:
     """Record the caller's state on the item; answers the others present there."""
     route = tandem.graph.route(caller, ctx)
-    key = f"presence:{route.key}:{ctx.item_id}"
+    key = f"{route.key}:{ctx.item_id}"
     coordinator = tandem.coordinator
     if state == "gone":
         coordinator.leave(key, caller.oid)

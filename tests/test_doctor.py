@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 from cryptography import x509
+from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -85,6 +86,7 @@ def healthy(emulator: EmulatorHandle, cert_paths: CertPaths, redis_url: str) -> 
         TANDEM_TLS_CERT=str(cert_paths.cert),
         TANDEM_TLS_KEY=str(cert_paths.key),
         TANDEM_REDIS_URL=redis_url,
+        TANDEM_CACHE_KEY=Fernet.generate_key().decode(),
     )
 
 

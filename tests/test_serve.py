@@ -61,7 +61,11 @@ class Served:
 def serve_env(settings: dict[str, str], home: Path) -> dict[str, str]:
     """The environment of a `tandem serve`: the machine's, less TANDEM_*, plus the settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
-    env.update(settings, HOME=str(home), PYTHONUNBUFFERED="1")
+    # These tests are about serving: several workers, each with its own state, on purpose (the
+    # shared state in Redis has tests of its own).
+    env.update(
+        {"TANDEM_SINGLE_WORKER_STATE": "true", **settings}, HOME=str(home), PYTHONUNBUFFERED="1"
+    )
     return env
 
 
@@ -392,3 +396,16 @@ def test_without_a_trusted_proxy_forwarded_headers_change_nothing(served: Served
     """TANDEM_TRUST_PROXY=0 (the default): a client cannot claim the request was plain."""
     response = http.get(f"{served.url}/healthz", headers={"X-Forwarded-Proto": "http"})
     assert response.headers["Strict-Transport-Security"] == "max-age=63072000"
+
+
+def test_serve_refuses_several_workers_without_shared_state(
+    emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+):
+    """--workers 2 without TANDEM_REDIS_URL: one line why, exit 2, no worker started."""
+    settings = {**backend_settings(emulator, cert_paths), "TANDEM_SINGLE_WORKER_STATE": "false"}
+    result = _serve_once(
+        ["--workers", "2", "--certs", str(cert_paths.ca_cert.parent)], settings, tmp_path
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "TANDEM_REDIS_URL is not set" in result.stderr
+    assert "listening on" not in result.stdout

@@ -1,9 +1,7 @@
-"""Locks and per-mailbox slots: the coordination Tandem's workers need, behind one interface.
+"""LocalCoordinator: locks, slots, a token cache and presence kept in this process (threads).
 
-`LocalCoordinator` keeps them in this process (one worker, no setup). A deployment with several
-workers or hosts needs them shared (the per-item write lock and Graph's per-mailbox limit of 4
-concurrent requests are per app, across every worker), which a Redis implementation of the same
-interface provides.
+Right for one worker (and the demo); nothing survives the process and nothing is seen by
+another. `RedisCoordinator` uses one as its fallback while Redis can't be reached.
 """
 
 from __future__ import annotations
@@ -11,77 +9,38 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from contextlib import contextmanager
+from typing import Any
 
-
-class LockTimeout(Exception):
-    """The lock could not be had within the wait."""
-
-
-class SlotTimeout(Exception):
-    """No slot of the mailbox came free within the wait."""
-
-
-@dataclass
-class Slot:
-    """A held slot; `linger` keeps it taken for a while after release (see `hold_after`)."""
-
-    key: str
-    taken: int = 1  # slots of the key taken, this one included, when it was had
-    linger: float = field(default=0.0)
-
-    def hold_after(self, seconds: float) -> None:
-        """Keep the slot taken `seconds` after the request ends.
-
-        After our side timed out, Exchange may still be working on the request and counting
-        it against the mailbox: giving the slot to the next request at once would put a fifth
-        request in flight there (429 MailboxConcurrency).
-        """
-        self.linger = max(self.linger, seconds)
-
-
-class Coordinator(Protocol):
-    """What the backend needs shared between requests (and, with Redis, between workers)."""
-
-    def lock(self, key: str, *, ttl: float, wait: float) -> AbstractContextManager[str]:
-        """Hold the lock named `key`; raise LockTimeout after `wait` seconds."""
-        ...
-
-    def slot(self, key: str, *, limit: int, wait: float) -> AbstractContextManager[Slot]:
-        """Hold one of `limit` slots of `key`; raise SlotTimeout after `wait` seconds."""
-        ...
-
-    def announce(self, key: str, member: str, value: dict[str, Any], *, ttl: float) -> bool:
-        """Say `member` is present at `key` for `ttl` seconds; True when it was already there."""
-        ...
-
-    def leave(self, key: str, member: str) -> None:
-        """`member` is no longer present at `key`."""
-        ...
-
-    def present(self, key: str) -> dict[str, dict[str, Any]]:
-        """Who is present at `key` now, by member."""
-        ...
+from . import Keeper, LockTimeout, Slot, SlotTimeout, owner_token
 
 
 class LocalCoordinator:
     """Locks and slots of this process (threads); nothing survives the process."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic):
+    shared = False
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, max_entries: int = 10_000):
         self._clock = clock
+        self._max_entries = max_entries
         self._mutex = threading.Lock()
         self._changed = threading.Condition(self._mutex)
         self._locks: dict[str, tuple[str, float]] = {}  # key -> (owner token, expires at)
         self._slots: dict[str, int] = {}  # key -> slots taken
         self._presence: dict[str, dict[str, tuple[float, dict[str, Any]]]] = {}
+        self._cache: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._keeper = Keeper("local", clock=clock)
+
+    def ping(self) -> bool:
+        """Always True: this process is its own store."""
+        return True
 
     @contextmanager
     def lock(self, key: str, *, ttl: float, wait: float) -> Iterator[str]:
-        """Hold the lock named `key` (expiring after `ttl` should its holder never release it)."""
-        token = uuid.uuid4().hex
+        """Hold the lock named `key`, renewed while held; it expires `ttl` after renewals stop."""
+        token = owner_token(uuid.uuid4().hex)
         deadline = self._clock() + wait
         with self._changed:
             while True:
@@ -94,13 +53,29 @@ class LocalCoordinator:
                 if deadline <= now:
                     raise LockTimeout(key)
                 self._changed.wait(timeout=max(0.001, remaining))
+        handle = self._keeper.hold(lambda: self._extend(key, token, ttl), every=ttl / 3)
         try:
             yield token
         finally:
+            self._keeper.drop(handle)
             with self._changed:
                 if self._locks.get(key, ("", 0.0))[0] == token:  # only its owner releases it
                     del self._locks[key]
                 self._changed.notify_all()
+
+    def _extend(self, key: str, token: str, ttl: float) -> bool:
+        with self._mutex:
+            held = self._locks.get(key)
+            if held is None or held[0] != token:
+                return False
+            self._locks[key] = (token, self._clock() + ttl)
+            return True
+
+    def holder(self, key: str) -> str | None:
+        """Who holds the lock `key` now (host:pid:unique), or None."""
+        with self._mutex:
+            held = self._locks.get(key)
+            return held[0] if held and held[1] > self._clock() else None
 
     @contextmanager
     def slot(self, key: str, *, limit: int, wait: float) -> Iterator[Slot]:
@@ -138,10 +113,30 @@ class LocalCoordinator:
         with self._mutex:
             return self._slots.get(key, 0)
 
+    def fetch(self, key: str) -> bytes | None:
+        """The value cached under `key` while it lasts, or None."""
+        with self._mutex:
+            entry = self._cache.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= self._clock():
+                del self._cache[key]
+                return None
+            self._cache.move_to_end(key)
+            return entry[1]
+
+    def store(self, key: str, value: bytes, *, ttl: float) -> None:
+        """Cache `value` under `key` for `ttl` seconds; the oldest entries go past the bound."""
+        with self._mutex:
+            self._cache[key] = (self._clock() + ttl, value)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._max_entries:
+                self._cache.popitem(last=False)
+
     def announce(self, key: str, member: str, value: dict[str, Any], *, ttl: float) -> bool:
         """Say `member` is present at `key` for `ttl` seconds; True when it was already there."""
         with self._mutex:
-            if len(self._presence) > 10_000:  # forget items nobody has looked at for a while
+            if len(self._presence) > self._max_entries:  # forget items nobody looked at lately
                 for stale in list(self._presence):
                     self._live(stale)
             here = self._live(key)
