@@ -91,7 +91,7 @@ def _audit_trail() -> Iterator[list[str]]:
 @pytest.fixture(scope="session", autouse=True)
 def _json_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Every log line of the run's in-process servers, as `tandem serve` writes them: each is
-    JSON, and none holds a token or the emulator's known secrets."""
+    JSON, none holds a token or the emulator's known secrets, and none is an unexpected 500."""
     import json
     import logging
     import re
@@ -116,6 +116,8 @@ def _json_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             json.loads(line)  # every line is one JSON object
             assert seed.CLIENT_SECRET not in line, f"line {number} holds the client secret"
             assert not jwt_shape.search(line), f"line {number} holds a token: {line[:200]}"
+            # No 500 the code didn't mean: an unexpected exception is a defect (issue 6).
+            assert '"message": "unexpected error"' not in line, f"line {number}: {line[:2000]}"
 
 
 @pytest.fixture(scope="session")
