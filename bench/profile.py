@@ -1,10 +1,12 @@
 """Where the backend's time goes: py-spy on its gunicorn worker while load runs, summarised.
 
-py-spy samples the worker's threads that are running (not those waiting on a socket, a lock
-or the GIL) without stopping it (`--nonblocking`); the raw output is in the collapsed-stack
-format flame graph tools read (speedscope.app, flamegraph.pl), and is kept beside the results.
-Each sample is counted once per room below: the first of its frames, from the leaf, that
-belongs to one.
+py-spy samples the thread holding the GIL (`--gil`): in one worker that is where Python's CPU
+goes, the figure that limits the worker's throughput (threads waiting on a socket, a lock or
+the GIL are not counted; C code that releases the GIL, such as OpenSSL's reads and writes, is
+not seen). It stops the worker for each sample, which costs about a tenth of its throughput
+while it runs. The raw output, in the collapsed-stack format flame graph tools read
+(speedscope.app, flamegraph.pl), is kept beside the results. Each sample is counted once, in
+the room of the first of its frames, from the leaf, that belongs to one.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def record(
             str(rate),
             "--duration",
             str(int(seconds)),
-            "--nonblocking",
+            "--gil",
             "--format",
             "raw",
             "--output",

@@ -204,6 +204,17 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{p['reloaded']['renderedMs']:.0f} ms (painted {p['reloaded']['paintedMs']:.0f}"
                 " ms).",
             ]
+            loaded = p.get("resources", {})
+            api = loaded.get("api/items/context")
+            msal = loaded.get("vendor/msal-browser.min.js")
+            if api and msal:
+                out += [
+                    "",
+                    f"In the second open's frame: MSAL.js loaded by {msal['endMs']:.0f} ms; the "
+                    f"context request left at {api['startMs']:.0f} ms and was answered at "
+                    f"{api['endMs']:.0f} ms (sign-in through the simulated Outlook bridge in "
+                    "between).",
+                ]
     return "\n".join(out) + "\n"
 
 

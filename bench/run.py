@@ -72,10 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pane", action="store_true", help="skip the Chromium part")
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
     parser.add_argument("--quick", action="store_true", help="short slices: a smoke run")
+    parser.add_argument(
+        "--levels", default="1,16,64", help="concurrencies, comma-separated (1,16,64)"
+    )
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.rounds, args.rss_requests = 1.0, 1, 2_000
+    args.levels = tuple(int(n) for n in args.levels.split(","))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="tandem-bench-"))
@@ -217,7 +221,7 @@ class Bench:
     def describe_workload(self) -> dict[str, Any]:
         """Who works where, at each concurrency."""
         spread = {}
-        for level in LEVELS:
+        for level in self.args.levels:
             per = Counter(u.mailbox for u in self.users[:level])
             spread[str(level)] = dict(sorted(per.items(), key=lambda kv: -kv[1]))
         return {
@@ -267,8 +271,8 @@ class Bench:
         cpu0 = self.cpu(backend)
         levels = []
         rotation: dict[str, Any] = {}
-        for level in LEVELS:
-            if level == max(LEVELS):
+        for level in self.args.levels:
+            if level == max(self.args.levels) and not rotation:
                 rotation = self.rotate()
             for workload in WORKLOADS:
                 levels.append(self.level(self.users[:level], workload, gate, backend))
@@ -417,7 +421,7 @@ class Bench:
         gate = Gate()
         warm = load.once_each(self.users, load.backend_context, gate)
         rows = []
-        for level in LEVELS:
+        for level in self.args.levels:
             users = self.users[:level]
             for workload in WORKLOADS:
                 stats0 = self.stats()
