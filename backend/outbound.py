@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import certifi
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
 
 # Longest Retry-After honoured or passed on, in seconds (MSAL caps Entra's at 3600 too).
 RETRY_AFTER_CAP = 3600.0
@@ -99,6 +100,7 @@ class Session(requests.Session):
         super().__init__()
         self._timeout = timeout
         self._environment: dict[tuple[str, str], dict[str, Any]] = {}
+        self.auth = _HeadersOnly()
         self.last = threading.local()
         self.mount("https://", _TrustAdapter(context, pool_maxsize=pool_size))
         self.mount("http://", _Refuse())
@@ -130,6 +132,19 @@ class Session(requests.Session):
             if len(self._environment) < 64:  # a few origins: Entra ID, Graph
                 self._environment[origin] = settings
         return dict(settings, proxies=dict(settings["proxies"]))
+
+
+class _HeadersOnly(AuthBase):
+    """The credentials are the Authorization header the caller set, and nothing else.
+
+    Without an auth of its own, requests looks for ~/.netrc on every request (two stat calls:
+    5% of the backend's Python time at concurrency 16, bench/RESULTS.md) and, should the file
+    name the host, replaces the caller's bearer token with its Basic credentials.
+    """
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """The request as it is."""
+        return request
 
 
 class _Refuse(HTTPAdapter):

@@ -1,9 +1,13 @@
 """The outbound session reads the environment's proxy settings once per origin, and still obeys
-them: HTTPS_PROXY for Entra ID and Graph, NO_PROXY for the hosts it names."""
+them (HTTPS_PROXY for Entra ID and Graph, NO_PROXY for the hosts it names); it never reads
+~/.netrc, whose credentials would replace the bearer token."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import requests
 
 from backend.outbound import Session, ssl_context
 
@@ -43,3 +47,19 @@ def test_what_a_caller_changes_is_its_own(proxied: Session):
         url, {"https": "http://chosen.example:8080"}, None, None, None
     )
     assert explicit["proxies"]["https"] == "http://chosen.example:8080"
+
+
+def test_a_netrc_entry_never_replaces_the_bearer_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    """requests would read ~/.netrc for every request and use its Basic credentials instead."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine graph.microsoft.com login someone password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    session = Session(context=ssl_context(None), timeout=5)
+    request = requests.Request(
+        "GET", "https://graph.microsoft.com/v1.0/me", headers={"Authorization": "Bearer abc"}
+    )
+    assert session.prepare_request(request).headers["Authorization"] == "Bearer abc"
+    assert requests.Session().prepare_request(request).headers["Authorization"].startswith("Basic")
