@@ -1,7 +1,7 @@
 """The soak: two minutes of people working at a fixed rate through faults, and nothing lost.
 
 `tandem serve` (one worker, so its mailbox gate and item locks are the whole deployment's),
-eight people on five mailboxes (the two shared ones, Adele's Inbox as herself and as her
+eight people on six mailboxes (the two shared ones, Adele's Inbox as herself and as her
 Editor, their own), each on items of their own, at 12 requests a second in all: reading the
 context, flagging, categorizing, marking read and unread, claiming and releasing, in turn.
 Every ten seconds a fault arrives: Graph answering 429 with Retry-After, 503 before doing
