@@ -84,8 +84,9 @@ def markdown(results: dict[str, Any]) -> str:
         "## Added over the direct Graph call",
         "",
         "| workload | c | backend p50 / p95 / p99 ms | direct p50 / p95 / p99 ms | "
-        "added p50 / p95 / p99 ms | ratio p50 / p99 | backend req/s | direct req/s | errors |",
-        "|---|---:|---|---|---|---|---:|---:|---|",
+        "added p50 / p95 / p99 ms | ratio p50 / p99 | backend req/s | direct req/s | errors | "
+        "others' cores |",
+        "|---|---:|---|---|---|---|---:|---:|---|---:|",
     ]
     for row in results.get("levels", []):
         b, d, a, r = row["backend"], row["direct"], row["addedMs"], row["ratio"]
@@ -95,11 +96,14 @@ def markdown(results: dict[str, Any]) -> str:
             f"{_ms(b['p50'])} / {_ms(b['p95'])} / {_ms(b['p99'])} | "
             f"{_ms(d['p50'])} / {_ms(d['p95'])} / {_ms(d['p99'])} | "
             f"**{a['p50']:+.1f}** / {a['p95']:+.1f} / **{a['p99']:+.1f}** | "
-            f"{r['p50']:.2f} / {r['p99']:.2f} | {b['perSecond']} | {d['perSecond']} | {errors} |"
+            f"{r['p50']:.2f} / {r['p99']:.2f} | {b['perSecond']} | {d['perSecond']} | {errors} | "
+            f"{row.get('othersBusyCores', '–')} |"
         )
     out += [
         "",
-        "CPU milliseconds per request (backend: its gunicorn worker per backend request; "
+        "Others' cores: how many of the 2 cores other people's processes kept busy during "
+        "that row's slices (the machine is shared): the figures of a row with a high one are "
+        "noisy. CPU milliseconds per request (backend: its gunicorn worker per backend request; "
         "emulator and load generator: per request of either target):",
         "",
         "| workload | c | backend | emulator | load generator |",
@@ -219,43 +223,42 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
-    """Latency percentiles against concurrency, backend against direct, one panel a workload."""
+    """Latency percentiles against concurrency, backend against direct (and naive), one panel a
+    workload; and a panel of what Tandem adds over the direct call, in ms."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     rows = results.get("levels", [])
     naive = {
         (r["workload"], r["concurrency"]): r["naive"]
         for r in results.get("naive", {}).get("levels", [])
     }
-    workloads = sorted({r["workload"] for r in rows}, key=["context", "write"].index)
-    fig, axes = plt.subplots(1, len(workloads), figsize=(6.5 * len(workloads), 4.8), squeeze=False)
+    workloads = [w for w in ("context", "write") if any(r["workload"] == w for r in rows)]
+    fig, axes = plt.subplots(1, len(workloads) + 1, figsize=(6 * (len(workloads) + 1), 5))
     styles = {"p50": "-", "p95": "--", "p99": ":"}
-    for ax, workload in zip(axes[0], workloads, strict=True):
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    series = [("Tandem", "backend", "tab:blue", "o"), ("direct Graph", "direct", "tab:gray", "s")]
+    titles = {"context": "POST /api/items/context", "write": "markRead / markUnread"}
+    for ax, workload in zip(axes, workloads, strict=False):
         mine = sorted(
             (r for r in rows if r["workload"] == workload), key=lambda r: r["concurrency"]
         )
         levels = [r["concurrency"] for r in mine]
-        for p in PERCENTILES:
-            ax.plot(
-                levels,
-                [r["backend"][p] for r in mine],
-                styles[p],
-                marker="o",
-                color="tab:blue",
-                label=f"Tandem {p}",
-            )
-            ax.plot(
-                levels,
-                [r["direct"][p] for r in mine],
-                styles[p],
-                marker="s",
-                color="tab:gray",
-                label=f"direct Graph {p}",
-            )
-            if naive:
+        for label, key, color, marker in series:
+            for p in PERCENTILES:
+                ax.plot(
+                    levels,
+                    [r[key][p] for r in mine],
+                    styles[p],
+                    marker=marker,
+                    color=color,
+                    label=f"{label} {p}",
+                )
+        if naive:
+            for p in PERCENTILES:
                 ax.plot(
                     levels,
                     [naive.get((workload, c), {}).get(p, math.nan) for c in levels],
@@ -268,16 +271,47 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.set_xscale("log", base=2)
         ax.set_xticks(levels, [str(c) for c in levels])
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="y", which="minor", labelsize=7)
         ax.set_xlabel("concurrent users")
-        ax.set_ylabel("latency (ms, log scale)")
-        title = "POST /api/items/context" if workload == "context" else "markRead / markUnread"
-        ax.set_title(title)
+        ax.set_ylabel("latency, ms (log scale)")
+        ax.set_title(titles[workload])
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, ncol=2 if naive else 1)
+        ax.legend(fontsize=7, ncol=3 if naive else 2)
+    added = axes[-1]
+    for workload, color in (("context", "tab:blue"), ("write", "tab:purple")):
+        mine = sorted(
+            (r for r in rows if r["workload"] == workload), key=lambda r: r["concurrency"]
+        )
+        for p in PERCENTILES:
+            added.plot(
+                [r["concurrency"] for r in mine],
+                [r["addedMs"][p] for r in mine],
+                styles[p],
+                marker="o",
+                color=color,
+                label=f"{workload} {p}",
+            )
+    added.axhline(0, color="black", linewidth=0.8)
+    added.axhline(2, color="tab:green", linewidth=0.8, linestyle="-", label="goal: p50 ≤ 2 ms")
+    added.axhline(10, color="tab:green", linewidth=0.8, linestyle=":", label="goal: p99 ≤ 10 ms")
+    lowest = min((r["addedMs"][p] for r in rows for p in PERCENTILES), default=0.0)
+    added.set_ylim(bottom=min(-1.0, lowest * 1.5))
+    added.set_xscale("log", base=2)
+    levels = sorted({r["concurrency"] for r in rows})
+    added.set_xticks(levels, [str(c) for c in levels])
+    added.set_yscale("symlog", linthresh=10)
+    added.yaxis.set_major_formatter(plain)
+    added.set_xlabel("concurrent users")
+    added.set_ylabel("Tandem minus direct, ms (linear to 10, then log)")
+    added.set_title("What Tandem adds over the direct Graph call")
+    added.grid(True, which="both", alpha=0.3)
+    added.legend(fontsize=7, ncol=2)
     s = results["settings"]
     fig.suptitle(
-        f"Tandem vs the direct Graph call (token endpoint {s['tokenEndpointMs']} ms, Graph "
-        f"{s['graphMs']} ms, {results['machine']['cores']} cores)"
+        f"Tandem against the direct Graph call: token endpoint {s['tokenEndpointMs']} ms, Graph "
+        f"{s['graphMs']} ms, {results['machine']['cores']} cores ({results['started']})"
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)

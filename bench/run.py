@@ -335,13 +335,13 @@ class Bench:
     ) -> dict[str, Any]:
         """Backend and direct at one concurrency, in alternating slices; their figures."""
         before = self.stats()
-        cpu0 = self.cpu(backend)
         pooled = {"backend": Sample(), "direct": Sample()}
         for target in ("direct", "backend"):  # connections, tokens, the servers' caches
             warm = load.once_each(users, load.OPERATIONS[workload, target], gate)
             _check(warm, f"warm-up of {workload} at {len(users)}")
             if target == "backend":
                 self.served += len(warm.latencies)
+        cpu0, busy0 = self.cpu(backend), stack.machine_busy()
         for n in range(self.args.rounds):
             order = ("direct", "backend") if n % 2 == 0 else ("backend", "direct")
             for target in order:
@@ -352,7 +352,8 @@ class Bench:
                 if target == "backend":
                     self.served += len(sample.latencies)
         after = self.stats()
-        cpu1 = self.cpu(backend)
+        cpu1, busy1 = self.cpu(backend), stack.machine_busy()
+        ours = sum(cpu1.values()) - sum(cpu0.values())
         row = {
             "concurrency": len(users),
             "workload": workload,
@@ -363,6 +364,10 @@ class Bench:
             "throttledByConcurrency": after["throttledByConcurrency"]
             - before["throttledByConcurrency"],
             "cpuMsPerRequest": _per_request(cpu0, cpu1, pooled),
+            # Cores other people's processes kept busy meanwhile: how noisy these figures are.
+            "othersBusyCores": round(
+                ((busy1[0] - busy0[0]) - ours) / (busy1[1] - busy0[1]) * _cores(), 2
+            ),
         }
         row["addedMs"] = {
             p: round(row["backend"][p] - row["direct"][p], 2) for p in ("p50", "p95", "p99")
