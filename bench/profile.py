@@ -111,7 +111,7 @@ def summarise(collapsed: str) -> dict[str, Any]:
         frames = stack.split(";")
         rooms[_room(frames)] += n
         leaves[_short(frames[-1])] += n
-        for name in {_short(f) for f in frames if "(backend/" in f or "/backend/" in f}:
+        for name in {_short(f) for f in frames if _request_frame(f)}:
             backend[name] += n  # inclusive: every backend function on the stack
     return {
         "samples": total,
@@ -130,6 +130,14 @@ def summarise(collapsed: str) -> dict[str, Any]:
             for f, n in backend.most_common(15)
         ],
     }
+
+
+def _request_frame(frame: str) -> bool:
+    """A frame of Tandem's code that serves requests (not the start of the gunicorn master's
+    and main thread's stacks: cli.py, production.py)."""
+    match = FRAME.match(frame)
+    path = _relative(match.group("file")) if match else ""
+    return path.startswith("backend/") and path not in ("backend/cli.py", "backend/production.py")
 
 
 def _room(frames: list[str]) -> str:
