@@ -214,8 +214,8 @@ def markdown(results: dict[str, Any]) -> str:
             if api and msal:
                 out += [
                     "",
-                    f"In the second open's frame: MSAL.js loaded by {msal['endMs']:.0f} ms; the "
-                    f"context request left at {api['startMs']:.0f} ms and was answered at "
+                    f"In the first counted open's frame: MSAL.js loaded by {msal['endMs']:.0f} "
+                    f"ms; the context request left at {api['startMs']:.0f} ms and was answered at "
                     f"{api['endMs']:.0f} ms (sign-in through the simulated Outlook bridge in "
                     "between).",
                 ]
