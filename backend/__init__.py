@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -20,7 +21,7 @@ from .config import ConfigError, Settings
 from .context import ItemContext
 from .coordination import Coordinator, build
 from .errors import ServerMisconfigured
-from .graph import GraphClient
+from .graph import MAILBOX_CONCURRENCY, GraphClient
 from .identity import Caller, KeySet, TokenValidator
 from .obo import OnBehalfOf
 from .outbound import Session, ssl_context
@@ -64,8 +65,15 @@ def create_app(
     config: Mapping[str, str] | Settings | None = None,
     *,
     clock: Callable[[], float] | None = None,
+    obo_cache: bool = True,
+    mailbox_gate: bool = True,
 ) -> Flask:
-    """The backend app; settings from the environment, or `config` laid over it."""
+    """The backend app; settings from the environment, or `config` laid over it.
+
+    `obo_cache` and `mailbox_gate` exist for the benchmark's naive mode only (bench/servers.py):
+    off, every request exchanges its token with Entra ID, and Graph calls take no mailbox slot.
+    No setting reaches them.
+    """
     settings = config if isinstance(config, Settings) else Settings.load(config)
     audit.install(
         [
@@ -92,11 +100,19 @@ def create_app(
     )
     coordinator = build(settings)
     _announce_coordination(settings, coordinator)
+    # Naive mode (the benchmark's): a token cache of its own that keeps nothing.
+    uncached: dict[str, Any] = {} if obo_cache else {"max_entries": 0}
     tandem = Tandem(
         settings=settings,
         keys=keys,
         validator=TokenValidator(settings, keys, clock=wall),
-        obo=OnBehalfOf(settings, entra_session, clock=wall, coordinator=coordinator),
+        obo=OnBehalfOf(
+            settings,
+            entra_session,
+            clock=wall,
+            coordinator=coordinator if obo_cache else None,
+            **uncached,
+        ),
         graph=GraphClient(
             graph_session,
             graph_url=settings.graph_url,
@@ -105,6 +121,7 @@ def create_app(
             # A person waits at most one timeout for a slot, and two for the whole call.
             slot_wait=settings.http_timeout,
             budget=2 * settings.http_timeout,
+            concurrency=MAILBOX_CONCURRENCY if mailbox_gate else sys.maxsize,
             request_id=_request_id,
             observe=_graph_answered,
             wall=wall,

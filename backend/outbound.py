@@ -7,10 +7,12 @@ import ssl
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import certifi
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
 
 # Longest Retry-After honoured or passed on, in seconds (MSAL caps Entra's at 3600 too).
 RETRY_AFTER_CAP = 3600.0
@@ -97,6 +99,8 @@ class Session(requests.Session):
     ):
         super().__init__()
         self._timeout = timeout
+        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
+        self.auth = _HeadersOnly()
         self.last = threading.local()
         self.mount("https://", _TrustAdapter(context, pool_maxsize=pool_size))
         self.mount("http://", _Refuse())
@@ -110,6 +114,37 @@ class Session(requests.Session):
         self.last.status = response.status_code
         self.last.retry_after = response.headers.get("Retry-After")
         return response
+
+    def merge_environment_settings(  # type: ignore[override]
+        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """What requests reads from the environment for a URL (HTTPS_PROXY, NO_PROXY, its CA
+        variables), read once per origin: requests walks os.environ twice on every call, a
+        tenth of a millisecond of each Graph call's CPU (bench/RESULTS.md), and a server's
+        environment does not change under it. Explicit arguments still go to requests."""
+        if proxies or stream is not None or verify is not None or cert is not None:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        origin = (parts.scheme, parts.netloc)
+        settings = self._environment.get(origin)
+        if settings is None:
+            settings = super().merge_environment_settings(url, {}, None, None, None)
+            if len(self._environment) < 64:  # a few origins: Entra ID, Graph
+                self._environment[origin] = settings
+        return dict(settings, proxies=dict(settings["proxies"]))
+
+
+class _HeadersOnly(AuthBase):
+    """The credentials are the Authorization header the caller set, and nothing else.
+
+    Without an auth of its own, requests looks for ~/.netrc on every request (two stat calls:
+    5% of the backend's Python time at concurrency 16, bench/RESULTS.md) and, should the file
+    name the host, replaces the caller's bearer token with its Basic credentials.
+    """
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """The request as it is."""
+        return request
 
 
 class _Refuse(HTTPAdapter):

@@ -1,0 +1,1 @@
+"""The benchmark: Tandem against the direct Graph call it wraps (`python -m bench`; README)."""

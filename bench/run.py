@@ -1,0 +1,488 @@
+"""Measured, not claimed: Tandem against the direct Graph call it wraps, in one run.
+
+    .venv/bin/pip install -e '.[bench]' && .venv/bin/python -m bench [--naive] [--quick]
+
+Starts, over HTTPS on loopback: the emulator under gunicorn (one worker, many threads,
+keep-alive) with latency injected into Entra ID's token endpoint (120 ms) and Graph (60 ms),
+and the backend as in production (`tandem serve`, gunicorn). Then, for concurrency 1, 16 and
+64, it runs the same people on the same items through the backend and straight to the
+emulator's Graph with a Graph token (the floor: what a client that skipped Tandem would pay),
+in alternating slices so that both see the same machine. It writes `bench/results/`:
+`bench.json` (everything), `bench.md` (the tables) and `latency.png` (the plot).
+
+Also measured: token-endpoint calls and JWKS fetches per 1,000 requests (a key rotation
+happens halfway), the largest number in flight to one mailbox, the backend's memory across
+20,000 requests, CPU time per request of each process, a py-spy profile of the backend at
+concurrency 16, and the pane in Chromium (`bench/pane.py`). `--naive` adds the backend with
+its on-behalf-of cache and mailbox gate off, side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import ssl
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from backend.certs import ensure
+from backend.outbound import Session, ssl_context
+
+from . import load, pane, profile, report, stack
+from .load import Connection, Gate, Sample, User
+
+REPO = Path(__file__).resolve().parent.parent
+PEOPLE = [
+    "adele@contoso.com",
+    "megan@contoso.com",
+    "alex@contoso.com",
+    "nestor@contoso.com",
+    "lee@contoso.com",
+    "sam@contoso.com",
+    "pat@contoso.com",
+    "joni@contoso.com",
+]
+# The mailboxes load is spread over, and who works in each with write rights: the two shared
+# mailboxes (Full Access), Adele's (herself, and Nestor as Editor) and everyone's own.
+MAILBOXES = [
+    ("support@contoso.com", ["lee@contoso.com", "sam@contoso.com"]),
+    ("sales@contoso.com", ["pat@contoso.com"]),
+    ("adele@contoso.com", ["adele@contoso.com", "nestor@contoso.com"]),
+    *[(upn, [upn]) for upn in PEOPLE if upn != "adele@contoso.com"],
+]
+LEVELS = (1, 16, 64)
+WORKLOADS = ("context", "write")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; answers the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--token-ms", type=int, default=120, help="Entra ID's token endpoint")
+    parser.add_argument("--graph-ms", type=int, default=60, help="every Graph request")
+    parser.add_argument("--seconds", type=float, default=5.0, help="one slice of load")
+    parser.add_argument("--rounds", type=int, default=3, help="slices per target and level")
+    parser.add_argument("--rss-requests", type=int, default=20_000)
+    parser.add_argument("--threads", type=int, default=64, help="the backend's threads")
+    parser.add_argument("--naive", action="store_true", help="also the naive backend")
+    parser.add_argument("--no-pane", action="store_true", help="skip the Chromium part")
+    parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
+    parser.add_argument("--quick", action="store_true", help="short slices: a smoke run")
+    parser.add_argument(
+        "--levels", default="1,16,64", help="concurrencies, comma-separated (1,16,64)"
+    )
+    parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.rounds, args.rss_requests = 1.0, 1, 2_000
+    args.levels = tuple(int(n) for n in args.levels.split(","))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="tandem-bench-"))
+    try:
+        results = Bench(args, work).run()
+    finally:
+        shutil.rmtree(work / "certs", ignore_errors=True)  # keys: the logs stay for a look
+    stack.dump(out / "bench.json", results)
+    (out / "bench.md").write_text(report.markdown(results))
+    report.plot(results, out / "latency.png")
+    print(report.markdown(results))
+    print(f"wrote {out / 'bench.json'}, {out / 'bench.md'}, {out / 'latency.png'}; logs in {work}")
+    return 0
+
+
+class Bench:
+    """One run: the servers, the users, the phases, the counters."""
+
+    def __init__(self, args: argparse.Namespace, work: Path):
+        self.args = args
+        self.work = work
+        self.certs, _ = ensure(work / "certs")
+        self.tls = ssl.create_default_context(cafile=str(self.certs.ca_cert))
+        self.http = Session(context=ssl_context(self.certs.ca_cert), timeout=60, pool_size=16)
+        self.servers: list[stack.Process] = []
+        self.served = 0  # backend requests answered (every 200 counted, warm-ups too)
+
+    # -- the emulator's control routes ------------------------------------------------------
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        """Call an emulator control route; answers its JSON."""
+        response = self.http.request(method, f"{self.emulator.url}{path}", json=body)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def stats(self) -> dict[str, Any]:
+        """GET /_emulator/stats."""
+        return self.control("GET", "/_emulator/stats")
+
+    def probe(self, url: str) -> int:
+        """The status of a GET (for readiness)."""
+        return self.http.get(url, timeout=5).status_code
+
+    # -- the run ----------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        """Everything, in order; the servers are stopped whatever happens."""
+        args = self.args
+        results: dict[str, Any] = {
+            "machine": stack.machine(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "settings": {
+                "tokenEndpointMs": args.token_ms,
+                "graphMs": args.graph_ms,
+                "sliceSeconds": args.seconds,
+                "rounds": args.rounds,
+                "backend": f"tandem serve --workers 1 --threads {args.threads}",
+                "emulator": "gunicorn, 1 worker x 128 threads (bench/servers.py)",
+            },
+        }
+        try:
+            self.emulator = stack.emulator(
+                Path(self.certs.ca_cert.parent), self.work, threads=128, probe=self.probe
+            )
+            self.servers.append(self.emulator)
+            self.users = self.prepare()
+            results["workload"] = self.describe_workload()
+            self.control(
+                "POST",
+                "/_emulator/faults",
+                [
+                    {"target": "token", "delayMs": args.token_ms, "times": -1},
+                    {"target": "graph", "delayMs": args.graph_ms, "times": -1},
+                ],
+            )
+            results.update(self.measure())
+            if args.naive:
+                results["naive"] = self.naive()
+        finally:
+            for server in reversed(self.servers):
+                server.stop()
+        if not args.no_pane:
+            results["pane"] = pane.measure(self.certs.ca_cert.parent, self.work)
+        results["pane"] = dict(results.get("pane", {}), sizes=pane.sizes())
+        results["machine"]["loadAverageAfter"] = [round(x, 2) for x in os.getloadavg()]
+        return results
+
+    def prepare(self) -> list[User]:
+        """Mail for everyone (so each user has items of their own), then 64 users with tokens."""
+        joni = self.control("POST", "/_emulator/graph-token", {"user": "joni@contoso.com"})
+        recipients = [{"emailAddress": {"address": m}} for m, _ in MAILBOXES]
+        for n in range(14):
+            message = {
+                "subject": f"Benchmark message {n + 1}",
+                "body": {"contentType": "text", "content": "Delivered for the benchmark."},
+                "toRecipients": recipients,
+            }
+            answer = self.http.post(
+                f"{self.emulator.url}/v1.0/me/sendMail",
+                json={"message": message, "saveToSentItems": False},
+                headers={"Authorization": f"Bearer {joni['token']}"},
+            )
+            assert answer.status_code == 202, answer.text
+        world = self.control("GET", "/_emulator/world")
+        inboxes = {
+            box["address"]: [
+                i["id"]
+                for f in box["folders"]
+                if f["wellKnownName"] == "inbox"
+                for i in f["items"]
+                if i["itemType"] == "message"
+            ]
+            for box in world["mailboxes"]
+        }
+        # User n works in mailbox n % 10 as its next eligible person, on its share of the
+        # mailbox's Inbox: users of one mailbox never write the same item.
+        users = []
+        sharing = Counter(n % len(MAILBOXES) for n in range(max(LEVELS)))
+        for n in range(max(LEVELS)):
+            address, people = MAILBOXES[n % len(MAILBOXES)]
+            rank = n // len(MAILBOXES)
+            upn = people[rank % len(people)]
+            items = inboxes[address][rank :: sharing[n % len(MAILBOXES)]]
+            users.append(User(upn=upn, mailbox=address, own=upn == address, items=items))
+        self.mint(users)
+        for user in users:
+            user.direct = Connection(self.emulator.port, self.tls)
+            for _ in user.items:  # what each item is now: the writes toggle it from there
+                load.direct_context(user, Gate())
+        return users
+
+    def mint(self, users: list[User]) -> None:
+        """A new SSO token for each user (a distinct exchange each) and a Graph token."""
+        for user in users:
+            user.sso = self.control("POST", "/_emulator/sso-token", {"user": user.upn})["token"]
+            if not user.graph:
+                user.graph = self.control("POST", "/_emulator/graph-token", {"user": user.upn})[
+                    "token"
+                ]
+
+    def describe_workload(self) -> dict[str, Any]:
+        """Who works where, at each concurrency."""
+        spread = {}
+        for level in self.args.levels:
+            per = Counter(u.mailbox for u in self.users[:level])
+            spread[str(level)] = dict(sorted(per.items(), key=lambda kv: -kv[1]))
+        return {
+            "users": len(self.users),
+            "people": len({u.upn for u in self.users}),
+            "mailboxes": len(MAILBOXES),
+            "itemsPerUser": min(len(u.items) for u in self.users),
+            "usersPerMailbox": spread,
+        }
+
+    def start_backend(self, name: str, *, naive: bool) -> stack.Process:
+        """`tandem serve` (or the naive backend) wired to the emulator."""
+        config = self.control("GET", "/_emulator/config")
+        server = stack.backend(
+            name,
+            stack.settings_for(config, self.certs.ca_cert),
+            self.certs.ca_cert.parent,
+            self.work,
+            workers=1,
+            threads=self.args.threads,
+            naive=naive,
+            probe=self.probe,
+        )
+        self.servers.append(server)
+        for user in self.users:
+            if user.backend is not None:
+                user.backend.close()
+            user.backend = Connection(server.port, self.tls)
+        return server
+
+    # -- the main measurement -----------------------------------------------------------------
+    def measure(self) -> dict[str, Any]:
+        """Backend against direct at every level; counters, memory, CPU, the profile."""
+        args = self.args
+        before = self.stats()
+        backend = self.start_backend("backend", naive=False)
+        worker = backend.workers()[0]
+        rss = {"idleKiB": stack.rss_kib(worker)}
+        gate = Gate()
+        warm = load.once_each(self.users, load.backend_context, gate)
+        load.once_each(self.users, load.direct_context, gate)
+        _check(warm, "warm-up")
+        self.served = len(warm.latencies)
+        baseline = self.served
+        rss["afterWarmupKiB"] = stack.rss_kib(worker)
+        busy0 = stack.machine_busy()
+        cpu0 = self.cpu(backend)
+        levels = []
+        rotation: dict[str, Any] = {}
+        for level in self.args.levels:
+            if level == max(self.args.levels) and not rotation:
+                rotation = self.rotate()
+            for workload in WORKLOADS:
+                levels.append(self.level(self.users[:level], workload, gate, backend))
+        profiled = {}
+        if not args.no_profile:
+            profiled = profile.record(
+                worker,
+                lambda seconds: load.run(
+                    self.users[:16], load.backend_context, gate, seconds=seconds
+                ),
+                self.work,
+                seconds=4 if args.quick else 15,
+            )
+            self.served += profiled.get("requests", 0)
+        endurance = self.endurance(gate, until=baseline + args.rss_requests)
+        rss["afterKiB"] = stack.rss_kib(worker)
+        rss["requests"] = self.served - baseline
+        rss["growthKiB"] = rss["afterKiB"] - rss["afterWarmupKiB"]
+        busy1 = stack.machine_busy()
+        cpu1 = self.cpu(backend)
+        after = self.stats()
+        backend_requests = self.served
+        tokens = after["tokenRequests"] - before["tokenRequests"]
+        distinct = len(self.users) * (2 if rotation else 1)
+        counters = {
+            "backendRequests": backend_requests,
+            "tokenRequests": tokens,
+            "distinctPersonTokens": distinct,
+            "tokenRequestsPer1000": round(1000 * tokens / backend_requests, 2),
+            "jwksFetches": after["jwksFetches"] - before["jwksFetches"],
+            "jwksFetchesPer1000": round(
+                1000 * (after["jwksFetches"] - before["jwksFetches"]) / backend_requests, 3
+            ),
+            "keyRotations": 1 if rotation else 0,
+            "jwksFetchesForTheRotation": rotation.get("jwksFetches"),
+            "maxInFlightPerMailbox": after["maxInFlightPerMailbox"],
+            "maxInFlight": after["maxInFlight"],
+            "throttledByConcurrency": after["throttledByConcurrency"]
+            - before["throttledByConcurrency"],
+        }
+        elapsed = busy1[1] - busy0[1]
+        ours = sum(cpu1.values()) - sum(cpu0.values())
+        cpu = {
+            "seconds": {k: round(cpu1[k] - cpu0[k], 2) for k in cpu1},
+            "machineBusyCores": round((busy1[0] - busy0[0]) / elapsed * _cores(), 2),
+            "othersBusyCores": round(((busy1[0] - busy0[0]) - ours) / elapsed * _cores(), 2),
+        }
+        return {
+            "levels": levels,
+            "counters": counters,
+            "rotation": rotation,
+            "rss": rss,
+            "endurance": endurance,
+            "cpu": cpu,
+            "profile": profiled,
+        }
+
+    def level(
+        self, users: list[User], workload: str, gate: Gate, backend: stack.Process
+    ) -> dict[str, Any]:
+        """Backend and direct at one concurrency, in alternating slices; their figures."""
+        before = self.stats()
+        pooled = {"backend": Sample(), "direct": Sample()}
+        for target in ("direct", "backend"):  # connections, tokens, the servers' caches
+            warm = load.once_each(users, load.OPERATIONS[workload, target], gate)
+            _check(warm, f"warm-up of {workload} at {len(users)}")
+            if target == "backend":
+                self.served += len(warm.latencies)
+        cpu0, busy0 = self.cpu(backend), stack.machine_busy()
+        for n in range(self.args.rounds):
+            order = ("direct", "backend") if n % 2 == 0 else ("backend", "direct")
+            for target in order:
+                sample = load.run(
+                    users, load.OPERATIONS[workload, target], gate, seconds=self.args.seconds
+                )
+                pooled[target].add(sample)
+                if target == "backend":
+                    self.served += len(sample.latencies)
+        after = self.stats()
+        cpu1, busy1 = self.cpu(backend), stack.machine_busy()
+        ours = sum(cpu1.values()) - sum(cpu0.values())
+        row = {
+            "concurrency": len(users),
+            "workload": workload,
+            "requests": len(pooled["backend"].latencies),
+            "backend": report.summary(pooled["backend"]),
+            "direct": report.summary(pooled["direct"]),
+            "tokenRequests": after["tokenRequests"] - before["tokenRequests"],
+            "throttledByConcurrency": after["throttledByConcurrency"]
+            - before["throttledByConcurrency"],
+            "cpuMsPerRequest": _per_request(cpu0, cpu1, pooled),
+            # Cores other people's processes kept busy meanwhile: how noisy these figures are.
+            "othersBusyCores": round(
+                ((busy1[0] - busy0[0]) - ours) / (busy1[1] - busy0[1]) * _cores(), 2
+            ),
+        }
+        row["addedMs"] = {
+            p: round(row["backend"][p] - row["direct"][p], 2) for p in ("p50", "p95", "p99")
+        }
+        row["ratio"] = {
+            p: round(row["backend"][p] / row["direct"][p], 3) for p in ("p50", "p95", "p99")
+        }
+        print(report.line(row), flush=True)
+        return row
+
+    def rotate(self) -> dict[str, Any]:
+        """Rotate Entra ID's signing key and give every user a token signed with the new one."""
+        before = self.stats()
+        kid = self.control("POST", "/_emulator/keys/rotate", {"retireOld": False})["kid"]
+        self.mint(self.users)
+        warm = load.once_each(self.users, load.backend_context, Gate())
+        _check(warm, "the first requests after the key rotation")
+        self.served += len(warm.latencies)
+        after = self.stats()
+        return {
+            "kid": kid,
+            "jwksFetches": after["jwksFetches"] - before["jwksFetches"],
+            "tokenRequests": after["tokenRequests"] - before["tokenRequests"],
+            "requests": len(warm.latencies),
+        }
+
+    def endurance(self, gate: Gate, *, until: int) -> dict[str, Any]:
+        """Reads and writes at concurrency 64 until the backend has answered `until` in all."""
+        started = time.monotonic()
+        pooled = Sample()
+        operations = (load.backend_context, load.backend_write)
+        n = 0
+        while self.served < until and time.monotonic() - started < 600:
+            sample = load.run(self.users, operations[n % 2], gate, seconds=10)
+            pooled.add(sample)
+            self.served += len(sample.latencies)
+            n += 1
+        return dict(report.summary(pooled), seconds=round(time.monotonic() - started, 1))
+
+    def cpu(self, backend: stack.Process) -> dict[str, float]:
+        """CPU seconds so far of the backend's worker, the emulator's worker and the load."""
+        return {
+            "backend": stack.cpu_seconds(backend.workers()[0]),
+            "emulator": stack.cpu_seconds(self.emulator.workers()[0]),
+            "load": time.process_time(),
+        }
+
+    # -- naive ---------------------------------------------------------------------------------
+    def naive(self) -> dict[str, Any]:
+        """The backend with its on-behalf-of cache and mailbox gate off: one slice per level."""
+        for server in [s for s in self.servers if s.name == "backend"]:
+            server.stop()
+            self.servers.remove(server)
+        before = self.stats()
+        backend = self.start_backend("naive", naive=True)
+        gate = Gate()
+        warm = load.once_each(self.users, load.backend_context, gate)
+        rows = []
+        for level in self.args.levels:
+            users = self.users[:level]
+            for workload in WORKLOADS:
+                stats0 = self.stats()
+                cpu0 = self.cpu(backend)
+                sample = load.run(
+                    users, load.OPERATIONS[workload, "backend"], gate, seconds=self.args.seconds
+                )
+                stats1 = self.stats()
+                cpu1 = self.cpu(backend)
+                row = {
+                    "concurrency": level,
+                    "workload": workload,
+                    "naive": report.summary(sample),
+                    "tokenRequests": stats1["tokenRequests"] - stats0["tokenRequests"],
+                    "throttledByConcurrency": stats1["throttledByConcurrency"]
+                    - stats0["throttledByConcurrency"],
+                    "cpuMsPerRequest": round(
+                        1000
+                        * (cpu1["backend"] - cpu0["backend"])
+                        / max(1, len(sample.latencies) + sum(sample.errors.values())),
+                        2,
+                    ),
+                }
+                print(report.naive_line(row), flush=True)
+                rows.append(row)
+        after = self.stats()
+        return {
+            "levels": rows,
+            "warmupErrors": dict(warm.errors),
+            "maxInFlightPerMailbox": after["maxInFlightPerMailbox"],
+            "throttledByConcurrency": after["throttledByConcurrency"]
+            - before["throttledByConcurrency"],
+        }
+
+
+def _check(sample: Sample, what: str) -> None:
+    if sample.errors:
+        raise SystemExit(f"bench: {what} failed: {dict(sample.errors)}")
+
+
+def _cores() -> int:
+    return os.cpu_count() or 1
+
+
+def _per_request(
+    cpu0: dict[str, float], cpu1: dict[str, float], pooled: dict[str, Sample]
+) -> dict[str, float]:
+    """CPU milliseconds per request: the backend's per backend request, and the others'."""
+    backend_n = max(1, len(pooled["backend"].latencies))
+    total_n = max(1, backend_n + len(pooled["direct"].latencies))
+    return {
+        "backend": round(1000 * (cpu1["backend"] - cpu0["backend"]) / backend_n, 2),
+        "emulator": round(1000 * (cpu1["emulator"] - cpu0["emulator"]) / total_n, 2),
+        "load": round(1000 * (cpu1["load"] - cpu0["load"]) / total_n, 2),
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

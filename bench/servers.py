@@ -1,0 +1,108 @@
+"""The benchmark's servers under gunicorn: the emulator, and the naive backend.
+
+    python bench/servers.py emulator --port 0 --threads 128 --certs DIR
+    python bench/servers.py naive --port 0 --threads 64 --certs DIR   (settings from TANDEM_*)
+
+The emulator runs in one gunicorn worker with many threads (its state is in that process) and
+keep-alive, so the benchmark measures Graph's and Entra ID's injected latency, not werkzeug's
+development server closing every connection. The naive backend is `tandem serve` with the
+on-behalf-of cache and the mailbox gate switched off (`create_app`'s benchmark-only switches),
+served by the same gunicorn application, worker and options; the benchmark runs the real
+`tandem serve` for everything else. Both print gunicorn's "listening on" line with the port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+PUBLIC_URL = "https://localhost:3000"  # the audience of v1 SSO tokens; the backend's setting
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from backend import certs, production
+    from backend.emulator import Emulator, create_app
+
+    paths = certs.development(Path(args.certs))
+    if paths is None:
+        raise SystemExit(f"no development certificate under {args.certs}")
+    bound: list[int] = []
+
+    class EmulatorApplication(production.Application):
+        """The emulator's app is built after the fork, once the master knows its port."""
+
+        def load_config(self) -> None:
+            super().load_config()
+            announce = self.cfg.when_ready
+
+            def when_ready(server: Any) -> None:
+                bound.append(server.LISTENERS[0].sock.getsockname()[1])
+                announce(server)
+
+            self.cfg.set("when_ready", when_ready)
+
+    def factory() -> Any:
+        emulator = Emulator(public_url=args.public_url)
+        emulator.base_url = f"https://localhost:{bound[0]}"
+        return create_app(emulator)
+
+    options = production.Options(
+        host="127.0.0.1",
+        port=args.port,
+        workers=1,  # the emulated tenant is one process's memory
+        threads=args.threads,
+        cert=paths.cert,
+        key=paths.key,
+        graceful_timeout=5,
+    )
+    EmulatorApplication(factory, options).run()
+    return 0
+
+
+def _naive(args: argparse.Namespace) -> int:
+    # As `tandem serve` does (backend/cli.py, cmd_serve): prometheus_client's multiprocess
+    # directory before the backend is imported, JSON log lines, the settings checked once.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tandem-metrics-"))
+    from backend import audit, certs, create_app, production
+    from backend.config import Settings
+
+    audit.configure(os.environ.get("TANDEM_LOG_FORMAT") or "json")
+    settings = Settings.load()
+    paths = certs.development(Path(args.certs))
+    if paths is None:
+        raise SystemExit(f"no development certificate under {args.certs}")
+    options = production.Options(
+        host="127.0.0.1",
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        cert=paths.cert,
+        key=paths.key,
+    )
+    return production.run(
+        lambda: create_app(settings, obo_cache=False, mailbox_gate=False), options
+    )
+
+
+def main() -> int:
+    """Serve the emulator or the naive backend until SIGTERM."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("server", choices=["emulator", "naive"])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--certs", required=True)
+    parser.add_argument("--public-url", default=PUBLIC_URL)
+    args = parser.parse_args()
+    return _emulator(args) if args.server == "emulator" else _naive(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
