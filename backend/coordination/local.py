@@ -9,12 +9,21 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from . import Keeper, LockTimeout, Slot, SlotTimeout, owner_token
+
+
+@dataclass
+class _Waiter:
+    """One request waiting for a slot; `granted` once a freed slot was handed to it."""
+
+    ready: threading.Condition
+    granted: bool = False
 
 
 class LocalCoordinator:
@@ -29,6 +38,7 @@ class LocalCoordinator:
         self._changed = threading.Condition(self._mutex)
         self._locks: dict[str, tuple[str, float]] = {}  # key -> (owner token, expires at)
         self._slots: dict[str, int] = {}  # key -> slots taken
+        self._waiting: dict[str, deque[_Waiter]] = {}  # key -> who waits for a slot, in order
         self._presence: dict[str, dict[str, tuple[float, dict[str, Any]]]] = {}
         self._cache: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._keeper = Keeper("local", clock=clock)
@@ -79,15 +89,31 @@ class LocalCoordinator:
 
     @contextmanager
     def slot(self, key: str, *, limit: int, wait: float) -> Iterator[Slot]:
-        """Hold one of `limit` slots of `key`, waiting at most `wait` seconds for one."""
+        """Hold one of `limit` slots of `key`, waiting at most `wait` seconds for one.
+
+        First come, first served: a freed slot is handed to the longest waiter, never to a
+        newcomer, so under contention no request waits out its whole bound while later ones
+        pass it (a write takes a slot three times in a row and would otherwise lose each time).
+        """
         deadline = self._clock() + wait
-        with self._changed:
-            while self._slots.get(key, 0) >= limit:
-                remaining = deadline - self._clock()
-                if remaining <= 0:
-                    raise SlotTimeout(key)
-                self._changed.wait(timeout=remaining)
-            self._slots[key] = taken = self._slots.get(key, 0) + 1
+        with self._mutex:
+            queue = self._waiting.setdefault(key, deque())
+            if not queue and self._slots.get(key, 0) < limit:
+                self._slots[key] = taken = self._slots.get(key, 0) + 1
+            else:
+                waiter = _Waiter(threading.Condition(self._mutex))
+                queue.append(waiter)
+                while not waiter.granted:
+                    remaining = deadline - self._clock()
+                    if remaining <= 0:
+                        queue.remove(waiter)
+                        if not queue:
+                            del self._waiting[key]
+                        raise SlotTimeout(key)
+                    waiter.ready.wait(timeout=remaining)
+                taken = self._slots.get(key, 0)
+            if not queue and self._waiting.get(key) is queue:
+                del self._waiting[key]
         held = Slot(key, taken)
         try:
             yield held
@@ -100,18 +126,30 @@ class LocalCoordinator:
                 self._free(key)
 
     def _free(self, key: str) -> None:
-        with self._changed:
+        with self._mutex:
+            queue = self._waiting.get(key)
+            if queue:  # hand the slot over: the count stays, the longest waiter holds it now
+                waiter = queue.popleft()
+                if not queue:
+                    del self._waiting[key]
+                waiter.granted = True
+                waiter.ready.notify()
+                return
             taken = self._slots.get(key, 0) - 1
             if taken > 0:
                 self._slots[key] = taken
             else:
                 self._slots.pop(key, None)
-            self._changed.notify_all()
 
     def in_use(self, key: str) -> int:
         """How many slots of `key` are taken (for tests and metrics)."""
         with self._mutex:
             return self._slots.get(key, 0)
+
+    def waiting(self, key: str) -> int:
+        """How many requests wait for a slot of `key` (for tests and metrics)."""
+        with self._mutex:
+            return len(self._waiting.get(key, ()))
 
     def fetch(self, key: str) -> bytes | None:
         """The value cached under `key` while it lasts, or None."""

@@ -8,6 +8,10 @@ What lives where (every key starts with `tandem:` and expires by itself):
   clock, so hosts' clocks don't matter); taking one first drops the expired ones, so a lease
   of a killed worker frees itself within SLOT_LEASE. `hold_after` re-scores the lease instead
   of removing it.
+- `tandem:slotq:<mailbox key>` and `tandem:slotw:<mailbox key>`: the callers waiting for a
+  slot, in order of arrival, and each waiter's own lease (WAITER_LEASE, renewed each time it
+  asks), so a killed worker's waiters leave the queue; `tandem:slotwake:<waiter>`: the list a
+  release pushes to when it hands that waiter a slot.
 - `tandem:cache:<sha-256>`: a Fernet token (TANDEM_CACHE_KEY) of the value and the key it
   was stored under, so an entry copied to another key does not decrypt as valid there;
   stored base32 so that no stored byte sequence can read as a JWT (`eyJ...`) by chance.
@@ -46,7 +50,16 @@ from redis.retry import Retry
 from .. import metrics
 from . import CoordinationUnavailable, Keeper, LockTimeout, Slot, SlotTimeout, owner_token
 from .local import LocalCoordinator
-from .lua import ANNOUNCE, LOCK_EXTEND, LOCK_RELEASE, PRESENT, SLOT_MOVE, SLOT_TAKE
+from .lua import (
+    ANNOUNCE,
+    LOCK_EXTEND,
+    LOCK_RELEASE,
+    PRESENT,
+    SLOT_LEAVE,
+    SLOT_MOVE,
+    SLOT_RELEASE,
+    SLOT_TAKE,
+)
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -57,7 +70,9 @@ PREFIX = "tandem:"
 SLOT_LEASE = 10.0  # a slot of a worker that stopped renewing (killed) is free after this
 REDIS_TIMEOUT = 1.0  # seconds to connect to, or hear from, Redis before calling it down
 BACKOFF_FIRST, BACKOFF_MAX = 0.25, 2.0
-POLL_FIRST, POLL_MAX = 0.005, 0.025  # waiting for a lock or slot: Redis is asked this often
+POLL_FIRST, POLL_MAX = 0.005, 0.025  # waiting for a lock: Redis is asked this often
+WAKE_POLL = 0.2  # a slot's waiter blocks this long on its wake-up list, then asks again
+WAITER_LEASE = 2.0  # a waiter that stopped asking (its worker died) leaves the queue then
 
 
 def redis_client(url: str, *, ca_bundle: Path | None, name: str) -> redis.Redis:
@@ -114,6 +129,8 @@ class RedisCoordinator:
         self._down_until = 0.0
         self._slot_take = client.register_script(SLOT_TAKE)
         self._slot_move = client.register_script(SLOT_MOVE)
+        self._slot_release = client.register_script(SLOT_RELEASE)
+        self._slot_leave = client.register_script(SLOT_LEAVE)
         self._lock_release = client.register_script(LOCK_RELEASE)
         self._lock_extend = client.register_script(LOCK_EXTEND)
         self._announce = client.register_script(ANNOUNCE)
@@ -226,25 +243,25 @@ class RedisCoordinator:
     # -- slots ------------------------------------------------------------------------------
     @contextmanager
     def slot(self, key: str, *, limit: int, wait: float) -> Iterator[Slot]:
-        """One of `limit` slots of `key` across every worker; the local gate without Redis."""
+        """One of `limit` slots of `key` across every worker, first come first served.
+
+        A caller that finds no slot joins the mailbox's queue and blocks on its own wake-up
+        list; a release hands each freed slot to the longest waiter in the same script and
+        wakes it (no polling while slots change hands). A waiter asks again every WAKE_POLL
+        in case a lease expired (a killed worker's) rather than being released. Without Redis,
+        the local gate.
+        """
         deadline = time.monotonic() + wait
-        name = PREFIX + "slots:" + key
+        keys = [PREFIX + part + key for part in ("slots:", "slotq:", "slotw:")]
         member = owner_token(uuid.uuid4().hex)
+        wake = PREFIX + "slotwake:" + member
         lease_ms = max(1, round(self._lease * 1000))
-        pause = POLL_FIRST
         taken = 0
-        while self.available():
+        if self.available():
             try:
-                taken = int(self._slot_take(keys=[name], args=[limit, lease_ms, member]))
+                taken = self._wait_for_slot(key, keys, member, wake, limit, deadline)
             except redis.RedisError as error:
                 self._failed("slot", error)
-                break
-            self._worked()
-            if taken:
-                break
-            if time.monotonic() >= deadline:
-                raise SlotTimeout(key)
-            pause = self._pause(pause, deadline)
         if not taken:
             self._fallback("slot")
             remaining = max(0.0, deadline - time.monotonic())
@@ -254,7 +271,7 @@ class RedisCoordinator:
 
         def renew() -> bool:
             try:
-                return bool(self._slot_move(keys=[name], args=[member, lease_ms]))
+                return bool(self._slot_move(keys=keys[:1], args=[member, lease_ms]))
             except redis.RedisError as error:
                 log.info("could not renew a slot of %s (%s); trying again", key, error)
                 return True
@@ -266,10 +283,37 @@ class RedisCoordinator:
         finally:
             self._keeper.drop(handle)
             try:
-                # A lingering slot stays taken that long; otherwise it goes now.
-                self._slot_move(keys=[name], args=[member, round(held.linger * 1000)])
+                if held.linger > 0:  # a lingering slot stays taken that long
+                    self._slot_move(keys=keys[:1], args=[member, round(held.linger * 1000)])
+                else:
+                    self._slot_release(
+                        keys=keys, args=[member, limit, lease_ms, PREFIX + "slotwake:"]
+                    )
             except redis.RedisError as error:
                 self._failed("slot release", error)  # the lease expires by itself
+
+    def _wait_for_slot(
+        self, key: str, keys: list[str], member: str, wake: str, limit: int, deadline: float
+    ) -> int:
+        """The slots taken once this caller holds one of `keys[0]`; SlotTimeout at `deadline`."""
+        lease_ms = max(1, round(self._lease * 1000))
+        args = [limit, lease_ms, member, round(WAITER_LEASE * 1000)]
+        taken = int(self._slot_take(keys=keys, args=args))
+        self._worked()
+        while not taken:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                taken = int(self._slot_leave(keys=keys, args=[member]))
+                if not taken:
+                    raise SlotTimeout(key)
+                break
+            woken = self._redis.blpop([wake], timeout=max(0.001, min(WAKE_POLL, remaining)))
+            if woken is not None:
+                taken = int(woken[1])
+            else:  # nobody released one: ask again (an expired lease frees a slot too)
+                taken = int(self._slot_take(keys=keys, args=args))
+        self._redis.delete(wake)  # a hand-over that raced with our own take
+        return taken
 
     # -- the cache --------------------------------------------------------------------------
     def fetch(self, key: str) -> bytes | None:
