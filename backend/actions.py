@@ -7,6 +7,10 @@ read → compare with the pane's etag → write with If-Match → re-read (READM
 update"). A 412 means someone outside Tandem changed the item between our read and our write:
 the action is recomputed from what is there now and written once more, so their change survives.
 Sending follows README's "Sending as the mailbox".
+
+Just past ~400 lines because the eleven actions share that protocol: each is a short
+function, and the protocol is easier to trust read in one place (fields, folders, sending
+and claims have rooms of their own).
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""tandem demo | serve | emulator | certs | manifest | register | doctor."""
+"""tandem demo | serve | emulator | certs | manifest | register | doctor.
+
+Just past ~400 lines because it is the one place that turns arguments into calls: each
+command is a short function over the module that does the work (production.py, manifest.py,
+register.py, doctor.py, the emulator), and its argparse table sits beside it.
+"""
 
 from __future__ import annotations
 
