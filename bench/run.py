@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="slices per target and level")
     parser.add_argument("--rss-requests", type=int, default=20_000)
     parser.add_argument("--threads", type=int, default=64, help="the backend's threads")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="the backend's gunicorn workers; above 1 they share a redis-server the run starts",
+    )
     parser.add_argument("--naive", action="store_true", help="also the naive backend")
     parser.add_argument("--no-pane", action="store_true", help="skip the Chromium part")
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
@@ -105,6 +111,7 @@ class Bench:
         self.tls = ssl.create_default_context(cafile=str(self.certs.ca_cert))
         self.http = Session(context=ssl_context(self.certs.ca_cert), timeout=60, pool_size=16)
         self.servers: list[stack.Process] = []
+        self.redis: stack.Process | None = None
         self.served = 0  # backend requests answered (every 200 counted, warm-ups too)
 
     # -- the emulator's control routes ------------------------------------------------------
@@ -134,11 +141,15 @@ class Bench:
                 "graphMs": args.graph_ms,
                 "sliceSeconds": args.seconds,
                 "rounds": args.rounds,
-                "backend": f"tandem serve --workers 1 --threads {args.threads}",
+                "backend": f"tandem serve --workers {args.workers} --threads {args.threads}"
+                + (" with Redis" if args.workers > 1 else ""),
                 "emulator": "gunicorn, 1 worker x 128 threads (bench/servers.py)",
             },
         }
         try:
+            if args.workers > 1:  # their gate, locks and token cache shared, as in production
+                self.redis = stack.redis_server(self.work)
+                self.servers.append(self.redis)
             self.emulator = stack.emulator(
                 Path(self.certs.ca_cert.parent), self.work, threads=128, probe=self.probe
             )
@@ -235,12 +246,18 @@ class Bench:
     def start_backend(self, name: str, *, naive: bool) -> stack.Process:
         """`tandem serve` (or the naive backend) wired to the emulator."""
         config = self.control("GET", "/_emulator/config")
+        settings = stack.settings_for(config, self.certs.ca_cert)
+        if self.redis is not None:
+            settings.update(
+                TANDEM_REDIS_URL=f"redis://127.0.0.1:{self.redis.port}/0",
+                TANDEM_CACHE_KEY=stack.CACHE_KEY,
+            )
         server = stack.backend(
             name,
-            stack.settings_for(config, self.certs.ca_cert),
+            settings,
             self.certs.ca_cert.parent,
             self.work,
-            workers=1,
+            workers=self.args.workers,
             threads=self.args.threads,
             naive=naive,
             probe=self.probe,
@@ -258,7 +275,7 @@ class Bench:
         args = self.args
         before = self.stats()
         backend = self.start_backend("backend", naive=False)
-        worker = backend.workers()[0]
+        worker = backend.workers()[0]  # the profile's and memory's worker; CPU sums them all
         rss = {"idleKiB": stack.rss_kib(worker)}
         gate = Gate()
         warm = load.once_each(self.users, load.backend_context, gate)
@@ -410,7 +427,7 @@ class Bench:
     def cpu(self, backend: stack.Process) -> dict[str, float]:
         """CPU seconds so far of the backend's worker, the emulator's worker and the load."""
         return {
-            "backend": stack.cpu_seconds(backend.workers()[0]),
+            "backend": sum(stack.cpu_seconds(pid) for pid in backend.workers()),
             "emulator": stack.cpu_seconds(self.emulator.workers()[0]),
             "load": time.process_time(),
         }

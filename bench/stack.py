@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -109,6 +110,30 @@ def _answers(ready: Any, url: str) -> bool:
         return bool(ready(url))
     except OSError:
         return False
+
+
+CACHE_KEY = "JxHfKZ2Nq6Sg5dYc3q1t0d5k3X9v7b2m8n4p6r0s1u8="  # a Fernet key for the run only
+
+
+def redis_server(work: Path) -> Process:
+    """A redis-server on a free loopback port, no persistence, for the workers to share."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
+    command += ["--appendonly", "no", "--dir", str(work)]
+    log = work / "redis.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return Process("redis", process, port, log)
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"redis-server did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.05)  # polling for readiness, bounded by the deadline
 
 
 def environment(settings: dict[str, str]) -> dict[str, str]:
