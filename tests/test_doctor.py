@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,17 +21,10 @@ from cryptography.x509.oid import NameOID
 
 from backend import certs
 from backend.certs import CertPaths
-
-from .conftest import EmulatorHandle, backend_settings
+from tests.support.deployment import free_port
+from tests.support.servers import EmulatorHandle, backend_settings
 
 REDIS_SERVER = "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

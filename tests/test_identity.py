@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from backend.emulator import seed
-from tests.conftest import BackendHandle, EmulatorHandle, shared_body
+from tests.support.api import shared_body
+from tests.support.clock import FakeClock
+from tests.support.servers import BackendHandle, EmulatorHandle
 
 CLIENT = seed.CLIENT_ID
 
@@ -377,16 +379,6 @@ def test_retired_key_stops_working(make_backend, fresh_emulator: EmulatorHandle)
     response = backend.context(old_token, item)
     assert response.status_code == 401
     assert response.json()["code"] == "invalid_token"
-
-
-class FakeClock:
-    """A clock the test moves; monotonic and wall time at once."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_flood_of_unknown_kids_is_one_fetch_per_cooldown(

@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from backend.certs import self_signed
 from backend.emulator import seed
-from tests.conftest import EmulatorHandle, shared_body
-from tests.test_identity import FakeClock
+from tests.support.api import shared_body
+from tests.support.clock import FakeClock
+from tests.support.servers import EmulatorHandle
 
 
 def _item(emulator: EmulatorHandle) -> dict[str, Any]:
@@ -193,7 +194,7 @@ def test_the_cache_is_bounded(emulator: EmulatorHandle, cert_paths):
     from backend.identity import Caller
     from backend.obo import OnBehalfOf
     from backend.outbound import Session, ssl_context
-    from tests.conftest import backend_settings
+    from tests.support.servers import backend_settings
 
     settings = Settings.from_mapping(backend_settings(emulator, cert_paths))
     obo = OnBehalfOf(

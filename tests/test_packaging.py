@@ -15,11 +15,9 @@ import pytest
 from backend import manifest
 from backend.certs import CertPaths
 from backend.outbound import Session, ssl_context
-
-from .conftest import EmulatorHandle, backend_settings
-from .test_serve import start_serve
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+from tests.support.servers import EmulatorHandle, backend_settings
+from tests.support.serving import start_serve
 
 
 def run(*command: str | Path, cwd: Path, timeout: float = 600) -> str:

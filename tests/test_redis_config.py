@@ -8,7 +8,9 @@ import pytest
 
 from backend import create_app
 from backend.config import ConfigError, Settings
-from tests.conftest import CACHE_KEY, EmulatorHandle, RedisServer, backend_settings, shared_body
+from tests.support.api import shared_body
+from tests.support.deployment import CACHE_KEY, RedisServer
+from tests.support.servers import EmulatorHandle, backend_settings
 
 
 @pytest.fixture

@@ -25,8 +25,7 @@ from backend.certs import CertPaths, self_signed
 from backend.emulator.directory import GRAPH_SCOPES
 from backend.register import OFFICE_CLIENTS
 from backend.serving import Server
-
-from .conftest import EmulatorHandle
+from tests.support.servers import EmulatorHandle
 
 REPO = Path(__file__).resolve().parent.parent
 PUBLIC_URL = "https://tandem.contoso.com"

@@ -16,9 +16,10 @@ from playwright.sync_api import Page, expect
 
 from backend.certs import CertPaths
 from backend.outbound import Session, ssl_context
-from tests.conftest import REPO, DemoHandle, EmulatorHandle, backend_settings, screenshot
-from tests.test_browser import settled
-from tests.test_serve import serve_env
+from tests.support.browser import screenshot, settled
+from tests.support.paths import REPO
+from tests.support.servers import DemoHandle, EmulatorHandle, backend_settings
+from tests.support.serving import serve_env
 
 pytestmark = pytest.mark.browser
 

@@ -26,9 +26,10 @@ from typing import Any
 
 from backend.certs import CertPaths
 from backend.outbound import Session, ssl_context
-from tests.conftest import ARTIFACTS, EmulatorHandle, backend_settings, shared_body
-from tests.test_serve import start_serve
-from tests.test_worker_faults import _workers
+from tests.support.api import shared_body
+from tests.support.paths import ARTIFACTS
+from tests.support.servers import EmulatorHandle, backend_settings
+from tests.support.serving import start_serve, workers_of
 
 SECONDS = 120
 RATE = 12.0  # requests a second, all people together
@@ -130,7 +131,7 @@ def test_two_minutes_of_mixed_work_through_faults_lose_nothing(
     )
     people: list[Person] = []
     try:
-        (worker,) = _workers(served.process.pid)
+        (worker,) = workers_of(served.process.pid)
         for upn, mailbox, mine in PEOPLE:
             items = fresh_emulator.items(mailbox or upn)[mine]
             bodies = [
