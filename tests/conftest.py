@@ -3,7 +3,9 @@ serve`, Redis and gunicorn), a real Chromium, and the session's checks of every 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,16 +15,20 @@ import pytest
 from backend.certs import CertPaths, ensure
 from backend.outbound import Session, ssl_context
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.clock import FakeClock
 from tests.support.deployment import Gunicorn, RedisServer, spawn_gunicorn
 from tests.support.servers import (
     BackendHandle,
+    BackendSettings,
     DemoHandle,
     EmulatorHandle,
     launch_demo,
+    settings_for,
     start_backend,
     start_emulator,
     stop_demo,
 )
+from tests.support.serving import Served, StartServe, launch_serve
 
 
 @pytest.fixture(autouse=True)
@@ -136,6 +142,16 @@ def fresh_emulator(cert_paths: CertPaths, http: Session) -> Iterator[EmulatorHan
     handle.server.stop()
 
 
+@pytest.fixture(scope="session")
+def backend_settings(cert_paths: CertPaths) -> BackendSettings:
+    """`backend_settings(emulator, **overrides)`: the TANDEM_* mapping wiring a backend to it."""
+
+    def make(emulator: EmulatorHandle, **overrides: str) -> dict[str, str]:
+        return settings_for(emulator, cert_paths, **overrides)
+
+    return make
+
+
 @pytest.fixture
 def make_backend(cert_paths: CertPaths, http: Session) -> Iterator[Callable[..., BackendHandle]]:
     """Build backends wired to an emulator, each with a fresh MSAL client and caches."""
@@ -163,6 +179,12 @@ def backend(
     handle.server.stop()
 
 
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A clock at the wall time now that the test moves (`fake_clock.now += 31`)."""
+    return FakeClock()
+
+
 @pytest.fixture(scope="session")
 def demo_certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The directory of the demos' development CA and certificate, made by the first demo."""
@@ -183,6 +205,31 @@ def fresh_demo(demo_certs: Path) -> Iterator[DemoHandle]:
     handle = launch_demo(demo_certs)
     yield handle
     stop_demo(handle)
+
+
+@pytest.fixture
+def start_serve() -> Iterator[StartServe]:
+    """`start_serve(args, settings, cwd, ca, command=None)`: `tandem serve ARGS` polled until
+    /healthz answers; any the test left running are stopped at its end."""
+    started: list[Served] = []
+
+    def start(
+        args: list[str],
+        settings: dict[str, str],
+        cwd: Path,
+        ca: Path | None,
+        *,
+        command: list[str] | None = None,
+    ) -> Served:
+        served = launch_serve(args, settings, cwd, ca, command=command)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:  # a test stops its own and checks the exit status; this is a net
+        if served.process.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # stop() killed it then
+                served.stop()
 
 
 @pytest.fixture(scope="session")

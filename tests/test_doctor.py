@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from backend import certs
 from backend.certs import CertPaths
 from tests.support.deployment import free_port
-from tests.support.servers import EmulatorHandle, backend_settings
+from tests.support.servers import BackendSettings, EmulatorHandle
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -70,11 +70,15 @@ def doctor(settings: dict[str, str], cwd: Path, *args: str) -> subprocess.Comple
 
 
 @pytest.fixture
-def healthy(emulator: EmulatorHandle, cert_paths: CertPaths, redis_url: str) -> dict[str, str]:
+def healthy(
+    emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    redis_url: str,
+) -> dict[str, str]:
     """A deployment wired to the emulator with every optional part configured."""
     return backend_settings(
         emulator,
-        cert_paths,
         TANDEM_TLS_CERT=str(cert_paths.cert),
         TANDEM_TLS_KEY=str(cert_paths.key),
         TANDEM_REDIS_URL=redis_url,

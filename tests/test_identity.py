@@ -382,10 +382,9 @@ def test_retired_key_stops_working(make_backend, fresh_emulator: EmulatorHandle)
 
 
 def test_a_flood_of_unknown_kids_is_one_fetch_per_cooldown(
-    make_backend, fresh_emulator: EmulatorHandle
+    make_backend, fresh_emulator: EmulatorHandle, fake_clock: FakeClock
 ):
-    clock = FakeClock()
-    backend = make_backend(fresh_emulator, clock=clock)
+    backend = make_backend(fresh_emulator, clock=fake_clock)
     item = _own_item(fresh_emulator, "lee@contoso.com")
     assert backend.context(fresh_emulator.sso("lee@contoso.com"), item).status_code == 200
     start = fresh_emulator.stats()["jwksFetches"]
@@ -401,7 +400,7 @@ def test_a_flood_of_unknown_kids_is_one_fetch_per_cooldown(
     fresh_emulator.http.post(f"{fresh_emulator.url}/_emulator/keys/rotate").raise_for_status()
     rotated = fresh_emulator.sso("lee@contoso.com")
     assert backend.context(rotated, item).status_code == 401
-    clock.now += 31
+    fake_clock.now += 31
     assert backend.context(rotated, item).status_code == 200
     assert fresh_emulator.stats()["jwksFetches"] - start == 2
 

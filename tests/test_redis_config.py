@@ -10,13 +10,13 @@ from backend import create_app
 from backend.config import ConfigError, Settings
 from tests.support.api import shared_body
 from tests.support.deployment import CACHE_KEY, RedisServer
-from tests.support.servers import EmulatorHandle, backend_settings
+from tests.support.servers import BackendSettings, EmulatorHandle
 
 
 @pytest.fixture
-def base(emulator: EmulatorHandle, cert_paths) -> dict[str, str]:
+def base(emulator: EmulatorHandle, backend_settings: BackendSettings) -> dict[str, str]:
     """Settings wiring a backend to the shared emulator."""
-    return backend_settings(emulator, cert_paths)
+    return backend_settings(emulator)
 
 
 @pytest.mark.parametrize(

@@ -20,18 +20,21 @@ import requests
 from backend.certs import CertPaths
 from backend.outbound import Session, ssl_context
 from tests.support.api import raw_request, shared_body
-from tests.support.servers import EmulatorHandle, backend_settings
-from tests.support.serving import Served, serve_env, start_serve
+from tests.support.servers import BackendSettings, EmulatorHandle
+from tests.support.serving import Served, StartServe, launch_serve, serve_env
 
 
 @pytest.fixture(scope="module")
 def served(
-    emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path_factory: pytest.TempPathFactory
+    emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Served]:
     """`tandem serve --workers 2` with the shared emulator's settings (for tests that read)."""
-    handle = start_serve(
+    handle = launch_serve(
         ["--workers", "2", "--certs", str(cert_paths.ca_cert.parent)],
-        {**backend_settings(emulator, cert_paths), "TANDEM_METRICS_TOKEN": METRICS_TOKEN},
+        {**backend_settings(emulator), "TANDEM_METRICS_TOKEN": METRICS_TOKEN},
         tmp_path_factory.mktemp("serve"),
         cert_paths.ca_cert,
     )
@@ -138,13 +141,17 @@ def _refused(port: int) -> bool:
 
 
 def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_ones(
-    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+    fresh_emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    start_serve: StartServe,
+    tmp_path: Path,
 ):
     """20 slow requests in flight (Graph delayed) all finish after SIGTERM; new ones are
     refused at once; the server exits 0 within its graceful bound."""
     served = start_serve(
         ["--workers", "2", "--threads", "20", "--certs", str(cert_paths.ca_cert.parent)],
-        backend_settings(fresh_emulator, cert_paths),
+        backend_settings(fresh_emulator),
         tmp_path,
         cert_paths.ca_cert,
     )
@@ -247,7 +254,7 @@ def _serve_once(
 )
 def test_serve_refuses_the_development_certificate_where_it_does_not_belong(
     emulator: EmulatorHandle,
-    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
     tmp_path: Path,
     args: list[str],
     complaint: str,
@@ -256,9 +263,7 @@ def test_serve_refuses_the_development_certificate_where_it_does_not_belong(
     made a development CA when there was none; now it says why and makes nothing."""
     empty = tmp_path / "certs"
     empty.mkdir()
-    result = _serve_once(
-        [*args, "--certs", str(empty)], backend_settings(emulator, cert_paths), tmp_path
-    )
+    result = _serve_once([*args, "--certs", str(empty)], backend_settings(emulator), tmp_path)
     assert result.returncode != 0
     assert complaint in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
@@ -267,12 +272,15 @@ def test_serve_refuses_the_development_certificate_where_it_does_not_belong(
 
 @pytest.fixture
 def proxied(
-    emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+    emulator: EmulatorHandle,
+    backend_settings: BackendSettings,
+    start_serve: StartServe,
+    tmp_path: Path,
 ) -> Iterator[Callable[[dict[str, str]], requests.Response]]:
     """`tandem serve` behind a TLS-terminating proxy: plain HTTP, TANDEM_TRUST_PROXY=1."""
     served = start_serve(
         ["--workers", "1"],
-        backend_settings(emulator, cert_paths, TANDEM_TRUST_PROXY="1"),
+        backend_settings(emulator, TANDEM_TRUST_PROXY="1"),
         tmp_path,
         None,
     )
@@ -306,10 +314,13 @@ def test_without_a_trusted_proxy_forwarded_headers_change_nothing(served: Served
 
 
 def test_serve_refuses_several_workers_without_shared_state(
-    emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+    emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    tmp_path: Path,
 ):
     """--workers 2 without TANDEM_REDIS_URL: one line why, exit 2, no worker started."""
-    settings = {**backend_settings(emulator, cert_paths), "TANDEM_SINGLE_WORKER_STATE": "false"}
+    settings = {**backend_settings(emulator), "TANDEM_SINGLE_WORKER_STATE": "false"}
     result = _serve_once(
         ["--workers", "2", "--certs", str(cert_paths.ca_cert.parent)], settings, tmp_path
     )

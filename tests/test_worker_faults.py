@@ -27,8 +27,8 @@ from typing import Any
 
 from backend.certs import CertPaths
 from tests.support.api import shared_body
-from tests.support.servers import EmulatorHandle, backend_settings
-from tests.support.serving import start_serve, workers_of
+from tests.support.servers import BackendSettings, EmulatorHandle
+from tests.support.serving import StartServe, workers_of
 
 GRAPH_DELAY_MS = 400  # every request spends this long at Graph: always one in flight
 # Eight people, each on a mailbox of their own: Graph's limit of 4 per mailbox is never near,
@@ -135,12 +135,16 @@ def _connections_of(pid: int, server_port: int) -> set[int]:
 
 
 def test_a_killed_worker_fails_only_its_requests_in_flight(
-    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+    fresh_emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    start_serve: StartServe,
+    tmp_path: Path,
 ):
     clients: list[Client] = []
     served = start_serve(
         ["--workers", "2", "--threads", "8", "--certs", str(cert_paths.ca_cert.parent)],
-        backend_settings(fresh_emulator, cert_paths),
+        backend_settings(fresh_emulator),
         tmp_path,
         cert_paths.ca_cert,
     )

@@ -17,7 +17,7 @@ import pytest
 from backend.certs import CertPaths
 from backend.outbound import Session
 from tests.support.paths import REPO
-from tests.support.servers import EmulatorHandle, backend_settings
+from tests.support.servers import EmulatorHandle, settings_for
 
 CACHE_KEY = "q1s3hBT2w0yYbB1cZ0T3bqd0d9Ydm8sJ3J6mHkFZxWc="  # a Fernet key for the tests only
 
@@ -195,7 +195,7 @@ def spawn_gunicorn(
     """Start gunicorn wired to `emulator` (and `redis`), logging to `log`; not yet ready."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
     env.pop("WEB_CONCURRENCY", None)
-    env.update(backend_settings(emulator, cert_paths, TANDEM_WORKERS=str(workers)))
+    env.update(settings_for(emulator, cert_paths, TANDEM_WORKERS=str(workers)))
     if redis is not None:
         env.update(TANDEM_REDIS_URL=redis.url, TANDEM_CACHE_KEY=CACHE_KEY)
     env.update(overrides)

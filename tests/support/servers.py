@@ -142,7 +142,7 @@ class BackendHandle:
         )
 
 
-def backend_settings(
+def settings_for(
     emulator: EmulatorHandle, cert_paths: CertPaths, **overrides: str
 ) -> dict[str, str]:
     """The TANDEM_* mapping that wires a backend to an emulator."""
@@ -154,6 +154,10 @@ def backend_settings(
     }
 
 
+# What the backend_settings fixture gives: `backend_settings(emulator, **overrides)`.
+BackendSettings = Callable[..., dict[str, str]]
+
+
 def start_backend(
     emulator: EmulatorHandle,
     cert_paths: CertPaths,
@@ -162,7 +166,7 @@ def start_backend(
     **overrides: str,
 ) -> BackendHandle:
     """A backend in this process on a free loopback port, wired to `emulator` (stop its server)."""
-    settings = Settings.from_mapping(backend_settings(emulator, cert_paths, **overrides))
+    settings = Settings.from_mapping(settings_for(emulator, cert_paths, **overrides))
     app = create_app(settings, clock=clock)
     server = Server(app, host="127.0.0.1", port=0, cert=cert_paths.cert, key=cert_paths.key)
     server.start()

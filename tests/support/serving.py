@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def serve_env(settings: dict[str, str], home: Path) -> dict[str, str]:
     return env
 
 
-def start_serve(
+def launch_serve(
     args: list[str],
     settings: dict[str, str],
     cwd: Path,
@@ -105,6 +106,10 @@ def start_serve(
         time.sleep(0.05)  # polling for readiness, bounded by the deadline
     served.stop()
     pytest.fail("tandem serve never answered /healthz:\n" + "".join(output))
+
+
+# What the start_serve fixture gives: `start_serve(args, settings, cwd, ca, command=None)`.
+StartServe = Callable[..., Served]
 
 
 def workers_of(master: int) -> list[int]:
