@@ -27,7 +27,6 @@ from backend.register import OFFICE_CLIENTS
 from backend.serving import Server
 from tests.support.servers import EmulatorHandle
 
-REPO = Path(__file__).resolve().parent.parent
 PUBLIC_URL = "https://tandem.contoso.com"
 CODE = re.compile(r"enter the code ([A-Z0-9]+)")
 
