@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BackendHandle, EmulatorHandle, shared_body
+from tests.support.api import shared_body
+from tests.support.servers import BackendHandle, EmulatorHandle
 
 ADELE, SUPPORT, SALES = "adele@contoso.com", "support@contoso.com", "sales@contoso.com"
 OWN = None  # the person's own mailbox: no shared properties

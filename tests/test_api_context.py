@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from backend.emulator.exchange import ews_id
-from tests.conftest import BackendHandle, EmulatorHandle, shared_body
+from tests.support.api import shared_body
+from tests.support.servers import BackendHandle, EmulatorHandle
 
 PROBLEM = "application/problem+json"
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EmulatorHandle, shared_body
+from tests.support.api import shared_body
+from tests.support.servers import EmulatorHandle
 
 PEOPLE = [
     "adele@contoso.com",

@@ -11,78 +11,23 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import FrameLocator, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.conftest import DemoHandle, screenshot
+from tests.support.browser import (
+    calls,
+    emulator_call,
+    open_simulator,
+    screenshot,
+    select_inbox,
+    settled,
+)
+from tests.support.servers import DemoHandle
 
 pytestmark = pytest.mark.browser
 
 TALL = {"width": 1280, "height": 1400}  # tall enough that the pane's content needs no scrolling
-
-
-def emulator_call(page: Page, demo: DemoHandle, method: str, path: str, body: Any = None) -> Any:
-    """Call an emulator control route from the page, answering its JSON (or None)."""
-    script = """async ([url, method, body]) => {
-        const init = { method };
-        if (body !== null) {
-            init.headers = { "Content-Type": "application/json" };
-            init.body = JSON.stringify(body);
-        }
-        const response = await fetch(url, init);
-        if (!response.ok) throw new Error(`${method} ${url}: ${response.status}`);
-        return response.status === 204 ? null : response.json();
-    }"""
-    return page.evaluate(script, [f"{demo.emulator_url}{path}", method, body])
-
-
-def open_simulator(page: Page, demo: DemoHandle, **query: str) -> FrameLocator:
-    """Open the simulator on a scenario and answer the pane's frame once the host is ready."""
-    page.goto(f"{demo.url}/simulator/?{urlencode(query)}")
-    expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    return page.frame_locator("#taskpane-frame")
-
-
-def settled(pane: FrameLocator) -> None:
-    """Wait until the pane has finished loading (it clears aria-busy)."""
-    expect(pane.locator("main")).to_have_attribute("aria-busy", "false", timeout=15_000)
-
-
-def loads(pane: FrameLocator) -> int:
-    """How many loads the pane has finished on screen (main's data-loads)."""
-    return int(pane.locator("main").get_attribute("data-loads") or 0)
-
-
-def settled_after(pane: FrameLocator, before: int) -> None:
-    """Wait for the load that follows `before` finished ones: a selection's, not the last one.
-
-    aria-busy alone is not enough after a click: it is still "false" from the previous item
-    until the simulator delivers ItemChanged, so a test that only waited for it could go on
-    (and clear its faults) before the pane had asked anyone anything.
-    """
-    expect(pane.locator("main")).to_have_attribute("data-loads", str(before + 1), timeout=15_000)
-    settled(pane)
-
-
-def select_inbox(page: Page, pane: FrameLocator, mailbox: str) -> None:
-    """Open a mailbox's Inbox (which selects its newest item) and wait for the pane's answer."""
-    before = loads(pane)
-    page.locator(f'[data-testid=folder][data-mailbox="{mailbox}"][data-folder=inbox]').click()
-    settled_after(pane, before)
-
-
-def calls(page: Page) -> list[tuple[str, str]]:
-    """The Office API calls the simulator logged: (name, JSON of the options), in order."""
-    items = page.locator("#simulator-log li")
-    return [
-        (
-            items.nth(i).get_attribute("data-call") or "",
-            items.nth(i).get_attribute("data-args") or "",
-        )
-        for i in range(items.count())
-    ]
 
 
 def inbox(page: Page, demo: DemoHandle, mailbox: str) -> list[dict[str, Any]]:

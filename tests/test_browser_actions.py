@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Page, expect
 
-from tests.conftest import DemoHandle, screenshot
-from tests.test_browser import calls, open_simulator, settled
+from tests.support.browser import calls, open_simulator, screenshot, settled
+from tests.support.servers import DemoHandle
 
 pytestmark = pytest.mark.browser
 

@@ -15,8 +15,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from tests.conftest import DemoHandle, screenshot
-from tests.test_browser import calls, emulator_call, open_simulator, select_inbox, settled
+from tests.support.browser import (
+    calls,
+    emulator_call,
+    open_simulator,
+    screenshot,
+    select_inbox,
+    settled,
+)
+from tests.support.servers import DemoHandle
 
 pytestmark = pytest.mark.browser
 

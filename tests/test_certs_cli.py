@@ -23,8 +23,7 @@ from flask import Flask
 from backend import certs, manifest
 from backend.emulator import seed
 from backend.serving import Server
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
 
 
 def run(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,17 +21,10 @@ from cryptography.x509.oid import NameOID
 
 from backend import certs
 from backend.certs import CertPaths
-
-from .conftest import EmulatorHandle, backend_settings
+from tests.support.deployment import free_port
+from tests.support.servers import BackendSettings, EmulatorHandle
 
 REDIS_SERVER = "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +70,15 @@ def doctor(settings: dict[str, str], cwd: Path, *args: str) -> subprocess.Comple
 
 
 @pytest.fixture
-def healthy(emulator: EmulatorHandle, cert_paths: CertPaths, redis_url: str) -> dict[str, str]:
+def healthy(
+    emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    redis_url: str,
+) -> dict[str, str]:
     """A deployment wired to the emulator with every optional part configured."""
     return backend_settings(
         emulator,
-        cert_paths,
         TANDEM_TLS_CERT=str(cert_paths.cert),
         TANDEM_TLS_KEY=str(cert_paths.key),
         TANDEM_REDIS_URL=redis_url,

@@ -6,34 +6,18 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import msal
 import pytest
 
 from backend.emulator import seed
 from backend.outbound import Session
-from tests.conftest import EmulatorHandle
+from tests.support.graph import msal_app
+from tests.support.servers import EmulatorHandle
 
 AADSTS_DESCRIPTION = re.compile(
     r"^AADSTS(\d+): .+\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\n"
     r"Timestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$",
     re.S,
 )
-
-
-def msal_app(
-    emulator: EmulatorHandle,
-    http: Session,
-    tenant: str = seed.CONTOSO,
-    secret: str = seed.CLIENT_SECRET,
-) -> msal.ConfidentialClientApplication:
-    """MSAL for Python, unmodified, pointed at the emulator."""
-    return msal.ConfidentialClientApplication(
-        seed.CLIENT_ID,
-        client_credential=secret,
-        authority=f"https://{emulator.emulator.entra.host}/{tenant}",
-        http_client=http,
-        instance_discovery=False,
-    )
 
 
 def graph_token(emulator: EmulatorHandle, http: Session, user: str) -> str:

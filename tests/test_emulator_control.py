@@ -15,10 +15,10 @@ from playwright.sync_api import Page, expect
 
 from backend.emulator import seed
 from backend.outbound import Session, ssl_context
-from tests.conftest import REPO, DemoHandle, EmulatorHandle
-from tests.test_browser import open_simulator, settled
-from tests.test_emulator import msal_app
-from tests.test_emulator_writes import G
+from tests.support.browser import open_simulator, settled
+from tests.support.graph import G, msal_app
+from tests.support.paths import REPO
+from tests.support.servers import DemoHandle, EmulatorHandle
 
 
 def test_graph_token_is_what_on_behalf_of_would_issue(emulator: EmulatorHandle):

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EmulatorHandle
-from tests.test_emulator_writes import (
+from tests.support.graph import (
     SEND_AS_DENIED_MESSAGE,
     G,
     deliveries,
@@ -20,6 +19,7 @@ from tests.test_emulator_writes import (
     item_by,
     state,
 )
+from tests.support.servers import EmulatorHandle
 
 OK = None
 DENIED = (403, "ErrorAccessDenied")

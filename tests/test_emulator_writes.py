@@ -12,48 +12,13 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import EmulatorHandle
+from tests.support.graph import G, deliveries, graph_error, item_by, state
+from tests.support.servers import EmulatorHandle
 
-ALL_SCOPES = ["Mail.ReadWrite.Shared", "Mail.Send.Shared", "Calendars.ReadWrite.Shared"]
 CONFLICT = (
     "The send or update operation could not be performed because the change key passed in the "
     "request does not match the current change key for the item."
 )
-SEND_AS_DENIED_MESSAGE = (
-    "The user account which was used to submit this request does not have the right to send "
-    "mail on behalf of the specified sending account. Cannot submit message."
-)
-
-
-class G:
-    """Graph calls on one emulator, as one person."""
-
-    def __init__(self, emulator: EmulatorHandle, user: str, scopes: list[str] | None = None):
-        self.e = emulator
-        self.user = user
-        response = emulator.http.post(
-            f"{emulator.url}/_emulator/graph-token",
-            json={"user": user, "scopes": scopes or ALL_SCOPES},
-        )
-        response.raise_for_status()
-        self.token = response.json()["token"]
-
-    def __call__(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
-        """One Graph request under /v1.0."""
-        headers["Authorization"] = f"Bearer {self.token}"
-        return self.e.http.request(method, f"{self.e.url}/v1.0{path}", json=body, headers=headers)
-
-
-def state(e: EmulatorHandle, item_id: str) -> dict[str, Any]:
-    """GET /_emulator/items/<id>."""
-    response = e.http.get(f"{e.url}/_emulator/items/{item_id}")
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def deliveries(e: EmulatorHandle) -> list[dict[str, Any]]:
-    """GET /_emulator/deliveries."""
-    return e.http.get(f"{e.url}/_emulator/deliveries").json()["deliveries"]
 
 
 def mailbox(e: EmulatorHandle, address: str) -> dict[str, Any]:
@@ -64,24 +29,6 @@ def mailbox(e: EmulatorHandle, address: str) -> dict[str, Any]:
 def folder_items(e: EmulatorHandle, address: str, well_known: str) -> list[dict[str, Any]]:
     """The items of a well-known folder."""
     return e.items(address, well_known)
-
-
-def item_by(e: EmulatorHandle, address: str, folder: str = "inbox", **match: str) -> dict:
-    """The first item of a folder whose fields match (createdBy, subject prefix ...)."""
-    for item in e.items(address, folder):
-        if all(str(item.get(k, "")).startswith(v) for k, v in match.items()):
-            return item
-    raise KeyError(match)
-
-
-def graph_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    """Graph's error body, with its request-id header."""
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code, error
-    assert set(error["innerError"]) == {"date", "request-id", "client-request-id"}
-    assert response.headers["request-id"] == error["innerError"]["request-id"]
-    return error
 
 
 # -- PATCH ------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EmulatorHandle, shared_body
+from tests.support.api import shared_body
+from tests.support.servers import EmulatorHandle
 
 SUPPORT = "support@contoso.com"
 

@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from backend.emulator import seed
-from tests.conftest import BackendHandle, EmulatorHandle, shared_body
+from tests.support.api import shared_body
+from tests.support.clock import FakeClock
+from tests.support.servers import BackendHandle, EmulatorHandle
 
 CLIENT = seed.CLIENT_ID
 
@@ -379,21 +381,10 @@ def test_retired_key_stops_working(make_backend, fresh_emulator: EmulatorHandle)
     assert response.json()["code"] == "invalid_token"
 
 
-class FakeClock:
-    """A clock the test moves; monotonic and wall time at once."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_flood_of_unknown_kids_is_one_fetch_per_cooldown(
-    make_backend, fresh_emulator: EmulatorHandle
+    make_backend, fresh_emulator: EmulatorHandle, fake_clock: FakeClock
 ):
-    clock = FakeClock()
-    backend = make_backend(fresh_emulator, clock=clock)
+    backend = make_backend(fresh_emulator, clock=fake_clock)
     item = _own_item(fresh_emulator, "lee@contoso.com")
     assert backend.context(fresh_emulator.sso("lee@contoso.com"), item).status_code == 200
     start = fresh_emulator.stats()["jwksFetches"]
@@ -409,7 +400,7 @@ def test_a_flood_of_unknown_kids_is_one_fetch_per_cooldown(
     fresh_emulator.http.post(f"{fresh_emulator.url}/_emulator/keys/rotate").raise_for_status()
     rotated = fresh_emulator.sso("lee@contoso.com")
     assert backend.context(rotated, item).status_code == 401
-    clock.now += 31
+    fake_clock.now += 31
     assert backend.context(rotated, item).status_code == 200
     assert fresh_emulator.stats()["jwksFetches"] - start == 2
 

@@ -8,7 +8,8 @@ import pytest
 
 from backend import audit
 from backend.emulator import seed
-from tests.conftest import EmulatorHandle, shared_body
+from tests.support.api import shared_body
+from tests.support.servers import EmulatorHandle
 
 
 def test_a_whole_flow_logs_no_token_or_secret(

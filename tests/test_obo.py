@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from backend.certs import self_signed
 from backend.emulator import seed
-from tests.conftest import EmulatorHandle, shared_body
-from tests.test_identity import FakeClock
+from tests.support.api import shared_body
+from tests.support.clock import FakeClock
+from tests.support.servers import EmulatorHandle
 
 
 def _item(emulator: EmulatorHandle) -> dict[str, Any]:
@@ -43,17 +44,18 @@ def test_two_people_two_exchanges(make_backend, emulator: EmulatorHandle):
     assert emulator.stats()["tokenRequests"] - before == 2
 
 
-def test_an_expired_cached_token_is_exchanged_again(make_backend, emulator: EmulatorHandle):
-    clock = FakeClock()
-    backend = make_backend(emulator, clock=clock)
+def test_an_expired_cached_token_is_exchanged_again(
+    make_backend, emulator: EmulatorHandle, fake_clock: FakeClock
+):
+    backend = make_backend(emulator, clock=fake_clock)
     token = emulator.sso("lee@contoso.com", lifetime=4 * 3600)
     body = _item(emulator)
     before = emulator.stats()["tokenRequests"]
     assert backend.context(token, body).status_code == 200
-    clock.now += 3000  # within the Graph token's 3599 s less the 300 s margin
+    fake_clock.now += 3000  # within the Graph token's 3599 s less the 300 s margin
     assert backend.context(token, body).status_code == 200
     assert emulator.stats()["tokenRequests"] - before == 1
-    clock.now += 400  # past expires_in - margin
+    fake_clock.now += 400  # past expires_in - margin
     assert backend.context(token, body).status_code == 200
     assert emulator.stats()["tokenRequests"] - before == 2
 
@@ -188,14 +190,13 @@ def test_an_unregistered_certificate_is_refused(
     assert any("TANDEM_CLIENT_CERT" in r.getMessage() for r in caplog.records)
 
 
-def test_the_cache_is_bounded(emulator: EmulatorHandle, cert_paths):
+def test_the_cache_is_bounded(emulator: EmulatorHandle, cert_paths, backend_settings):
     from backend.config import Settings
     from backend.identity import Caller
     from backend.obo import OnBehalfOf
     from backend.outbound import Session, ssl_context
-    from tests.conftest import backend_settings
 
-    settings = Settings.from_mapping(backend_settings(emulator, cert_paths))
+    settings = Settings.from_mapping(backend_settings(emulator))
     obo = OnBehalfOf(
         settings, Session(context=ssl_context(cert_paths.ca_cert), timeout=10), max_entries=2
     )

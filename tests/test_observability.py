@@ -12,7 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from backend import audit
 from backend.emulator import seed
-from tests.conftest import EmulatorHandle, shared_body
+from tests.support.api import shared_body
+from tests.support.servers import EmulatorHandle
 
 METRICS_TOKEN = "metrics-token-for-the-tests-0123456789"
 

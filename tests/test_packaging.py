@@ -15,11 +15,9 @@ import pytest
 from backend import manifest
 from backend.certs import CertPaths
 from backend.outbound import Session, ssl_context
-
-from .conftest import EmulatorHandle, backend_settings
-from .test_serve import start_serve
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+from tests.support.servers import BackendSettings, EmulatorHandle
+from tests.support.serving import StartServe
 
 
 def run(*command: str | Path, cwd: Path, timeout: float = 600) -> str:
@@ -86,11 +84,12 @@ def test_the_installed_wheel_serves_the_pane_under_gunicorn(
     installed: Path,
     emulator: EmulatorHandle,
     cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    start_serve: StartServe,
     tmp_path: Path,
 ):
     settings = backend_settings(
         emulator,
-        cert_paths,
         TANDEM_TLS_CERT=str(cert_paths.cert),
         TANDEM_TLS_KEY=str(cert_paths.key),
     )

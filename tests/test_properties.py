@@ -17,11 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend import create_app
-from backend.config import Settings
-from backend.emulator import serve_emulator
-from backend.serving import Server
-from tests.conftest import PUBLIC_URL, BackendHandle, EmulatorHandle, backend_settings
+from tests.support.servers import BackendHandle, EmulatorHandle, start_backend, start_emulator
 
 ONE_SEGMENT = re.compile(r"/v1\.0/(me|users/[^/]+)(/.*)?")
 UPSTREAM = {502, 503, 504}
@@ -30,16 +26,8 @@ UPSTREAM = {502, 503, 504}
 @pytest.fixture(scope="module")
 def world(cert_paths, http) -> Iterator[tuple[EmulatorHandle, BackendHandle, dict[str, Any]]]:
     """An emulator and a backend of this module's own (the properties write and send)."""
-    server, emulator = serve_emulator(
-        host="127.0.0.1", port=0, cert=cert_paths.cert, key=cert_paths.key, public_url=PUBLIC_URL
-    )
-    handle = EmulatorHandle(emulator=emulator, server=server, http=http)
-    settings_ = Settings.from_mapping(backend_settings(handle, cert_paths))
-    backend_server = Server(
-        create_app(settings_), host="127.0.0.1", port=0, cert=cert_paths.cert, key=cert_paths.key
-    )
-    backend_server.start()
-    backend = BackendHandle(server=backend_server, settings=settings_, http=http)
+    handle = start_emulator(cert_paths, http)
+    backend = start_backend(handle, cert_paths, http)
     support = handle.items("support@contoso.com")
     values = {
         "token": handle.sso("lee@contoso.com", lifetime=7200),
@@ -47,8 +35,8 @@ def world(cert_paths, http) -> Iterator[tuple[EmulatorHandle, BackendHandle, dic
         "other": handle.items("sales@contoso.com")[0]["id"],
     }
     yield handle, backend, values
-    backend_server.stop()
-    server.stop()
+    backend.server.stop()
+    handle.server.stop()
 
 
 def _strings(values: dict[str, Any]) -> st.SearchStrategy[str]:

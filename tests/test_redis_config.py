@@ -8,13 +8,15 @@ import pytest
 
 from backend import create_app
 from backend.config import ConfigError, Settings
-from tests.conftest import CACHE_KEY, EmulatorHandle, RedisServer, backend_settings, shared_body
+from tests.support.api import shared_body
+from tests.support.deployment import CACHE_KEY, RedisServer
+from tests.support.servers import BackendSettings, EmulatorHandle
 
 
 @pytest.fixture
-def base(emulator: EmulatorHandle, cert_paths) -> dict[str, str]:
+def base(emulator: EmulatorHandle, backend_settings: BackendSettings) -> dict[str, str]:
     """Settings wiring a backend to the shared emulator."""
-    return backend_settings(emulator, cert_paths)
+    return backend_settings(emulator)
 
 
 @pytest.mark.parametrize(

@@ -23,17 +23,8 @@ from backend.coordination.shared import (
     fernet,
     redis_client,
 )
-from tests.conftest import CACHE_KEY, RedisServer
-
-
-class FakeClock:
-    """The back-off's clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import FakeClock
+from tests.support.deployment import CACHE_KEY, RedisServer
 
 
 @pytest.fixture
@@ -257,7 +248,7 @@ def test_presence_is_shared_and_expires(coordinators):
 
 # -- Redis down -----------------------------------------------------------------------------
 def test_without_redis_reads_go_on_and_locks_are_refused(coordinators, redis_server: RedisServer):
-    clock = FakeClock()
+    clock = FakeClock(1000.0)  # the back-off's clock, moved by the test
     worker = coordinators(clock=clock)
     worker.store("tok", b"token", ttl=60)
     redis_server.stop()
@@ -293,7 +284,7 @@ def test_without_redis_reads_go_on_and_locks_are_refused(coordinators, redis_ser
 
 
 def test_the_back_off_grows_and_is_bounded(coordinators, redis_server: RedisServer):
-    clock = FakeClock()
+    clock = FakeClock(1000.0)  # the back-off's clock, moved by the test
     worker = coordinators(clock=clock)
     redis_server.stop()
     waits = []

@@ -27,7 +27,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from backend.actions import LOCK_TTL
 from backend.claims import holder
 from backend.coordination.shared import SLOT_LEASE
-from tests.conftest import CACHE_KEY, EmulatorHandle, Gunicorn, RedisServer, shared_body
+from tests.support.api import shared_body
+from tests.support.deployment import CACHE_KEY, Gunicorn, RedisServer
+from tests.support.servers import EmulatorHandle
 
 SUPPORT = "support@contoso.com"
 

@@ -25,10 +25,8 @@ from backend.certs import CertPaths, self_signed
 from backend.emulator.directory import GRAPH_SCOPES
 from backend.register import OFFICE_CLIENTS
 from backend.serving import Server
+from tests.support.servers import EmulatorHandle
 
-from .conftest import EmulatorHandle
-
-REPO = Path(__file__).resolve().parent.parent
 PUBLIC_URL = "https://tandem.contoso.com"
 CODE = re.compile(r"enter the code ([A-Z0-9]+)")
 

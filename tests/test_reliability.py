@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import EmulatorHandle, shared_body
+from tests.support.api import shared_body
+from tests.support.servers import EmulatorHandle
 
 
 def _body(emulator: EmulatorHandle, n: int = 0) -> dict:

@@ -4,8 +4,6 @@ emulator with the settings `tandem emulator` prints; graceful SIGTERM; TLS or a 
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import socket
 import subprocess
@@ -13,7 +11,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,109 +19,22 @@ import requests
 
 from backend.certs import CertPaths
 from backend.outbound import Session, ssl_context
-
-from .conftest import EmulatorHandle, backend_settings, shared_body
-from .test_site import raw_request
-
-REPO = Path(__file__).resolve().parent.parent
-LISTENING = re.compile(r"listening on (https?)://([^:]+):(\d+)")
-
-
-@dataclass
-class Served:
-    """A `tandem serve` subprocess and where it listens."""
-
-    process: subprocess.Popen[str]
-    url: str
-    port: int
-    output: list[str] = field(default_factory=list)
-
-    drain: threading.Thread | None = None
-
-    def stop(self, timeout: float = 40) -> int:
-        """SIGTERM, then wait for the exit status (and the end of its output)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            raise
-        finally:
-            if self.drain is not None:
-                self.drain.join(timeout=10)  # ends at the pipe's end of file
-            assert self.process.stdout is not None
-            self.process.stdout.close()
-
-
-def serve_env(settings: dict[str, str], home: Path) -> dict[str, str]:
-    """The environment of a `tandem serve`: the machine's, less TANDEM_*, plus the settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
-    # These tests are about serving: several workers, each with its own state, on purpose (the
-    # shared state in Redis has tests of its own).
-    env.update(
-        {"TANDEM_SINGLE_WORKER_STATE": "true", **settings}, HOME=str(home), PYTHONUNBUFFERED="1"
-    )
-    return env
-
-
-def start_serve(
-    args: list[str],
-    settings: dict[str, str],
-    cwd: Path,
-    ca: Path | None,
-    *,
-    command: list[str] | None = None,
-) -> Served:
-    """Start `tandem serve ARGS` (the checkout's, or `command`) and poll until /healthz answers."""
-    process = subprocess.Popen(
-        [*(command or [sys.executable, "-m", "backend.cli", "serve"]), "--port", "0", *args],
-        cwd=cwd,
-        env=serve_env(settings, cwd),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    assert process.stdout is not None
-    deadline = time.monotonic() + 60
-    match = None
-    while time.monotonic() < deadline and match is None:
-        line = process.stdout.readline()
-        if not line:
-            break
-        output.append(line)
-        match = LISTENING.search(line)
-    if match is None:
-        process.kill()
-        pytest.fail("tandem serve did not start:\n" + "".join(output))
-    drain = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)  # type: ignore[arg-type]
-    drain.start()
-    scheme, port = match.group(1), int(match.group(3))
-    served = Served(
-        process=process, url=f"{scheme}://localhost:{port}", port=port, output=output, drain=drain
-    )
-    probe = Session(context=ssl_context(ca), timeout=5) if ca else requests.Session()
-    while time.monotonic() < deadline:
-        try:
-            if probe.get(f"{served.url}/healthz", timeout=5).status_code == 200:
-                return served
-        except OSError:
-            pass
-        time.sleep(0.05)  # polling for readiness, bounded by the deadline
-    served.stop()
-    pytest.fail("tandem serve never answered /healthz:\n" + "".join(output))
+from tests.support.api import raw_request, shared_body
+from tests.support.servers import BackendSettings, EmulatorHandle
+from tests.support.serving import Served, StartServe, launch_serve, serve_env
 
 
 @pytest.fixture(scope="module")
 def served(
-    emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path_factory: pytest.TempPathFactory
+    emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Served]:
     """`tandem serve --workers 2` with the shared emulator's settings (for tests that read)."""
-    handle = start_serve(
+    handle = launch_serve(
         ["--workers", "2", "--certs", str(cert_paths.ca_cert.parent)],
-        {**backend_settings(emulator, cert_paths), "TANDEM_METRICS_TOKEN": METRICS_TOKEN},
+        {**backend_settings(emulator), "TANDEM_METRICS_TOKEN": METRICS_TOKEN},
         tmp_path_factory.mktemp("serve"),
         cert_paths.ca_cert,
     )
@@ -231,13 +141,17 @@ def _refused(port: int) -> bool:
 
 
 def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_ones(
-    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+    fresh_emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    start_serve: StartServe,
+    tmp_path: Path,
 ):
     """20 slow requests in flight (Graph delayed) all finish after SIGTERM; new ones are
     refused at once; the server exits 0 within its graceful bound."""
     served = start_serve(
         ["--workers", "2", "--threads", "20", "--certs", str(cert_paths.ca_cert.parent)],
-        backend_settings(fresh_emulator, cert_paths),
+        backend_settings(fresh_emulator),
         tmp_path,
         cert_paths.ca_cert,
     )
@@ -340,7 +254,7 @@ def _serve_once(
 )
 def test_serve_refuses_the_development_certificate_where_it_does_not_belong(
     emulator: EmulatorHandle,
-    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
     tmp_path: Path,
     args: list[str],
     complaint: str,
@@ -349,9 +263,7 @@ def test_serve_refuses_the_development_certificate_where_it_does_not_belong(
     made a development CA when there was none; now it says why and makes nothing."""
     empty = tmp_path / "certs"
     empty.mkdir()
-    result = _serve_once(
-        [*args, "--certs", str(empty)], backend_settings(emulator, cert_paths), tmp_path
-    )
+    result = _serve_once([*args, "--certs", str(empty)], backend_settings(emulator), tmp_path)
     assert result.returncode != 0
     assert complaint in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
@@ -360,12 +272,15 @@ def test_serve_refuses_the_development_certificate_where_it_does_not_belong(
 
 @pytest.fixture
 def proxied(
-    emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+    emulator: EmulatorHandle,
+    backend_settings: BackendSettings,
+    start_serve: StartServe,
+    tmp_path: Path,
 ) -> Iterator[Callable[[dict[str, str]], requests.Response]]:
     """`tandem serve` behind a TLS-terminating proxy: plain HTTP, TANDEM_TRUST_PROXY=1."""
     served = start_serve(
         ["--workers", "1"],
-        backend_settings(emulator, cert_paths, TANDEM_TRUST_PROXY="1"),
+        backend_settings(emulator, TANDEM_TRUST_PROXY="1"),
         tmp_path,
         None,
     )
@@ -399,10 +314,13 @@ def test_without_a_trusted_proxy_forwarded_headers_change_nothing(served: Served
 
 
 def test_serve_refuses_several_workers_without_shared_state(
-    emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+    emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    tmp_path: Path,
 ):
     """--workers 2 without TANDEM_REDIS_URL: one line why, exit 2, no worker started."""
-    settings = {**backend_settings(emulator, cert_paths), "TANDEM_SINGLE_WORKER_STATE": "false"}
+    settings = {**backend_settings(emulator), "TANDEM_SINGLE_WORKER_STATE": "false"}
     result = _serve_once(
         ["--workers", "2", "--certs", str(cert_paths.ca_cert.parent)], settings, tmp_path
     )

@@ -16,20 +16,24 @@ from playwright.sync_api import Page, expect
 
 from backend.certs import CertPaths
 from backend.outbound import Session, ssl_context
-from tests.conftest import REPO, DemoHandle, EmulatorHandle, backend_settings, screenshot
-from tests.test_browser import settled
-from tests.test_serve import serve_env
+from tests.support.browser import screenshot, settled
+from tests.support.paths import REPO
+from tests.support.servers import BackendSettings, DemoHandle, EmulatorHandle
+from tests.support.serving import serve_env
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def gunicorn_demo(
-    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+    fresh_emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    tmp_path: Path,
 ) -> Iterator[DemoHandle]:
     """Two gunicorn workers serving the pane and the simulator, wired to an emulator of its own."""
     settings = {
-        **backend_settings(fresh_emulator, cert_paths),
+        **backend_settings(fresh_emulator),
         "TANDEM_OFFICE_JS_URL": "/simulator/office.js",
         "TANDEM_TEST_EMULATOR_URL": fresh_emulator.url,
     }

@@ -3,10 +3,8 @@ and the manifests the backend serves: against live backends on loopback."""
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
-import ssl
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,49 +15,10 @@ from flask import Flask, Response
 from backend import manifest
 from backend.certs import CertPaths
 from backend.serving import Server
-
-from .conftest import BackendHandle, EmulatorHandle, shared_body
+from tests.support.api import raw_request, shared_body
+from tests.support.servers import BackendHandle, EmulatorHandle
 
 SCOPES = ["Mail.ReadWrite.Shared", "Mail.Send.Shared", "Calendars.ReadWrite.Shared", "User.Read"]
-
-
-def raw_request(
-    base: BackendHandle | str,
-    cert_paths: CertPaths,
-    method: str,
-    path: str,
-    headers: dict[str, str],
-    body: bytes | None = None,
-    *,
-    chunked: bool = False,
-) -> tuple[int, dict[str, str], bytes]:
-    """One request through http.client, for what requests will not send (chunked, huge headers)."""
-    url = base if isinstance(base, str) else base.url
-    host, port = url.removeprefix("https://").split(":")
-    context = ssl.create_default_context(cafile=str(cert_paths.ca_cert))
-    connection = http.client.HTTPSConnection(host, int(port), context=context, timeout=30)
-    try:
-        connection.putrequest(method, path)
-        for name, value in headers.items():
-            connection.putheader(name, value)
-        if chunked:
-            connection.putheader("Transfer-Encoding", "chunked")
-        elif body is not None:
-            connection.putheader("Content-Length", str(len(body)))
-        connection.endheaders()
-        if body is not None:
-            if chunked:
-                # Two chunks, as a streaming client would send them.
-                half = len(body) // 2
-                for part in (body[:half], body[half:]):
-                    connection.send(b"%x\r\n%s\r\n" % (len(part), part))
-                connection.send(b"0\r\n\r\n")
-            else:
-                connection.send(body)
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
 
 
 @pytest.mark.parametrize(

@@ -26,9 +26,10 @@ from typing import Any
 
 from backend.certs import CertPaths
 from backend.outbound import Session, ssl_context
-from tests.conftest import ARTIFACTS, EmulatorHandle, backend_settings, shared_body
-from tests.test_serve import start_serve
-from tests.test_worker_faults import _workers
+from tests.support.api import shared_body
+from tests.support.paths import ARTIFACTS
+from tests.support.servers import BackendSettings, EmulatorHandle
+from tests.support.serving import StartServe, workers_of
 
 SECONDS = 120
 RATE = 12.0  # requests a second, all people together
@@ -120,17 +121,21 @@ def _rss_kib(pid: int) -> int:
 
 
 def test_two_minutes_of_mixed_work_through_faults_lose_nothing(
-    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+    fresh_emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    start_serve: StartServe,
+    tmp_path: Path,
 ):
     served = start_serve(
         ["--workers", "1", "--threads", "16", "--certs", str(cert_paths.ca_cert.parent)],
-        backend_settings(fresh_emulator, cert_paths),
+        backend_settings(fresh_emulator),
         tmp_path,
         cert_paths.ca_cert,
     )
     people: list[Person] = []
     try:
-        (worker,) = _workers(served.process.pid)
+        (worker,) = workers_of(served.process.pid)
         for upn, mailbox, mine in PEOPLE:
             items = fresh_emulator.items(mailbox or upn)[mine]
             bodies = [

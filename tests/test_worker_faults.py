@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from backend.certs import CertPaths
-from tests.conftest import EmulatorHandle, backend_settings, shared_body
-from tests.test_serve import start_serve
+from tests.support.api import shared_body
+from tests.support.servers import BackendSettings, EmulatorHandle
+from tests.support.serving import StartServe, workers_of
 
 GRAPH_DELAY_MS = 400  # every request spends this long at Graph: always one in flight
 # Eight people, each on a mailbox of their own: Graph's limit of 4 per mailbox is never near,
@@ -112,20 +113,6 @@ class Client:
             self.conn = None
 
 
-def _workers(master: int) -> list[int]:
-    """The master's children (gunicorn's workers), from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                found.append(int(entry.name))
-    return sorted(found)
-
-
 def _connections_of(pid: int, server_port: int) -> set[int]:
     """The client ports of the TCP connections to `server_port` that process `pid` holds."""
     inodes = set()
@@ -148,18 +135,22 @@ def _connections_of(pid: int, server_port: int) -> set[int]:
 
 
 def test_a_killed_worker_fails_only_its_requests_in_flight(
-    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+    fresh_emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    start_serve: StartServe,
+    tmp_path: Path,
 ):
     clients: list[Client] = []
     served = start_serve(
         ["--workers", "2", "--threads", "8", "--certs", str(cert_paths.ca_cert.parent)],
-        backend_settings(fresh_emulator, cert_paths),
+        backend_settings(fresh_emulator),
         tmp_path,
         cert_paths.ca_cert,
     )
     try:
         deadline = time.monotonic() + 30
-        while len(_workers(served.process.pid)) < 2:
+        while len(workers_of(served.process.pid)) < 2:
             assert time.monotonic() < deadline, "gunicorn never had two workers"
             time.sleep(0.02)  # polling /proc for the workers, bounded by the deadline
         context = ssl.create_default_context(cafile=str(cert_paths.ca_cert))
@@ -182,7 +173,7 @@ def test_a_killed_worker_fails_only_its_requests_in_flight(
         threads = [threading.Thread(target=work, args=(c,), daemon=True) for c in clients]
         for thread in threads:
             thread.start()
-        workers = _workers(served.process.pid)
+        workers = workers_of(served.process.pid)
         held = {pid: _connections_of(pid, served.port) for pid in workers}
         assert set().union(*held.values()) == {c.local_port for c in clients}, held
         victim = max(workers, key=lambda pid: len(held[pid]))
@@ -219,8 +210,8 @@ def test_a_killed_worker_fails_only_its_requests_in_flight(
         survivors = [call for call in calls if call.port not in doomed]
         assert all(call.status == 200 for call in survivors)
         # The master replaces the worker it lost.
-        while victim in _workers(served.process.pid) or len(_workers(served.process.pid)) < 2:
-            assert time.monotonic() < deadline, _workers(served.process.pid)
+        while victim in workers_of(served.process.pid) or len(workers_of(served.process.pid)) < 2:
+            assert time.monotonic() < deadline, workers_of(served.process.pid)
             time.sleep(0.02)  # polling /proc for the new worker, bounded by the deadline
     finally:
         for client in clients:

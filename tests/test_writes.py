@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from backend import audit
-from tests.conftest import BackendHandle, EmulatorHandle, shared_body
+from tests.support.api import shared_body
+from tests.support.servers import BackendHandle, EmulatorHandle
 
 SUPPORT = "support@contoso.com"
 LEE_CLAIM = "Tandem: Lee Gu (lee@contoso.com)"
