@@ -54,20 +54,25 @@ def test_a_newcomer_does_not_pass_a_waiter():
     got: list[str] = []
     outer = gate.slot("mb", limit=1, wait=0)
     outer.__enter__()
-    waiter = threading.Thread(target=lambda: _hold(gate, got, "waiter"))
+    done = threading.Event()
+    waiter = threading.Thread(target=lambda: _hold(gate, got, "waiter", done))
     waiter.start()
     _until(lambda: gate.waiting("mb") == 1)
     outer.__exit__(None, None, None)  # the slot is the waiter's now, even before it wakes
     # A newcomer arriving at this instant finds the slot taken, not free.
     with pytest.raises(SlotTimeout), gate.slot("mb", limit=1, wait=0):
         pass
+    done.set()
     waiter.join(5)
     assert got == ["waiter"] and gate.in_use("mb") == 0
 
 
-def _hold(gate: LocalCoordinator, got: list[str], name: str) -> None:
+def _hold(gate, got: list[str], name: str, until: threading.Event | None = None) -> None:
+    """Take a slot of "mb", note it in `got`, and keep it until `until` is set."""
     with gate.slot("mb", limit=1, wait=10):
         got.append(name)
+        if until is not None:
+            until.wait(10)
 
 
 def test_a_waiter_that_gives_up_leaves_the_queue_and_holds_nothing():
@@ -161,12 +166,14 @@ def test_across_workers_a_newcomer_does_not_pass_a_waiter(workers, redis_server)
     got: list[str] = []
     outer = one.slot("mb", limit=1, wait=0)
     outer.__enter__()
-    waiter = threading.Thread(target=lambda: _hold(two, got, "waiter"))
+    done = threading.Event()
+    waiter = threading.Thread(target=lambda: _hold(two, got, "waiter", done))
     waiter.start()
     _until(lambda: raw.zcard("tandem:slotq:mb") == 1)
     outer.__exit__(None, None, None)  # handed to the waiter in the release itself
     with pytest.raises(SlotTimeout), one.slot("mb", limit=1, wait=0):
         pass
+    done.set()
     waiter.join(5)
     assert got == ["waiter"]
     assert raw.keys("tandem:slot*") == []

@@ -135,6 +135,7 @@ class Keeper:
         self._next = 0
         self._pid = -1
         self._thread: threading.Thread | None = None
+        self._wakes_at = 0.0  # when the thread will look next, unless notified earlier
 
     def hold(self, renew: Callable[[], bool], *, every: float) -> int:
         """Call `renew` every `every` seconds until `drop`; answers the hold's handle."""
@@ -147,8 +148,10 @@ class Keeper:
                 )
                 self._thread.start()
             self._next += 1
-            self._holds[self._next] = (every, self._clock() + every, renew)
-            self._changed.notify_all()
+            due = self._clock() + every
+            self._holds[self._next] = (every, due, renew)
+            if due < self._wakes_at:  # otherwise the thread looks in time anyway: no wake-up
+                self._changed.notify_all()
             return self._next
 
     def drop(self, handle: int) -> None:
@@ -165,7 +168,9 @@ class Keeper:
                     self._holds[handle] = (every, now + every, renew)
                 if not due:
                     later = min((at for _, at, _ in self._holds.values()), default=now + 60)
-                    self._changed.wait(timeout=max(0.005, later - now))
+                    self._wakes_at = max(now + 0.005, later)
+                    self._changed.wait(timeout=self._wakes_at - now)
+                    self._wakes_at = 0.0  # awake: the next hold is seen on this pass
                     continue
             for handle, _, renew in due:
                 try:

@@ -300,6 +300,8 @@ class RedisCoordinator:
         args = [limit, lease_ms, member, round(WAITER_LEASE * 1000)]
         taken = int(self._slot_take(keys=keys, args=args))
         self._worked()
+        if taken:
+            return taken  # never queued: no hand-over can have been pushed to `wake`
         while not taken:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
