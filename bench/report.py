@@ -129,8 +129,10 @@ def markdown(results: dict[str, Any]) -> str:
             f"{counters['distinctPersonTokens']} distinct person-tokens "
             f"({counters['tokenRequestsPer1000']} per 1,000 requests) |",
             f"| JWKS fetches | {counters['jwksFetches']} ({counters['jwksFetchesPer1000']} per "
-            f"1,000 requests): 1 at start, {counters['jwksFetchesForTheRotation']} for "
-            f"{counters['keyRotations']} key rotation |",
+            f"1,000 requests): "
+            f"{counters['jwksFetches'] - (counters['jwksFetchesForTheRotation'] or 0)} at start, "
+            f"{counters['jwksFetchesForTheRotation']} for {counters['keyRotations']} key "
+            "rotation (the key set is cached per worker) |",
             f"| largest number in flight to one mailbox | "
             f"{max(counters['maxInFlightPerMailbox'].values())} "
             f"(429 MailboxConcurrency: {counters['throttledByConcurrency']}) |",
