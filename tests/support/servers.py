@@ -26,8 +26,59 @@ from tests.support.paths import REPO
 PUBLIC_URL = "https://localhost:3000"
 
 
+class EmulatorControl:
+    """The emulator's control routes, for any handle that knows where its emulator is."""
+
+    http: Session
+
+    @property
+    def control_url(self) -> str:
+        """The emulator's base URL."""
+        raise NotImplementedError
+
+    def world(self) -> dict[str, Any]:
+        """GET /_emulator/world."""
+        return self.http.get(f"{self.control_url}/_emulator/world").json()
+
+    def stats(self) -> dict[str, Any]:
+        """GET /_emulator/stats: the emulator's counters."""
+        return self.http.get(f"{self.control_url}/_emulator/stats").json()
+
+    def fault(self, **fault: Any) -> None:
+        """Queue one fault."""
+        self.http.post(f"{self.control_url}/_emulator/faults", json=fault).raise_for_status()
+
+    def clear_faults(self) -> None:
+        """Forget every fault."""
+        self.http.delete(f"{self.control_url}/_emulator/faults").raise_for_status()
+
+    def item(self, item_id: str) -> dict[str, Any]:
+        """GET /_emulator/items/<id>: the item's whole state and history, by any id it had."""
+        response = self.http.get(f"{self.control_url}/_emulator/items/{item_id}")
+        response.raise_for_status()
+        return response.json()
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """GET /_emulator/deliveries: every message handed to transport."""
+        return self.http.get(f"{self.control_url}/_emulator/deliveries").json()["deliveries"]
+
+    def requests(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """GET /_emulator/requests: the Graph request log, oldest first."""
+        answer = self.http.get(f"{self.control_url}/_emulator/requests?limit={limit}")
+        return answer.json()["requests"]
+
+    def items(self, mailbox: str, folder: str = "inbox") -> list[dict[str, Any]]:
+        """The items of a well-known or named folder of a mailbox, as the world lists them."""
+        for box in self.world()["mailboxes"]:
+            if box["address"] == mailbox:
+                for f in box["folders"]:
+                    if folder in (f["wellKnownName"], f["name"]):
+                        return f["items"]
+        raise KeyError(f"{mailbox}/{folder}")
+
+
 @dataclass
-class EmulatorHandle:
+class EmulatorHandle(EmulatorControl):
     """A running emulator and helpers to talk to its control routes."""
 
     emulator: Emulator
@@ -39,41 +90,16 @@ class EmulatorHandle:
         """Its base URL."""
         return self.server.url
 
+    @property
+    def control_url(self) -> str:
+        """Its base URL: the control routes are its own."""
+        return self.server.url
+
     def sso(self, user: str, **options: Any) -> str:
         """The SSO token Office would hand the pane for this person."""
         response = self.http.post(f"{self.url}/_emulator/sso-token", json={"user": user, **options})
         response.raise_for_status()
         return response.json()["token"]
-
-    def world(self) -> dict[str, Any]:
-        """GET /_emulator/world."""
-        return self.http.get(f"{self.url}/_emulator/world").json()
-
-    def stats(self) -> dict[str, Any]:
-        """GET /_emulator/stats."""
-        return self.http.get(f"{self.url}/_emulator/stats").json()
-
-    def fault(self, **fault: Any) -> None:
-        """Queue one fault."""
-        self.http.post(f"{self.url}/_emulator/faults", json=fault).raise_for_status()
-
-    def clear_faults(self) -> None:
-        """Forget every fault."""
-        self.http.delete(f"{self.url}/_emulator/faults").raise_for_status()
-
-    def item(self, item_id: str) -> dict[str, Any]:
-        """GET /_emulator/items/<id>: the item's whole state and history, by any id it had."""
-        response = self.http.get(f"{self.url}/_emulator/items/{item_id}")
-        response.raise_for_status()
-        return response.json()
-
-    def deliveries(self) -> list[dict[str, Any]]:
-        """GET /_emulator/deliveries: every message handed to transport."""
-        return self.http.get(f"{self.url}/_emulator/deliveries").json()["deliveries"]
-
-    def requests(self, limit: int = 1000) -> list[dict[str, Any]]:
-        """GET /_emulator/requests: the Graph request log, newest last."""
-        return self.http.get(f"{self.url}/_emulator/requests?limit={limit}").json()["requests"]
 
     def settings(self, **settings: Any) -> dict[str, Any]:
         """POST /_emulator/settings."""
@@ -86,15 +112,6 @@ class EmulatorHandle:
         response = self.http.post(f"{self.url}/_emulator/items/{item_id}/change", json=change)
         response.raise_for_status()
         return response.json()
-
-    def items(self, mailbox: str, folder: str = "inbox") -> list[dict[str, Any]]:
-        """The items of a well-known or named folder of a mailbox, newest first."""
-        for box in self.world()["mailboxes"]:
-            if box["address"] == mailbox:
-                for f in box["folders"]:
-                    if folder in (f["wellKnownName"], f["name"]):
-                        return f["items"]
-        raise KeyError(f"{mailbox}/{folder}")
 
 
 def start_emulator(cert_paths: CertPaths, http: Session) -> EmulatorHandle:
@@ -174,7 +191,7 @@ def start_backend(
 
 
 @dataclass
-class DemoHandle:
+class DemoHandle(EmulatorControl):
     """`tandem demo` running as a subprocess."""
 
     process: subprocess.Popen[str]
@@ -185,45 +202,10 @@ class DemoHandle:
     http: Session
     drain: threading.Thread | None = field(default=None, repr=False)
 
-    def fault(self, **fault: Any) -> None:
-        """Queue one fault in the demo's emulator."""
-        self.http.post(f"{self.emulator_url}/_emulator/faults", json=fault).raise_for_status()
-
-    def clear_faults(self) -> None:
-        """Forget every fault of the demo's emulator."""
-        self.http.delete(f"{self.emulator_url}/_emulator/faults").raise_for_status()
-
-    def stats(self) -> dict[str, Any]:
-        """The demo emulator's counters."""
-        return self.http.get(f"{self.emulator_url}/_emulator/stats").json()
-
-    def world(self) -> dict[str, Any]:
-        """GET /_emulator/world of the demo's emulator."""
-        return self.http.get(f"{self.emulator_url}/_emulator/world").json()
-
-    def item(self, item_id: str) -> dict[str, Any]:
-        """GET /_emulator/items/<id>: an item's whole state and history, by any id it had."""
-        response = self.http.get(f"{self.emulator_url}/_emulator/items/{item_id}")
-        response.raise_for_status()
-        return response.json()
-
-    def deliveries(self) -> list[dict[str, Any]]:
-        """GET /_emulator/deliveries: every message the demo's Exchange handed to transport."""
-        return self.http.get(f"{self.emulator_url}/_emulator/deliveries").json()["deliveries"]
-
-    def requests(self, limit: int = 1000) -> list[dict[str, Any]]:
-        """GET /_emulator/requests: the Graph request log, oldest first."""
-        answer = self.http.get(f"{self.emulator_url}/_emulator/requests?limit={limit}")
-        return answer.json()["requests"]
-
-    def items(self, mailbox: str, folder: str = "inbox") -> list[dict[str, Any]]:
-        """The items of a well-known or named folder of a mailbox, as the world lists them."""
-        for box in self.world()["mailboxes"]:
-            if box["address"] == mailbox:
-                for f in box["folders"]:
-                    if folder in (f["wellKnownName"], f["name"]):
-                        return f["items"]
-        raise KeyError(f"{mailbox}/{folder}")
+    @property
+    def control_url(self) -> str:
+        """The demo's emulator."""
+        return self.emulator_url
 
 
 def launch_demo(certs_dir: Path) -> DemoHandle:
