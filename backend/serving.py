@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import ssl
 import threading
 from collections.abc import Callable, Iterable
@@ -21,6 +22,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+HANDSHAKE_TIMEOUT = 10.0  # seconds a client has to finish its TLS handshake
+
+_log = logging.getLogger("tandem.serving")
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
@@ -53,6 +57,24 @@ class _Handler(WSGIRequestHandler):
     414, 505) as problem+json instead of http.server's HTML page."""
 
     disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        """The TLS handshake, on this connection's thread, within HANDSHAKE_TIMEOUT."""
+        self._shaken = True
+        if isinstance(self.request, ssl.SSLSocket):
+            try:
+                self.request.settimeout(HANDSHAKE_TIMEOUT)
+                self.request.do_handshake()
+                self.request.settimeout(None)
+            except (ssl.SSLError, OSError) as error:  # not TLS, too slow, or gone
+                self._shaken = False
+                _log.debug("TLS handshake with %s failed: %s", self.client_address, error)
+        super().setup()
+
+    def handle(self) -> None:
+        """Werkzeug's handling, once the handshake succeeded."""
+        if self._shaken:
+            super().handle()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """An error before the app ran, as problem+json; the connection is closed after it."""
@@ -126,13 +148,17 @@ class Server:
     def __init__(self, app: Flask | None, *, host: str, port: int, cert: Path, key: Path):
         self.app = app
         self._server: BaseWSGIServer = make_server(
-            host,
-            port,
-            self._dispatch,
-            threaded=True,
-            request_handler=_Handler,
-            ssl_context=tls_context(cert, key),
+            host, port, self._dispatch, threaded=True, request_handler=_Handler
         )
+        # TLS as werkzeug would set it up, but with each handshake on its connection's own
+        # thread (`_Handler.setup`): werkzeug's wrapping shakes hands inside accept(), on the
+        # one thread that accepts, so a client that connects and says nothing stopped every
+        # other connection until it left.
+        context = tls_context(cert, key)
+        self._server.socket = context.wrap_socket(
+            self._server.socket, server_side=True, do_handshake_on_connect=False
+        )
+        self._server.ssl_context = context
         self.port = self._server.server_port
         self.url = f"https://localhost:{self.port}"
         self._thread = threading.Thread(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -221,3 +223,23 @@ def test_the_consent_return_page(backend: BackendHandle, query: str, expected: s
     assert expected in page.text
     assert "<b>" not in page.text
     assert "script-src" in page.headers["Content-Security-Policy"]
+
+
+def test_a_client_that_says_nothing_does_not_stop_the_others(
+    backend: BackendHandle, http, cert_paths: CertPaths
+):
+    """TLS handshakes run on each connection's thread: werkzeug shook hands inside accept(),
+    so one silent connection (a port scanner, a stuck proxy) froze every other client."""
+    host, port = backend.url.removeprefix("https://").split(":")
+    silent = [socket.create_connection((host, int(port))) for _ in range(3)]
+    plain = socket.create_connection((host, int(port)))
+    try:
+        plain.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")  # not TLS at all
+        started = time.monotonic()
+        assert http.get(f"{backend.url}/healthz", timeout=5).status_code == 200
+        assert time.monotonic() - started < 5
+        status, _, _ = raw_request(backend, cert_paths, "GET", "/healthz", {})
+        assert status == 200
+    finally:
+        for connection in [*silent, plain]:
+            connection.close()
