@@ -22,6 +22,9 @@ passed. Meanwhile slots, the cache and presence carry on with a process-local
 `LocalCoordinator` (logged and counted in `tandem_coordination_fallback_total`), and a lock
 raises CoordinationUnavailable: without the shared lock another worker could write the same
 item, so the action answers `upstream_unavailable` rather than risk a lost update.
+
+Just past ~400 lines because it is one implementation of one interface, with its fallback
+and back-off woven through every method; the Lua it runs already lives apart (`lua.py`).
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@
 // top-level window, it sends the browser to the host (/simulator/), which opens the pane in
 // its frame. Classic script, not a module: Office.js is one too, and the pane expects
 // window.Office before its modules run.
+//
+// Just past ~400 lines because it is one classic script standing in for one library (Office.js's
+// mailbox, item and auth surface), loaded by one script tag where Office.js's would be.
 (() => {
   const HOST_KEY = "tandemSimulatorHost";
 

@@ -1,3 +1,7 @@
+// The unit tests of actions.js, api.js's action calls and controls.js's parsers. One file past
+// ~400 lines because they share the item, context answers and fake fetch built below; each
+// describe block stands alone.
+
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
