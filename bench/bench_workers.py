@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,16 +36,9 @@ from backend.certs import ensure  # noqa: E402
 from backend.claims import holder  # noqa: E402
 from backend.emulator import serve_emulator  # noqa: E402
 from backend.outbound import Session, ssl_context  # noqa: E402
+from bench import stack  # noqa: E402
 
 SUPPORT = "support@contoso.com"
-CACHE_KEY = "q1s3hBT2w0yYbB1cZ0T3bqd0d9Ydm8sJ3J6mHkFZxWc="  # the benchmark's own
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(condition: Any, seconds: float, what: str) -> None:
@@ -225,13 +217,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="tandem-bench-workers-"))
     paths, _ = ensure(tmp / "certs")
     http = Session(context=ssl_context(paths.ca_cert), timeout=60)
-    port = free_port()
-    command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
-    command += ["--appendonly", "no", "--dir", str(tmp)]
-    redis = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    redis = stack.redis_server(tmp)
     try:
-        with socket.socket() as probe:
-            wait_for(lambda: probe.connect_ex(("127.0.0.1", port)) == 0, 20, "redis-server")
         base = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
         base["TANDEM_WORKERS"] = "2"
         results = {
@@ -239,8 +226,8 @@ def main() -> int:
                 "redis",
                 {
                     **base,
-                    "TANDEM_REDIS_URL": f"redis://127.0.0.1:{port}/0",
-                    "TANDEM_CACHE_KEY": CACHE_KEY,
+                    "TANDEM_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+                    "TANDEM_CACHE_KEY": stack.CACHE_KEY,
                 },
                 paths,
                 http,
@@ -251,8 +238,7 @@ def main() -> int:
             ),
         }
     finally:
-        redis.terminate()
-        redis.wait(timeout=10)
+        redis.stop()
     print(json.dumps(results, indent=2))
     return 0
 

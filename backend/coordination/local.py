@@ -97,10 +97,10 @@ class LocalCoordinator:
         """
         deadline = self._clock() + wait
         with self._mutex:
-            queue = self._waiting.setdefault(key, deque())
-            if not queue and self._slots.get(key, 0) < limit:
+            if not self._waiting.get(key) and self._slots.get(key, 0) < limit:
                 self._slots[key] = taken = self._slots.get(key, 0) + 1
             else:
+                queue = self._waiting.setdefault(key, deque())
                 waiter = _Waiter(threading.Condition(self._mutex))
                 queue.append(waiter)
                 while not waiter.granted:
@@ -111,9 +111,7 @@ class LocalCoordinator:
                             del self._waiting[key]
                         raise SlotTimeout(key)
                     waiter.ready.wait(timeout=remaining)
-                taken = self._slots.get(key, 0)
-            if not queue and self._waiting.get(key) is queue:
-                del self._waiting[key]
+                taken = self._slots.get(key, 0)  # `_free` dropped the queue if it emptied
         held = Slot(key, taken)
         try:
             yield held

@@ -262,7 +262,7 @@ class RedisCoordinator:
         taken = 0
         if self.available():
             try:
-                taken = self._wait_for_slot(key, keys, member, wake, limit, deadline)
+                taken = self._wait_for_slot(key, keys, member, wake, [limit, lease_ms], deadline)
             except redis.RedisError as error:
                 self._failed("slot", error)
         if not taken:
@@ -296,11 +296,11 @@ class RedisCoordinator:
                 self._failed("slot release", error)  # the lease expires by itself
 
     def _wait_for_slot(
-        self, key: str, keys: list[str], member: str, wake: str, limit: int, deadline: float
+        self, key: str, keys: list[str], member: str, wake: str, terms: list[int], deadline: float
     ) -> int:
-        """The slots taken once this caller holds one of `keys[0]`; SlotTimeout at `deadline`."""
-        lease_ms = max(1, round(self._lease * 1000))
-        args = [limit, lease_ms, member, round(WAITER_LEASE * 1000)]
+        """The slots taken once this caller holds one of `keys[0]` (`terms`: the limit and the
+        lease in ms); SlotTimeout at `deadline`."""
+        args = [*terms, member, round(WAITER_LEASE * 1000)]
         taken = int(self._slot_take(keys=keys, args=args))
         self._worked()
         if taken:
