@@ -49,6 +49,7 @@ class Tandem:
         """Everything an action needs: the person's Graph token and the item's route."""
         if has_request_context():
             g.target_mailbox = ctx.target or caller.upn
+        deadline = self.graph.clock() + self.settings.action_budget
         return Act(
             graph=self.graph,
             coordinator=self.coordinator,
@@ -58,6 +59,8 @@ class Tandem:
             route=self.graph.route(caller, ctx),
             etag=etag,
             fields=fields,
+            deadline=deadline,
+            graph_timeout=self.settings.http_timeout,
         )
 
 
@@ -143,7 +146,8 @@ def create_app(
         CORS(
             app,
             resources={r"/api/*": {"origins": list(settings.allowed_origins)}},
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Idempotent-Replayed", "Retry-After", "request-id"],
             max_age=600,
         )
     # Chunked bodies judged by the same 64 KiB limit; X-Forwarded-* from trusted hops only.

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from . import audit, claims, fields, folders, metrics, permissions, sending
+from . import audit, claims, fields, folders, idempotency, metrics, permissions, sending
 from .context import ItemContext, is_item_id, parse_context
-from .coordination import CoordinationUnavailable, Coordinator, LockTimeout
+from .coordination import CoordinationUnavailable, Coordinator, Hold, LockTimeout
 from .errors import (
     ApiError,
     Conflict,
@@ -34,6 +34,7 @@ from .errors import (
     MailboxAccessDenied,
     PermissionDenied,
     UpstreamUnavailable,
+    body_of,
 )
 from .graph import ITEM_PATHS, Answer, GraphClient, Route, summary
 from .identity import Caller
@@ -60,6 +61,11 @@ class Act:
     etag: str | None
     fields: dict[str, Any]
     graph_request_ids: list[str] = field(default_factory=list)
+    deadline: float = float("inf")  # on graph.clock(): no Graph call of the action runs past it
+    graph_timeout: float = 10.0  # TANDEM_HTTP_TIMEOUT
+    journal: idempotency.Journal | None = None  # the record of a keyed action
+    holds: list[Hold] = field(default_factory=list)  # the locks it runs under
+    sent: dict[str, Any] | None = None  # what a send did, for the audit line
 
     @property
     def item_path(self) -> str:
@@ -67,8 +73,10 @@ class Act:
         return ITEM_PATHS[self.ctx.item_type] + quote(self.ctx.item_id, safe="")
 
     def call(self, method: str, route: Route, path: str, **kwargs: Any) -> Answer:
-        """One Graph call, its request-id kept for the audit line."""
-        answer = self.graph.request(method, self.token, route, path, **kwargs)
+        """One Graph call within the action's deadline, its request-id kept for the audit line."""
+        answer = self.graph.request(
+            method, self.token, route, path, deadline=self.deadline, **kwargs
+        )
         if answer.request_id:
             self.graph_request_ids.append(answer.request_id)
         return answer
@@ -76,8 +84,35 @@ class Act:
     def read(self, item_id: str | None = None) -> dict[str, Any]:
         """The item as Graph has it now."""
         return self.graph.item(
-            self.token, self.route, self.ctx.item_type, item_id or self.ctx.item_id
+            self.token,
+            self.route,
+            self.ctx.item_type,
+            item_id or self.ctx.item_id,
+            deadline=self.deadline,
         )
+
+    def remaining(self) -> float:
+        """Seconds left of the action's budget."""
+        return self.deadline - self.graph.clock()
+
+    def fence(self) -> None:
+        """Before a write that can't be undone: every lock still ours, or `conflict`.
+
+        A lock is lost when the shared store was flushed or restarted, or the holder stalled
+        past its TTL; another request may hold it now and be doing the same thing.
+        """
+        if all(hold.held() for hold in self.holds):
+            return
+        log.warning("a lock was lost before a write; the write is not made")
+        raise Conflict(idempotency.LOST)
+
+    def who(self) -> dict[str, Any]:
+        """The audit line's person, mailbox and item (the item as a hash)."""
+        return {
+            "person": {"oid": self.caller.oid, "upn": self.caller.upn},
+            "mailbox": self.ctx.target or self.caller.upn,
+            "item": hashlib.sha256(self.ctx.item_id.encode()).hexdigest()[:16],
+        }
 
     def summary(self, raw: dict[str, Any] | None) -> dict[str, Any] | None:
         """The item as the pane shows it."""
@@ -99,18 +134,8 @@ def _write_item(act: Act, plan: Plan) -> tuple[dict[str, Any] | None, dict[str, 
     """Read, compare, write with If-Match, re-read: the item lock is held by the caller."""
     for attempt in (1, 2):
         current = act.read()
-        if attempt == 1 and act.etag and current.get("@odata.etag") != act.etag:
-            holder = claims.holder(_categories(current))
-            theirs = holder if holder and holder["upn"] != act.caller.upn.lower() else None
-            raise Conflict(
-                f"{theirs['name'] or theirs['upn']} has claimed this item since you opened it; "
-                "nothing was written."
-                if theirs
-                else "The item changed since you opened it; nothing was written.",
-                holder=theirs,
-                etag=current.get("@odata.etag"),
-                item=act.summary(current),
-            )
+        if attempt == 1:
+            _compare(act, current)
         write, result = plan(act, current)
         if write is None:
             return act.summary(current), result
@@ -135,8 +160,26 @@ def _write_item(act: Act, plan: Plan) -> tuple[dict[str, Any] | None, dict[str, 
     raise AssertionError("unreachable")
 
 
+def _compare(act: Act, current: dict[str, Any]) -> None:
+    """`conflict` when the item changed since the pane read it (its etag), naming a new holder."""
+    if not act.etag or current.get("@odata.etag") == act.etag:
+        return
+    holder = claims.holder(_categories(current))
+    theirs = holder if holder and holder["upn"] != act.caller.upn.lower() else None
+    raise Conflict(
+        f"{theirs['name'] or theirs['upn']} has claimed this item since you opened it; "
+        "nothing was written."
+        if theirs
+        else "The item changed since you opened it; nothing was written.",
+        holder=theirs,
+        etag=current.get("@odata.etag"),
+        item=act.summary(current),
+    )
+
+
 def _patch(act: Act, changes: dict[str, Any]) -> Write:
     def write(current: dict[str, Any]) -> str | None:
+        act.fence()
         act.call(
             "PATCH", act.route, act.item_path, body=changes, if_match=current.get("@odata.etag")
         )
@@ -210,6 +253,7 @@ def _mark(read: bool) -> Plan:
 
 def _move_to(act: Act, folder: dict[str, Any]) -> Write:
     def write(current: dict[str, Any]) -> str | None:
+        act.fence()
         answer = act.call(
             "POST",
             act.route,
@@ -260,26 +304,12 @@ def _delete(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, 
                 log.info("no rights on the Deleted Items folder; asking Exchange to delete")
         # Graph's DELETE: Exchange moves the item to the mailbox's Deleted Items itself and
         # needs delete rights on the item only (a delegate has none on the owner's folders).
+        act.fence()
         act.call("DELETE", act.route, act.item_path, if_match=current.get("@odata.etag"))
         result["deleted"] = True
         return None
 
     return write, result
-
-
-def _respond(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
-    fields = act.fields
-
-    def write(current: dict[str, Any]) -> str | None:
-        act.call(
-            "POST",
-            act.route,
-            f"{act.item_path}/{fields['response']}",
-            body={"comment": fields["comment"], "sendResponse": fields["sendResponse"]},
-        )
-        return None
-
-    return write, {"response": fields["response"], "sent": fields["sendResponse"]}
 
 
 # -- the table -------------------------------------------------------------------------------
@@ -306,7 +336,7 @@ SPECS: dict[str, Spec] = {
     "reply": Spec(frozenset({"comment", "send"}), fields.reply, send=True),
     "replyAll": Spec(frozenset({"comment", "send"}), fields.reply, send=True),
     "forward": Spec(frozenset({"comment", "send", "toRecipients"}), fields.forward, send=True),
-    "respond": Spec(frozenset({"response", "comment", "sendResponse"}), fields.respond, _respond),
+    "respond": Spec(frozenset({"response", "comment", "sendResponse"}), fields.respond, send=True),
 }
 
 
@@ -334,36 +364,60 @@ def prepare(
 
 
 def run(name: str, act: Act) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """Carry the action out; answers the re-read item and the result."""
+    """Carry the action out; answers the re-read item (None when it can't be had) and the result.
+
+    Once a send or response went out, nothing that follows can turn the answer into a failure:
+    a re-read that fails answers the item as None.
+    """
     spec = SPECS[name]
+    if name == "respond":
+        key = f"item:{act.route.key}:{act.ctx.item_id}"
+        with _locked(act, key, wait=LOCK_WAIT, what="Someone else is saving this item"):
+            resuming = act.journal is not None and act.journal.stage is not None
+            if act.etag and not resuming:  # the response itself needs nothing read first
+                _compare(act, act.read())
+            result = sending.respond(act)
+            return _reread(act), result
     if spec.send:
         key = f"send:{act.route.key}:{act.ctx.item_id}:{act.caller.oid}"
-        with _locked(act.coordinator, key, wait=0.0, what="A reply to this item is being sent"):
+        with _locked(act, key, wait=0.0, what="A reply to this item is being sent"):
             result = sending.send(act, name)
-        try:
-            return act.summary(act.read()), result
-        except ItemNotFound:
-            return None, result
+        return _reread(act), result
     assert spec.plan is not None
     key = f"item:{act.route.key}:{act.ctx.item_id}"
-    with _locked(act.coordinator, key, wait=LOCK_WAIT, what="Someone else is saving this item"):
+    with _locked(act, key, wait=LOCK_WAIT, what="Someone else is saving this item"):
         return _write_item(act, spec.plan)
 
 
+def _reread(act: Act) -> dict[str, Any] | None:
+    """The item after a send, or None: the send's answer doesn't depend on it."""
+    if act.remaining() < sending.SEND_MARGIN:
+        return None
+    try:
+        return act.summary(act.read())
+    except ApiError as error:
+        log.info("the item couldn't be read after the action (%s); answered without it", error.code)
+        return None
+
+
 class _locked:
-    """The item's lock, or `conflict` when it can't be had in time (never a blind write).
+    """A lock the action runs under, or `conflict` when it can't be had in time (never a blind
+    write); the hold joins the action's, which `Act.fence` checks before what can't be undone.
 
     Without the shared store (Redis down) no lock can be promised, so nothing is written:
     `upstream_unavailable` (503), which the pane retries, rather than a possible lost update.
     """
 
-    def __init__(self, coordinator: Coordinator, key: str, *, wait: float, what: str):
-        self._manager = coordinator.lock(key, ttl=LOCK_TTL, wait=wait)
+    def __init__(self, act: Act, key: str, *, wait: float, what: str):
+        self._act = act
+        wait = max(0.0, min(wait, act.remaining() - sending.SEND_MARGIN))
+        self._manager = act.coordinator.lock(key, ttl=LOCK_TTL, wait=wait)
         self._what = what
+        self._hold: Hold | None = None
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> Hold:
         try:
-            self._manager.__enter__()
+            self._hold = self._manager.__enter__()
         except LockTimeout:
             raise Conflict(f"{self._what} right now; try again in a moment.") from None
         except CoordinationUnavailable:
@@ -372,31 +426,61 @@ class _locked:
                 "nothing was written. Try again in a moment.",
                 status=503,
             )
+            error.reached = False
             error.headers["Retry-After"] = "2"
             raise error from None
+        self._act.holds.append(self._hold)
+        return self._hold
 
     def __exit__(self, *exc: Any) -> None:
+        if self._hold in self._act.holds:
+            self._act.holds.remove(self._hold)
         self._manager.__exit__(*exc)
 
 
-def perform(name: str, body: Any, caller: Caller, tandem: Any) -> dict[str, Any]:
-    """Validate, run and audit one action; answers the route's JSON."""
+@dataclass
+class Outcome:
+    """An action's answer: its status and JSON body, and whether a replay answered it."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def perform(
+    name: str, body: Any, caller: Caller, tandem: Any, *, key: str | None = None
+) -> Outcome:
+    """Validate, run and audit one action, once per Idempotency-Key; answers the route's JSON."""
     started = time.perf_counter()
     ctx: ItemContext | None = None
     act: Act | None = None
     try:
         ctx, fields, etag = prepare(name, body, tandem.settings, caller)
         act = tandem.act(caller, ctx, fields, etag)
-        item, result = run(name, act)
+        if key is None:
+            item, result = run(name, act)
+            outcome = Outcome(200, _answer(name, caller, ctx, item, result))
+        else:
+            outcome = _once(name, body, caller, act, key)
     except ApiError as error:
         _record(name, act, caller, ctx, error.code, started)
         raise
     except Exception:
         _record(name, act, caller, ctx, "internal_error", started)
         raise
-    _record(name, act, caller, ctx, "ok", started)
+    _record(name, act, caller, ctx, "replayed" if outcome.replayed else "ok", started)
+    return outcome
+
+
+def _answer(
+    name: str,
+    caller: Caller,
+    ctx: ItemContext,
+    item: dict[str, Any] | None,
+    result: dict[str, Any],
+) -> dict[str, Any]:
     answer: dict[str, Any] = {"action": name, "item": item, "result": result}
-    if item is not None and ctx is not None:
+    if item is not None:
         # What may be done with the item now (a claim changes it): the pane needs no second call.
         answer["actions"] = permissions.describe(
             ctx.bits,
@@ -409,6 +493,45 @@ def perform(name: str, body: Any, caller: Caller, tandem: Any) -> dict[str, Any]
     return answer
 
 
+def _once(name: str, body: Any, caller: Caller, act: Act, key: str) -> Outcome:
+    """A keyed action: the first outcome for every replay, a send never made twice."""
+    ctx = act.ctx
+    record_name = idempotency.scope(caller, key)
+    print_ = idempotency.fingerprint(name, body)
+    journal = idempotency.open_journal(act.coordinator, record_name, action=name, print_=print_)
+    if journal is not None and journal.done:
+        return _replayed(journal)
+    wait = idempotency.REPLAY_WAIT
+    what = "This request is still being carried out"
+    with _locked(act, record_name, wait=wait, what=what):
+        journal = idempotency.open_journal(
+            act.coordinator, record_name, action=name, print_=print_
+        ) or idempotency.new_journal(act.coordinator, record_name, action=name, print_=print_)
+        if journal.done:
+            return _replayed(journal)
+        journal.holds = list(act.holds)
+        act.journal = journal
+        if journal.stage is None:
+            journal.note()  # the key is taken: a replay with another body is refused from now
+        try:
+            item, result = run(name, act)
+        except ApiError as error:
+            if idempotency.kept(error):
+                journal.finish(error.status, body_of(error))
+            elif journal.stage is None:
+                journal.drop()  # nothing that a replay must know of: it may run afresh
+            raise
+        answer = _answer(name, caller, ctx, item, result)
+        journal.finish(200, answer)
+    return Outcome(200, answer)
+
+
+def _replayed(journal: idempotency.Journal) -> Outcome:
+    """The first outcome, as it was answered."""
+    kept = journal.record["answer"]
+    return Outcome(int(kept["status"]), dict(kept["body"]), replayed=True)
+
+
 def _record(
     name: str,
     act: Act | None,
@@ -417,15 +540,21 @@ def _record(
     outcome: str,
     started: float,
 ) -> None:
-    """One audit line per action: who, where, what, how it ended (never a token or comment)."""
-    metrics.ACTIONS.labels(name if name in SPECS else "unknown", outcome).inc()
+    """One audit line per action: who, where, what, how it ended (never a token, a comment or
+    an address: a send says its route, as whom and how many recipients)."""
+    known = name if name in SPECS else "unknown"  # never the URL's text: it may forge a line
+    metrics.ACTIONS.labels(known, outcome).inc()
+    extra: dict[str, Any] = {}
+    if act is not None and act.sent is not None:
+        extra["send"] = act.sent
     audit.event(
         "action",
-        action=name[:40],
+        action=known,
         person={"oid": caller.oid, "upn": caller.upn},
         mailbox=(ctx.target or caller.upn) if ctx else None,
         item=hashlib.sha256(ctx.item_id.encode()).hexdigest()[:16] if ctx else None,
         outcome=outcome,
         graphRequestIds=act.graph_request_ids if act else [],
         durationMs=round((time.perf_counter() - started) * 1000),
+        **extra,
     )

@@ -8,9 +8,9 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import UnsupportedMediaType
 
-from . import actions, folders, permissions, presence
+from . import actions, fields, folders, idempotency, permissions, presence
 from .context import parse_context
-from .errors import InvalidRequest
+from .errors import PROBLEM_JSON, InvalidRequest
 from .graph import summary
 from .identity import Caller, sso_required
 
@@ -34,7 +34,7 @@ def _json_body() -> Any:
     return body
 
 
-def _answer(caller: Caller, ctx: Any, raw: dict[str, Any]) -> dict[str, Any]:
+def _answer(caller: Caller, ctx: Any, raw: dict[str, Any], settings: Any) -> dict[str, Any]:
     """The context answer: mailbox, person, permissions, item and what may be done with it."""
     item = summary(raw, ctx.item_type, me=caller.upn)
     return {
@@ -44,6 +44,12 @@ def _answer(caller: Caller, ctx: Any, raw: dict[str, Any]) -> dict[str, Any]:
             "owner": ctx.owner or (ctx.target or caller.upn),
         },
         "person": {"name": caller.name, "upn": caller.upn},
+        # What the pane must know before it sends: the longest a request may take here (it
+        # waits longer), and the longest comment a reply may have.
+        "limits": {
+            "requestSeconds": round(settings.longest_request),
+            "commentChars": fields.MAX_COMMENT,
+        },
         "permissions": dict(permissions.decode(ctx.bits), bits=ctx.bits),
         "item": item,
         "actions": permissions.describe(
@@ -66,14 +72,22 @@ def item_context(caller: Caller) -> ResponseReturnValue:
     g.target_mailbox = ctx.target or caller.upn
     token = tandem.obo.graph_token(caller)
     raw = tandem.graph.item(token, tandem.graph.route(caller, ctx), ctx.item_type, ctx.item_id)
-    return jsonify(_answer(caller, ctx, raw))
+    return jsonify(_answer(caller, ctx, raw, tandem.settings))
 
 
 @bp.post("/items/actions/<name>")
 @sso_required
 def item_action(name: str, caller: Caller) -> ResponseReturnValue:
-    """Carry out one action on the item, under Exchange's rules and the item's lock."""
-    return jsonify(actions.perform(name, _json_body(), caller, _tandem()))
+    """Carry out one action on the item, under Exchange's rules, once per Idempotency-Key."""
+    key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
+    outcome = actions.perform(name, _json_body(), caller, _tandem(), key=key)
+    response = jsonify(outcome.body)
+    response.status_code = outcome.status
+    if outcome.status >= 400:
+        response.mimetype = PROBLEM_JSON
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @bp.post("/mailbox/folders")

@@ -71,6 +71,19 @@ class Settings:
     single_worker_state: bool = False
 
     @property
+    def action_budget(self) -> float:
+        """Seconds an action's Graph calls may take in all: a delegate's reply through /me is
+        six calls, each bounded by TANDEM_HTTP_TIMEOUT."""
+        return 6 * self.http_timeout
+
+    @property
+    def longest_request(self) -> float:
+        """The most any request may take: an action's budget, the on-behalf-of exchange before
+        it (MSAL retries once) and a margin. `tandem serve`'s graceful stop waits this long,
+        and the pane waits longer."""
+        return self.action_budget + 2 * self.http_timeout + 5
+
+    @property
     def multi_tenant(self) -> bool:
         """True when the app accepts people of other tenants than its home."""
         return self.tenant_id.lower() == "organizations"

@@ -41,6 +41,15 @@ class InvalidRequest(ApiError):
         super().__init__(detail, field=field)
 
 
+class KeyReused(InvalidRequest):
+    """An Idempotency-Key already used for another request (the IETF httpapi draft's 422)."""
+
+    status = 422
+
+    def __init__(self, detail: str):
+        super().__init__(detail, field="Idempotency-Key")
+
+
 class TargetNotAllowed(ApiError):
     """targetRestUrl names a host outside the configured cloud."""
 
@@ -138,6 +147,18 @@ class UpstreamUnavailable(ApiError):
     """Entra ID or Graph gave a bad answer (502), was unavailable (503) or timed out (504)."""
 
     code, status, title = "upstream_unavailable", 503, "Microsoft 365 is not answering"
+    # Whether the request may have reached the service (an answer, or a timeout after it was
+    # sent), and whether the service answered it (its answer is final: nothing more happens
+    # after it): what a send must know before it can be called unsent.
+    reached: bool = True
+    answered: bool = True
+
+
+class SendOutcomeUnknown(ApiError):
+    """A send reached Graph and Tandem can't know whether it went out: never sent again by
+    itself; a replay with the same Idempotency-Key resolves it by looking."""
+
+    code, status, title = "send_outcome_unknown", 502, "Tandem can't tell whether it was sent"
 
 
 class ServerMisconfigured(ApiError):
@@ -151,15 +172,10 @@ def _snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
-def problem(
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    members: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """Build one application/problem+json response."""
+def problem_body(
+    status: int, code: str, title: str, detail: str, members: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The problem+json document (RFC 9457) with the contract's members."""
     body: dict[str, Any] = {
         "type": f"urn:tandem:problem:{code}",
         "title": title,
@@ -169,6 +185,24 @@ def problem(
         "requestId": getattr(g, "request_id", None),
     }
     body.update(members or {})
+    return body
+
+
+def body_of(error: ApiError) -> dict[str, Any]:
+    """The problem+json document an ApiError is answered with."""
+    return problem_body(error.status, error.code, error.title, error.detail, error.members)
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    members: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Build one application/problem+json response."""
+    body = problem_body(status, code, title, detail, members)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value

@@ -162,10 +162,23 @@ class GraphClient:
         """GET a resource of the mailbox; answers the JSON body."""
         return self.request("GET", token, route, path, params=params).body
 
-    def item(self, token: str, route: Route, item_type: str, item_id: str) -> dict[str, Any]:
+    def item(
+        self,
+        token: str,
+        route: Route,
+        item_type: str,
+        item_id: str,
+        *,
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
         """The item as Graph has it now, with the fields the pane shows and the etag."""
         path = ITEM_PATHS[item_type] + quote(item_id, safe="")
-        return self.get(token, route, path, **{"$select": SELECTS[item_type]})
+        params = {"$select": SELECTS[item_type]}
+        return self.request("GET", token, route, path, params=params, deadline=deadline).body
+
+    def clock(self) -> float:
+        """The clock deadlines are measured on (monotonic)."""
+        return self._clock()
 
     def request(
         self,
@@ -178,12 +191,14 @@ class GraphClient:
         body: dict[str, Any] | None = None,
         if_match: str | None = None,
         idempotent: bool | None = None,
+        deadline: float | None = None,
     ) -> Answer:
-        """One Graph call, retried within the budget when that is safe.
+        """One Graph call, retried within the budget (and `deadline`, on `clock()`) when safe.
 
         Reads are retried on 429, 502-504, a timeout (once) and a broken connection; writes
         (`idempotent=False`, the default for anything but GET) only on 429, which Graph answers
         before doing anything, and when the connection failed before the request was sent.
+        An UpstreamUnavailable says in `reached` whether the request may have reached Graph.
         """
         safe = method in ("GET", "HEAD") if idempotent is None else idempotent
         url = self._graph_url + route.root + path
@@ -194,7 +209,7 @@ class GraphClient:
             headers["return-client-request-id"] = "true"
         if if_match:
             headers["If-Match"] = if_match
-        deadline = self._clock() + self._budget
+        deadline = min(self._clock() + self._budget, deadline or float("inf"))
         attempt = timeouts = 0
         while True:
             attempt += 1
@@ -222,7 +237,7 @@ class GraphClient:
                         )
                     except requests.ConnectTimeout as error:  # nothing was sent
                         again = attempt < self._max_attempts and self._clock() < deadline
-                        self._failed(method, "connect_timeout", again, error, 504)
+                        self._failed(method, "connect_timeout", again, error, 504, reached=False)
                         continue
                     except requests.Timeout as error:
                         # Exchange may still be working on it: keep its slot a while.
@@ -235,8 +250,8 @@ class GraphClient:
                         self._failed(method, "connection_error", safe and attempt < 2, error, 503)
                         continue
                     except requests.RequestException as error:
-                        raise UpstreamUnavailable(
-                            "Microsoft Graph is unreachable.", status=503
+                        raise _unavailable(
+                            "Microsoft Graph is unreachable.", 503, reached=True
                         ) from error
                     finally:
                         metrics.GRAPH_IN_FLIGHT.dec()
@@ -265,14 +280,20 @@ class GraphClient:
             raise graph_error(response, wall=self._wall)
 
     @staticmethod
-    def _failed(method: str, kind: str, again: bool, error: Exception, status: int) -> None:
-        """Count a call that got no answer; return to try again, or raise the contract's error."""
+    def _failed(
+        method: str, kind: str, again: bool, error: Exception, status: int, *, reached: bool = True
+    ) -> None:
+        """Count a call that got no answer; return to try again, or raise the contract's error.
+
+        A timeout or a broken connection after connecting may have reached Graph (`reached`);
+        a connect timeout did not.
+        """
         metrics.GRAPH_CALLS.labels(method, kind).inc()
         if again:
             metrics.GRAPH_RETRIES.labels(kind).inc()
             return
         words = "did not answer in time" if status == 504 else "is unreachable"
-        raise UpstreamUnavailable(f"Microsoft Graph {words}.", status=status) from error
+        raise _unavailable(f"Microsoft Graph {words}.", status, reached=reached) from error
 
     @staticmethod
     def _answer(response: requests.Response) -> Answer:
@@ -288,6 +309,15 @@ class GraphClient:
         if not isinstance(body, dict):
             raise UpstreamUnavailable("Microsoft Graph answered something unexpected.", status=502)
         return Answer(response.status_code, body, request_id, dict(response.headers))
+
+
+def _unavailable(detail: str, status: int, *, reached: bool) -> UpstreamUnavailable:
+    """UpstreamUnavailable for a request Graph never answered, saying whether it may have
+    reached Graph (which may then still be working on it)."""
+    error = UpstreamUnavailable(detail, status=status)
+    error.reached = reached
+    error.answered = False
+    return error
 
 
 def summary(item: dict[str, Any], item_type: str, *, me: str) -> dict[str, Any]:

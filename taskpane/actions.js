@@ -4,7 +4,16 @@
 // table): after a write the pane asks it again (the context call), since who holds the claim,
 // or where the item now is, changes what may be done next.
 
-import { ApiProblem, explain, holderName, postAction, postContext } from "./api.js";
+import {
+  ApiProblem,
+  actionTimeoutMs,
+  explain,
+  holderName,
+  newIdempotencyKey,
+  postAction,
+  postContext,
+  SENDING_ACTIONS,
+} from "./api.js";
 import { actionRows } from "./ui.js";
 
 /** How long an action may run before the pane shows that it is working. */
@@ -134,6 +143,18 @@ function sendingMessage(name, result, where) {
   return how + copy;
 }
 
+/** What to say when a send's request got no answer at all (the pane gave up, or the network). */
+const UNANSWERED = Object.freeze({
+  reply:
+    "Tandem's server didn't answer, so your reply may or may not have gone out. Choose Check again: Tandem looks and sends it only if it surely wasn't sent.",
+  replyAll:
+    "Tandem's server didn't answer, so your reply to all may or may not have gone out. Choose Check again: Tandem looks and sends it only if it surely wasn't sent.",
+  forward:
+    "Tandem's server didn't answer, so your forward may or may not have gone out. Choose Check again: Tandem looks and sends it only if it surely wasn't sent.",
+  respond:
+    "Tandem's server didn't answer, so your response may or may not have been sent. Choose Check again: Tandem looks and responds only if it surely wasn't recorded.",
+});
+
 /** The answer's verbs for a meeting response. */
 const RESPONDED = Object.freeze({
   accept: "accepted",
@@ -236,12 +257,38 @@ export class ItemActions {
     this.ctx = null;
     this.answer = null;
     this.running = null;
+    this.pending = null;
   }
 
   /** The item now shown: its context and the server's context answer. */
   show(ctx, answer) {
+    if (ctx?.itemId !== this.ctx?.itemId) this.pending = null;
     this.ctx = ctx;
     this.answer = answer;
+  }
+
+  /**
+   * The submission of `name` with `fields`: the one still pending (the same action and fields,
+   * whose outcome the pane doesn't know for sure) keeps its Idempotency-Key, so the server does
+   * it once; anything else is a new submission with a new key.
+   */
+  submission(name, fields) {
+    const same = JSON.stringify([name, fields]);
+    if (this.pending?.same !== same)
+      this.pending = { name, fields, same, key: newIdempotencyKey() };
+    return this.pending;
+  }
+
+  /** Whether a submission's outcome is known for sure (a replay would answer the same). */
+  static settled(error) {
+    if (!(error instanceof ApiProblem)) return false;
+    return [400, 403, 404, 422].includes(error.status) && error.code !== "send_outcome_unknown";
+  }
+
+  /** The pending submission again, with its key: the server looks before it sends anything. */
+  async check() {
+    if (!this.pending) return { kind: "busy" };
+    return this.perform(this.pending.name, this.pending.fields);
   }
 
   /** Whether an action is under way. */
@@ -264,6 +311,7 @@ export class ItemActions {
     if (this.running) return { kind: "busy" };
     const ctx = this.ctx;
     const before = this.answer;
+    const submission = this.submission(name, fields);
     this.running = name;
     this.onBusy(true, name);
     const timer = setTimeout(() => {
@@ -273,12 +321,19 @@ export class ItemActions {
       const answer = await postAction(
         ctx,
         name,
-        { etag: before?.item?.etag ?? null, fields },
+        {
+          etag: before?.item?.etag ?? null,
+          fields,
+          key: submission.key,
+          timeoutMs: actionTimeoutMs(before?.limits),
+        },
         this.seams,
       );
+      this.pending = null;
       return await this.after(name, ctx, before, answer);
     } catch (error) {
-      return this.failed(error, before);
+      if (ItemActions.settled(error)) this.pending = null;
+      return this.failed(error, before, name);
     } finally {
       clearTimeout(timer);
       this.running = null;
@@ -313,15 +368,26 @@ export class ItemActions {
    * conflict carries shows and the pane's copy didn't: the backend reports a changed etag
    * before it looks at claims) or says it changed; anything else is explained.
    */
-  failed(error, before = null) {
+  failed(error, before = null, name = null) {
     if (error instanceof ApiProblem && error.code === "conflict") {
       const claim = error.item?.claim;
       const seen = before?.item?.claim?.upn ?? null;
       if (!error.holder && claim && !claim.mine && claim.upn !== seen)
         error.holder = { upn: claim.upn, name: claim.name };
-      const explained = explain(error);
+      const explained = explain(error, { action: name });
       return { kind: "conflict", message: explained.message, holder: error.holder, explained };
     }
-    return { kind: "problem", explained: explain(error) };
+    if (
+      SENDING_ACTIONS.has(name) &&
+      error instanceof ApiProblem &&
+      (error.code === "timeout" || error.code === "network_error")
+    ) {
+      // The request may have reached the server, which may have sent it: never "Try again".
+      const explained = explain(
+        new ApiProblem({ code: "send_outcome_unknown", detail: UNANSWERED[name] }, 0),
+      );
+      return { kind: "problem", explained };
+    }
+    return { kind: "problem", explained: explain(error, { action: name }) };
   }
 }

@@ -7,6 +7,34 @@ import { AuthError, SignIn } from "./auth.js";
 /** How long the pane waits for the backend before giving up on one request. */
 export const REQUEST_TIMEOUT_MS = 45000;
 
+/**
+ * How long the pane waits for an action when the server hasn't said how long its longest request
+ * takes (the context answer's limits.requestSeconds): longer than the server's worst case with the
+ * default TANDEM_HTTP_TIMEOUT (85 s), so the pane never gives up on a reply the server is still
+ * sending.
+ */
+export const ACTION_TIMEOUT_MS = 100000;
+
+/** The margin the pane waits beyond the server's own worst case. */
+export const ACTION_TIMEOUT_MARGIN_MS = 15000;
+
+/** The pane's wait for an action on a server that said its worst case (seconds), else the default. */
+export function actionTimeoutMs(limits) {
+  const seconds = Number(limits?.requestSeconds);
+  if (!Number.isFinite(seconds) || seconds <= 0) return ACTION_TIMEOUT_MS;
+  return Math.round(seconds * 1000) + ACTION_TIMEOUT_MARGIN_MS;
+}
+
+/** A new Idempotency-Key for one submission (the IETF httpapi draft's header). */
+export function newIdempotencyKey() {
+  const c = globalThis.crypto;
+  if (typeof c?.randomUUID === "function") return c.randomUUID();
+  const bytes = new Uint8Array(16);
+  if (typeof c?.getRandomValues === "function") c.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** An error answer of the backend (RFC 9457 problem+json), or a request that never got one. */
 export class ApiProblem extends Error {
   /** Keeps the problem's members: code, status, title, detail, requestId and the code's extras. */
@@ -63,24 +91,25 @@ export function bodyOf(ctx) {
   return body;
 }
 
-/** The headers of every call: the bearer token, JSON both ways. */
-function headersOf(token) {
+/** The headers of every call: the bearer token, JSON both ways, and the call's own. */
+function headersOf(token, extra = {}) {
   return {
     Authorization: `Bearer ${token}`,
     "Content-Type": "application/json",
     Accept: "application/json",
+    ...extra,
   };
 }
 
 /** One POST with the token; answers the JSON body or throws an ApiProblem. */
-async function send(fetchImpl, url, token, body, timeoutMs, keepalive = false) {
+async function send(fetchImpl, url, token, body, timeoutMs, keepalive = false, headers = {}) {
   const controller = typeof AbortController === "function" ? new AbortController() : null;
   const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
   let response;
   try {
     response = await fetchImpl(url, {
       method: "POST",
-      headers: headersOf(token),
+      headers: headersOf(token, headers),
       body: JSON.stringify(body),
       credentials: "same-origin",
       signal: controller?.signal,
@@ -124,6 +153,7 @@ function signInToken(request) {
  * @property {number} [timeoutMs]
  * @property {boolean} [keepalive]  let the request outlive the page (presence's "gone")
  * @property {(token: string) => void} [onToken]  told every token a request goes out with
+ * @property {Record<string, string>} [headers]  the call's own headers (Idempotency-Key)
  */
 
 /**
@@ -144,6 +174,7 @@ export async function request(
     timeoutMs = REQUEST_TIMEOUT_MS,
     keepalive = false,
     onToken = null,
+    headers = {},
   } = {},
 ) {
   const url = `${baseUrl}${path}`;
@@ -153,7 +184,7 @@ export async function request(
   for (;;) {
     onToken?.(token);
     try {
-      return await send(fetchImpl, url, token, body, timeoutMs, keepalive);
+      return await send(fetchImpl, url, token, body, timeoutMs, keepalive, headers);
     } catch (error) {
       if (!(error instanceof ApiProblem)) throw error;
       if (error.code === "token_expired" && !freshTried) {
@@ -188,16 +219,27 @@ export async function postContext(ctx, seams = {}) {
 
 /**
  * POST /api/items/actions/<action>: the context, the etag the pane last saw, and the action's
- * own fields (README, "HTTP API"). Answers {action, item, result}.
+ * own fields (README, "HTTP API"), with the submission's Idempotency-Key: the same key for a
+ * retry of the same submission, so the server does it once. Answers {action, item, result}.
  * @param {import("./context.js").ItemContext} ctx
  * @param {string} action  claim, release, categorize, flag, markRead, ..., respond
- * @param {{etag?: string|null, fields?: object}} what
+ * @param {{etag?: string|null, fields?: object, key?: string|null, timeoutMs?: number}} what
  * @param {Seams} [seams]
  */
-export async function postAction(ctx, action, { etag = null, fields = {} } = {}, seams = {}) {
+export async function postAction(
+  ctx,
+  action,
+  { etag = null, fields = {}, key = null, timeoutMs = ACTION_TIMEOUT_MS } = {},
+  seams = {},
+) {
   const body = { ...bodyOf(checked(ctx)), ...fields };
   if (etag) body.etag = etag;
-  return request(`/api/items/actions/${encodeURIComponent(action)}`, body, seams);
+  const headers = key ? { ...(seams.headers ?? {}), "Idempotency-Key": key } : seams.headers;
+  return request(`/api/items/actions/${encodeURIComponent(action)}`, body, {
+    timeoutMs,
+    ...seams,
+    ...(headers && { headers }),
+  });
 }
 
 /**
@@ -314,7 +356,25 @@ export const PROBLEM_MESSAGES = Object.freeze({
   timeout: () => "Tandem's server took too long to answer. Choose Try again.",
   bad_answer: () =>
     "Tandem's server sent an answer the add-in couldn't read. Choose Try again; if it happens again, tell your administrator.",
+  send_outcome_unknown: (p) =>
+    p.detail ||
+    "Microsoft 365 didn't confirm your message, so it may or may not have gone out. Tandem won't send it again by itself: choose Check again.",
 });
+
+/** Codes whose own sentence (the server's detail) says more than the pane's would. */
+const SERVER_WORDS = new Set(["send_outcome_unknown"]);
+
+/** The actions that send something: their errors are told in the server's own sentence. */
+export const SENDING_ACTIONS = new Set(["reply", "replyAll", "forward", "respond"]);
+
+/** Codes a send's error may carry where the server's sentence is the one to show. */
+const SEND_WORDS = new Set([
+  "send_as_denied",
+  "upstream_unavailable",
+  "throttled",
+  "invalid_request",
+  "conflict",
+]);
 
 /** Codes where trying again later can't help until somebody changes something. */
 const FINAL = new Set([
@@ -327,18 +387,22 @@ const FINAL = new Set([
 /**
  * What to show for a failure: the sentence with its fix, whether Try again makes sense, a
  * link to open (consent), the request id and, for throttling, how long to wait.
+ * send_outcome_unknown is never "Try again" (that could send twice) but "Check again": the same
+ * submission, whose key makes the server look before it sends.
  * @param {unknown} error  an ApiProblem, an AuthError or anything thrown
- * @returns {{code: string, title: string, message: string, retry: boolean, retryAfter: number|null,
- *   link: {href: string, text: string}|null, requestId: string|null, officeCode: number|null,
- *   msalCode: string|null}}
+ * @param {{action?: string}} [about]  the action the error answered, if any
+ * @returns {{code: string, title: string, message: string, retry: boolean, check: boolean,
+ *   retryAfter: number|null, link: {href: string, text: string}|null, requestId: string|null,
+ *   officeCode: number|null, msalCode: string|null}}
  */
-export function explain(error) {
+export function explain(error, { action = null } = {}) {
   if (error instanceof AuthError) {
     return {
       code: `auth_${error.code}`,
       title: "Sign-in didn't work",
       message: error.message,
       retry: error.retryable,
+      check: false,
       retryAfter: null,
       link: null,
       requestId: null,
@@ -348,16 +412,23 @@ export function explain(error) {
   }
   if (error instanceof ApiProblem) {
     const words = PROBLEM_MESSAGES[error.code];
-    const message = words
-      ? words(error)
-      : `Tandem's server answered with an error (${error.status || "no status"}). Choose Try again; ` +
-        "if it happens again, tell your administrator and quote the request id.";
+    const own =
+      error.detail &&
+      (SERVER_WORDS.has(error.code) || (SENDING_ACTIONS.has(action) && SEND_WORDS.has(error.code)));
+    const message = own
+      ? String(error.detail)
+      : words
+        ? words(error)
+        : `Tandem's server answered with an error (${error.status || "no status"}). Choose Try again; ` +
+          "if it happens again, tell your administrator and quote the request id.";
     const href = error.code === "consent_required" ? safeHttpsUrl(error.consentUrl) : null;
+    const unknown = error.code === "send_outcome_unknown";
     return {
       code: error.code,
       title: (words && error.title) || "Something went wrong",
       message,
-      retry: !FINAL.has(error.code),
+      retry: !FINAL.has(error.code) && !unknown,
+      check: unknown,
       retryAfter: error.code === "throttled" ? Number(error.retryAfter ?? 0) || null : null,
       link: href ? { href, text: "Open the consent page" } : null,
       requestId: error.requestId,
@@ -371,6 +442,7 @@ export function explain(error) {
     message:
       "Something unexpected went wrong in the add-in. Choose Try again; if it happens again, restart Outlook.",
     retry: true,
+    check: false,
     retryAfter: null,
     link: null,
     requestId: null,

@@ -245,6 +245,19 @@ export class ActionsCard {
       children.push(
         h(d, "p", { class: "notice-text", "data-testid": "notice-text" }, notice.explained.message),
       );
+      if (notice.explained.check) {
+        // Never "Try again" here: the same submission asks the server to look first.
+        const check = h(
+          d,
+          "button",
+          { type: "button", class: "button", "data-testid": "check-again", "data-focus": true },
+          "Check again",
+        );
+        check.addEventListener("click", () => {
+          if (!this.busy) this.check();
+        });
+        children.push(h(d, "p", {}, check));
+      }
       if (notice.explained.requestId)
         children.push(
           h(
@@ -302,7 +315,22 @@ export class ActionsCard {
   async run(name, fields) {
     if (this.busy) return { kind: "busy" };
     this.clearNotice();
-    const outcome = await this.handlers.act(name, fields);
+    return this.shown(await this.handlers.act(name, fields));
+  }
+
+  /** Asks again about the submission whose outcome is unknown (its key: nothing sent twice). */
+  async check() {
+    if (this.busy) return { kind: "busy" };
+    this.clearNotice();
+    return this.shown(await this.handlers.check());
+  }
+
+  /**
+   * Shows an outcome that didn't re-render the view. An unknown send closes its form: what was
+   * typed is in the draft Exchange holds, and a changed text would be a second message.
+   */
+  shown(outcome) {
+    if (outcome.kind === "problem" && outcome.explained?.check) this.closeForm();
     if (outcome.kind === "conflict") {
       this.notice({ kind: "conflict", text: outcome.message, explained: outcome.explained });
     } else if (outcome.kind === "problem") {

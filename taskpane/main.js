@@ -60,23 +60,25 @@ function openLink(url) {
 
 /** The handlers the actions card calls: each checks that its item is still the one shown. */
 function handlersFor(mine) {
+  /** Renders an action's outcome when it worked (the card shows the others itself). */
+  const finish = (outcome) => {
+    if (!isCurrent(mine) || outcome.kind !== "done") return outcome;
+    if (outcome.gone) {
+      presence.leave();
+      card = null;
+      view.gone(outcome.ctx, outcome.answer, outcome.message, signIn.describe());
+    } else {
+      show(mine, outcome.ctx, outcome.answer, {
+        kind: "ok",
+        text: outcome.message,
+        draft: outcome.draft,
+      });
+    }
+    return outcome;
+  };
   return {
-    act: async (name, fields) => {
-      const outcome = await actions.perform(name, fields);
-      if (!isCurrent(mine) || outcome.kind !== "done") return outcome;
-      if (outcome.gone) {
-        presence.leave();
-        card = null;
-        view.gone(outcome.ctx, outcome.answer, outcome.message, signIn.describe());
-      } else {
-        show(mine, outcome.ctx, outcome.answer, {
-          kind: "ok",
-          text: outcome.message,
-          draft: outcome.draft,
-        });
-      }
-      return outcome;
-    },
+    act: async (name, fields) => finish(await actions.perform(name, fields)),
+    check: async () => finish(await actions.check()),
     folders: () => postFolders(actions.ctx, seams),
     replying: (open) => presence.replying(open),
     reload: () => reload(mine),

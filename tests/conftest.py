@@ -40,6 +40,7 @@ def _no_tandem_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 AUDIT_KEYS = {
+    "send",
     "time",
     "level",
     "logger",

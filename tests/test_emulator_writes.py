@@ -382,8 +382,11 @@ def test_create_reply_is_a_draft_in_that_mailboxs_drafts(fresh_emulator: Emulato
         f"https://outlook.office.com/owa/?ItemID={quote(draft['id'], safe='')}"
         "&exvsurl=1&viewmodel=ReadMessageItem"
     )
-    assert draft["body"]["content"].startswith("Hello")
+    # Exchange makes an HTML body with the comment in it as HTML, the original quoted below.
+    assert draft["body"]["contentType"] == "html"
+    assert draft["body"]["content"].startswith("<html><body><div>Hello</div>")
     assert item["subject"] in draft["body"]["content"]  # the original is quoted
+    assert draft["bodyPreview"].startswith("Hello")
     assert state(emulator, draft["id"])["createdBy"] == "lee@contoso.com"
 
 

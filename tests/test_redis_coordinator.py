@@ -58,8 +58,8 @@ def fallbacks(operation: str) -> float:
 # -- locks --------------------------------------------------------------------------------
 def test_a_lock_is_held_by_one_worker_at_a_time(coordinators):
     one, two = coordinators(), coordinators()
-    with one.lock("item:a", ttl=5, wait=0) as token:
-        assert one.holder("item:a") == token
+    with one.lock("item:a", ttl=5, wait=0) as hold:
+        assert one.holder("item:a") == hold.token
         with pytest.raises(LockTimeout), two.lock("item:a", ttl=5, wait=0.1):
             pass
         with two.lock("item:b", ttl=5, wait=0):  # other items are not in the way
@@ -91,11 +91,12 @@ def test_a_waiting_worker_gets_the_lock_when_it_is_released(coordinators):
 def test_only_the_owner_releases_a_lock(coordinators, redis_server: RedisServer):
     one, two = coordinators(), coordinators()
     raw = redis_server.client()
-    with one.lock("item:o", ttl=5, wait=0) as token:
+    with one.lock("item:o", ttl=5, wait=0) as hold:
         # A holder whose lock expired and was taken by another must not delete the new one.
         raw.set("tandem:lock:item:o", "someone-else", px=5000)
         assert one.holder("item:o") == "someone-else"
-        assert token != "someone-else"
+        assert hold.token != "someone-else"
+        assert not hold.held()  # and it is told so
     assert raw.get("tandem:lock:item:o") == b"someone-else"
     with pytest.raises(LockTimeout), two.lock("item:o", ttl=5, wait=0):
         pass
@@ -104,10 +105,10 @@ def test_only_the_owner_releases_a_lock(coordinators, redis_server: RedisServer)
 def test_a_lock_is_renewed_while_a_slow_write_runs(coordinators, redis_server: RedisServer):
     one, two = coordinators(), coordinators()
     raw = redis_server.client()
-    with one.lock("item:slow", ttl=0.3, wait=0) as token:
+    with one.lock("item:slow", ttl=0.3, wait=0) as hold:
         started = time.monotonic()
         while time.monotonic() - started < 1.0:  # more than three TTLs
-            assert raw.get("tandem:lock:item:slow") == token.encode()
+            assert raw.get("tandem:lock:item:slow") == hold.token.encode()
             with pytest.raises(LockTimeout), two.lock("item:slow", ttl=0.3, wait=0):
                 pass
             time.sleep(0.05)  # the write taking its time

@@ -369,15 +369,24 @@ def test_every_action_leaves_one_json_audit_line_without_token_or_comment(
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [(line["action"], line["outcome"]) for line in lines] == [
         ("claim", "ok"),
+        ("reply", "sending"),  # the intent, written before Graph is asked to send
         ("reply", "ok"),
         ("flag", "invalid_request"),
     ]
     for line in lines:
         assert line["event"] == "action"
         assert line["person"]["upn"] == "lee@contoso.com" and line["person"]["oid"]
-        assert line["durationMs"] >= 0
+        assert line.get("durationMs", 0) >= 0
     assert lines[0]["mailbox"] == SUPPORT and len(lines[0]["item"]) == 16
-    assert lines[1]["graphRequestIds"]  # Graph's request-ids, for a ticket with Microsoft
+    assert lines[1]["send"] == {"outcome": "sending", "route": "mailbox", "recipients": 1}
+    # Sent, by which route, as whom, to how many: never to whom.
+    assert lines[2]["send"] == {
+        "outcome": "sent",
+        "route": "mailbox",
+        "sentAs": "sendAs",
+        "recipients": 1,
+    }
+    assert lines[2]["graphRequestIds"]  # Graph's request-ids, for a ticket with Microsoft
     text = stream.getvalue()
     assert secret_comment not in text and "4471" not in text
     assert lee not in text and "eyJ" not in text

@@ -28,6 +28,7 @@ log = logging.getLogger("tandem.coordination")
 __all__ = [
     "CoordinationUnavailable",
     "Coordinator",
+    "Hold",
     "Keeper",
     "LockTimeout",
     "Slot",
@@ -46,6 +47,31 @@ class SlotTimeout(Exception):
 
 class CoordinationUnavailable(Exception):
     """The shared store can't be reached, so a lock can't be promised to be the only one."""
+
+
+@dataclass
+class Hold:
+    """A held lock: its owner token, and how its holder learns that it is no longer held.
+
+    `lost` is set by the renewal that finds the lock gone (it expired and was taken, or the
+    store was flushed or restarted); `held()` asks the store itself, now. A holder about to do
+    something that can't be undone (send a reply) asks `held()` first: a fence, so that a
+    second holder that got the lock meanwhile is the only one that acts.
+    """
+
+    key: str
+    token: str
+    lost: threading.Event = field(default_factory=threading.Event)
+    ask: Callable[[], bool] = field(default=lambda: True, repr=False)
+
+    def held(self) -> bool:
+        """Whether the lock is still this holder's, as the store says now."""
+        if self.lost.is_set():
+            return False
+        if not self.ask():
+            self.lost.set()
+            return False
+        return True
 
 
 @dataclass
@@ -75,7 +101,7 @@ class Coordinator(Protocol):
         """Whether the shared store answers now (always True in-process)."""
         ...
 
-    def lock(self, key: str, *, ttl: float, wait: float) -> AbstractContextManager[str]:
+    def lock(self, key: str, *, ttl: float, wait: float) -> AbstractContextManager[Hold]:
         """Hold the lock named `key`; raise LockTimeout after `wait` seconds.
 
         The lock is renewed while it is held; `ttl` is how long it outlives a holder that
@@ -89,6 +115,23 @@ class Coordinator(Protocol):
 
     def fetch(self, key: str) -> bytes | None:
         """The cached value stored under `key`, or None."""
+        ...
+
+    def recall(self, key: str) -> bytes | None:
+        """The record kept under `key` (see `remember`), or None.
+
+        CoordinationUnavailable when the shared store can't be asked: a record is never
+        answered from a copy that another worker may have changed.
+        """
+        ...
+
+    def remember(self, key: str, value: bytes, *, ttl: float) -> None:
+        """Keep `value` under `key` for `ttl` seconds where every worker reads it (encrypted in
+        Redis); CoordinationUnavailable when that can't be promised."""
+        ...
+
+    def forget(self, key: str) -> None:
+        """Drop the record under `key`."""
         ...
 
     def store(self, key: str, value: bytes, *, ttl: float) -> None:

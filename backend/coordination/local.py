@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from . import Keeper, LockTimeout, Slot, SlotTimeout, owner_token
+from . import Hold, Keeper, LockTimeout, Slot, SlotTimeout, owner_token
 
 
 @dataclass
@@ -41,6 +41,7 @@ class LocalCoordinator:
         self._waiting: dict[str, deque[_Waiter]] = {}  # key -> who waits for a slot, in order
         self._presence: dict[str, dict[str, tuple[float, dict[str, Any]]]] = {}
         self._cache: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._records: dict[str, tuple[float, bytes]] = {}
         self._keeper = Keeper("local", clock=clock)
 
     def ping(self) -> bool:
@@ -48,7 +49,7 @@ class LocalCoordinator:
         return True
 
     @contextmanager
-    def lock(self, key: str, *, ttl: float, wait: float) -> Iterator[str]:
+    def lock(self, key: str, *, ttl: float, wait: float) -> Iterator[Hold]:
         """Hold the lock named `key`, renewed while held; it expires `ttl` after renewals stop."""
         token = owner_token(uuid.uuid4().hex)
         deadline = self._clock() + wait
@@ -63,9 +64,17 @@ class LocalCoordinator:
                 if deadline <= now:
                     raise LockTimeout(key)
                 self._changed.wait(timeout=max(0.001, remaining))
-        handle = self._keeper.hold(lambda: self._extend(key, token, ttl), every=ttl / 3)
+        hold = Hold(key, token, ask=lambda: self.holder(key) == token)
+
+        def renew() -> bool:
+            kept = self._extend(key, token, ttl)
+            if not kept:
+                hold.lost.set()
+            return kept
+
+        handle = self._keeper.hold(renew, every=ttl / 3)
         try:
-            yield token
+            yield hold
         finally:
             self._keeper.drop(handle)
             with self._changed:
@@ -168,6 +177,31 @@ class LocalCoordinator:
             self._cache.move_to_end(key)
             while len(self._cache) > self._max_entries:
                 self._cache.popitem(last=False)
+
+    def recall(self, key: str) -> bytes | None:
+        """The record under `key` while it lasts, or None."""
+        with self._mutex:
+            entry = self._records.get(key)
+            if entry is None or entry[0] <= self._clock():
+                self._records.pop(key, None)
+                return None
+            return entry[1]
+
+    def remember(self, key: str, value: bytes, *, ttl: float) -> None:
+        """Keep `value` under `key` for `ttl` seconds (this process only: one worker)."""
+        with self._mutex:
+            now = self._clock()
+            if len(self._records) >= self._max_entries:  # drop what expired, then the oldest
+                for stale in [k for k, (at, _) in self._records.items() if at <= now]:
+                    del self._records[stale]
+                while len(self._records) >= self._max_entries:
+                    del self._records[min(self._records, key=lambda k: self._records[k][0])]
+            self._records[key] = (now + ttl, value)
+
+    def forget(self, key: str) -> None:
+        """Drop the record under `key`."""
+        with self._mutex:
+            self._records.pop(key, None)
 
     def announce(self, key: str, member: str, value: dict[str, Any], *, ttl: float) -> bool:
         """Say `member` is present at `key` for `ttl` seconds; True when it was already there."""

@@ -16,6 +16,9 @@ What lives where (every key starts with `tandem:` and expires by itself):
   was stored under, so an entry copied to another key does not decrypt as valid there;
   stored base32 so that no stored byte sequence can read as a JWT (`eyJ...`) by chance.
 - `tandem:presence:<name>`: a hash of member -> `<expires at ms>|<json>`.
+- `tandem:record:<name>`: a record every worker must read alike (what a keyed action did),
+  sealed as the cache is; read from Redis only, never from a local copy, and refused
+  (`CoordinationUnavailable`) while Redis is down.
 
 Redis down: each call tries Redis again once its back-off (0.25 s, doubling to 2 s) has
 passed. Meanwhile slots, the cache and presence carry on with a process-local
@@ -51,7 +54,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .. import metrics
-from . import CoordinationUnavailable, Keeper, LockTimeout, Slot, SlotTimeout, owner_token
+from . import CoordinationUnavailable, Hold, Keeper, LockTimeout, Slot, SlotTimeout, owner_token
 from .local import LocalCoordinator
 from .lua import (
     ANNOUNCE,
@@ -192,8 +195,13 @@ class RedisCoordinator:
 
     # -- locks ------------------------------------------------------------------------------
     @contextmanager
-    def lock(self, key: str, *, ttl: float, wait: float) -> Iterator[str]:
-        """Hold the lock `key` across every worker; CoordinationUnavailable without Redis."""
+    def lock(self, key: str, *, ttl: float, wait: float) -> Iterator[Hold]:
+        """Hold the lock `key` across every worker; CoordinationUnavailable without Redis.
+
+        The renewal that finds the lock gone (expired and taken, Redis flushed or restarted
+        without persistence) marks the hold lost, and `Hold.held()` asks Redis itself: the
+        holder checks before anything it can't undo.
+        """
         if not self.available():
             metrics.COORDINATION_FALLBACK.labels("lock_refused").inc()
             raise CoordinationUnavailable(key)
@@ -216,19 +224,24 @@ class RedisCoordinator:
                 raise LockTimeout(key)
             pause = self._pause(pause, deadline)
 
+        hold = Hold(key, token, ask=lambda: self._owns(name, token))
+        # Named in logs by a hash: a lock's key holds an item id and a person's oid.
+        label = hashlib.sha256(key.encode()).hexdigest()[:12]
+
         def renew() -> bool:
             try:
                 kept = bool(self._lock_extend(keys=[name], args=[token, ms]))
             except redis.RedisError as error:
-                log.info("could not renew the lock %s (%s); trying again", key, error)
+                log.info("could not renew the lock %s (%s); trying again", label, error)
                 return True
             if not kept:
-                log.warning("the lock %s expired while held; its write goes on unguarded", key)
+                hold.lost.set()
+                log.warning("the lock %s was lost while held; its holder is told to stop", label)
             return kept
 
         handle = self._keeper.hold(renew, every=ttl / 3)
         try:
-            yield token
+            yield hold
         finally:
             self._keeper.drop(handle)
             try:
@@ -236,6 +249,16 @@ class RedisCoordinator:
             except redis.RedisError as error:
                 # It expires by itself within its TTL.
                 self._failed("unlock", error)
+
+    def _owns(self, name: str, token: str) -> bool:
+        """Whether Redis still holds `token` in the lock `name` (False when it can't say)."""
+        try:
+            value = self._redis.get(name)
+        except redis.RedisError as error:
+            self._failed("lock check", error)
+            return False
+        self._worked()
+        return value is not None and value.decode() == token
 
     def _pause(self, pause: float, deadline: float) -> float:
         """Wait a little before asking again (jittered so waiters don't ask in step)."""
@@ -361,6 +384,46 @@ class RedisCoordinator:
             self._fallback("cache")
             return
         self._worked()
+
+    # -- records ----------------------------------------------------------------------------
+    def recall(self, key: str) -> bytes | None:
+        """The record under `key`, read from Redis (never a local copy), or None."""
+        if not self.available():
+            raise CoordinationUnavailable(key)
+        try:
+            sealed = self._redis.get(PREFIX + "record:" + key)
+        except redis.RedisError as error:
+            self._failed("record", error)
+            raise CoordinationUnavailable(key) from error
+        self._worked()
+        if sealed is None:
+            return None
+        value = self._open(key, sealed)
+        if value is None:  # sealed under a key nobody has now: as good as no record
+            log.warning("a record in Redis did not open; treated as absent")
+        return value
+
+    def remember(self, key: str, value: bytes, *, ttl: float) -> None:
+        """Keep `value`, encrypted, in Redis for every worker for `ttl` seconds."""
+        if not self.available():
+            raise CoordinationUnavailable(key)
+        try:
+            self._redis.set(
+                PREFIX + "record:" + key, self._seal(key, value), px=max(1, round(ttl * 1000))
+            )
+        except redis.RedisError as error:
+            self._failed("record", error)
+            raise CoordinationUnavailable(key) from error
+        self._worked()
+
+    def forget(self, key: str) -> None:
+        """Drop the record under `key` (it expires by itself if Redis can't be told)."""
+        try:
+            self._redis.delete(PREFIX + "record:" + key)
+        except redis.RedisError as error:
+            self._failed("record", error)
+        else:
+            self._worked()
 
     def _seal(self, key: str, value: bytes) -> bytes:
         token = self._cipher.encrypt(_bound(key) + value)

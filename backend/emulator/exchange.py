@@ -16,7 +16,9 @@ import base64
 import copy
 import datetime as dt
 import hashlib
+import html
 import random
+import re
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -60,6 +62,20 @@ class ExchangeError(Exception):
         self.code = code
         self.message = message
         self.headers = headers or {}
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def preview(body: Any) -> str:
+    """Graph's bodyPreview: the body's first 255 characters as text (HTML's tags dropped)."""
+    if not isinstance(body, dict):
+        return ""
+    content = str(body.get("content", ""))
+    if str(body.get("contentType", "")).lower() == "html":
+        content = html.unescape(_TAG.sub(" ", content.replace("<br>", "\n")))
+        content = re.sub(r"[ \t]+", " ", content).strip()
+    return content[:255]
 
 
 def access_denied() -> ExchangeError:
@@ -429,7 +445,7 @@ class Exchange:
                 fields[name] = {"old": old, "new": value}
             item.data[name] = copy.deepcopy(value)
             if name == "body" and isinstance(value, dict):
-                item.data["bodyPreview"] = str(value.get("content", ""))[:255]
+                item.data["bodyPreview"] = preview(value)
         self.touch(item)
         self._record(item, call, operation, fields)
         return item
@@ -491,7 +507,7 @@ class Exchange:
         data: dict[str, Any] = {
             "subject": "",
             "body": body,
-            "bodyPreview": str(body.get("content", ""))[:255],
+            "bodyPreview": preview(body),
             "from": own,
             "sender": own,
             "toRecipients": [],
@@ -535,12 +551,11 @@ class Exchange:
             assert drafts is not None
             data = self.new_message(mailbox, self._response_fields(mailbox, original, action, to))
             data["conversationId"] = original.data.get("conversationId", data["conversationId"])
-            quoted = self._quote(original)
             body = message.get("body")
             if body is None:
-                data["body"] = {"contentType": "text", "content": (comment or "") + quoted}
+                data["body"] = self._comment_body(comment, original)
             data.update(copy.deepcopy(message))
-            data["bodyPreview"] = str(data["body"].get("content", ""))[:255]
+            data["bodyPreview"] = preview(data["body"])
             return self.create(call, mailbox, drafts, data, "message")
 
     @staticmethod
@@ -570,6 +585,17 @@ class Exchange:
                 copy.deepcopy(r) for r in o.get("ccRecipients", []) if address_of(r) not in seen
             ]
         return fields
+
+    @classmethod
+    def _comment_body(cls, comment: str | None, original: Item) -> dict[str, str]:
+        """The HTML body Exchange makes of a `comment` and the original: the comment goes in
+        as HTML (its markup is interpreted and its bare line breaks collapse, as people
+        report of Graph's `comment`), the original quoted below it."""
+        quoted = html.escape(cls._quote(original)).replace("\n", "<br>")
+        return {
+            "contentType": "html",
+            "content": f"<html><body><div>{comment or ''}</div>{quoted}</body></html>",
+        }
 
     @staticmethod
     def _quote(original: Item) -> str:
@@ -729,12 +755,9 @@ class Exchange:
             data = self.new_message(mailbox, fields)
             data["conversationId"] = original.data.get("conversationId", data["conversationId"])
             if message.get("body") is None:
-                data["body"] = {
-                    "contentType": "text",
-                    "content": (comment or "") + self._quote(original),
-                }
+                data["body"] = self._comment_body(comment, original)
             data.update(copy.deepcopy(message))
-            data["bodyPreview"] = str(data["body"].get("content", ""))[:255]
+            data["bodyPreview"] = preview(data["body"])
             return self._submit(call, mailbox, data, draft=None, save=True)
 
     def respond(

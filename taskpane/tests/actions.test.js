@@ -1,6 +1,5 @@
-// The unit tests of actions.js, api.js's action calls and controls.js's parsers. One file past
-// ~400 lines because they share the item, context answers and fake fetch built below; each
-// describe block stands alone.
+// The unit tests of actions.js, api.js's action calls and controls.js's parsers, on the shared
+// fakes of fakes.js; each describe block stands alone.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -15,92 +14,15 @@ import {
 import { postAction, postFolders, postPresence, presenceGoneNow } from "../api.js";
 import { parseCategoryNames, parseRecipients } from "../controls.js";
 import { advance, settle, useMockTimers } from "./clock.js";
-
-const SHARED = {
-  state: "shared",
-  itemId: "AAMkAD-shared_item",
-  itemType: "message",
-  mailbox: "support@contoso.com",
-  person: { name: "Lee Gu", address: "lee@contoso.com" },
-  shared: {
-    targetMailbox: "support@contoso.com",
-    targetRestUrl: "https://outlook.office.com/api",
-    owner: "support@contoso.com",
-    delegatePermissions: 63,
-  },
-};
-const CONTEXT_BODY = {
-  itemId: SHARED.itemId,
-  itemType: "message",
-  shared: SHARED.shared,
-};
-
-/** A context answer as the backend sends it, for the item at `id` with `etag`. */
-function contextAnswer({ id = SHARED.itemId, etag = 'W/"ck-1"', claim = null } = {}) {
-  return {
-    mailbox: { address: "support@contoso.com", kind: "shared", owner: "support@contoso.com" },
-    person: { name: "Lee Gu", upn: "lee@contoso.com" },
-    permissions: { read: true, bits: 63 },
-    item: { id, etag, subject: "Printer jams", categories: [], claim, isRead: true },
-    actions: { claim: { allowed: !claim }, release: { allowed: Boolean(claim) } },
-  };
-}
-
-/** A JSON response. */
-function json(body, status = 200, type = "application/json") {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": type } });
-}
-
-/** A problem+json response. */
-function problem(status, code, members = {}) {
-  return json(
-    { type: `urn:tandem:problem:${code}`, title: "t", status, detail: "d", code, ...members },
-    status,
-    "application/problem+json",
-  );
-}
-
-/**
- * A fake backend: each route answers from its own queue (a Response, or a function of the
- * request giving one, or {delayMs, response} answered after that long on the mocked clock).
- */
-function fakeBackend(routes) {
-  const requests = [];
-  const fetch = async (url, init) => {
-    const path = new URL(url, "https://localhost:3000").pathname;
-    const request = {
-      path,
-      init,
-      body: JSON.parse(init.body),
-      auth: init.headers.Authorization,
-      keepalive: init.keepalive === true,
-    };
-    requests.push(request);
-    const queue = routes[path];
-    if (!queue?.length) throw new Error(`no answer queued for ${path}`);
-    let next = queue.length > 1 ? queue.shift() : queue[0];
-    if (typeof next === "function") next = next(request);
-    if (next?.delayMs) {
-      const { delayMs, response } = next;
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      return typeof response === "function" ? response(request) : response.clone();
-    }
-    return next.clone();
-  };
-  return { fetch, requests };
-}
-
-/** Numbered tokens, recording what was asked. */
-function fakeTokens() {
-  const asked = [];
-  return {
-    asked,
-    getToken: async (request) => {
-      asked.push(request);
-      return `token-${asked.length}`;
-    },
-  };
-}
+import {
+  CONTEXT_BODY,
+  contextAnswer,
+  fakeBackend,
+  fakeTokens,
+  json,
+  problem,
+  SHARED,
+} from "./fakes.js";
 
 describe("the action routes' calls", () => {
   it("posts the context, the etag and the action's fields with the bearer token", async () => {
@@ -375,13 +297,27 @@ describe("ItemActions", () => {
 
   it("explains other failures in the problem sentences", async () => {
     const { actions } = setup({
-      "/api/items/actions/reply": [problem(403, "send_as_denied", { requestId: "r-1" })],
+      "/api/items/actions/flag": [problem(403, "mailbox_access_denied", { requestId: "r-1" })],
+    });
+    const outcome = await actions.perform("flag", { flag: "flagged" });
+    assert.equal(outcome.kind, "problem");
+    assert.equal(outcome.explained.code, "mailbox_access_denied");
+    assert.equal(outcome.explained.requestId, "r-1");
+    assert.match(outcome.explained.message, /^Exchange refused access to this mailbox/);
+  });
+
+  it("tells a send's failure in the server's own sentence", async () => {
+    const words =
+      "You may not send as this mailbox: you have neither Send As nor Send on Behalf on it.";
+    const { actions } = setup({
+      "/api/items/actions/reply": [
+        problem(403, "send_as_denied", { requestId: "r-1", detail: words }),
+      ],
     });
     const outcome = await actions.perform("reply", { comment: "Hi", send: true });
     assert.equal(outcome.kind, "problem");
     assert.equal(outcome.explained.code, "send_as_denied");
-    assert.equal(outcome.explained.requestId, "r-1");
-    assert.match(outcome.explained.message, /Send As or Send on Behalf/);
+    assert.equal(outcome.explained.message, words);
   });
 
   it("keeps the action's item when the context call after it fails", async () => {

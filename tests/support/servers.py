@@ -142,12 +142,16 @@ class BackendHandle:
             headers["Authorization"] = f"Bearer {token}"
         return self.http.post(f"{self.url}/api/items/context", json=body, headers=headers)
 
-    def action(self, token: str, name: str, body: dict[str, Any], **fields: Any) -> Any:
-        """POST /api/items/actions/<name> with the item context, and the action's fields."""
+    def action(
+        self, token: str, name: str, body: dict[str, Any], *, key: str | None = None, **fields: Any
+    ) -> Any:
+        """POST /api/items/actions/<name> with the item context and the action's fields, and
+        an Idempotency-Key when `key` is given."""
+        headers = {"Authorization": f"Bearer {token}"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
         return self.http.post(
-            f"{self.url}/api/items/actions/{name}",
-            json={**body, **fields},
-            headers={"Authorization": f"Bearer {token}"},
+            f"{self.url}/api/items/actions/{name}", json={**body, **fields}, headers=headers
         )
 
     def folders(self, token: str, body: dict[str, Any]) -> Any:
