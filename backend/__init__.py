@@ -43,6 +43,7 @@ class Tandem:
     obo: OnBehalfOf
     graph: GraphClient
     coordinator: Coordinator
+    wall: Callable[[], float] = time.time  # the wall clock (tests move it)
 
     def act(
         self, caller: Caller, ctx: ItemContext, fields: dict[str, Any], etag: str | None
@@ -128,6 +129,7 @@ def create_app(
             wall=wall,
         ),
         coordinator=coordinator,
+        wall=wall,
     )
 
     app = Flask(__name__, static_folder=None)
