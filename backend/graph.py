@@ -41,6 +41,7 @@ from .errors import (
     UpstreamUnavailable,
 )
 from .identity import Caller
+from .obo import GraphToken
 from .outbound import retry_after
 
 log = logging.getLogger("tandem.graph")
@@ -217,6 +218,7 @@ class GraphClient:
             headers["If-Match"] = if_match
         deadline = self._clock() + self._budget
         attempt = timeouts = 0
+        renewed = False
         while True:
             attempt += 1
             remaining = deadline - self._clock()
@@ -273,6 +275,15 @@ class GraphClient:
                 self._observe(response.headers["request-id"])
             if status < 300:
                 return self._answer(response)
+            if status == 401 and not renewed and isinstance(token, GraphToken):
+                # Graph refused this person's token (InvalidAuthenticationToken): revoked, or
+                # signed with a key it no longer trusts. Graph did nothing with the request,
+                # so it is sent once more, writes too, with a freshly exchanged token.
+                log.info("Graph refused the person's token (401); once more with a fresh one")
+                renewed = True
+                token = token.renew()
+                headers["Authorization"] = f"Bearer {token}"
+                continue
             if status in RETRY_STATUSES and (status == 429 or safe):
                 wait = retry_after(response.headers.get("Retry-After"), now=self._wall())
                 wait = float(min(8, 2 ** (attempt - 1))) if wait is None else wait
@@ -309,6 +320,10 @@ class GraphClient:
         if not isinstance(body, dict):
             raise UpstreamUnavailable("Microsoft Graph answered something unexpected.", status=502)
         return Answer(response.status_code, body, request_id, dict(response.headers))
+
+
+class TokenRefused(ServerMisconfigured):
+    """Graph answered 401 to a token that was renewed already, or that could not be."""
 
 
 def _alias_key(alias: str) -> str:
@@ -414,12 +429,14 @@ def graph_error(response: requests.Response, *, wall: Callable[[], float] = time
     if status in (409, 412) or code == "ErrorIrresolvableConflict":
         return Conflict("The item changed while we were saving it.")
     if status == 401:
+        # A freshly exchanged token refused too (GraphClient renews a refused one once): the
+        # tokens are for the wrong resource or cloud, which only the operator can fix.
         log.error(
             "Graph refused the on-behalf-of token (%s): check TANDEM_SCOPES, "
             "TANDEM_CLOUD and TANDEM_GRAPH_URL",
             code,
         )
-        return ServerMisconfigured("Microsoft Graph refused the add-in's access.")
+        return TokenRefused("Microsoft Graph refused the add-in's access.")
     if code == "ErrorInvalidRecipients":
         return InvalidRequest("The message has no recipient Exchange can send to.", "toRecipients")
     if code.startswith("ErrorCalendarIsOrganizerFor"):

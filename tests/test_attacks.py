@@ -408,3 +408,42 @@ def test_presence_checks_access_again_after_five_minutes(
     after = _presence(backend, sam, body, "viewing")
     assert after.status_code == 403, after.text
     assert after.json()["code"] == "mailbox_access_denied"
+
+
+def test_a_refused_graph_token_is_exchanged_once_more(make_backend, fresh_emulator: EmulatorHandle):
+    """Defect 7: a 401 for one person's cached token was 500 server_misconfigured for its life."""
+    backend = make_backend(fresh_emulator)
+    lee = fresh_emulator.sso("lee@contoso.com")
+    body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
+    assert backend.context(lee, body).status_code == 200
+    exchanges = fresh_emulator.stats()["tokenRequests"]
+    fresh_emulator.fault(target="graph", person="lee@", status=401)
+    answer = backend.context(lee, body)
+    assert answer.status_code == 200, answer.text
+    assert fresh_emulator.stats()["tokenRequests"] == exchanges + 1
+    # The fresh token is the cached one now: no further exchange.
+    assert backend.context(lee, body).status_code == 200
+    assert fresh_emulator.stats()["tokenRequests"] == exchanges + 1
+    # A write in the middle of an action is sent once more too (Graph did nothing with it).
+    fresh_emulator.fault(target="graph", person="lee@", method="PATCH", status=401)
+    claim = backend.action(lee, "claim", body)
+    assert claim.status_code == 200, claim.text
+    assert claim.json()["result"]["holder"]["upn"] == "lee@contoso.com"
+
+
+def test_a_token_refused_again_after_a_fresh_exchange_is_misconfiguration(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    """Defect 7: only when the fresh token is refused too is it the operator's to fix."""
+    backend = make_backend(fresh_emulator)
+    lee = fresh_emulator.sso("lee@contoso.com")
+    body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
+    assert backend.context(lee, body).status_code == 200
+    before = fresh_emulator.stats()
+    fresh_emulator.fault(target="graph", person="lee@", status=401, times=-1)
+    answer = backend.context(lee, body)
+    assert answer.status_code == 500, answer.text
+    assert answer.json()["code"] == "server_misconfigured"
+    after = fresh_emulator.stats()
+    assert after["tokenRequests"] == before["tokenRequests"] + 1  # one more exchange, no loop
+    assert after["graphRequests"] == before["graphRequests"] + 2
