@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import sys
 import time
 import uuid
@@ -42,6 +43,7 @@ class Tandem:
     obo: OnBehalfOf
     graph: GraphClient
     coordinator: Coordinator
+    wall: Callable[[], float] = time.time  # the wall clock (tests move it)
 
     def act(
         self, caller: Caller, ctx: ItemContext, fields: dict[str, Any], etag: str | None
@@ -130,6 +132,7 @@ def create_app(
             wall=wall,
         ),
         coordinator=coordinator,
+        wall=wall,
     )
 
     app = Flask(__name__, static_folder=None)
@@ -141,11 +144,13 @@ def create_app(
     app.register_blueprint(site.bp)
     app.register_blueprint(metrics.bp)
     # The pane is served by this app (same origin: no CORS needed); other origins are refused
-    # unless TANDEM_ALLOWED_ORIGINS names them.
+    # unless TANDEM_ALLOWED_ORIGINS names them. Each is handed to flask-cors as an anchored
+    # pattern of its escaped text: flask-cors takes a string holding '*', '$', '[' ... for an
+    # unanchored regex, so only an exact origin may match, whatever the Settings hold.
     if settings.allowed_origins:
         CORS(
             app,
-            resources={r"/api/*": {"origins": list(settings.allowed_origins)}},
+            resources={r"/api/*": {"origins": [_exactly(o) for o in settings.allowed_origins]}},
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
             expose_headers=["Idempotent-Replayed", "Retry-After", "request-id"],
             max_age=600,
@@ -172,6 +177,11 @@ def create_app(
         return response
 
     return app
+
+
+def _exactly(origin: str) -> re.Pattern[str]:
+    """An origin as a pattern that matches that origin and nothing else (case-insensitively)."""
+    return re.compile(re.escape(origin) + r"\Z", re.IGNORECASE)
 
 
 def _redis_secrets(settings: Settings) -> list[str]:

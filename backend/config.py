@@ -254,13 +254,26 @@ def _serving_settings(get: Callable[[str], str]) -> dict[str, Any]:
         entry = entry.strip().rstrip("/")
         if not entry:
             continue
-        parts = urlsplit(entry)
-        # An origin is scheme://host[:port] and nothing else (RFC 6454); '*' is refused on
-        # purpose: the API carries bearer tokens, and any origin would do no good.
-        if parts.scheme != "https" or not parts.netloc or parts.path or parts.query:
+        try:
+            parts = urlsplit(entry)
+        except ValueError:  # a '[' that does not open an IPv6 literal
+            parts = urlsplit("invalid:")
+        # An origin is scheme://host[:port] and nothing else (RFC 6454), matched exactly: no
+        # wildcard, no pattern. flask-cors reads any string holding '*', '$', '(' ... as an
+        # unanchored regex, so 'https://*.contoso.com' would allow
+        # 'https://xcontoso.com.attacker.net'; the API carries bearer tokens, so each origin
+        # that may call it is listed by name.
+        if (
+            parts.scheme != "https"
+            or not HOST_PORT.fullmatch(parts.netloc)
+            or parts.path
+            or parts.query
+            or parts.fragment
+        ):
             raise ConfigError(
-                f"TANDEM_ALLOWED_ORIGINS holds {entry!r}: each entry must be an https origin "
-                "such as https://host[:port], comma-separated"
+                f"TANDEM_ALLOWED_ORIGINS holds {entry!r}: each entry must be an exact https "
+                "origin such as https://host[:port] (no wildcard: list each host), "
+                "comma-separated"
             )
         origins.append(f"https://{parts.netloc.lower()}")
 

@@ -22,7 +22,13 @@ WELL_KNOWN = ("inbox", "archive", "deleteditems", "junkemail", "drafts", "sentit
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def names(body: dict[str, Any], key: str) -> list[str]:
+def names(body: dict[str, Any], key: str, *, adding: bool) -> list[str]:
+    """Category names to add or remove, validated; each is named by `key[n]` when refused.
+
+    A name to add is written for everyone to see: it may hold no invisible or bidi character
+    and may not read like a claim (`Tandem:` after NFKD and a look-alike skeleton). A name to
+    remove only matches one already on the item, so the team can clean such names away.
+    """
     value = body.get(key, [])
     if not isinstance(value, list) or len(value) > MAX_NAMES:
         raise InvalidRequest(f"{key} must be a list of at most {MAX_NAMES} names.", field=key)
@@ -37,9 +43,17 @@ def names(body: dict[str, Any], key: str) -> list[str]:
                 "control character.",
                 field=where,
             )
-        if claims.is_claim(name):
+        if adding and (bad := claims.refused_character(name)) is not None:
             raise InvalidRequest(
-                "Tandem's claim categories change only through claim and release.", field=where
+                f"A category name holds no invisible, direction-changing or unassigned "
+                f"character (U+{ord(bad):04X}): Outlook would show something else than it holds.",
+                field=where,
+            )
+        if claims.is_claim(name) or (adding and claims.looks_like_claim(name)):
+            raise InvalidRequest(
+                "Tandem's claim categories change only through claim and release (and a name "
+                "that reads like one can't be added).",
+                field=where,
             )
         if name.strip().lower() not in {n.lower() for n in names}:
             names.append(name.strip())
@@ -47,7 +61,7 @@ def names(body: dict[str, Any], key: str) -> list[str]:
 
 
 def categorize(body: dict[str, Any]) -> dict[str, Any]:
-    add, remove = names(body, "add"), names(body, "remove")
+    add, remove = names(body, "add", adding=True), names(body, "remove", adding=False)
     if not add and not remove:
         raise InvalidRequest("Name at least one category to add or remove.", field="add")
     overlap = {n.lower() for n in add} & {n.lower() for n in remove}

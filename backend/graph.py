@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import logging
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +41,7 @@ from .errors import (
     UpstreamUnavailable,
 )
 from .identity import Caller
+from .obo import GraphToken
 from .outbound import retry_after
 
 log = logging.getLogger("tandem.graph")
@@ -60,7 +60,11 @@ EVENT_SELECT = (
 SELECTS = {"message": MESSAGE_SELECT, "appointment": EVENT_SELECT}
 # An Exchange item id carries its mailbox's GUID in ASCII after a 4-byte header (base64 of
 # 00 03 24 00 <guid> ...): the same mailbox whether it was reached as /me, by address or by id.
+# The posted id is the client's word, though: only an id Graph answered through a route tells
+# which mailbox that route reaches (Exchange refuses an id of another mailbox with
+# ErrorInvalidMailboxItemId), so that is what `route` trusts, for this long.
 _EMBEDDED_GUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MAILBOX_MEMORY = 3600.0
 
 
 def mailbox_guid(item_id: str) -> str | None:
@@ -76,11 +80,17 @@ def mailbox_guid(item_id: str) -> str | None:
 
 @dataclass(frozen=True)
 class Route:
-    """Where a call goes (`root`: /me or /users/<encoded>) and which mailbox slots it takes."""
+    """Where a call goes (`root`: /me or /users/<encoded>) and which mailbox slots it takes.
+
+    `key` names the mailbox the route reaches, never what the posted item id claims: the GUID
+    Graph's answers showed for `alias` (so /me, the address and the mailbox id of one mailbox
+    share its 4 slots, its item locks and its presence), else the alias itself.
+    """
 
     root: str
     key: str
     target: str | None  # the target mailbox as the pane named it; None for /me
+    alias: str = ""  # "me:<oid>", or the target as posted, lower-cased
 
 
 @dataclass
@@ -126,36 +136,46 @@ class GraphClient:
         self._sleep = sleep
         self._clock = clock
         self._wall = wall
-        # Mailbox keys learnt from item ids, by alias ("me:<oid>", an address, an id).
-        self._known: OrderedDict[str, str] = OrderedDict()
-        self._known_lock = threading.Lock()
 
     # -- where calls go -------------------------------------------------------------------
     def route(self, caller: Caller, ctx: ItemContext) -> Route:
-        """The route of the item's mailbox; its slots are the mailbox's, however it is named."""
+        """The route of the item's mailbox; its slots are the mailbox's, however it is named.
+
+        An item id whose embedded GUID is not the mailbox's that this route is known to reach
+        is refused here, before Graph is asked (Exchange would answer ErrorInvalidMailboxItemId).
+        """
         alias = f"me:{caller.oid}" if ctx.target is None else ctx.target.lower()
-        guid = mailbox_guid(ctx.item_id)
-        if guid is not None:
-            self._learn(alias, f"mailbox:{guid}")
-        key = f"mailbox:{guid}" if guid else self._key(alias)
+        known = self._mailbox_of(alias)
+        posted = mailbox_guid(ctx.item_id)
+        if known is not None and posted is not None and posted != known:
+            log.info("an item id of another mailbox was posted for this one; refused")
+            raise ItemNotFound("The item is gone, or it belongs to another mailbox.")
+        key = f"mailbox:{known}" if known else alias
         if ctx.target is None:
-            return Route("/me", key, None)
-        return Route("/users/" + quote(ctx.target, safe=""), key, ctx.target)
+            return Route("/me", key, None, alias)
+        return Route("/users/" + quote(ctx.target, safe=""), key, ctx.target, alias)
 
     def own_route(self, caller: Caller) -> Route:
         """The route of the person's own mailbox (/me)."""
-        return Route("/me", self._key(f"me:{caller.oid}"), None)
+        alias = f"me:{caller.oid}"
+        known = self._mailbox_of(alias)
+        return Route("/me", f"mailbox:{known}" if known else alias, None, alias)
 
-    def _learn(self, alias: str, key: str) -> None:
-        with self._known_lock:
-            self._known[alias] = key
-            self._known.move_to_end(alias)
-            while len(self._known) > 10_000:
-                self._known.popitem(last=False)
+    def _mailbox_of(self, alias: str) -> str | None:
+        """The GUID of the mailbox `alias` reaches, as Graph's answers showed it, or None."""
+        raw = self._coordinator.fetch(_alias_key(alias))
+        return raw.decode() if raw else None
 
-    def _key(self, alias: str) -> str:
-        with self._known_lock:
-            return self._known.get(alias, alias)
+    def _learn(self, route: Route, item_id: Any) -> None:
+        """Remember the mailbox a route reaches: Graph answered an item of it through it.
+
+        Kept in the coordinator (every worker keys the mailbox alike) for MAILBOX_MEMORY, so
+        an address given to another mailbox is learnt again within the hour.
+        """
+        guid = mailbox_guid(item_id) if isinstance(item_id, str) else None
+        if guid is None or not route.alias or self._mailbox_of(route.alias) == guid:
+            return
+        self._coordinator.store(_alias_key(route.alias), guid.encode(), ttl=MAILBOX_MEMORY)
 
     # -- calls ------------------------------------------------------------------------------
     def get(self, token: str, route: Route, path: str, **params: str) -> dict[str, Any]:
@@ -174,7 +194,9 @@ class GraphClient:
         """The item as Graph has it now, with the fields the pane shows and the etag."""
         path = ITEM_PATHS[item_type] + quote(item_id, safe="")
         params = {"$select": SELECTS[item_type]}
-        return self.request("GET", token, route, path, params=params, deadline=deadline).body
+        body = self.request("GET", token, route, path, params=params, deadline=deadline).body
+        self._learn(route, body.get("id"))
+        return body
 
     def clock(self) -> float:
         """The clock deadlines are measured on (monotonic)."""
@@ -211,6 +233,7 @@ class GraphClient:
             headers["If-Match"] = if_match
         deadline = min(self._clock() + self._budget, deadline or float("inf"))
         attempt = timeouts = 0
+        renewed = False
         while True:
             attempt += 1
             remaining = deadline - self._clock()
@@ -267,6 +290,15 @@ class GraphClient:
                 self._observe(response.headers["request-id"])
             if status < 300:
                 return self._answer(response)
+            if status == 401 and not renewed and isinstance(token, GraphToken):
+                # Graph refused this person's token (InvalidAuthenticationToken): revoked, or
+                # signed with a key it no longer trusts. Graph did nothing with the request,
+                # so it is sent once more, writes too, with a freshly exchanged token.
+                log.info("Graph refused the person's token (401); once more with a fresh one")
+                renewed = True
+                token = token.renew()
+                headers["Authorization"] = f"Bearer {token}"
+                continue
             if status in RETRY_STATUSES and (status == 429 or safe):
                 wait = retry_after(response.headers.get("Retry-After"), now=self._wall())
                 wait = float(min(8, 2 ** (attempt - 1))) if wait is None else wait
@@ -318,6 +350,15 @@ def _unavailable(detail: str, status: int, *, reached: bool) -> UpstreamUnavaila
     error.reached = reached
     error.answered = False
     return error
+
+
+class TokenRefused(ServerMisconfigured):
+    """Graph answered 401 to a token that was renewed already, or that could not be."""
+
+
+def _alias_key(alias: str) -> str:
+    """The coordinator's key for what an alias reaches (hashed: no address in Redis's keys)."""
+    return "mailbox-of:" + hashlib.sha256(alias.encode()).hexdigest()
 
 
 def summary(item: dict[str, Any], item_type: str, *, me: str) -> dict[str, Any]:
@@ -418,12 +459,14 @@ def graph_error(response: requests.Response, *, wall: Callable[[], float] = time
     if status in (409, 412) or code == "ErrorIrresolvableConflict":
         return Conflict("The item changed while we were saving it.")
     if status == 401:
+        # A freshly exchanged token refused too (GraphClient renews a refused one once): the
+        # tokens are for the wrong resource or cloud, which only the operator can fix.
         log.error(
             "Graph refused the on-behalf-of token (%s): check TANDEM_SCOPES, "
             "TANDEM_CLOUD and TANDEM_GRAPH_URL",
             code,
         )
-        return ServerMisconfigured("Microsoft Graph refused the add-in's access.")
+        return TokenRefused("Microsoft Graph refused the add-in's access.")
     if code == "ErrorInvalidRecipients":
         return InvalidRequest("The message has no recipient Exchange can send to.", "toRecipients")
     if code.startswith("ErrorCalendarIsOrganizerFor"):

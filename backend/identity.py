@@ -29,6 +29,9 @@ JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 MAX_TOKEN_LENGTH = 16_384
 LEEWAY_SECONDS = 60
 SCOPE = "access_as_user"
+# A sign-in name as claims.py matches it in `Tandem: <name> (<upn>)`: user@domain, no space,
+# comma or bracket (a UPN has none of them).
+SIGN_IN_NAME = re.compile(r"[^()\s,@]{1,128}@[^()\s,@]{1,127}")
 
 
 @dataclass(frozen=True)
@@ -268,11 +271,19 @@ class TokenValidator:
         oid = claims["oid"].lower()
         if not GUID.fullmatch(oid):
             raise InvalidToken("The token's object id is malformed.")
+        # Claims, presence and the audit name the person by their sign-in name: a token without
+        # one (an app's, a guest's odd account) would claim items as `Tandem: Lee Gu ()`, which
+        # no one is seen to hold. Work accounts always carry it (a UPN: no space, no brackets).
+        if not isinstance(upn, str) or not SIGN_IN_NAME.fullmatch(upn):
+            raise InvalidToken(
+                "The token names no user: it needs preferred_username (v2.0) or upn (v1.0) "
+                "holding the person's sign-in name."
+            )
         return Caller(
             oid=oid,
             tid=tid,
-            name=str(claims.get("name") or upn or ""),
-            upn=str(upn or ""),
+            name=str(claims.get("name") or upn),
+            upn=upn,
             assertion=token,
         )
 

@@ -61,6 +61,8 @@ THROTTLED = {50196, 90055, 90056}
 MSAL_THROTTLE_MARKER = "429/5xx/Retry-After"
 # The lock that makes one exchange per key across workers outlives a killed holder this long.
 EXCHANGE_LOCK_TTL = 10.0
+# How long the marker of an evicted cache entry lasts: the exchange that follows overwrites it.
+EVICTED_TTL = 60.0
 
 
 class _PerPersonThrottling(dict):  # type: ignore[type-arg]
@@ -74,6 +76,30 @@ class _PerPersonThrottling(dict):  # type: ignore[type-arg]
         if isinstance(key, str) and key.endswith(MSAL_THROTTLE_MARKER):
             return
         super().__setitem__(key, value)
+
+
+class GraphToken(str):
+    """A Graph access token that can be replaced when Graph refuses it.
+
+    It is the token's text wherever a string goes (the Authorization header), and carries how
+    to get its replacement: GraphClient calls `renew()` once on a 401 and retries with the
+    answer, so a refused cached token costs the person one more exchange, not an error for
+    the rest of its life, and no caller between the view and Graph needs to know.
+    """
+
+    def __new__(cls, token: str, renew: Callable[[str], str]) -> GraphToken:
+        made = super().__new__(cls, token)
+        made._renew = renew
+        return made
+
+    _renew: Callable[[str], str]
+
+    def renew(self) -> str:
+        """A fresh token for the same person (their cached entry evicted first)."""
+        return self._renew(str(self))
+
+    def __repr__(self) -> str:
+        return "GraphToken(<redacted>)"
 
 
 class _Flight:
@@ -122,13 +148,45 @@ class OnBehalfOf:
         self._apps_lock = threading.Lock()
         self._credential = _credential(settings)
 
-    def graph_token(self, caller: Caller) -> str:
-        """A Graph access token on behalf of the caller, from the cache when still fresh."""
-        scopes = list(self._settings.scopes)
-        tenant = caller.tid if self._settings.multi_tenant else self._settings.tenant_id
-        key = hashlib.sha256(
-            "\n".join([caller.assertion, tenant, " ".join(sorted(scopes))]).encode()
+    def graph_token(self, caller: Caller) -> GraphToken:
+        """A Graph access token on behalf of the caller, from the cache when still fresh.
+
+        The token knows how to replace itself should Graph refuse it (see GraphToken).
+        """
+        return GraphToken(self._token(caller), lambda refused: self.renewed(caller, refused))
+
+    def renewed(self, caller: Caller, refused: str) -> GraphToken:
+        """A new Graph token for the caller, after Graph answered 401 to `refused`.
+
+        Graph refuses a token it no longer accepts (revoked sessions, a key rolled over) long
+        before the cache would let it go: the person's entry is evicted (for every worker) and
+        the SSO token exchanged once more. When another request of theirs already did so, the
+        token it cached is the answer, without asking Entra ID again.
+        """
+        key = self._key(caller)
+        cached = self._lookup(key)
+        if cached is not None and cached != refused:
+            return GraphToken(cached, lambda again: self.renewed(caller, again))
+        log.info("Microsoft Graph refused a cached on-behalf-of token (401); exchanging again")
+        metrics.OBO_CACHE.labels("evicted").inc()
+        # The coordinator has no delete: an entry that names no token is a miss everywhere.
+        self._cache.store(key, b"{}", ttl=EVICTED_TTL)
+        return self.graph_token(caller)
+
+    def _key(self, caller: Caller) -> str:
+        """The cache key of the caller's Graph token: their assertion, tenant and scopes."""
+        scopes = self._settings.scopes
+        return hashlib.sha256(
+            "\n".join([caller.assertion, self._tenant(caller), " ".join(sorted(scopes))]).encode()
         ).hexdigest()
+
+    def _tenant(self, caller: Caller) -> str:
+        return caller.tid if self._settings.multi_tenant else self._settings.tenant_id
+
+    def _token(self, caller: Caller) -> str:
+        scopes = list(self._settings.scopes)
+        tenant = self._tenant(caller)
+        key = self._key(caller)
         cached = self._lookup(key)
         if cached is not None:
             metrics.OBO_CACHE.labels("hit").inc()

@@ -303,3 +303,147 @@ def test_a_mailbox_graph_cannot_resolve_is_the_callers_error(backend, emulator: 
     answer = backend.context(emulator.sso("lee@contoso.com"), body)
     assert answer.status_code == 400, answer.text
     assert answer.json()["code"] == "invalid_request"
+
+
+# -- Issue 15: defects a security review reproduced ---------------------------------------------
+def _until(check: Any, seconds: float) -> bool:
+    """Poll `check` until it is true or `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return bool(check())
+
+
+def test_an_id_of_another_mailbox_is_refused_before_graph(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    """Defect 3: once Graph showed which mailbox support@ is, an id naming another is refused."""
+    backend = make_backend(fresh_emulator)
+    lee = fresh_emulator.sso("lee@contoso.com")
+    support = fresh_emulator.items("support@contoso.com")[0]["id"]
+    own = fresh_emulator.items("lee@contoso.com")[0]["id"]
+    assert backend.context(lee, shared_body(support, "support@contoso.com")).status_code == 200
+    assert backend.context(lee, {"itemId": own}).status_code == 200
+    before = fresh_emulator.stats()["graphRequests"]
+    for body in (shared_body(own, "support@contoso.com"), {"itemId": support}):
+        answer = backend.context(lee, body)
+        assert answer.status_code == 404, answer.text
+        assert answer.json()["code"] == "item_not_found"
+    assert fresh_emulator.stats()["graphRequests"] == before
+
+
+def test_no_rights_on_a_mailbox_take_none_of_its_slots(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    """Defect 3: Joni posts support@'s item ids to her own /me, slowly: Lee's support@ is not
+    queued behind her (the slots were keyed by the GUID inside the posted id)."""
+    backend = make_backend(fresh_emulator)
+    lee, joni = fresh_emulator.sso("lee@contoso.com"), fresh_emulator.sso("joni@contoso.com")
+    support = [i["id"] for i in fresh_emulator.items("support@contoso.com")[:9]]
+    assert backend.context(lee, shared_body(support[0], "support@contoso.com")).status_code == 200
+    # Joni's token is exchanged once (Exchange refuses her sales@: 403), outside the timed part.
+    sales = fresh_emulator.items("sales@contoso.com")[0]["id"]
+    assert backend.context(joni, shared_body(sales, "sales@contoso.com")).status_code == 403
+    fresh_emulator.fault(target="graph", mailbox="joni@", delayMs=1500, times=-1)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        hers = [pool.submit(backend.context, joni, {"itemId": i}) for i in support[1:]]
+        assert _until(
+            lambda: fresh_emulator.stats()["maxInFlightPerMailbox"].get("joni@contoso.com", 0) >= 4,
+            10,
+        )
+        started = time.monotonic()
+        mine = backend.context(lee, shared_body(support[0], "support@contoso.com"))
+        elapsed = time.monotonic() - started
+        assert {f.result().status_code for f in hers} == {404}
+    assert mine.status_code == 200, mine.text
+    assert elapsed < 1.0, f"{elapsed:.1f} s: Lee waited behind Joni's calls for support@'s slots"
+
+
+def _presence(backend: Any, token: str, body: dict[str, Any], state: str) -> Any:
+    """POST /api/items/presence."""
+    return backend.http.post(
+        f"{backend.url}/api/items/presence",
+        json={**body, "state": state},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+def test_gone_tells_nobody_who_else_is_on_the_item(make_backend, fresh_emulator: EmulatorHandle):
+    """Defect 2: Joni, with no rights on support@, learnt "Lee Gu is replying" by saying gone."""
+    backend = make_backend(fresh_emulator)
+    lee, joni = fresh_emulator.sso("lee@contoso.com"), fresh_emulator.sso("joni@contoso.com")
+    body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
+    assert _presence(backend, lee, body, "replying").status_code == 200
+    assert _presence(backend, joni, body, "viewing").json()["code"] == "mailbox_access_denied"
+    gone = _presence(backend, joni, body, "gone")
+    assert gone.status_code == 200, gone.text
+    assert gone.json()["others"] == []
+    # Lee is still there for those who may see the item.
+    sam = fresh_emulator.sso("sam@contoso.com")
+    others = _presence(backend, sam, body, "viewing").json()["others"]
+    assert [(o["upn"], o["state"]) for o in others] == [("lee@contoso.com", "replying")]
+
+
+def test_presence_checks_access_again_after_five_minutes(
+    make_backend, fresh_emulator: EmulatorHandle, fake_clock
+):
+    """Defect 2: the Graph check was skipped for as long as the person stayed present."""
+    backend = make_backend(fresh_emulator, clock=fake_clock)
+    lee, sam = fresh_emulator.sso("lee@contoso.com"), fresh_emulator.sso("sam@contoso.com")
+    body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
+    assert _presence(backend, lee, body, "replying").status_code == 200
+    assert _presence(backend, sam, body, "viewing").status_code == 200
+    # Sam's access to support@ is removed: Exchange refuses his tokens there from now on.
+    fresh_emulator.fault(
+        target="graph", person="sam@", status=403, code="ErrorAccessDenied", times=-1
+    )
+    reads = fresh_emulator.stats()["graphRequests"]
+    fake_clock.now += 60
+    within = _presence(backend, sam, body, "viewing")
+    assert within.status_code == 200, within.text  # within 5 minutes: no new read
+    assert fresh_emulator.stats()["graphRequests"] == reads
+    fake_clock.now += 300
+    after = _presence(backend, sam, body, "viewing")
+    assert after.status_code == 403, after.text
+    assert after.json()["code"] == "mailbox_access_denied"
+
+
+def test_a_refused_graph_token_is_exchanged_once_more(make_backend, fresh_emulator: EmulatorHandle):
+    """Defect 7: a 401 for one person's cached token was 500 server_misconfigured for its life."""
+    backend = make_backend(fresh_emulator)
+    lee = fresh_emulator.sso("lee@contoso.com")
+    body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
+    assert backend.context(lee, body).status_code == 200
+    exchanges = fresh_emulator.stats()["tokenRequests"]
+    fresh_emulator.fault(target="graph", person="lee@", status=401)
+    answer = backend.context(lee, body)
+    assert answer.status_code == 200, answer.text
+    assert fresh_emulator.stats()["tokenRequests"] == exchanges + 1
+    # The fresh token is the cached one now: no further exchange.
+    assert backend.context(lee, body).status_code == 200
+    assert fresh_emulator.stats()["tokenRequests"] == exchanges + 1
+    # A write in the middle of an action is sent once more too (Graph did nothing with it).
+    fresh_emulator.fault(target="graph", person="lee@", method="PATCH", status=401)
+    claim = backend.action(lee, "claim", body)
+    assert claim.status_code == 200, claim.text
+    assert claim.json()["result"]["holder"]["upn"] == "lee@contoso.com"
+
+
+def test_a_token_refused_again_after_a_fresh_exchange_is_misconfiguration(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    """Defect 7: only when the fresh token is refused too is it the operator's to fix."""
+    backend = make_backend(fresh_emulator)
+    lee = fresh_emulator.sso("lee@contoso.com")
+    body = shared_body(fresh_emulator.items("support@contoso.com")[0]["id"], "support@contoso.com")
+    assert backend.context(lee, body).status_code == 200
+    before = fresh_emulator.stats()
+    fresh_emulator.fault(target="graph", person="lee@", status=401, times=-1)
+    answer = backend.context(lee, body)
+    assert answer.status_code == 500, answer.text
+    assert answer.json()["code"] == "server_misconfigured"
+    after = fresh_emulator.stats()
+    assert after["tokenRequests"] == before["tokenRequests"] + 1  # one more exchange, no loop
+    assert after["graphRequests"] == before["graphRequests"] + 2

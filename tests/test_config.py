@@ -151,6 +151,50 @@ def test_bad_settings_name_the_variable(changes: dict[str, str | None], variable
         settings(**changes)
 
 
+# -- issue 15, defect 5: TANDEM_ALLOWED_ORIGINS holds exact origins, never a pattern -------------
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "https://*.contoso.com",  # flask-cors made it the regex https:/*.contoso.com, unanchored
+        "https://tandem.contoso.com$",
+        "https://(tandem|x).contoso.com",
+        "https://[a-z].contoso.com",
+        "https://user@tandem.contoso.com",
+        "https://tandem.contoso.com#pane",
+    ],
+)
+def test_allowed_origins_refuse_wildcards_and_patterns(entry: str):
+    with pytest.raises(ConfigError, match="TANDEM_ALLOWED_ORIGINS"):
+        settings(TANDEM_ALLOWED_ORIGINS=entry)
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("https://tandem.contoso.com", True),
+        ("https://TANDEM.contoso.com", True),  # host names are case-insensitive (RFC 4343)
+        ("https://xtandem.contoso.com", False),
+        ("https://tandem.contoso.com.attacker.net", False),
+        ("https://tandem.contoso.com:8443", False),
+        ("https://xcontoso.com.attacker.net", False),
+    ],
+)
+def test_cors_matches_each_origin_exactly_whatever_the_settings_hold(origin: str, allowed: bool):
+    # Settings built in code (not through Settings.load) may hold anything: create_app still
+    # hands flask-cors exact origins, so a '*' or '.' in them is never a pattern.
+    from dataclasses import replace
+
+    base = settings(TANDEM_ALLOWED_ORIGINS="https://tandem.contoso.com")
+    for origins in (base.allowed_origins, ("https://*.contoso.com", "https://tandem.contoso.com")):
+        client = create_app(replace(base, allowed_origins=origins)).test_client()
+        answer = client.options(
+            "/api/items/context",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
+        expected = origin if allowed else None
+        assert answer.headers.get("Access-Control-Allow-Origin") == expected, origins
+
+
 def test_create_app_reads_the_environment(monkeypatch: pytest.MonkeyPatch):
     for name, value in GOOD.items():
         monkeypatch.setenv(name, value)

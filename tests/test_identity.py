@@ -239,6 +239,22 @@ BAD_TOKENS: list[tuple[str, Case, str]] = [
     ("iss as an object", _typed(iss={"url": "https://localhost"}), "invalid_token"),
     ("tid as a number", _typed(tid=42), "invalid_token"),
     ("scp as a list", _typed(scp=["access_as_user"]), "invalid_token"),
+    # Issue 15, defect 6: a token naming no user was accepted with an empty upn, so its claim
+    # `Tandem: Lee Gu ()` was invisible to Tandem and two people were both told they held it.
+    ("v2 without preferred_username", _without("preferred_username"), "invalid_token"),
+    ("v2 with an empty preferred_username", _claims(preferred_username=""), "invalid_token"),
+    ("v2 with a blank preferred_username", _claims(preferred_username="  "), "invalid_token"),
+    ("preferred_username not a sign-in", _claims(preferred_username="Lee Gu"), "invalid_token"),
+    (
+        "preferred_username with a claim's brackets",
+        _claims(preferred_username="lee(x)@contoso.com"),
+        "invalid_token",
+    ),
+    (
+        "v1 without upn and unique_name",
+        lambda e: "Bearer " + sso(e, version=1, remove=["upn", "unique_name"]),
+        "invalid_token",
+    ),
     (
         "oid with a trailing newline",
         _claims(oid="0b6f4f0a-3b8c-4d9e-8f1a-2c3d4e5f6a7b\n"),

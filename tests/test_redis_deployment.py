@@ -179,7 +179,11 @@ def test_one_token_exchange_for_100_requests_over_4_workers_and_no_token_in_redi
     assert sum(lookups.values()) == 100
 
     stored = everything_in(redis_server)
-    cached = [value for key, value in stored if key.startswith(b"tandem:cache:")]
+    cached = [
+        value
+        for key, value in stored
+        if key.startswith(b"tandem:cache:") and not key.startswith(b"tandem:cache:mailbox-of:")
+    ]
     assert len(cached) == 1
     # The entry, opened with the key: it is the Graph token, and it is nowhere in clear.
     plain = Fernet(CACHE_KEY.encode()).decrypt(
@@ -331,3 +335,20 @@ def _ignore_errors(call: Callable[..., Any], *args: Any) -> None:
     """Run `call`; the worker serving it is killed, so its connection breaks."""
     with contextlib.suppress(OSError):
         call(*args)
+
+
+def test_what_a_mailbox_is_is_learnt_once_for_every_process(
+    gunicorn, fresh_emulator: EmulatorHandle, redis_server: RedisServer
+):
+    """Issue 15, defect 3: the GUID Graph showed for support@ through one process keys its
+    slots in the other too, and there an id of another mailbox is refused before Graph."""
+    one, two = (gunicorn(fresh_emulator, redis=redis_server) for _ in range(2))
+    lee = fresh_emulator.sso("lee@contoso.com")
+    assert one.context(lee, shared_body(fresh_emulator.items(SUPPORT)[0]["id"], SUPPORT)).ok
+    before = fresh_emulator.stats()["graphRequests"]
+    other = fresh_emulator.items("lee@contoso.com")[0]["id"]
+    answer = two.context(lee, shared_body(other, SUPPORT))
+    assert answer.status_code == 404 and answer.json()["code"] == "item_not_found", answer.text
+    assert fresh_emulator.stats()["graphRequests"] == before
+    learnt = [k for k, _ in everything_in(redis_server) if b":mailbox-of:" in k]
+    assert len(learnt) == 1 and b"support" not in learnt[0]  # hashed: no address in key names

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 # Keys of a fault that select requests (matched against the request) rather than shape answers.
-MATCHERS = ("mailbox", "method", "path", "itemId")
+MATCHERS = ("mailbox", "method", "path", "itemId", "person")
 REQUEST_LOG_SIZE = 1000
 
 
@@ -36,8 +36,9 @@ class Faults:
     def take(self, target: str, **context: str) -> dict[str, Any] | None:
         """The next fault for this target that matches the request, used up once.
 
-        `method` matches exactly (case-insensitively); `mailbox`, `path` and `itemId` match
-        as substrings (`itemId` of the request path), so a fault can name an item.
+        `method` matches exactly (case-insensitively); `mailbox`, `path`, `itemId` and
+        `person` match as substrings (`itemId` of the request path, `person` of the upn the
+        token speaks for), so a fault can name an item, or one person's tokens.
         """
         if "path" in context:
             context = dict(context, itemId=context["path"])

@@ -162,6 +162,7 @@ SCOPES = {
     "writeCalendar": (WRITE_CAL, WRITE_CAL_SHARED),
 }
 FAULT_CODES = {
+    401: "InvalidAuthenticationToken",  # a token Graph no longer accepts (revoked, say)
     429: "ApplicationThrottled",
     503: "ServiceUnavailable",
     502: "BadGateway",
@@ -403,7 +404,11 @@ class Graph:
         `after` stages the status for after the operation was done.
         """
         fault = self.faults.take(
-            "graph", mailbox=mailbox.address, method=request.method, path=request.path
+            "graph",
+            mailbox=mailbox.address,
+            method=request.method,
+            path=request.path,
+            person=str(g.get("caller", "")),
         )
         if fault is None:
             return
@@ -425,8 +430,11 @@ class Graph:
         headers = {}
         if fault.get("retryAfter") is not None:
             headers["Retry-After"] = str(fault["retryAfter"])
+        if status == 401:
+            headers["WWW-Authenticate"] = self._challenge()
         code = fault.get("code") or FAULT_CODES.get(status, "UnknownError")
         message = fault.get("message") or {
+            401: "Access token validation failure.",
             429: "Application is over its MailboxConcurrency limit.",
             412: "The send or update operation could not be performed because the change key "
             "passed in the request does not match the current change key for the item.",
