@@ -113,7 +113,7 @@ class Options:
 
     host: str
     port: int
-    workers: int = 2
+    workers: int = 1
     threads: int = 8
     cert: Path | None = None  # in-process TLS; None: plain HTTP behind a TLS-terminating proxy
     key: Path | None = None

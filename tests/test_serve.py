@@ -20,8 +20,9 @@ import requests
 from backend.certs import CertPaths
 from backend.outbound import Session, ssl_context
 from tests.support.api import raw_request, shared_body
+from tests.support.deployment import CACHE_KEY
 from tests.support.servers import BackendSettings, EmulatorHandle
-from tests.support.serving import Served, StartServe, launch_serve, serve_env
+from tests.support.serving import Served, StartServe, launch_serve, serve_env, workers_of
 
 
 @pytest.fixture(scope="module")
@@ -327,3 +328,32 @@ def test_serve_refuses_several_workers_without_shared_state(
     assert result.returncode == 2, result.stdout + result.stderr
     assert "TANDEM_REDIS_URL is not set" in result.stderr
     assert "listening on" not in result.stdout
+
+
+@pytest.mark.parametrize("with_redis", [False, True])
+def test_serve_with_no_flags_starts_one_worker_or_two_with_redis(
+    emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    start_serve: StartServe,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    with_redis: bool,
+):
+    """Issue 15 #13: the default of 2 workers refused to start without Redis. Now the default
+    is one worker without Redis, two with it."""
+    settings = {**backend_settings(emulator), "TANDEM_SINGLE_WORKER_STATE": "false"}
+    if with_redis:
+        redis = request.getfixturevalue("redis_server")
+        settings.update(TANDEM_REDIS_URL=redis.url, TANDEM_CACHE_KEY=CACHE_KEY)
+    served = start_serve(
+        ["--certs", str(cert_paths.ca_cert.parent)], settings, tmp_path, cert_paths.ca_cert
+    )
+    expected = 2 if with_redis else 1
+    banner = f"Tandem backend: {expected} worker{'s' if with_redis else ''} x 8 threads"
+    assert banner in "".join(served.output)
+    deadline = time.monotonic() + 30
+    while len(workers_of(served.process.pid)) != expected:  # gunicorn forks them one by one
+        assert time.monotonic() < deadline, workers_of(served.process.pid)
+        time.sleep(0.05)  # polling /proc, bounded by the deadline
+    assert served.stop() == 0
