@@ -222,9 +222,7 @@ def test_a_second_run_merges_into_the_env_file_and_never_prints_the_secret(
     assert f"TANDEM_CLIENT_SECRET: new, written to {env_file} only" in first.stdout
     # The operator adds the rest of the deployment, with comments, around what was written.
     operator = (
-        "# Tandem on tandem.contoso.com\n"
-        + env_file.read_text()
-        + "\n# shared state\n"
+        "# Tandem on tandem.contoso.com\n" + env_file.read_text() + "\n# shared state\n"
         "TANDEM_REDIS_URL=rediss://:p%40ss@redis.contoso.com:6380/0\n"
         "export TANDEM_CACHE_KEY=q1s3hBT2w0yYbB1cZ0T3bqd0d9Ydm8sJ3J6mHkFZxWc=\n"
         "TANDEM_METRICS_TOKEN=metrics-token-0123456789  # Prometheus\n"
