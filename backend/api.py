@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import UnsupportedMediaType
 
-from . import actions, folders, permissions, presence
+from . import actions, fields, folders, permissions, presence
 from .context import parse_context
 from .errors import InvalidRequest
 from .graph import summary
@@ -54,6 +54,8 @@ def _answer(caller: Caller, ctx: Any, raw: dict[str, Any]) -> dict[str, Any]:
             owner=not ctx.shared,
             organizer=bool(item.get("isOrganizer")),
         ),
+        # What the pane says before sending: a comment's limit in characters (code points).
+        "limits": {"commentCharacters": fields.MAX_COMMENT},
     }
 
 

@@ -70,9 +70,90 @@ CLIENT_ERRORS = tuple(
 )
 
 
+class _CountedInput:
+    """wsgi.input, counting what the app read, to tell whether it read the whole body."""
+
+    def __init__(self, stream: Any, length: int | None):
+        self._stream = stream
+        self._length = length
+        self.read_bytes = 0
+        self.ended = False
+
+    def _seen(self, data: bytes, asked: int | None) -> bytes:
+        self.read_bytes += len(data)
+        if not data and asked != 0:
+            self.ended = True
+        return data
+
+    def read(self, size: int | None = None) -> bytes:
+        """As the stream's read."""
+        return self._seen(self._stream.read(size), size)
+
+    def readline(self, size: int | None = None) -> bytes:
+        """As the stream's readline."""
+        return self._seen(self._stream.readline(size), size)
+
+    def readlines(self, hint: int | None = None) -> list[bytes]:
+        """As the stream's readlines."""
+        lines = self._stream.readlines(hint)
+        self._seen(b"".join(lines), None)
+        self.ended = self.ended or hint is None
+        return lines
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, b"")
+
+    @property
+    def whole(self) -> bool:
+        """Whether the body was read to its end."""
+        if self.ended:
+            return True
+        return self._length is not None and self.read_bytes >= self._length
+
+
+class CloseUnreadBody:
+    """Ends the connection after an error answered before the request's body was read.
+
+    An app that refuses a request (413 above MAX_BODY, 401 before the body is looked at, 404,
+    405, 415) leaves its body on the socket, where the next request of the connection would
+    start. gunicorn then drains at most 64 KiB within 5 s after answering, and closes the
+    connection when that fails, although its answer said `Connection: keep-alive`: the client's
+    next request on that connection fails. An app cannot say `Connection: close` itself
+    (gunicorn drops hop-by-hop headers, PEP 3333), so this asks gunicorn's own response object
+    to close: the start_response gunicorn hands the app is that object's bound method. RFC 9112
+    section 9.6: a server that does not read the whole body closes the connection.
+    """
+
+    def __init__(self, app: Callable[..., Any]):
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Call the app with a counted body; an error before its end closes the connection."""
+        declared = environ.get("CONTENT_LENGTH") or ""
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        length = int(declared) if declared.isdigit() else (None if chunked else 0)
+        body = _CountedInput(environ["wsgi.input"], length)
+        environ["wsgi.input"] = body
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if int(status[:3]) >= 400 and not body.whole:
+                close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+                if close is not None:
+                    close()
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+
 class Worker(ThreadWorker):
-    """gunicorn's threaded worker, closing its listeners as soon as it stops, and answering
-    gunicorn's own parse errors as problem+json."""
+    """gunicorn's threaded worker, closing its listeners as soon as it stops, answering
+    gunicorn's own parse errors as problem+json, and closing a connection whose request body
+    an error answer left unread."""
+
+    def load_wsgi(self) -> None:
+        """The app, wrapped so that an error before the body's end closes the connection."""
+        super().load_wsgi()
+        self.wsgi = CloseUnreadBody(self.wsgi)
 
     def set_accept_enabled(self, enabled: bool) -> None:
         """Stop accepting; when stopping, close the listeners too, so new connections are

@@ -3,9 +3,11 @@ emulator with the settings `tandem emulator` prints; graceful SIGTERM; TLS or a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 import requests
 
+from backend import MAX_BODY
 from backend.certs import CertPaths
 from backend.outbound import Session, ssl_context
 from tests.support.api import raw_request, shared_body
@@ -117,11 +120,11 @@ def test_gunicorn_s_own_refusals_are_problem_json(
     assert json.loads(body)["code"] == code
 
 
-def test_a_chunked_body_over_64_kib_is_413_under_gunicorn(
+def test_a_chunked_body_over_the_limit_is_413_under_gunicorn(
     served: Served, emulator: EmulatorHandle, cert_paths: CertPaths
 ):
     item = emulator.items("support@contoso.com")[0]
-    body = json.dumps(shared_body(item["id"], "support@contoso.com", padding="x" * 70_000))
+    body = json.dumps(shared_body(item["id"], "support@contoso.com", padding="x" * MAX_BODY))
     headers = {
         "Authorization": f"Bearer {emulator.sso('lee@contoso.com')}",
         "Content-Type": "application/json",
@@ -131,6 +134,65 @@ def test_a_chunked_body_over_64_kib_is_413_under_gunicorn(
     )
     assert status == 413, answer[:200]
     assert answer_headers["content-type"] == "application/problem+json"
+
+
+def _exchange(sock: ssl.SSLSocket, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send one request on an open connection and read one answer (Content-Length framed)."""
+    sock.sendall(request)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the connection closed before an answer: {data[:200]!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    while len(body) < int(headers.get("content-length", "0")):
+        body += sock.recv(65536)
+    return int(lines[0].split()[1]), headers, body
+
+
+def _post(token: str | None, body: bytes) -> bytes:
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    return (
+        f"POST /api/items/context HTTP/1.1\r\nHost: localhost\r\n{auth}"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [
+        ("over the limit", 413),  # refused by its Content-Length, never read
+        ("no token", 401),  # refused by its header, before the body is looked at
+    ],
+)
+def test_an_error_before_the_body_is_read_closes_the_connection(
+    served: Served, emulator: EmulatorHandle, cert_paths: CertPaths, case: str, status: int
+):
+    """Issue 15 #10: such an answer said keep-alive, and the client's next request on the
+    connection failed (gunicorn drains at most 64 KiB of what the app left unread, then
+    closes). Now it says `Connection: close` and closes; a request whose body was read keeps
+    the connection."""
+    item = emulator.items("support@contoso.com")[0]
+    small = json.dumps(shared_body(item["id"], "support@contoso.com")).encode()
+    token = emulator.sso("lee@contoso.com")
+    request = {
+        "over the limit": _post(token, b"{" + b" " * (MAX_BODY + 200_000) + b"}"),
+        "no token": _post(None, small),
+    }[case]
+    context = ssl.create_default_context(cafile=str(cert_paths.ca_cert))
+    raw = socket.create_connection(("127.0.0.1", served.port), timeout=30)
+    with context.wrap_socket(raw, server_hostname="localhost") as sock:
+        # First a request that reads its body: the connection stays open after it.
+        got, headers, _ = _exchange(sock, _post(token, small))
+        assert (got, headers["connection"]) == (200, "keep-alive")
+        got, headers, body = _exchange(sock, request)
+        assert got == status, body[:300]
+        assert headers["connection"] == "close"
+        assert headers["content-type"] == "application/problem+json"
+        with contextlib.suppress(ConnectionResetError):
+            assert sock.recv(1) == b""  # and the server did close it
 
 
 def _refused(port: int) -> bool:
