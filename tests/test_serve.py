@@ -22,6 +22,7 @@ import requests
 from backend import MAX_BODY
 from backend.certs import CertPaths
 from backend.outbound import Session, ssl_context
+from backend.production import HEAD_TIMEOUT
 from tests.support.api import raw_request, shared_body
 from tests.support.deployment import CACHE_KEY
 from tests.support.servers import BackendSettings, EmulatorHandle
@@ -193,6 +194,53 @@ def test_an_error_before_the_body_is_read_closes_the_connection(
         assert headers["content-type"] == "application/problem+json"
         with contextlib.suppress(ConnectionResetError):
             assert sock.recv(1) == b""  # and the server did close it
+
+
+def test_silent_clients_cannot_take_every_thread(
+    emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    start_serve: StartServe,
+    tmp_path: Path,
+):
+    """Issue 15 #1: eight connections that sent a byte (or a TLS handshake and part of a
+    request head) and went silent held every thread of `--threads 8` with no time limit, and
+    /healthz was not answered for as long as they stayed. Each now has HEAD_TIMEOUT from its
+    first byte to finish its handshake and head."""
+    served = start_serve(
+        ["--workers", "1", "--threads", "8", "--certs", str(cert_paths.ca_cert.parent)],
+        backend_settings(emulator),
+        tmp_path,
+        cert_paths.ca_cert,
+    )
+    context = ssl.create_default_context(cafile=str(cert_paths.ca_cert))
+    silent: list[socket.socket] = []
+    for _ in range(4):  # a handshake, then part of a request head (while threads are free)
+        sock = context.wrap_socket(
+            socket.create_connection(("127.0.0.1", served.port), timeout=30),
+            server_hostname="localhost",
+        )
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")  # no blank line
+        silent.append(sock)
+    for _ in range(8):  # the start of a TLS ClientHello, and no more
+        raw = socket.create_connection(("127.0.0.1", served.port), timeout=30)
+        raw.sendall(b"\x16\x03\x01")
+        silent.append(raw)
+    try:
+        started = time.monotonic()
+        wait = (HEAD_TIMEOUT + 5, 20)  # connecting includes the handshake
+        with Session(context=ssl_context(cert_paths.ca_cert), timeout=wait) as session:
+            answer = session.get(f"{served.url}/healthz", headers={"Connection": "close"})
+        assert answer.status_code == 200
+        assert time.monotonic() - started < HEAD_TIMEOUT + 3
+        for sock in silent:  # each was closed by the server once its time was up
+            sock.settimeout(HEAD_TIMEOUT + 5)
+            with contextlib.suppress(ConnectionResetError, ssl.SSLError):
+                assert sock.recv(1) == b""
+    finally:
+        for sock in silent:
+            sock.close()
+    assert served.stop() == 0
 
 
 def _refused(port: int) -> bool:
