@@ -444,13 +444,21 @@ def _client_credential(report: Report, settings: Settings, session: Session) -> 
         report.ok(check, f"Entra ID accepted {kind} (an app-only token in tenant {tenant})")
         return
     codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
-    code = codes[0] if codes else None
-    setting = BAD_CREDENTIALS.get(code, kind) if code else kind
     described = str(result.get("error_description") or result.get("error") or "").splitlines()
+    said = (described or ["no description"])[0][:240]
+    refused = [c for c in codes if c in BAD_CREDENTIALS]
+    if not refused:  # throttled, unavailable, or a refusal that is not about the credential
+        report.fail(
+            check,
+            f"Entra ID issued no token: {said}",
+            "look the AADSTS code up in Entra's error code reference, then run doctor again",
+        )
+        return
+    setting = BAD_CREDENTIALS[refused[0]]
     report.fail(
         check,
-        f"Entra ID refused {setting}: {(described or ['no description'])[0][:240]}",
-        CREDENTIAL_FIXES.get(code or 0, f"{setting}: {FIXES.get(setting, 'see the README')}"),
+        f"Entra ID refused {setting}: {said}",
+        CREDENTIAL_FIXES.get(refused[0], f"{setting}: {FIXES.get(setting, 'see the README')}"),
     )
 
 
