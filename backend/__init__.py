@@ -30,7 +30,16 @@ from .outbound import Session, ssl_context
 __all__ = ["ConfigError", "Settings", "create_app"]
 
 log = logging.getLogger("tandem")
-MAX_BODY = 64 * 1024
+# The body limit must never refuse a request whose fields are all within their own limits,
+# however its JSON is encoded (RFC 8259 lets any character be a \uXXXX escape). The largest
+# such request is a forward:
+#   the comment: MAX_COMMENT (32,000) x MAX_JSON_CHAR_BYTES (12)        = 384,000 bytes
+#   toRecipients: 50 addresses x (320 characters x 6 bytes + 3)         =  96,150 bytes
+#   the item context (ids up to 514 characters, addresses 320 and 381,
+#   the etag 512), the member names and the punctuation, all escaped    <  16,000 bytes
+# which is under 497,000 bytes: 512 KiB holds it. (At 64 KiB, a comment of some 21,000 CJK
+# characters, 3 bytes each in UTF-8, was refused as a body too large, well under its 32,000.)
+MAX_BODY = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -155,7 +164,7 @@ def create_app(
             expose_headers=["Idempotent-Replayed", "Retry-After", "request-id"],
             max_age=600,
         )
-    # Chunked bodies judged by the same 64 KiB limit; X-Forwarded-* from trusted hops only.
+    # Chunked bodies judged by the same MAX_BODY limit; X-Forwarded-* from trusted hops only.
     app.wsgi_app = serving.wrap(app.wsgi_app, max_body=MAX_BODY, proxy_hops=settings.trust_proxy)  # type: ignore[method-assign]
 
     @app.before_request

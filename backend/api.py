@@ -44,12 +44,6 @@ def _answer(caller: Caller, ctx: Any, raw: dict[str, Any], settings: Any) -> dic
             "owner": ctx.owner or (ctx.target or caller.upn),
         },
         "person": {"name": caller.name, "upn": caller.upn},
-        # What the pane must know before it sends: the longest a request may take here (it
-        # waits longer), and the longest comment a reply may have.
-        "limits": {
-            "requestSeconds": round(settings.longest_request),
-            "commentChars": fields.MAX_COMMENT,
-        },
         "permissions": dict(permissions.decode(ctx.bits), bits=ctx.bits),
         "item": item,
         "actions": permissions.describe(
@@ -60,6 +54,12 @@ def _answer(caller: Caller, ctx: Any, raw: dict[str, Any], settings: Any) -> dic
             owner=not ctx.shared,
             organizer=bool(item.get("isOrganizer")),
         ),
+        # What the pane must know before it sends: a comment's limit in characters (code
+        # points), and the longest a request may take here (the pane waits longer).
+        "limits": {
+            "commentCharacters": fields.MAX_COMMENT,
+            "requestSeconds": round(settings.longest_request),
+        },
     }
 
 

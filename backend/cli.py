@@ -30,6 +30,9 @@ REPO = Path(__file__).resolve().parent.parent
 # checkout, so they go to ./certs of wherever the command runs.
 DEFAULT_CERTS = REPO / "certs" if (REPO / "pyproject.toml").is_file() else Path("certs")
 DEMO_OFFICE_JS = "/simulator/office.js"
+# `tandem serve`'s workers when TANDEM_REDIS_URL is set and --workers is not given; without
+# Redis the default is one, since several would each keep their own locks and token cache.
+SHARED_DEFAULT_WORKERS = 2
 
 
 def _logging(verbose: bool, fmt: str | None = None) -> None:
@@ -177,11 +180,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _loopback_only(args.host, args.public, "by default the backend is")
     try:
         # The worker count reaches the settings, which refuse several without shared state.
-        os.environ["TANDEM_WORKERS"] = str(args.workers)
+        os.environ["TANDEM_WORKERS"] = str(args.workers or 1)
         settings = Settings.load()  # once in the master: one message, not a crash loop
+        if args.workers is None and settings.redis_url:
+            # Without --workers: two when Redis shares the state, else the one that needs none.
+            os.environ["TANDEM_WORKERS"] = str(SHARED_DEFAULT_WORKERS)
+            settings = Settings.load()
     except ConfigError as error:
         print(f"tandem: configuration error: {error}", file=sys.stderr)
         return 2
+    workers = settings.workers
     try:
         from . import production
     except ImportError:
@@ -192,8 +200,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     cert, key = _serving_tls(args, settings)
     print(
-        f"Tandem backend: {args.workers} workers x {args.threads} threads, public URL "
-        f"{settings.public_url}",
+        f"Tandem backend: {workers} worker{'s' if workers > 1 else ''} x {args.threads} "
+        f"threads, public URL {settings.public_url}",
         flush=True,
     )
     if not cert:
@@ -204,7 +212,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options = production.Options(
         host=args.host,
         port=args.port,
-        workers=args.workers,
+        workers=workers,
         threads=args.threads,
         cert=cert,
         key=key,
@@ -350,7 +358,12 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--key", help="PEM key of --cert (default TANDEM_TLS_KEY)")
     serve.add_argument("--certs", default=str(DEFAULT_CERTS), help="the development certificates")
-    serve.add_argument("--workers", type=_positive, default=2, help="processes (default 2)")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        help=f"processes (default {SHARED_DEFAULT_WORKERS} with TANDEM_REDIS_URL, else 1: "
+        "several need Redis to share locks, slots and the token cache)",
+    )
     serve.add_argument("--threads", type=_positive, default=8, help="threads per worker")
     serve.add_argument(
         "--graceful-timeout",

@@ -1,10 +1,15 @@
 """`tandem doctor`: checks a deployment, one line per check, each failure with its fix.
 
-In order: the settings; the client credential and the TLS files (expiry, key match, names);
-both manifests; Entra ID's discovery document and signing keys; the Graph URL; Redis when
-TANDEM_REDIS_URL is set (a PING); and, given an SSO token, a real validation and on-behalf-of
-exchange. A check that needs an earlier one that failed is skipped, not failed twice. The
-exit status is 1 when any check failed.
+In order: the settings; the client certificate's and the TLS files (expiry, key match,
+names); both manifests; Entra ID's discovery document and signing keys; the client credential
+itself, tried with the client-credentials grant (an app-only token: no person needed); the
+Graph URL; Redis when TANDEM_REDIS_URL is set (a PING through the client `tandem serve` uses,
+so a rediss:// server signed by TANDEM_CA_BUNDLE's CA is trusted here as there); and, given an
+SSO token, a real validation and on-behalf-of exchange. A check that needs an earlier one that
+failed is skipped, not failed twice. The exit status is 1 when any check failed.
+
+One room past ~400 lines because it is one ordered report: each check, the fix it prints and
+what it lets the checks after it skip read together, against the settings serve would use.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
+import msal
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -27,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from . import manifest
 from .config import ConfigError, Settings
 from .errors import ApiError
+from .obo import BAD_CREDENTIALS, credential
 from .outbound import Session, ssl_context
 
 SOON = dt.timedelta(days=30)
@@ -57,6 +64,23 @@ FIXES = {
     "TANDEM_TLS_CERT": "give the PEM certificate chain of the public host, with TANDEM_TLS_KEY",
     "TANDEM_TLS_KEY": "give the unencrypted PEM key of TANDEM_TLS_CERT",
     "TANDEM_REDIS_URL": "a redis:// or rediss:// URL of a reachable Redis",
+}
+# What Entra ID's refusal of the app's own credential means, by AADSTS code (Entra's error code
+# reference); the setting each names is obo.BAD_CREDENTIALS'.
+CREDENTIAL_FIXES = {
+    7000215: "TANDEM_CLIENT_SECRET is not a secret of this app registration: copy the secret's "
+    "Value (not its Secret ID) from Certificates & secrets, or add one with "
+    "`tandem register --new-secret --env-file .env`",
+    7000222: "TANDEM_CLIENT_SECRET has expired: add a new one (tandem register --new-secret) "
+    "and set it",
+    7000218: "set TANDEM_CLIENT_SECRET, or TANDEM_CLIENT_CERT and TANDEM_CLIENT_KEY",
+    700027: "TANDEM_CLIENT_CERT is not a certificate of this app registration: upload it "
+    "(tandem register --certificate) or give the one uploaded, with its TANDEM_CLIENT_KEY",
+    700024: "TANDEM_CLIENT_CERT: check this machine's clock (the signed assertion is not valid "
+    "now)",
+    700016: "TANDEM_CLIENT_ID names no application in this tenant: check it and "
+    "TANDEM_TENANT_ID, and that an administrator consented in that tenant",
+    7000112: "TANDEM_CLIENT_ID: the application is disabled; enable it in Entra ID",
 }
 # What a refused test exchange means, by Tandem's error code.
 EXCHANGE_FIXES = {
@@ -114,9 +138,9 @@ def _pair(
     key_path: Path,
     names: tuple[str, str],
     host: str | None = None,
-) -> None:
+) -> bool:
     """A certificate and its key: readable, matching, valid now and for a while, and (for
-    TLS) naming the public host."""
+    TLS) naming the public host. Answers whether they passed."""
     cert_var, key_var = names
     try:
         chain = x509.load_pem_x509_certificates(cert_path.read_bytes())
@@ -125,19 +149,19 @@ def _pair(
         report.fail(
             check, f"{cert_var} ({cert_path}) is not a PEM certificate: {error}", FIXES[cert_var]
         )
-        return
+        return False
     try:
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as error:
         report.fail(
             check, f"{key_var} ({key_path}) is not an unencrypted PEM key: {error}", FIXES[key_var]
         )
-        return
+        return False
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     der = serialization.Encoding.DER
     if cert.public_key().public_bytes(der, spki) != key.public_key().public_bytes(der, spki):
         report.fail(check, f"{key_var} is not the key of {cert_var}", FIXES[key_var])
-        return
+        return False
     ends = cert.not_valid_after_utc
     if ends <= _now() or cert.not_valid_before_utc > _now():
         report.fail(
@@ -145,19 +169,20 @@ def _pair(
             f"{cert_var} is not valid now (valid until {ends:%Y-%m-%d})",
             f"renew it, then update {cert_var}",
         )
-        return
+        return False
     if host is not None and not _names(cert, host):
         report.fail(
             check,
             f"{cert_var} does not name {host}",
             f"a certificate for {host} (TANDEM_PUBLIC_URL's host)",
         )
-        return
+        return False
     detail = f"{cert_var} valid until {ends:%Y-%m-%d}, key matches"
     if ends - _now() < SOON:
         report.warn(check, f"{detail}, but it expires in {(ends - _now()).days} days: renew it")
     else:
         report.ok(check, detail)
+    return True
 
 
 def _names(cert: x509.Certificate, host: str) -> bool:
@@ -219,19 +244,14 @@ def run(
         f"public URL {settings.public_url}",
     )
 
+    credential_files = True
     if settings.client_cert and settings.client_key:
-        _pair(
+        credential_files = _pair(
             report,
             "client certificate",
             settings.client_cert,
             settings.client_key,
             ("TANDEM_CLIENT_CERT", "TANDEM_CLIENT_KEY"),
-        )
-    else:
-        report.ok(
-            "client credential",
-            "a client secret (its expiry is shown in the app "
-            "registration's Certificates & secrets)",
         )
     host = urlsplit(settings.public_url).hostname or ""
     if settings.tls_cert and settings.tls_key:
@@ -310,6 +330,13 @@ def run(
                     "TANDEM_AUTHORITY_HOST: point it at Entra ID",
                 )
 
+    if jwks_uri is None:
+        report.skip("client credential", "no discovery document")
+    elif not credential_files:
+        report.skip("client credential", "the client certificate check failed")
+    else:
+        _client_credential(report, settings, session)
+
     graph = _get(report, session, "Graph", f"{settings.graph_url}/organization", "TANDEM_GRAPH_URL")
     if graph is not None:
         code = _json(graph).get("error", {}) if isinstance(_json(graph).get("error"), dict) else {}
@@ -325,7 +352,7 @@ def run(
             )
 
     if settings.redis_url:
-        _redis(report, settings.redis_url)
+        _redis(report, settings.redis_url, settings.ca_bundle)
     else:
         report.ok("Redis", "not configured: one process keeps its own state (TANDEM_REDIS_URL)")
 
@@ -344,25 +371,98 @@ def _json(response: requests.Response) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _redis(report: Report, url: str) -> None:
+def redacted(url: str) -> str:
+    """A Redis URL fit to print: scheme, host, port and database, nothing else.
+
+    Everything before the last '@' may be a user and a password, and a password may itself
+    hold '@', ':', '/' or '?' (percent-encoded or not), so all of it goes; the query may carry
+    `password=` (redis-py reads it), so it goes too.
+    """
+    scheme, _, rest = url.partition("://")
+    _, at, tail = rest.rpartition("@")
+    shown, query, _ = tail.partition("?")
+    return f"{scheme}://{'***@' if at else ''}{shown}{'?…' if query else ''}"
+
+
+def _redis(report: Report, url: str, ca_bundle: Path | None) -> None:
+    """PING Redis through the very client `tandem serve` builds (its trust store included)."""
     try:
         import redis
+
+        from .coordination.shared import redis_client
     except ImportError:
         report.fail("Redis", "the redis client is not installed", "pip install 'tandem[prod]'")
         return
-    safe = re.sub(r"//[^@/]*@", "//***@", url)  # never print a password
+    safe = redacted(url)
     try:
-        client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+        client = redis_client(url, ca_bundle=ca_bundle, name="tandem-doctor")
         client.ping()
         client.close()
-    except (redis.RedisError, OSError, ssl.SSLError) as error:
-        report.fail(
-            "Redis",
-            f"PING to {safe} failed: {type(error).__name__}: {str(error)[:120]}",
-            f"TANDEM_REDIS_URL: {FIXES['TANDEM_REDIS_URL']}",
-        )
+    except (redis.RedisError, OSError, ssl.SSLError, ValueError) as error:
+        text = str(error)
+        fix = f"TANDEM_REDIS_URL: {FIXES['TANDEM_REDIS_URL']}"
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            fix = "TANDEM_CA_BUNDLE: trust the CA that signs the Redis server's certificate"
+        report.fail("Redis", f"PING to {safe} failed: {type(error).__name__}: {text[:120]}", fix)
         return
     report.ok("Redis", f"PING to {safe} answered")
+
+
+def _client_credential(report: Report, settings: Settings, session: Session) -> None:
+    """Try the app's own secret or certificate with the client-credentials grant.
+
+    The grant needs no person and asks for the Graph resource's `/.default` (learn.microsoft
+    .com, v2-oauth2-client-creds-grant-flow): Entra checks the credential as it does for an
+    on-behalf-of exchange and answers a wrong one with the same AADSTS code (7000215 for a
+    secret, 700027 for a certificate). The token itself is not used.
+    """
+    check = "client credential"
+    kind = "TANDEM_CLIENT_SECRET" if settings.client_secret else "TANDEM_CLIENT_CERT"
+    tenant = settings.tenant_id
+    if settings.multi_tenant:
+        # An app-only token is for one tenant (never /organizations): one that uses the app.
+        tenants = sorted(settings.allowed_tenants or ())
+        if not tenants:
+            report.skip(check, "TANDEM_ALLOWED_TENANTS is *: no tenant to try the credential in")
+            return
+        tenant = tenants[0]
+    scope = settings.cloud.graph_resource + ".default"
+    try:
+        app = msal.ConfidentialClientApplication(
+            settings.client_id,
+            client_credential=credential(settings),
+            authority=f"https://{settings.authority_host}/{tenant}",
+            http_client=session,
+            instance_discovery=False,
+        )
+        result = app.acquire_token_for_client([scope])
+    except (requests.RequestException, msal.exceptions.MsalServiceError, ValueError) as error:
+        report.fail(
+            check,
+            f"the token endpoint of {tenant} did not answer: {type(error).__name__}",
+            f"TANDEM_AUTHORITY_HOST: {FIXES['TANDEM_AUTHORITY_HOST']}",
+        )
+        return
+    if "access_token" in result:
+        report.ok(check, f"Entra ID accepted {kind} (an app-only token in tenant {tenant})")
+        return
+    codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
+    described = str(result.get("error_description") or result.get("error") or "").splitlines()
+    said = (described or ["no description"])[0][:240]
+    refused = [c for c in codes if c in BAD_CREDENTIALS]
+    if not refused:  # throttled, unavailable, or a refusal that is not about the credential
+        report.fail(
+            check,
+            f"Entra ID issued no token: {said}",
+            "look the AADSTS code up in Entra's error code reference, then run doctor again",
+        )
+        return
+    setting = BAD_CREDENTIALS[refused[0]]
+    report.fail(
+        check,
+        f"Entra ID refused {setting}: {said}",
+        CREDENTIAL_FIXES.get(refused[0], f"{setting}: {FIXES.get(setting, 'see the README')}"),
+    )
 
 
 def _exchange(report: Report, settings: Settings, token: str) -> None:

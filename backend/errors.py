@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any, ClassVar
 
-from flask import Flask, Response, g, json
+from flask import Flask, Response, g, json, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("tandem")
@@ -224,7 +224,11 @@ def register(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
         name = error.name or "error"
-        response = problem(status, _snake(name), name, error.description or name)
+        detail = error.description or name
+        if status == 413 and request.max_content_length:
+            # The limit in the answer, for a client that did not ask the context for it.
+            detail = f"The request body is over {request.max_content_length:,} bytes."
+        response = problem(status, _snake(name), name, detail)
         if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
         return response

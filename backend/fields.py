@@ -13,7 +13,15 @@ from .context import is_address, is_item_id
 from .errors import InvalidRequest
 
 MAX_NAMES = 25
+# A comment's limit in characters: Unicode code points, as Python's len() counts them (in
+# JavaScript, [...text].length; a textarea's maxlength counts UTF-16 code units, so an emoji
+# counts twice there). The body limit (backend/__init__.py MAX_BODY) is sized so that this
+# limit, not the body's, is the one a person meets, whatever the script and the encoding.
 MAX_COMMENT = 32_000
+# The most bytes one character of a JSON string can take on the wire: 1-4 in UTF-8 (CJK 3, an
+# emoji 4), 6 as a \uXXXX escape, 12 as an escaped surrogate pair ("\ud83d\ude00"), which is
+# what json.dumps sends by default for any character beyond the Basic Multilingual Plane.
+MAX_JSON_CHAR_BYTES = 12
 MAX_RECIPIENTS = 50
 FLAGS = ("flagged", "complete", "notFlagged")
 RESPONSES = ("accept", "tentativelyAccept", "decline")

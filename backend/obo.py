@@ -146,7 +146,7 @@ class OnBehalfOf:
         self._throttled_until: dict[str, float] = {}  # key -> wall-clock time the throttling ends
         self._apps: OrderedDict[str, msal.ConfidentialClientApplication] = OrderedDict()
         self._apps_lock = threading.Lock()
-        self._credential = _credential(settings)
+        self._credential = credential(settings)
 
     def graph_token(self, caller: Caller) -> GraphToken:
         """A Graph access token on behalf of the caller, from the cache when still fresh.
@@ -394,7 +394,7 @@ def upstream_errors(where: str) -> Iterator[None]:
         ) from error
 
 
-def _credential(settings: Settings) -> str | dict[str, str]:
+def credential(settings: Settings) -> str | dict[str, str]:
     """A client secret, or the certificate credential MSAL signs client assertions with."""
     if settings.client_secret:
         return settings.client_secret

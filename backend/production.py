@@ -12,9 +12,13 @@ they are done or `graceful_timeout` has passed, after which the master kills it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
 import ssl
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -24,6 +28,7 @@ from typing import Any
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import errors as http_errors
+from gunicorn.workers import gthread
 from gunicorn.workers.gthread import ThreadWorker
 
 from .serving import problem_bytes
@@ -37,6 +42,18 @@ GRACEFUL_TIMEOUT = 30
 # the TLS connection for the next click and outlives the 60 s idle timeout of the common
 # proxies and load balancers, so a proxy never reuses a connection gunicorn just closed.
 KEEPALIVE = 65
+# From a connection's first byte, how long a client has to finish its TLS handshake and send
+# its request line and headers (and, on a kept-alive connection, each next request's head).
+# gunicorn's threaded worker sets no bound there: a client that sends one byte (or part of a
+# ClientHello) and goes silent holds one of the worker's threads for as long as it likes, and
+# eight of them held every thread of `--threads 8` (/healthz went unanswered). A person's
+# browser sends a whole head at once, so seconds are plenty even on a slow network; a worker
+# under such an attack answers again within this bound (a buffering proxy in front, such as
+# nginx, takes these clients off the worker altogether: see the README).
+HEAD_TIMEOUT = 5.0
+# What gthread's handle answers to park a connection that sent nothing yet on the poller
+# (older gunicorn handed a connection to a thread only once it was readable: no parking).
+_DEFER = getattr(gthread, "_DEFER", None)
 # Entra ID SSO tokens with many claims run to ~10 KB in one Authorization header.
 LIMIT_FIELD_SIZE = 16_384
 LIMIT_REQUEST_LINE = 8_190
@@ -70,9 +87,131 @@ CLIENT_ERRORS = tuple(
 )
 
 
+class _CountedInput:
+    """wsgi.input, counting what the app read, to tell whether it read the whole body."""
+
+    def __init__(self, stream: Any, length: int | None):
+        self._stream = stream
+        self._length = length
+        self.read_bytes = 0
+        self.ended = False
+
+    def _seen(self, data: bytes, asked: int | None) -> bytes:
+        self.read_bytes += len(data)
+        if not data and asked != 0:
+            self.ended = True
+        return data
+
+    def read(self, size: int | None = None) -> bytes:
+        """As the stream's read."""
+        return self._seen(self._stream.read(size), size)
+
+    def readline(self, size: int | None = None) -> bytes:
+        """As the stream's readline."""
+        return self._seen(self._stream.readline(size), size)
+
+    def readlines(self, hint: int | None = None) -> list[bytes]:
+        """As the stream's readlines."""
+        lines = self._stream.readlines(hint)
+        self._seen(b"".join(lines), None)
+        self.ended = self.ended or hint is None
+        return lines
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, b"")
+
+    @property
+    def whole(self) -> bool:
+        """Whether the body was read to its end."""
+        if self.ended:
+            return True
+        return self._length is not None and self.read_bytes >= self._length
+
+
+class CloseUnreadBody:
+    """Ends the connection after an error answered before the request's body was read.
+
+    An app that refuses a request (413 above MAX_BODY, 401 before the body is looked at, 404,
+    405, 415) leaves its body on the socket, where the next request of the connection would
+    start. gunicorn then drains at most 64 KiB within 5 s after answering, and closes the
+    connection when that fails, although its answer said `Connection: keep-alive`: the client's
+    next request on that connection fails. An app cannot say `Connection: close` itself
+    (gunicorn drops hop-by-hop headers, PEP 3333), so this asks gunicorn's own response object
+    to close: the start_response gunicorn hands the app is that object's bound method. RFC 9112
+    section 9.6: a server that does not read the whole body closes the connection.
+    """
+
+    def __init__(self, app: Callable[..., Any]):
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Call the app with a counted body; an error before its end closes the connection."""
+        declared = environ.get("CONTENT_LENGTH") or ""
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        length = int(declared) if declared.isdigit() else (None if chunked else 0)
+        body = _CountedInput(environ["wsgi.input"], length)
+        environ["wsgi.input"] = body
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if int(status[:3]) >= 400 and not body.whole:
+                close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+                if close is not None:
+                    close()
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+
 class Worker(ThreadWorker):
-    """gunicorn's threaded worker, closing its listeners as soon as it stops, and answering
-    gunicorn's own parse errors as problem+json."""
+    """gunicorn's threaded worker, closing its listeners as soon as it stops, answering
+    gunicorn's own parse errors as problem+json, closing a connection whose request body an
+    error answer left unread, and cutting a connection whose TLS handshake and request head
+    take longer than HEAD_TIMEOUT."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # Connections whose handshake or head is being read on a thread, and by when it must
+        # be done: the main loop (which wakes at least once a second) cuts the late ones.
+        self._heads: dict[Any, float] = {}
+        self._heads_lock = threading.Lock()
+
+    def load_wsgi(self) -> None:
+        """The app, wrapped so that an error before the body's end closes the connection."""
+        super().load_wsgi()
+        self.wsgi = CloseUnreadBody(self.wsgi)
+
+    def handle(self, conn: Any) -> Any:
+        """gunicorn's handling of one request, its handshake and head within HEAD_TIMEOUT.
+
+        The deadline starts once the client has sent something: a connection that sends
+        nothing is gunicorn's own case (it waits DEFAULT_WORKER_DATA_TIMEOUT on the thread,
+        then parks the connection on the poller without a thread, as for keep-alive).
+        """
+        fresh = not conn.initialized and not getattr(conn, "data_ready", True)
+        if fresh and not conn.wait_for_data(gthread.DEFAULT_WORKER_DATA_TIMEOUT):
+            return _DEFER  # back to the poller, as gunicorn's handle would
+        with self._heads_lock:
+            self._heads[conn] = time.monotonic() + HEAD_TIMEOUT
+        try:
+            return super().handle(conn)
+        finally:
+            with self._heads_lock:
+                self._heads.pop(conn, None)
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        """The head has arrived: from here the app's own bounds apply, not HEAD_TIMEOUT."""
+        with self._heads_lock:
+            self._heads.pop(conn, None)
+        return super().handle_request(req, conn)
+
+    def murder_pending(self) -> None:
+        """gunicorn's sweep of idle parked connections, and the cut of late heads."""
+        super().murder_pending()
+        now = time.monotonic()
+        with self._heads_lock:  # under the lock: a head that just arrived is never cut
+            for conn, deadline in self._heads.items():
+                if deadline <= now:
+                    _cut(conn.sock)
 
     def set_accept_enabled(self, enabled: bool) -> None:
         """Stop accepting; when stopping, close the listeners too, so new connections are
@@ -107,13 +246,25 @@ class Worker(ThreadWorker):
             self.log.debug("could not send the error answer")
 
 
+def _cut(sock: Any) -> None:
+    """Shut a connection down under the thread reading it: its blocked handshake or read ends
+    at once (end of file), and gunicorn closes the connection as for a client that left.
+
+    socket.socket's own shutdown, not ssl.SSLSocket's, which would also unwrap the TLS state
+    the other thread is using. A socket just handed over to TLS (its descriptor moved to the
+    SSLSocket) refuses, and the next sweep cuts the SSLSocket instead.
+    """
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
 @dataclass(frozen=True)
 class Options:
     """How `tandem serve` runs gunicorn."""
 
     host: str
     port: int
-    workers: int = 2
+    workers: int = 1
     threads: int = 8
     cert: Path | None = None  # in-process TLS; None: plain HTTP behind a TLS-terminating proxy
     key: Path | None = None

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import io
 import os
 import re
 import sys
@@ -42,6 +43,7 @@ import msal
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from dotenv.parser import parse_stream
 
 from .clouds import CLOUDS
 from .config import DEFAULT_SCOPES, GUID, OIDC_SCOPES
@@ -374,24 +376,52 @@ def consent_url(target: Target, outcome: Outcome) -> str:
     return f"https://{target.authority}/{outcome.tenant_id}/adminconsent?{query}"
 
 
+# The app's credential is of one kind at a time (Settings refuses a secret beside a
+# certificate): writing one kind takes the other kind's lines out of the file.
+OTHER_CREDENTIAL = {
+    "TANDEM_CLIENT_SECRET": {"TANDEM_CLIENT_CERT", "TANDEM_CLIENT_KEY"},
+    "TANDEM_CLIENT_CERT": {"TANDEM_CLIENT_SECRET"},
+}
+
+
+def merge_env(text: str, values: dict[str, str]) -> str:
+    """The .env text with `values` set: each name's line changed where it stands, new names
+    added at the end, every other line (settings, comments, blank lines) kept as it was.
+
+    A secret already in the file stays when this run made none; a credential of the other
+    kind than the one written is removed.
+    """
+    written = set(values)
+    dropped = {name for kind in written & set(OTHER_CREDENTIAL) for name in OTHER_CREDENTIAL[kind]}
+    out: list[str] = []
+    for binding in parse_stream(io.StringIO(text)):
+        raw = binding.original.string
+        if binding.key is None or binding.key not in written | dropped:
+            out.append(raw)
+            continue
+        # Keep the blank lines python-dotenv counts as this binding's, and its `export `.
+        body = raw.lstrip()
+        lead = raw[: len(raw) - len(body)]
+        if binding.key in dropped:
+            out.append(lead)
+            continue
+        export = "export " if body.startswith(("export ", "export\t")) else ""
+        out.append(f"{lead}{export}{binding.key}={values[binding.key]}\n")
+        written.discard(binding.key)
+    merged = "".join(out)
+    if merged and not merged.endswith("\n"):
+        merged += "\n"
+    return merged + "".join(f"{k}={v}\n" for k, v in values.items() if k in written)
+
+
 def write_env(path: Path, values: dict[str, str]) -> None:
-    """Write the settings as a .env file readable by its owner only (it may hold a secret);
-    a secret already in the file is kept when this run made none."""
-    kept: dict[str, str] = {}
-    if (
-        path.is_file()
-        and "TANDEM_CLIENT_SECRET" not in values
-        and "TANDEM_CLIENT_CERT" not in values
-    ):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            name, _, value = line.partition("=")
-            if name.strip() == "TANDEM_CLIENT_SECRET":
-                kept["TANDEM_CLIENT_SECRET"] = value.strip()
-    text = "".join(f"{k}={v}\n" for k, v in {**values, **kept}.items())
+    """Merge the settings into a .env file (merge_env) readable by its owner only: it holds
+    the secret."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.write(merge_env(text, values))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -399,7 +429,11 @@ def write_env(path: Path, values: dict[str, str]) -> None:
 
 
 def run(target: Target, *, env_file: Path | None = None, out: TextIO = sys.stdout) -> int:
-    """Sign in, register, print the settings and the consent URL; answers the exit status."""
+    """Sign in, register, print the settings and the consent URL; answers the exit status.
+
+    With `env_file` the settings are merged into that file and a new secret is written there
+    only: it is never printed then, so it stays out of terminal scroll-back and CI logs.
+    """
     session = Session(context=ssl_context(target.ca_bundle), timeout=(3.05, 30))
     token, tenant_id = sign_in(target, session, out)
     outcome = register(target, Graph(session, target.graph, token), tenant_id)
@@ -407,17 +441,27 @@ def run(target: Target, *, env_file: Path | None = None, out: TextIO = sys.stdou
     for change in outcome.changes or ["already as Tandem needs it: nothing changed"]:
         print(f"  {change}", file=out)
     values = settings(target, outcome)
+    secret_in_file = False
+    if env_file:
+        try:
+            write_env(env_file, values)
+        except OSError as error:
+            # The secret exists only in this answer: show it rather than lose it.
+            print(f"could not write {env_file}: {error}", file=out)
+        else:
+            secret_in_file = True
+            print(f"merged the settings into {env_file} (mode 0600)", file=out)
     print("Settings for the backend:", file=out)
     for name, value in values.items():
-        print(f"  export {name}={value}", file=out)
+        if name == "TANDEM_CLIENT_SECRET" and secret_in_file:
+            print(f"  # TANDEM_CLIENT_SECRET: new, written to {env_file} only", file=out)
+        else:
+            print(f"  export {name}={value}", file=out)
     if not target.certificate and not outcome.secret:
         print(
             "  # TANDEM_CLIENT_SECRET: unchanged (shown when it was made; --new-secret adds one)",
             file=out,
         )
-    if env_file:
-        write_env(env_file, values)
-        print(f"wrote {env_file} (mode 0600)", file=out)
     print("An administrator grants the Graph permissions for the organisation at:", file=out)
     print(f"  {consent_url(target, outcome)}", file=out, flush=True)
-    return 0
+    return 1 if env_file and not secret_in_file else 0

@@ -94,8 +94,8 @@ class BoundedBody:
     """Judges a chunked body (no Content-Length) by the same limit as one with a length.
 
     A server that decodes chunked bodies sets `wsgi.input_terminated`; werkzeug then reads
-    such a body only up to MAX_CONTENT_LENGTH and hands the app the first 64 KiB as if it were
-    all (the JSON parse fails: a 400 for what is a 413). Reading one byte past the limit here
+    such a body only up to MAX_CONTENT_LENGTH and hands the app that much as if it were all
+    (the JSON parse fails: a 400 for what is a 413). Reading one byte past the limit here
     tells them apart: a body that fits is passed on with its Content-Length, one that does
     not is passed on with a Content-Length over the limit, which the app answers with its
     problem+json 413 before reading it.

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from backend import MAX_BODY
 from backend.emulator.exchange import ews_id
 from tests.support.api import shared_body
 from tests.support.servers import BackendHandle, EmulatorHandle
@@ -366,7 +367,7 @@ def test_oversized_body_is_refused(backend: BackendHandle, emulator: EmulatorHan
     token = emulator.sso("lee@contoso.com")
     response = backend.http.post(
         f"{backend.url}/api/items/context",
-        data="x" * 100_000,
+        data="x" * (MAX_BODY + 1),
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
     assert_problem(response, 413, "request_entity_too_large")

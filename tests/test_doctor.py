@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,7 +22,8 @@ from cryptography.x509.oid import NameOID
 
 from backend import certs
 from backend.certs import CertPaths
-from tests.support.deployment import free_port
+from backend.doctor import redacted
+from tests.support.deployment import RedisServer, free_port
 from tests.support.servers import BackendSettings, EmulatorHandle
 
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -95,11 +97,11 @@ def test_all_green_against_the_emulator(
     checks = [line.split(":", 1)[0] for line in lines]
     assert checks == [
         "ok    settings",
-        "ok    client credential",
         "ok    TLS certificate",
         "ok    manifests",
         "ok    Entra ID discovery",
         "ok    Entra ID signing keys",
+        "ok    client credential",
         "ok    Graph",
         "ok    Redis",
         "ok    token exchange",
@@ -182,10 +184,7 @@ def _breakage(
             "TANDEM_CLIENT_KEY": str(other_key),
         }, []
     if name == "TANDEM_CLIENT_SECRET":
-        return {"TANDEM_CLIENT_SECRET": "not-the-secret"}, [
-            "--token",
-            emulator.sso("lee@contoso.com"),
-        ]
+        return {"TANDEM_CLIENT_SECRET": "not-the-secret"}, []
     if name == "TANDEM_ALLOWED_TENANTS":
         return {"TANDEM_TENANT_ID": "organizations", "TANDEM_ALLOWED_TENANTS": ""}, []
     raise AssertionError(name)
@@ -207,7 +206,7 @@ def _breakage(
         ("TANDEM_TLS_CERT", "TLS certificate"),
         ("TANDEM_CLIENT_CERT", "client certificate"),
         ("TANDEM_CLIENT_KEY", "client certificate"),
-        ("TANDEM_CLIENT_SECRET", "token exchange"),
+        ("TANDEM_CLIENT_SECRET", "client credential"),
     ],
 )
 def test_each_broken_setting_is_named_with_its_fix(
@@ -236,3 +235,64 @@ def test_a_redis_password_is_never_printed(healthy: dict[str, str], tmp_path: Pa
     assert result.returncode == 1
     assert "hunter2" not in result.stdout + result.stderr
     assert "redis://***@127.0.0.1" in result.stdout
+
+
+def test_a_wrong_client_secret_is_found_without_a_person(
+    healthy: dict[str, str], emulator: EmulatorHandle, tmp_path: Path
+):
+    """Issue 15 #9: the secret was reported "ok" untried; the client-credentials grant tries
+    it, and Entra's AADSTS7000215 names TANDEM_CLIENT_SECRET with its fix."""
+    before = emulator.stats()["tokenRequests"]
+    result = doctor(dict(healthy, TANDEM_CLIENT_SECRET="not-the-secret"), tmp_path)
+    assert result.returncode == 1
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("FAIL  client credential")]
+    assert "Entra ID refused TANDEM_CLIENT_SECRET: AADSTS7000215: Invalid client secret" in line
+    assert "-- fix: TANDEM_CLIENT_SECRET is not a secret of this app registration" in line
+    assert "not-the-secret" not in result.stdout + result.stderr
+    assert emulator.stats()["tokenRequests"] > before
+    good = doctor(healthy, tmp_path)
+    assert "ok    client credential: Entra ID accepted TANDEM_CLIENT_SECRET" in good.stdout
+
+
+@pytest.mark.parametrize("password", ["s3cr@t-tail", "p@ss:w0rd@x", "p%40ss@w0rd"])
+def test_a_redis_password_with_an_at_sign_is_never_printed(
+    healthy: dict[str, str], tmp_path: Path, password: str
+):
+    """Issue 15 #9: the redaction stopped at the first '@' and printed the rest."""
+    url = f"redis://user:{password}@127.0.0.1:{free_port()}/0"
+    result = doctor(dict(healthy, TANDEM_REDIS_URL=url), tmp_path)
+    assert result.returncode == 1, result.stdout
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("FAIL  Redis")]
+    assert "redis://***@127.0.0.1:" in line
+    for part in [password, *re.split(r"[@:/?%]", password), "user"]:
+        assert len(part) < 3 or part not in result.stdout + result.stderr, part
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:a@b@host:6379/0", "redis://***@host:6379/0"),
+        ("rediss://u:pa/ss?x@wo@rd@host/1", "rediss://***@host/1"),
+        ("redis://host:6379/0?password=secret", "redis://host:6379/0?…"),
+        ("redis://host:6379", "redis://host:6379"),
+    ],
+)
+def test_redacted_redis_urls_keep_only_where_redis_is(url: str, shown: str):
+    assert redacted(url) == shown
+
+
+def test_a_rediss_server_signed_by_the_ca_bundle_passes_as_serve_connects(
+    healthy: dict[str, str], cert_paths: CertPaths, tmp_path: Path
+):
+    """Issue 15 #9: TANDEM_CA_BUNDLE was not trusted for rediss:// in doctor, while serve
+    trusts it; Debian's redis-server is built with TLS (--tls-port)."""
+    server = RedisServer(tmp_path, tls=cert_paths, password="pa@ss").start()
+    try:
+        assert server.url.startswith("rediss://")
+        assert healthy["TANDEM_CA_BUNDLE"] == str(cert_paths.ca_cert)
+        result = doctor(dict(healthy, TANDEM_REDIS_URL=server.url), tmp_path)
+        assert "ok    Redis: PING to rediss://***@localhost:" in result.stdout, result.stdout
+        assert result.returncode == 0, result.stdout
+        assert "pa@ss" not in result.stdout + result.stderr
+    finally:
+        server.stop()

@@ -6,6 +6,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import jwt
 import pytest
 
 from backend.emulator import seed
@@ -72,6 +73,67 @@ def test_token_endpoint_error_bodies_are_entras(emulator: EmulatorHandle, http: 
     assert body["error_codes"] == [7000215]
     assert AADSTS_DESCRIPTION.match(body["error_description"])
     assert body["correlation_id"] == "5b2c1f6e-2f53-4c3f-9d1a-0a5a3c1e9b77"
+
+
+def test_client_credentials_grant_answers_as_entra(emulator: EmulatorHandle, http: Session):
+    """v2-oauth2-client-creds-grant-flow: an app-only token for the resource's /.default,
+    token_type, expires_in, ext_expires_in and access_token only (no refresh or id token)."""
+    result = msal_app(emulator, http).acquire_token_for_client(
+        ["https://graph.microsoft.com/.default"]
+    )
+    assert "access_token" in result, result
+    raw = http.post(
+        f"{emulator.url}/{seed.CONTOSO}/oauth2/v2.0/token",
+        data={
+            "client_id": seed.CLIENT_ID,
+            "client_secret": seed.CLIENT_SECRET,
+            "grant_type": "client_credentials",
+            "scope": "https://graph.microsoft.com/.default",
+        },
+    )
+    assert raw.status_code == 200
+    body = raw.json()
+    assert set(body) == {"token_type", "expires_in", "ext_expires_in", "access_token"}
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["aud"] == "https://graph.microsoft.com"
+    assert claims["idtyp"] == "app" and claims["appid"] == seed.CLIENT_ID
+    assert claims["tid"] == seed.CONTOSO and claims["oid"] == claims["sub"]
+    assert "scp" not in claims and "roles" not in claims  # no application permission granted
+
+
+@pytest.mark.parametrize(
+    ("tenant", "form", "status", "error", "code"),
+    [
+        (seed.CONTOSO, {"client_secret": "wrong"}, 401, "invalid_client", 7000215),
+        (seed.CONTOSO, {"scope": "https://graph.microsoft.com/User.Read"}, 400, "invalid_scope",
+         1002012),
+        (seed.CONTOSO, {"scope": "https://outlook.office.com/.default"}, 400, "invalid_resource",
+         500011),
+        ("common", {}, 400, "invalid_request", 9001023),
+    ],
+)  # fmt: skip
+def test_client_credentials_refusals_are_entras(
+    emulator: EmulatorHandle,
+    http: Session,
+    tenant: str,
+    form: dict[str, str],
+    status: int,
+    error: str,
+    code: int,
+):
+    data = {
+        "client_id": seed.CLIENT_ID,
+        "client_secret": seed.CLIENT_SECRET,
+        "grant_type": "client_credentials",
+        "scope": "https://graph.microsoft.com/.default",
+        **form,
+    }
+    response = http.post(f"{emulator.url}/{tenant}/oauth2/v2.0/token", data=data)
+    assert response.status_code == status
+    body = response.json()
+    assert (body["error"], body["error_codes"]) == (error, [code])
+    assert AADSTS_DESCRIPTION.match(body["error_description"])
+    assert body["error_uri"].endswith(f"/error?code={code}")
 
 
 @pytest.mark.parametrize(

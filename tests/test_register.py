@@ -198,11 +198,49 @@ def test_an_env_file_is_written_private(
     assert run.returncode == 0, run.stderr
     assert env_file.stat().st_mode & 0o777 == 0o600
     written = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
-    assert written["TANDEM_CLIENT_SECRET"] == run.settings()["TANDEM_CLIENT_SECRET"]
+    assert len(written["TANDEM_CLIENT_SECRET"]) >= 32
+    assert written["TANDEM_OLD"] == "1"
     again = register(fresh_emulator, cert_paths, tmp_path, "--env-file", str(env_file))
     assert again.returncode == 0
     kept = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
     assert kept["TANDEM_CLIENT_SECRET"] == written["TANDEM_CLIENT_SECRET"]
+
+
+def test_a_second_run_merges_into_the_env_file_and_never_prints_the_secret(
+    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+):
+    """Issue 15 #4: a second run rewrote the file with its own settings only (the Redis URL,
+    cache key, metrics token and origins were gone), and printed the secret it wrote."""
+    env_file = tmp_path / ".env"
+    first = register(fresh_emulator, cert_paths, tmp_path, "--env-file", str(env_file))
+    assert first.returncode == 0, first.stderr
+    secret = dict(line.split("=", 1) for line in env_file.read_text().splitlines())[
+        "TANDEM_CLIENT_SECRET"
+    ]
+    assert secret not in first.stdout + first.stderr
+    assert "TANDEM_CLIENT_SECRET" not in first.settings()
+    assert f"TANDEM_CLIENT_SECRET: new, written to {env_file} only" in first.stdout
+    # The operator adds the rest of the deployment, with comments, around what was written.
+    operator = (
+        "# Tandem on tandem.contoso.com\n" + env_file.read_text() + "\n# shared state\n"
+        "TANDEM_REDIS_URL=rediss://:p%40ss@redis.contoso.com:6380/0\n"
+        "export TANDEM_CACHE_KEY=q1s3hBT2w0yYbB1cZ0T3bqd0d9Ydm8sJ3J6mHkFZxWc=\n"
+        "TANDEM_METRICS_TOKEN=metrics-token-0123456789  # Prometheus\n"
+        "TANDEM_ALLOWED_ORIGINS=https://outlook.office.com\n"
+    )
+    env_file.write_text(operator.replace(f"TANDEM_PUBLIC_URL={PUBLIC_URL}", "TANDEM_PUBLIC_URL=x"))
+    second = register(
+        fresh_emulator, cert_paths, tmp_path, "--env-file", str(env_file), "--new-secret"
+    )
+    assert second.returncode == 0, second.stderr
+    text = env_file.read_text()
+    lines = text.splitlines()
+    (new_secret,) = [line.split("=", 1)[1] for line in lines if "CLIENT_SECRET=" in line]
+    assert new_secret != secret
+    assert new_secret not in second.stdout + second.stderr
+    # Every line is where it was; only the values this run sets changed.
+    assert text == operator.replace(secret, new_secret)
+    assert "TANDEM_PUBLIC_URL=x" not in text
 
 
 @pytest.mark.parametrize(

@@ -342,7 +342,10 @@ def test_a_meeting_response_answered_503_is_made_once(
 
 
 def test_a_lost_lock_stops_its_holder_before_it_sends(
-    make_backend, fresh_emulator: EmulatorHandle, redis_server: RedisServer
+    make_backend,
+    fresh_emulator: EmulatorHandle,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
 ):
     """The lock is lost mid-send (Redis flushed): the holder ends with `conflict`, unsent."""
     backend = make_backend(
@@ -367,3 +370,67 @@ def test_a_lost_lock_stops_its_holder_before_it_sends(
     assert answers[0].status_code == 409, answers[0].text
     assert "stopped before changing or sending anything more" in answers[0].json()["detail"]
     assert len(fresh_emulator.deliveries()) == 1
+    # The warnings about the lost lock name it by a hash: no item id, no person's oid.
+    lost = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
+    assert lost
+    oid = next(p["oid"] for p in fresh_emulator.world()["people"] if p["upn"] == "lee@contoso.com")
+    assert not any(body["itemId"] in line or oid in line for line in lost)
+
+
+# -- what the person typed arrives as they typed it --------------------------------------------
+TYPED = 'Hi <b>there</b>\n<img src="https://evil.example/x.png">\nThanks & bye'
+SHOWN = 'Hi &lt;b&gt;there&lt;/b&gt;<br>&lt;img src="https://evil.example/x.png"&gt;<br>Thanks &amp; bye'
+
+
+@pytest.mark.parametrize(
+    ("user", "mailbox", "route"),
+    [("lee@contoso.com", SUPPORT, "mailbox"), ("nestor@contoso.com", ADELE, "me")],
+    ids=["mailbox route", "me route"],
+)
+def test_a_comment_is_sent_as_typed_on_either_route(
+    make_backend, fresh_emulator: EmulatorHandle, user: str, mailbox: str, route: str
+):
+    backend = make_backend(fresh_emulator)
+    token = fresh_emulator.sso(user)
+    target = next(i for i in fresh_emulator.items(mailbox) if i["createdBy"] == mailbox)
+    answer = _reply(backend, token, shared_body(target["id"], mailbox), _key(), comment=TYPED)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["result"]["route"] == route
+    [delivery] = fresh_emulator.deliveries()
+    body = fresh_emulator.item(delivery["sentCopy"])["item"]["body"]
+    assert body["contentType"] == "html"
+    assert SHOWN in body["content"]  # line breaks kept, nothing of theirs interpreted
+    assert "<img" not in body["content"] and "<b>there" not in body["content"]
+
+
+# -- the audit line: nothing from the URL verbatim ---------------------------------------------
+def test_an_action_name_from_the_url_cannot_forge_a_text_log_line(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    import io
+    import logging
+
+    from backend import audit
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(audit.TextLines())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        backend = make_backend(fresh_emulator)
+        lee = fresh_emulator.sso("lee@contoso.com")
+        body = shared_body(_support_item(fresh_emulator)["id"], SUPPORT)
+        forged = "claim%0A2026-12-06 09:00:00,000 INFO tandem.audit: audit action claim ok"
+        answer = backend.http.post(
+            f"{backend.url}/api/items/actions/{forged}",
+            json=body,
+            headers={"Authorization": f"Bearer {lee}"},
+        )
+    finally:
+        root.removeHandler(handler)
+    assert answer.status_code == 400
+    lines = stream.getvalue().splitlines()
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line) for line in lines)
+    audited = [line for line in lines if "tandem.audit" in line]
+    assert audited and all("audit action unknown invalid_request" in line for line in audited)

@@ -3,9 +3,11 @@ emulator with the settings `tandem emulator` prints; graceful SIGTERM; TLS or a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -17,11 +19,14 @@ from typing import Any
 import pytest
 import requests
 
+from backend import MAX_BODY
 from backend.certs import CertPaths
 from backend.outbound import Session, ssl_context
+from backend.production import HEAD_TIMEOUT
 from tests.support.api import raw_request, shared_body
+from tests.support.deployment import CACHE_KEY
 from tests.support.servers import BackendSettings, EmulatorHandle
-from tests.support.serving import Served, StartServe, launch_serve, serve_env
+from tests.support.serving import Served, StartServe, launch_serve, serve_env, workers_of
 
 
 @pytest.fixture(scope="module")
@@ -116,11 +121,11 @@ def test_gunicorn_s_own_refusals_are_problem_json(
     assert json.loads(body)["code"] == code
 
 
-def test_a_chunked_body_over_64_kib_is_413_under_gunicorn(
+def test_a_chunked_body_over_the_limit_is_413_under_gunicorn(
     served: Served, emulator: EmulatorHandle, cert_paths: CertPaths
 ):
     item = emulator.items("support@contoso.com")[0]
-    body = json.dumps(shared_body(item["id"], "support@contoso.com", padding="x" * 70_000))
+    body = json.dumps(shared_body(item["id"], "support@contoso.com", padding="x" * MAX_BODY))
     headers = {
         "Authorization": f"Bearer {emulator.sso('lee@contoso.com')}",
         "Content-Type": "application/json",
@@ -130,6 +135,112 @@ def test_a_chunked_body_over_64_kib_is_413_under_gunicorn(
     )
     assert status == 413, answer[:200]
     assert answer_headers["content-type"] == "application/problem+json"
+
+
+def _exchange(sock: ssl.SSLSocket, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send one request on an open connection and read one answer (Content-Length framed)."""
+    sock.sendall(request)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the connection closed before an answer: {data[:200]!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    while len(body) < int(headers.get("content-length", "0")):
+        body += sock.recv(65536)
+    return int(lines[0].split()[1]), headers, body
+
+
+def _post(token: str | None, body: bytes) -> bytes:
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    return (
+        f"POST /api/items/context HTTP/1.1\r\nHost: localhost\r\n{auth}"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [
+        ("over the limit", 413),  # refused by its Content-Length, never read
+        ("no token", 401),  # refused by its header, before the body is looked at
+    ],
+)
+def test_an_error_before_the_body_is_read_closes_the_connection(
+    served: Served, emulator: EmulatorHandle, cert_paths: CertPaths, case: str, status: int
+):
+    """Issue 15 #10: such an answer said keep-alive, and the client's next request on the
+    connection failed (gunicorn drains at most 64 KiB of what the app left unread, then
+    closes). Now it says `Connection: close` and closes; a request whose body was read keeps
+    the connection."""
+    item = emulator.items("support@contoso.com")[0]
+    small = json.dumps(shared_body(item["id"], "support@contoso.com")).encode()
+    token = emulator.sso("lee@contoso.com")
+    request = {
+        "over the limit": _post(token, b"{" + b" " * (MAX_BODY + 200_000) + b"}"),
+        "no token": _post(None, small),
+    }[case]
+    context = ssl.create_default_context(cafile=str(cert_paths.ca_cert))
+    raw = socket.create_connection(("127.0.0.1", served.port), timeout=30)
+    with context.wrap_socket(raw, server_hostname="localhost") as sock:
+        # First a request that reads its body: the connection stays open after it.
+        got, headers, _ = _exchange(sock, _post(token, small))
+        assert (got, headers["connection"]) == (200, "keep-alive")
+        got, headers, body = _exchange(sock, request)
+        assert got == status, body[:300]
+        assert headers["connection"] == "close"
+        assert headers["content-type"] == "application/problem+json"
+        with contextlib.suppress(ConnectionResetError):
+            assert sock.recv(1) == b""  # and the server did close it
+
+
+def test_silent_clients_cannot_take_every_thread(
+    emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    start_serve: StartServe,
+    tmp_path: Path,
+):
+    """Issue 15 #1: eight connections that sent a byte (or a TLS handshake and part of a
+    request head) and went silent held every thread of `--threads 8` with no time limit, and
+    /healthz was not answered for as long as they stayed. Each now has HEAD_TIMEOUT from its
+    first byte to finish its handshake and head."""
+    served = start_serve(
+        ["--workers", "1", "--threads", "8", "--certs", str(cert_paths.ca_cert.parent)],
+        backend_settings(emulator),
+        tmp_path,
+        cert_paths.ca_cert,
+    )
+    context = ssl.create_default_context(cafile=str(cert_paths.ca_cert))
+    silent: list[socket.socket] = []
+    for _ in range(4):  # a handshake, then part of a request head (while threads are free)
+        sock = context.wrap_socket(
+            socket.create_connection(("127.0.0.1", served.port), timeout=30),
+            server_hostname="localhost",
+        )
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")  # no blank line
+        silent.append(sock)
+    for _ in range(8):  # the start of a TLS ClientHello, and no more
+        raw = socket.create_connection(("127.0.0.1", served.port), timeout=30)
+        raw.sendall(b"\x16\x03\x01")
+        silent.append(raw)
+    try:
+        started = time.monotonic()
+        wait = (HEAD_TIMEOUT + 5, 20)  # connecting includes the handshake
+        with Session(context=ssl_context(cert_paths.ca_cert), timeout=wait) as session:
+            answer = session.get(f"{served.url}/healthz", headers={"Connection": "close"})
+        assert answer.status_code == 200
+        assert time.monotonic() - started < HEAD_TIMEOUT + 3
+        for sock in silent:  # each was closed by the server once its time was up
+            sock.settimeout(HEAD_TIMEOUT + 5)
+            with contextlib.suppress(ConnectionResetError, ssl.SSLError):
+                assert sock.recv(1) == b""
+    finally:
+        for sock in silent:
+            sock.close()
+    assert served.stop() == 0
 
 
 def _refused(port: int) -> bool:
@@ -327,3 +438,32 @@ def test_serve_refuses_several_workers_without_shared_state(
     assert result.returncode == 2, result.stdout + result.stderr
     assert "TANDEM_REDIS_URL is not set" in result.stderr
     assert "listening on" not in result.stdout
+
+
+@pytest.mark.parametrize("with_redis", [False, True])
+def test_serve_with_no_flags_starts_one_worker_or_two_with_redis(
+    emulator: EmulatorHandle,
+    cert_paths: CertPaths,
+    backend_settings: BackendSettings,
+    start_serve: StartServe,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    with_redis: bool,
+):
+    """Issue 15 #13: the default of 2 workers refused to start without Redis. Now the default
+    is one worker without Redis, two with it."""
+    settings = {**backend_settings(emulator), "TANDEM_SINGLE_WORKER_STATE": "false"}
+    if with_redis:
+        redis = request.getfixturevalue("redis_server")
+        settings.update(TANDEM_REDIS_URL=redis.url, TANDEM_CACHE_KEY=CACHE_KEY)
+    served = start_serve(
+        ["--certs", str(cert_paths.ca_cert.parent)], settings, tmp_path, cert_paths.ca_cert
+    )
+    expected = 2 if with_redis else 1
+    banner = f"Tandem backend: {expected} worker{'s' if with_redis else ''} x 8 threads"
+    assert banner in "".join(served.output)
+    deadline = time.monotonic() + 30
+    while len(workers_of(served.process.pid)) != expected:  # gunicorn forks them one by one
+        assert time.monotonic() < deadline, workers_of(served.process.pid)
+        time.sleep(0.05)  # polling /proc, bounded by the deadline
+    assert served.stop() == 0

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from flask import Flask, Response
 
-from backend import manifest
+from backend import MAX_BODY, manifest
 from backend.certs import CertPaths
+from backend.fields import MAX_COMMENT, MAX_RECIPIENTS
 from backend.serving import Server
 from tests.support.api import raw_request, shared_body
 from tests.support.servers import BackendHandle, EmulatorHandle
@@ -140,12 +141,12 @@ def test_headers_over_64_kib_are_problem_json(backend: BackendHandle, cert_paths
     _problem(status, headers, body, 431, "request_header_fields_too_large")
 
 
-def test_a_chunked_body_over_64_kib_is_413(
+def test_a_chunked_body_over_the_limit_is_413(
     backend: BackendHandle, emulator: EmulatorHandle, cert_paths: CertPaths
 ):
-    """D12: it was cut at 64 KiB and answered 400 "not valid JSON"."""
+    """D12: it was cut at the limit and answered 400 "not valid JSON"."""
     item = emulator.items("support@contoso.com")[0]
-    body = json.dumps(shared_body(item["id"], "support@contoso.com", padding="x" * 70_000))
+    body = json.dumps(shared_body(item["id"], "support@contoso.com", padding="x" * MAX_BODY))
     headers = {
         "Authorization": f"Bearer {emulator.sso('lee@contoso.com')}",
         "Content-Type": "application/json",
@@ -172,18 +173,104 @@ def test_a_chunked_body_within_the_limit_is_read_whole(
     assert json.loads(answer)["item"]["id"] == item["id"]
 
 
-def test_a_declared_length_over_64_kib_is_413_too(backend: BackendHandle, cert_paths: CertPaths):
+def test_a_declared_length_over_the_limit_is_413_too(backend: BackendHandle, cert_paths: CertPaths):
     status, headers, _ = raw_request(
         backend,
         cert_paths,
         "POST",
         "/api/items/context",
         {"Content-Type": "application/json", "Authorization": "Bearer x"},
-        b"{" + b" " * 70_000 + b"}",
+        b"{" + b" " * MAX_BODY + b"}",
     )
     # The token is judged first (as for any body); a valid one would meet the 413.
     assert status in (401, 413)
     assert headers["content-type"].startswith("application/problem+json")
+
+
+def _escaped(value: Any) -> str:
+    """JSON with every character of every string a \\uXXXX escape (RFC 8259 allows it; a
+    character beyond the BMP is an escaped surrogate pair): the most bytes JSON can take."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_escaped(k)}:{_escaped(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_escaped(v) for v in value) + "]"
+    if isinstance(value, str):
+        units = value.encode("utf-16-be")
+        return (
+            '"'
+            + "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+            + '"'
+        )
+    return json.dumps(value)
+
+
+def _longest_forward(comment: str) -> dict[str, Any]:
+    """A forward whose every bounded field is at its limit; `send` is wrong on purpose, so the
+    answer says which field was judged last and nothing reaches Graph."""
+    body = shared_body("A" * 512 + "==", "support@contoso.com")
+    body["shared"]["owner"] = "o" * 64 + "@" + "d" * 251 + ".com"
+    recipients = [f"{n:02d}" + "r" * 62 + "@" + "d" * 251 + ".com" for n in range(MAX_RECIPIENTS)]
+    assert all(len(r) == 320 for r in recipients)
+    return {**body, "etag": "W/" + "e" * 510, "comment": comment, "toRecipients": recipients,
+            "send": "nope"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("encoding", "character"),
+    [
+        ("utf-8", "\u6f22"),  # a CJK ideograph: 3 bytes in UTF-8, as the pane sends it
+        ("utf-8", "\U0001f600"),  # an emoji: 4 bytes
+        ("escaped", "\U0001f600"),  # 12 bytes: an escaped surrogate pair, json.dumps' default
+    ],
+)
+def test_the_longest_comment_meets_its_own_limit_not_the_body_s(
+    backend: BackendHandle, emulator: EmulatorHandle, encoding: str, character: str
+):
+    """Issue 15 #10: 64 KiB of body refused a CJK comment of some 21,000 characters as too
+    large, under its limit of 32,000. Now the largest valid request fits in any encoding, and
+    one character more is refused as a comment too long, not a body too large."""
+    headers = {
+        "Authorization": f"Bearer {emulator.sso('lee@contoso.com')}",
+        "Content-Type": "application/json",
+    }
+    url = f"{backend.url}/api/items/actions/forward"
+    for length, field in ((MAX_COMMENT, "send"), (MAX_COMMENT + 1, "comment")):
+        body = _longest_forward(character * length)
+        data = (
+            _escaped(body).encode()
+            if encoding == "escaped"
+            else json.dumps(body, ensure_ascii=False).encode()
+        )
+        answer = backend.http.post(url, data=data, headers=headers)
+        assert answer.status_code == 400, answer.text[:300]
+        assert answer.json()["field"] == field, answer.text[:300]
+        assert len(data) <= MAX_BODY  # the arithmetic beside MAX_BODY holds
+
+
+def test_a_413_says_the_limit(backend: BackendHandle, emulator: EmulatorHandle):
+    answer = backend.http.post(
+        f"{backend.url}/api/items/context",
+        data=b"{" + b" " * MAX_BODY + b"}",
+        headers={
+            "Authorization": f"Bearer {emulator.sso('lee@contoso.com')}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert answer.status_code == 413
+    assert answer.json()["detail"] == f"The request body is over {MAX_BODY:,} bytes."
+
+
+def test_the_context_tells_the_pane_the_comment_limit(
+    backend: BackendHandle, emulator: EmulatorHandle
+):
+    item = emulator.items("support@contoso.com")[0]
+    answer = backend.http.post(
+        f"{backend.url}/api/items/context",
+        json=shared_body(item["id"], "support@contoso.com"),
+        headers={"Authorization": f"Bearer {emulator.sso('lee@contoso.com')}"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["limits"] == {"commentCharacters": MAX_COMMENT}
 
 
 def test_the_backend_serves_both_manifests_and_the_app_package(backend: BackendHandle):

@@ -1,11 +1,13 @@
-"""Entra ID, emulated: discovery, JWKS with rotation, the token endpoint's on-behalf-of grant.
+"""Entra ID, emulated: discovery, JWKS with rotation, the token endpoint's on-behalf-of and
+client-credentials grants.
 
 One room past ~400 lines because Entra's wire format is one thing: the AADSTS table, the keys,
 the app registration, the token checks in Entra's order and the blueprint that speaks them.
 The model (`Entra`) takes parsed inputs and raises `EntraError`; only the blueprint reads
 `flask.request`.
 
-Wire formats follow learn.microsoft.com (v2-oauth2-on-behalf-of-flow, reference-error-codes,
+Wire formats follow learn.microsoft.com (v2-oauth2-on-behalf-of-flow,
+v2-oauth2-client-creds-grant-flow, reference-error-codes,
 access-token-claims-reference): error bodies carry error, error_description ("AADSTS<code>: …
 \\r\\nTrace ID: …\\r\\nCorrelation ID: …\\r\\nTimestamp: …"), error_codes, timestamp, trace_id,
 correlation_id, error_uri, and suberror / claims where Entra sends them.
@@ -36,6 +38,7 @@ from .exchange import Exchange, Person
 from .faults import Faults, Stats
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+CLIENT_CREDENTIALS = "client_credentials"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 OIDC_SCOPES = {"openid", "profile", "offline_access", "email"}
 SSO_SCOPE = "access_as_user"
@@ -165,6 +168,29 @@ AADSTS: dict[int, dict[str, Any]] = {
         "status": 400,
         "error": "invalid_scope",
         "message": "The provided request must include a 'scope' input parameter.",
+    },
+    1002012: {
+        "status": 400,
+        "error": "invalid_scope",
+        "message": "The provided value for scope {scope} is not valid. Client credential flows "
+        "must have a scope value with /.default suffixed to the resource identifier "
+        "(application ID URI).",
+    },
+    500011: {
+        "status": 400,
+        "error": "invalid_resource",
+        "message": "The resource principal named {resource} was not found in the tenant named "
+        "{tenant}. This can happen if the application has not been installed by the "
+        "administrator of the tenant or consented to by any user in the tenant. You might have "
+        "sent your authentication request to the wrong tenant.",
+    },
+    # The error member is not in Microsoft's table (reference-error-codes lists the code and
+    # message only); invalid_request is what Entra answers for a request it will not serve.
+    9001023: {
+        "status": 400,
+        "error": "invalid_request",
+        "message": "The grant type is not supported over the /common or /consumers endpoints. "
+        "Please use the /organizations or tenant-specific endpoint.",
     },
 }
 
@@ -527,6 +553,8 @@ class Entra:
             "exp": "",
             "grant": "",
             "parameter": "",
+            "scope": "",
+            "resource": "",
         }
         message = spec["message"].format(**dict(defaults, **error.values))
         body: dict[str, Any] = {
@@ -678,6 +706,70 @@ class Entra:
             raise EntraError(65001)
         return self._issue(person, resource, names, scopes)
 
+    def client_credentials(
+        self,
+        tenant_segment: str,
+        form: dict[str, str],
+        *,
+        basic: tuple[str, str] | None = None,
+        token_endpoint: str,
+    ) -> dict[str, Any]:
+        """The client-credentials grant (an app-only token), in Entra's order, or EntraError.
+
+        The scope is one resource's `/.default`: the application permissions an administrator
+        granted on it, none for Tandem's app (its token then has no `roles`). The answer holds
+        token_type, expires_in, ext_expires_in and access_token: no refresh or id token.
+        """
+        self.stats.bump("tokenRequests")
+        tid = self._known_tenant(tenant_segment)
+        if tid is None:  # an app-only token is for one tenant: /common names none
+            raise EntraError(9001023)
+        self.authenticate_client(form, tenant_segment, basic=basic, token_endpoint=token_endpoint)
+        fault = self.faults.take("token")
+        if fault is not None:
+            self._fault(fault)
+        scope = form.get("scope", "")
+        if not scope:
+            raise EntraError(900144, parameter="scope")
+        if len(scope.split()) != 1 or not scope.endswith("/.default"):
+            raise EntraError(1002012, scope=scope)
+        resource = scope.removesuffix("/.default").removesuffix("/")
+        own = {self.app.client_id, f"api://{self.app.client_id}", *self.app.identifier_uris}
+        if resource not in GRAPH_RESOURCES and resource not in own:
+            raise EntraError(500011, resource=resource, tenant=tid)
+        if tid not in self.app.consented:  # no service principal of the app in that tenant
+            raise EntraError(700016, client_id=self.app.client_id, tenant=tid)
+        now = int(time.time())
+        # The service principal's object id, stable per app and tenant.
+        principal = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.app.client_id}/{tid}"))
+        token = self.sign(
+            {
+                "aud": resource if resource in GRAPH_RESOURCES else self.app.client_id,
+                "iss": self.v1_issuer(tid),
+                "iat": now,
+                "nbf": now,
+                "exp": now + self.graph_token_lifetime,
+                "app_displayname": self.app.name,
+                "appid": self.app.client_id,
+                "appidacr": "2" if form.get("client_assertion") else "1",
+                "idp": self.v1_issuer(tid),
+                "idtyp": "app",
+                "oid": principal,
+                "sub": principal,
+                "tid": tid,
+                "uti": _b64url(uuid.uuid4().bytes),
+                "ver": "1.0",
+            }
+        )
+        self.stats.bump("tokenIssued")
+        lifetime = self.graph_token_lifetime
+        return {
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": token,
+        }
+
     def _issue(
         self, person: Person, resource: str, names: list[str], scopes: list[str]
     ) -> dict[str, Any]:
@@ -762,12 +854,12 @@ def blueprint(entra: Entra) -> Blueprint:
         basic = None
         if auth is not None and auth.type == "basic" and auth.username:
             basic = (auth.username, auth.password or "")
-        answer = entra.on_behalf_of(
-            tenant,
-            request.form.to_dict(),
-            basic=basic,
-            token_endpoint=f"{entra.base_url}{request.path}",
-        )
+        form = request.form.to_dict()
+        # The on-behalf-of grant answers every other grant type with AADSTS70003.
+        grant = entra.on_behalf_of
+        if form.get("grant_type") == CLIENT_CREDENTIALS:
+            grant = entra.client_credentials
+        answer = grant(tenant, form, basic=basic, token_endpoint=f"{entra.base_url}{request.path}")
         return jsonify(answer)
 
     @bp.get("/error")

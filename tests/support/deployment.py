@@ -131,12 +131,15 @@ class Gunicorn:
             f"{self.url}/api/items/context", json=body, headers={"Authorization": f"Bearer {token}"}
         )
 
-    def action(self, token: str, name: str, body: dict[str, Any], **fields: Any) -> Any:
-        """POST /api/items/actions/<name>."""
+    def action(
+        self, token: str, name: str, body: dict[str, Any], *, key: str | None = None, **fields: Any
+    ) -> Any:
+        """POST /api/items/actions/<name>, with an Idempotency-Key when `key` is given."""
+        headers = {"Authorization": f"Bearer {token}"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
         return self.http.post(
-            f"{self.url}/api/items/actions/{name}",
-            json={**body, **fields},
-            headers={"Authorization": f"Bearer {token}"},
+            f"{self.url}/api/items/actions/{name}", json={**body, **fields}, headers=headers
         )
 
     def wait_ready(self, workers: int, redis: RedisServer | None) -> None:
