@@ -126,6 +126,12 @@ class TextLines(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The message on one line: a line break in it (text from a request) can't start a
+        line of its own that reads as another record."""
+        record.message = record.message.replace("\r", "\\r").replace("\n", "\\n")
+        return super().formatMessage(record)
+
     def format(self, record: logging.LogRecord) -> str:
         """The text line, redacted."""
         line = super().format(record)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -190,6 +191,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"tandem: configuration error: {error}", file=sys.stderr)
         return 2
     workers = settings.workers
+    # SIGTERM lets every request in flight end: a reply cut off mid-send would go out with no
+    # answer and no audit line. The longest request is an action's whole budget.
+    longest = math.ceil(settings.longest_request)
+    graceful = args.graceful_timeout or longest
+    if graceful < longest:
+        print(
+            f"tandem: --graceful-timeout {graceful} is shorter than the longest request "
+            f"({longest} s with TANDEM_HTTP_TIMEOUT={settings.http_timeout:g}): a reply in "
+            "flight at SIGTERM could go out with no answer and no audit line. Give at least "
+            f"{longest}, or lower TANDEM_HTTP_TIMEOUT.",
+            file=sys.stderr,
+        )
+        return 2
     try:
         from . import production
     except ImportError:
@@ -201,7 +215,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cert, key = _serving_tls(args, settings)
     print(
         f"Tandem backend: {workers} worker{'s' if workers > 1 else ''} x {args.threads} "
-        f"threads, public URL {settings.public_url}",
+        f"threads, public URL {settings.public_url}, {graceful} s for requests in flight "
+        "at SIGTERM",
         flush=True,
     )
     if not cert:
@@ -216,7 +231,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         threads=args.threads,
         cert=cert,
         key=key,
-        graceful_timeout=args.graceful_timeout,
+        graceful_timeout=graceful,
     )
     return production.run(lambda: create_app(settings), options)
 
@@ -368,8 +383,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--graceful-timeout",
         type=_positive,
-        default=30,
-        help="seconds in-flight requests get to finish after SIGTERM (default 30)",
+        help="seconds in-flight requests get to finish after SIGTERM (default and least: the "
+        "longest request, 8 x TANDEM_HTTP_TIMEOUT + 5)",
     )
     serve.add_argument(
         "--public",

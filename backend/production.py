@@ -35,8 +35,9 @@ from .serving import problem_bytes
 
 log = logging.getLogger("tandem.serve")
 
-# What a request waits for at most is bounded by the app (TANDEM_HTTP_TIMEOUT per call to
-# Entra ID or Graph, Graph's retries within 20 s), so 30 s lets every request in flight end.
+# What a request takes at most is bounded by the app (Settings.longest_request: an action's
+# budget and the exchange before it); `tandem serve` gives in-flight requests that long after
+# SIGTERM, so a reply being sent ends with its answer and its audit line. This is the least.
 GRACEFUL_TIMEOUT = 30
 # The pane sends one request per item the person opens, seconds to minutes apart; 65 s keeps
 # the TLS connection for the next click and outlives the 60 s idle timeout of the common

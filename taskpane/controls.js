@@ -57,6 +57,20 @@ export function parseRecipients(text) {
   return { addresses, error: null };
 }
 
+/** The longest comment the server takes when it doesn't say (backend/fields.py's MAX_COMMENT). */
+export const COMMENT_LIMIT = 32000;
+
+/** A reply's comment limit, as the server's context answer says it. */
+export function commentLimit(answer) {
+  const limit = Number(answer?.limits?.commentCharacters);
+  return Number.isInteger(limit) && limit > 0 ? limit : COMMENT_LIMIT;
+}
+
+/** Characters as the server counts them: code points (an emoji is one, not two). */
+export function characters(text) {
+  return [...String(text ?? "")].length;
+}
+
 /** Form headings, by action. */
 const FORM_TITLES = Object.freeze({
   categorize: "Categorize",
@@ -334,7 +348,9 @@ export class ActionsCard {
     if (outcome.kind === "conflict") {
       this.notice({ kind: "conflict", text: outcome.message, explained: outcome.explained });
     } else if (outcome.kind === "problem") {
-      this.notice({ kind: "problem", explained: outcome.explained });
+      const box = this.notice({ kind: "problem", explained: outcome.explained });
+      // The form that held the focus is gone: the focus goes to what to do next.
+      if (outcome.explained?.check) box.querySelector("[data-testid=check-again]")?.focus();
     } else if (outcome.kind === "busy") {
       this.notice({ kind: "ok", text: "Another action is still running. Try again in a moment." });
     }
@@ -617,10 +633,37 @@ export class ActionsCard {
         ),
       );
     }
+    const limit = commentLimit(this.answer);
+    const countId = uid("comment-count");
+    const count = h(d, "p", {
+      class: "hint",
+      id: countId,
+      "data-testid": "comment-count",
+      "aria-live": "polite",
+    });
+    comment.setAttribute("aria-describedby", countId);
+    const recount = () => {
+      const used = characters(comment.value);
+      count.textContent = `${used.toLocaleString("en-US")} of ${limit.toLocaleString("en-US")} characters`;
+      count.classList.toggle("over", used > limit);
+    };
+    comment.addEventListener("input", recount);
+    recount();
     fields.push(
-      h(d, "div", { class: "field" }, h(d, "label", { for: commentId }, "Your message"), comment),
+      h(
+        d,
+        "div",
+        { class: "field" },
+        h(d, "label", { for: commentId }, "Your message"),
+        comment,
+        count,
+      ),
     );
     const submit = (send) => {
+      if (characters(comment.value) > limit)
+        return form.showError(
+          `Your message is longer than the ${limit.toLocaleString("en-US")} characters a reply may have: shorten it, then send.`,
+        );
       const body = { comment: comment.value, send };
       if (to) {
         const parsed = parseRecipients(to.value);

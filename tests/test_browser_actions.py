@@ -16,23 +16,22 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Page, expect
 
-from tests.support.browser import calls, open_simulator, screenshot, settled
+from tests.support.browser import (
+    action_posts,
+    button,
+    calls,
+    new_page,
+    notice,
+    open_item,
+    said,
+    screenshot,
+)
 from tests.support.servers import DemoHandle
 
 pytestmark = pytest.mark.browser
 
-TALL = {"width": 1280, "height": 1500}
 SUPPORT = "support@contoso.com"
 ADELE = "adele@contoso.com"
-
-
-def new_page(browser: Browser) -> Page:
-    """A page in a browser context of its own (another person's Outlook), recording errors."""
-    context = browser.new_context(ignore_https_errors=True, viewport=TALL)
-    page = context.new_page()
-    page.console_errors = []  # type: ignore[attr-defined]
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    return page
 
 
 @pytest.fixture
@@ -41,31 +40,6 @@ def other_page(browser: Browser) -> Iterator[Page]:
     page = new_page(browser)
     yield page
     page.context.close()
-
-
-def open_item(page: Page, demo: DemoHandle, persona: str, mailbox: str, item_id: str, **q: str):
-    """Open the simulator as `persona` on one item and wait for the pane's actions."""
-    page.set_viewport_size(TALL)
-    pane = open_simulator(page, demo, persona=persona, mailbox=mailbox, item=item_id, **q)
-    settled(pane)
-    expect(pane.locator("[data-testid=actions]")).to_be_visible()
-    expect(pane.locator("[data-testid=item]")).to_have_attribute("data-item-id", item_id)
-    return pane
-
-
-def button(pane: FrameLocator, key: str) -> Any:
-    """The action button for `key` (claim, flag-flagged, markRead, reply ...)."""
-    return pane.locator(f"[data-testid=action-{key}]")
-
-
-def notice(pane: FrameLocator) -> Any:
-    """The notice saying how the last action went."""
-    return pane.locator("[data-testid=action-notice]")
-
-
-def said(pane: FrameLocator) -> Any:
-    """The sentence of that notice."""
-    return pane.locator("[data-testid=action-notice] [data-testid=notice-text]")
 
 
 def item_of(demo: DemoHandle, mailbox: str, subject: str, folder: str = "inbox") -> dict[str, Any]:
@@ -425,20 +399,6 @@ def test_delegate_responds_to_a_meeting(page: Page, fresh_demo: DemoHandle) -> N
     assert delivery["to"] == ["megan@contoso.com"]
     assert delivery["subject"] == "Tentative: 1:1 with Megan"
     assert (delivery["from"], delivery["sender"]) == (ADELE, "nestor@contoso.com")
-
-
-def action_posts(page: Page, action: str) -> list[Any]:
-    """Records every response to POST /api/items/actions/<action> the pane gets, from now on."""
-    seen: list[Any] = []
-    page.on(
-        "response",
-        lambda r: (
-            r.request.method == "POST"
-            and r.url.endswith(f"/api/items/actions/{action}")
-            and seen.append(r)
-        ),
-    )
-    return seen
 
 
 def presence_answers(pane: FrameLocator) -> int:

@@ -138,3 +138,15 @@ describe("how long the pane waits for an action", () => {
     assert.equal((await done).kind, "done");
   });
 });
+
+describe("a reply's length", () => {
+  it("counts characters as the server does, against the limit the server said", async () => {
+    const { characters, commentLimit, COMMENT_LIMIT } = await import("../controls.js");
+    assert.equal(characters("héllo"), 5);
+    assert.equal(characters("👍🏽"), 2); // two code points, four UTF-16 units
+    assert.equal(characters("𠀋"), 1);
+    assert.equal(commentLimit({ limits: { commentCharacters: 500 } }), 500);
+    assert.equal(commentLimit({}), COMMENT_LIMIT);
+    assert.equal(commentLimit({ limits: { commentCharacters: "x" } }), COMMENT_LIMIT);
+  });
+});

@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from playwright.sync_api import FrameLocator, Page, expect
+from playwright.sync_api import Browser, FrameLocator, Page, expect
 
 from tests.support.paths import ARTIFACTS
 from tests.support.servers import DemoHandle
 
+TALL = {"width": 1280, "height": 1500}  # the pane with a form open, whole
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -92,3 +93,52 @@ def calls(page: Page) -> list[tuple[str, str]]:
         )
         for i in range(items.count())
     ]
+
+
+# -- the pane's actions card ----------------------------------------------------------------
+def new_page(browser: Browser) -> Page:
+    """A page in a browser context of its own (another person's Outlook), recording errors."""
+    context = browser.new_context(ignore_https_errors=True, viewport=TALL)
+    page = context.new_page()
+    page.console_errors = []  # type: ignore[attr-defined]
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    return page
+
+
+def open_item(page: Page, demo: DemoHandle, persona: str, mailbox: str, item_id: str, **q: str):
+    """Open the simulator as `persona` on one item and wait for the pane's actions."""
+    page.set_viewport_size(TALL)
+    pane = open_simulator(page, demo, persona=persona, mailbox=mailbox, item=item_id, **q)
+    settled(pane)
+    expect(pane.locator("[data-testid=actions]")).to_be_visible()
+    expect(pane.locator("[data-testid=item]")).to_have_attribute("data-item-id", item_id)
+    return pane
+
+
+def button(pane: FrameLocator, key: str) -> Any:
+    """The action button for `key` (claim, flag-flagged, markRead, reply ...)."""
+    return pane.locator(f"[data-testid=action-{key}]")
+
+
+def notice(pane: FrameLocator) -> Any:
+    """The notice saying how the last action went."""
+    return pane.locator("[data-testid=action-notice]")
+
+
+def said(pane: FrameLocator) -> Any:
+    """The sentence of that notice."""
+    return pane.locator("[data-testid=action-notice] [data-testid=notice-text]")
+
+
+def action_posts(page: Page, action: str) -> list[Any]:
+    """Records every response to POST /api/items/actions/<action> the pane gets, from now on."""
+    seen: list[Any] = []
+    page.on(
+        "response",
+        lambda r: (
+            r.request.method == "POST"
+            and r.url.endswith(f"/api/items/actions/{action}")
+            and seen.append(r)
+        ),
+    )
+    return seen
