@@ -270,7 +270,10 @@ def test_the_context_tells_the_pane_the_comment_limit(
         headers={"Authorization": f"Bearer {emulator.sso('lee@contoso.com')}"},
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json()["limits"] == {"commentCharacters": MAX_COMMENT}
+    assert answer.json()["limits"] == {
+        "commentCharacters": MAX_COMMENT,
+        "requestSeconds": round(backend.settings.longest_request),
+    }
 
 
 def test_the_backend_serves_both_manifests_and_the_app_package(backend: BackendHandle):
