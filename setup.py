@@ -1,8 +1,8 @@
 """Build hook: the wheel carries the task pane's served files, copied from taskpane/.
 
 taskpane/ stays the source (the pane has no build step); `build_py` copies the files the
-backend serves into backend/pane/ of the build, where backend/site.py looks first. An
-editable install skips the copy: site.py then serves taskpane/ from the checkout.
+backend serves into tandem_mailbox/pane/ of the build, where web/pages.py looks first. An
+editable install skips the copy: pages.py then serves taskpane/ from the checkout.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 PANE = HERE / "taskpane"
-# What the backend serves (backend/site.py: top-level pages, modules and styles, assets/ and
+# What the backend serves (tandem_mailbox/web/pages.py: top-level pages, modules and styles, assets/ and
 # the vendored MSAL.js in vendor/ when npm ci made it); never simulator/, tests/,
 # node_modules/ or the package files.
 TOP_LEVEL = ("*.html", "*.css", "*.js")
@@ -32,14 +32,14 @@ def pane_files() -> list[Path]:
 
 
 class BuildWithPane(build_py):
-    """build_py, then the pane's served files into backend/pane."""
+    """build_py, then the pane's served files into tandem_mailbox/pane."""
 
     def run(self) -> None:
         """Build the package, then copy the pane beside it."""
         super().run()
         if getattr(self, "editable_mode", False):
             return
-        target = Path(self.build_lib) / "backend" / "pane"
+        target = Path(self.build_lib) / "tandem_mailbox" / "pane"
         if target.exists():
             shutil.rmtree(target)
         for relative in pane_files():

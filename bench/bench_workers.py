@@ -32,11 +32,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from backend.certs import ensure  # noqa: E402
-from backend.claims import holder  # noqa: E402
-from backend.emulator import serve_emulator  # noqa: E402
-from backend.outbound import Session, ssl_context  # noqa: E402
 from bench import stack  # noqa: E402
+from tandem_mailbox.certs import ensure  # noqa: E402
+from tandem_mailbox.cli.demo import serve_emulator  # noqa: E402
+from tandem_mailbox.mail.claim_category import holder  # noqa: E402
+from tandem_mailbox.microsoft.outbound import Session, ssl_context  # noqa: E402
 
 SUPPORT = "support@contoso.com"
 

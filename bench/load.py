@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from backend.graph import MAILBOX_CONCURRENCY, MESSAGE_SELECT
+from tandem_mailbox.microsoft.graph import MAILBOX_CONCURRENCY, MESSAGE_SELECT
 
 IDLE_REOPEN = 50.0  # seconds: gunicorn keeps an idle connection 65 s; reopen before that
 REST_URL = "https://outlook.office.com/api"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from backend.outbound import Session, ssl_context
+from tandem_mailbox.microsoft.outbound import Session, ssl_context
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -75,7 +75,16 @@ def sizes() -> dict[str, Any]:
 
 def _start_demo(certs: Path, log: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
-    command = [sys.executable, "-m", "backend.cli", "demo", "--port", "0", "--emulator-port", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "tandem_mailbox.cli",
+        "demo",
+        "--port",
+        "0",
+        "--emulator-port",
+        "0",
+    ]
     handle = log.open("wb")
     process = subprocess.Popen(
         [*command, "--certs", str(certs)], cwd=REPO, env=env, stdout=handle, stderr=handle

@@ -30,8 +30,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from backend.certs import ensure
-from backend.outbound import Session, ssl_context
+from tandem_mailbox.certs import ensure
+from tandem_mailbox.microsoft.outbound import Session, ssl_context
 
 from . import load, pane, profile, report, stack
 from .load import Connection, Gate, Sample, User

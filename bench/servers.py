@@ -27,15 +27,17 @@ PUBLIC_URL = "https://localhost:3000"  # the audience of v1 SSO tokens; the back
 
 
 def _emulator(args: argparse.Namespace) -> int:
-    from backend import certs, production
-    from backend.emulator import Emulator, create_app
+    from tandem_mailbox import certs
+    from tandem_mailbox.cli import gunicorn
+    from tandem_mailbox.emulator.app import create_app
+    from tandem_mailbox.emulator.world import Emulator
 
     paths = certs.development(Path(args.certs))
     if paths is None:
         raise SystemExit(f"no development certificate under {args.certs}")
     bound: list[int] = []
 
-    class EmulatorApplication(production.Application):
+    class EmulatorApplication(gunicorn.Application):
         """The emulator's app is built after the fork, once the master knows its port."""
 
         def load_config(self) -> None:
@@ -53,7 +55,7 @@ def _emulator(args: argparse.Namespace) -> int:
         emulator.base_url = f"https://localhost:{bound[0]}"
         return create_app(emulator)
 
-    options = production.Options(
+    options = gunicorn.Options(
         host="127.0.0.1",
         port=args.port,
         workers=1,  # the emulated tenant is one process's memory
@@ -70,15 +72,17 @@ def _naive(args: argparse.Namespace) -> int:
     # As `tandem serve` does (backend/cli.py, cmd_serve): prometheus_client's multiprocess
     # directory before the backend is imported, JSON log lines, the settings checked once.
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tandem-metrics-"))
-    from backend import audit, certs, create_app, production
-    from backend.config import Settings
+    from tandem_mailbox import certs, logs
+    from tandem_mailbox.app import create_app
+    from tandem_mailbox.cli import gunicorn
+    from tandem_mailbox.config import Settings
 
-    audit.configure(os.environ.get("TANDEM_LOG_FORMAT") or "json")
+    logs.configure(os.environ.get("TANDEM_LOG_FORMAT") or "json")
     settings = Settings.load()
     paths = certs.development(Path(args.certs))
     if paths is None:
         raise SystemExit(f"no development certificate under {args.certs}")
-    options = production.Options(
+    options = gunicorn.Options(
         host="127.0.0.1",
         port=args.port,
         workers=args.workers,
@@ -86,9 +90,7 @@ def _naive(args: argparse.Namespace) -> int:
         cert=paths.cert,
         key=paths.key,
     )
-    return production.run(
-        lambda: create_app(settings, obo_cache=False, mailbox_gate=False), options
-    )
+    return gunicorn.run(lambda: create_app(settings, obo_cache=False, mailbox_gate=False), options)
 
 
 def main() -> int:

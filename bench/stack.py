@@ -181,7 +181,7 @@ def backend(
     if naive:
         command = [sys.executable, str(REPO / "bench" / "servers.py"), "naive"]
     else:
-        command = [sys.executable, "-m", "backend.cli", "serve"]
+        command = [sys.executable, "-m", "tandem_mailbox.cli", "serve"]
     command += [
         "--port",
         "0",

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from backend.certs import CertPaths, ensure
-from backend.outbound import Session, ssl_context
+from tandem_mailbox.certs import CertPaths, ensure
+from tandem_mailbox.microsoft.outbound import Session, ssl_context
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.clock import FakeClock
 from tests.support.deployment import Gunicorn, RedisServer, spawn_gunicorn
@@ -63,11 +63,11 @@ def _audit_trail() -> Iterator[list[str]]:
     import json
     import logging
 
-    from backend import audit
+    from tandem_mailbox import logs
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(audit.JsonLines())
+    handler.setFormatter(logs.JsonLines())
     logger = logging.getLogger("tandem.audit")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -90,12 +90,12 @@ def _json_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     import logging
     import re
 
-    from backend import audit
-    from backend.emulator import seed
+    from tandem_mailbox import logs
+    from tandem_mailbox.emulator import seed
 
     path = tmp_path_factory.mktemp("logs") / "run.jsonl"
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(audit.JsonLines())
+    handler.setFormatter(logs.JsonLines())
     root = logging.getLogger()
     level = root.level
     root.addHandler(handler)

@@ -1,5 +1,5 @@
-"""The backend as `tandem serve` runs it (backend.production, gunicorn workers), with the Office
-host simulator added, so a real browser can use the pane through gunicorn.
+"""The backend as `tandem serve` runs it (tandem_mailbox.cli.gunicorn, gunicorn workers), with
+the Office host simulator added, so a real browser can use the pane through gunicorn.
 
 Test equipment: `python -m tests.gunicorn_demo --workers 2 --cert C --key K`, configured by the
 TANDEM_* environment like `tandem serve`, with TANDEM_TEST_EMULATOR_URL naming the emulator the
@@ -13,8 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from backend import create_app, production
-from backend.emulator import host
+from tandem_mailbox.app import create_app
+from tandem_mailbox.cli import gunicorn
+from tandem_mailbox.emulator import host
 
 
 def app() -> Any:
@@ -32,10 +33,10 @@ def main() -> int:
     parser.add_argument("--key", required=True)
     args = parser.parse_args()
     os.environ["TANDEM_WORKERS"] = str(args.workers)
-    options = production.Options(
+    options = gunicorn.Options(
         host="127.0.0.1", port=0, workers=args.workers, cert=Path(args.cert), key=Path(args.key)
     )
-    return production.run(app, options)
+    return gunicorn.run(app, options)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from backend import MAX_BODY
-from backend.emulator.exchange import ews_id
+from tandem_mailbox.emulator.exchange import ews_id
+from tandem_mailbox.web.wsgi import MAX_BODY
 from tests.support.api import shared_body
 from tests.support.servers import BackendHandle, EmulatorHandle
 
@@ -68,7 +68,9 @@ def test_no_token_is_invalid_token(backend: BackendHandle, emulator: EmulatorHan
     item = emulator.items("support@contoso.com")[0]
     before = counters(emulator)
     body = assert_problem(
-        backend.context(None, shared_body(item["id"], "support@contoso.com")), 401, "invalid_token"
+        backend.context(None, shared_body(item["id"], "support@contoso.com")),
+        401,
+        "invalid_token",
     )
     assert "token" in body["detail"].lower()
     assert counters(emulator) == before

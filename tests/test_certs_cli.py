@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from flask import Flask
 
-from backend import certs, manifest
-from backend.emulator import seed
-from backend.serving import Server
+from tandem_mailbox import certs, manifest
+from tandem_mailbox.cli.devserver import Server
+from tandem_mailbox.emulator import seed
 from tests.support.paths import REPO
 
 
@@ -31,7 +31,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run the tandem command line in a subprocess."""
     return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args],
+        [sys.executable, "-m", "tandem_mailbox.cli", *args],
         cwd=cwd,
         text=True,
         capture_output=True,

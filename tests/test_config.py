@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend import create_app
-from backend.config import ConfigError, Settings
+from tandem_mailbox.app import create_app
+from tandem_mailbox.config import ConfigError, Settings
 
 GOOD = {
     "TANDEM_CLIENT_ID": "6f1e9a3c-2b7d-4e58-9c41-0d3a5b8e7f26",

@@ -14,9 +14,9 @@ import time
 import pytest
 from cryptography.fernet import Fernet
 
-from backend.coordination import SlotTimeout
-from backend.coordination.local import LocalCoordinator
-from backend.coordination.shared import RedisCoordinator, fernet, redis_client
+from tandem_mailbox.coordination import SlotTimeout
+from tandem_mailbox.coordination.memory import LocalCoordinator
+from tandem_mailbox.coordination.redis_store import RedisCoordinator, fernet, redis_client
 
 
 def _until(condition, timeout: float = 5.0) -> None:

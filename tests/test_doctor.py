@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from backend import certs
-from backend.certs import CertPaths
-from backend.doctor import redacted
+from tandem_mailbox import certs
+from tandem_mailbox.certs import CertPaths
+from tandem_mailbox.cli.doctor import redacted
 from tests.support.deployment import RedisServer, free_port
 from tests.support.servers import BackendSettings, EmulatorHandle
 
@@ -62,7 +62,7 @@ def doctor(settings: dict[str, str], cwd: Path, *args: str) -> subprocess.Comple
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
     env.update({k: v for k, v in settings.items() if v is not None})
     return subprocess.run(
-        [sys.executable, "-m", "backend.cli", "doctor", *args],
+        [sys.executable, "-m", "tandem_mailbox.cli", "doctor", *args],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -9,8 +9,8 @@ from typing import Any
 import jwt
 import pytest
 
-from backend.emulator import seed
-from backend.outbound import Session
+from tandem_mailbox.emulator import seed
+from tandem_mailbox.microsoft.outbound import Session
 from tests.support.graph import msal_app
 from tests.support.servers import EmulatorHandle
 

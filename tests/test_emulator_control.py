@@ -13,8 +13,8 @@ import jwt
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.emulator import seed
-from backend.outbound import Session, ssl_context
+from tandem_mailbox.emulator import seed
+from tandem_mailbox.microsoft.outbound import Session, ssl_context
 from tests.support.browser import open_simulator, settled
 from tests.support.graph import G, msal_app
 from tests.support.paths import REPO
@@ -189,7 +189,16 @@ def test_tandem_emulator_serves_on_a_free_port_and_prints_its_settings(tmp_path:
     """`tandem emulator --port 0`: serve_emulator binds a free port; the settings name it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "emulator", "--port", "0", "--certs", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "tandem_mailbox.cli",
+            "emulator",
+            "--port",
+            "0",
+            "--certs",
+            str(tmp_path),
+        ],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

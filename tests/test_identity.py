@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from backend.emulator import seed
+from tandem_mailbox.emulator import seed
 from tests.support.api import shared_body
 from tests.support.clock import FakeClock
 from tests.support.servers import BackendHandle, EmulatorHandle

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend import audit
-from backend.emulator import seed
+from tandem_mailbox import logs
+from tandem_mailbox.emulator import seed
 from tests.support.api import shared_body
 from tests.support.servers import EmulatorHandle
 
@@ -47,7 +47,7 @@ def test_a_whole_flow_logs_no_token_or_secret(
     ],
 )
 def test_redact(line: str):
-    redacted = audit.redact(line)
+    redacted = logs.redact(line)
     for secret in ("abc123def456", "opaque-value-123", "opaque.value.here", "c2lnbmF0dXJl"):
         assert secret not in redacted
 
@@ -94,4 +94,4 @@ _PIECES = st.sampled_from(
 @given(st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=12).map("".join))
 def test_the_fast_redaction_is_the_full_one(text: str):
     """Skipping a regex when its word is absent never changes what is redacted."""
-    assert audit.redact(text) == audit._redact_all(text)
+    assert logs.redact(text) == logs._redact_all(text)

@@ -15,8 +15,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from backend import manifest
-from backend.emulator import seed
+from tandem_mailbox import manifest
+from tandem_mailbox.emulator import seed
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.xml"
 NS = manifest.NS

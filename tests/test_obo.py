@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from backend.certs import self_signed
-from backend.emulator import seed
+from tandem_mailbox.certs import self_signed
+from tandem_mailbox.emulator import seed
 from tests.support.api import shared_body
 from tests.support.clock import FakeClock
 from tests.support.servers import EmulatorHandle
@@ -191,10 +191,10 @@ def test_an_unregistered_certificate_is_refused(
 
 
 def test_the_cache_is_bounded(emulator: EmulatorHandle, cert_paths, backend_settings):
-    from backend.config import Settings
-    from backend.identity import Caller
-    from backend.obo import OnBehalfOf
-    from backend.outbound import Session, ssl_context
+    from tandem_mailbox.config import Settings
+    from tandem_mailbox.microsoft.identity import Caller
+    from tandem_mailbox.microsoft.obo import OnBehalfOf
+    from tandem_mailbox.microsoft.outbound import Session, ssl_context
 
     settings = Settings.from_mapping(backend_settings(emulator))
     obo = OnBehalfOf(

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from backend import audit
-from backend.emulator import seed
+from tandem_mailbox import logs
+from tandem_mailbox.emulator import seed
 from tests.support.api import shared_body
 from tests.support.servers import EmulatorHandle
 
@@ -72,7 +72,7 @@ def json_log() -> Iterator[io.StringIO]:
     """Every log record of the test as a JSON line, through the formatter `tandem serve` uses."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(audit.JsonLines())
+    handler.setFormatter(logs.JsonLines())
     root = logging.getLogger()
     root.addHandler(handler)
     level = root.level

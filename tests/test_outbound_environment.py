@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from backend.outbound import Session, ssl_context
+from tandem_mailbox.microsoft.outbound import Session, ssl_context
 
 
 @pytest.fixture

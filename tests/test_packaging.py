@@ -1,5 +1,6 @@
 """The wheel is what production installs: built from the checkout, installed into a fresh
-virtual environment (its dependencies from the package index), served under gunicorn."""
+virtual environment (its dependencies from the package index), served under gunicorn. It
+installs the product's package, tandem_mailbox, and nothing named `backend` or the emulator."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from backend import manifest
-from backend.certs import CertPaths
-from backend.outbound import Session, ssl_context
+from tandem_mailbox import manifest
+from tandem_mailbox.certs import CertPaths
+from tandem_mailbox.microsoft.outbound import Session, ssl_context
 from tests.support.paths import REPO
 from tests.support.servers import BackendSettings, EmulatorHandle
 from tests.support.serving import StartServe
@@ -35,7 +36,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's wheel, built by pip from the checkout (an isolated build, as a user's)."""
     out = tmp_path_factory.mktemp("dist")
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", out, REPO, cwd=out)
-    (built,) = out.glob("tandem-*.whl")
+    (built,) = out.glob("tandem_mailbox-*.whl")
     return built
 
 
@@ -51,23 +52,32 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 def test_the_wheel_holds_the_pane_and_not_the_emulator(wheel: Path):
     names = zipfile.ZipFile(wheel).namelist()
-    assert not [n for n in names if n.startswith("backend/emulator")]
+    tops = {n.split("/", 1)[0] for n in names if "/" in n}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"tandem_mailbox"}
+    assert not [n for n in names if n.startswith("tandem_mailbox/emulator")]
     assert not [n for n in names if "simulator" in n or "/tests/" in n or "node_modules" in n]
     for served in ("taskpane.html", "main.js", "taskpane.css", "assets/icon-32.png"):
-        assert f"backend/pane/{served}" in names
+        assert f"tandem_mailbox/pane/{served}" in names
     for template in ("manifest.xml.j2", "manifest.json.j2", "color.png", "outline.png"):
-        assert f"backend/templates/{template}" in names
-    assert "backend/pane/package.json" not in names
+        assert f"tandem_mailbox/templates/{template}" in names
+    assert "tandem_mailbox/pane/package.json" not in names
 
 
 def test_the_installed_package_is_the_wheel_s_alone(installed: Path, tmp_path: Path):
     python = installed / "bin" / "python"
-    where = run(python, "-c", "import backend; print(backend.__file__)", cwd=tmp_path)
+    where = run(python, "-c", "import tandem_mailbox; print(tandem_mailbox.__file__)", cwd=tmp_path)
     assert str(installed) in where
-    probe = subprocess.run(
-        [str(python), "-c", "import backend.emulator"], cwd=tmp_path, capture_output=True, text=True
+    nothing = subprocess.run(
+        [str(python), "-c", "import backend"], cwd=tmp_path, capture_output=True, text=True
     )
-    assert "No module named 'backend.emulator'" in probe.stderr
+    assert "No module named 'backend'" in nothing.stderr
+    probe = subprocess.run(
+        [str(python), "-c", "import tandem_mailbox.emulator"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert "No module named 'tandem_mailbox.emulator'" in probe.stderr
     demo = subprocess.run(
         [str(installed / "bin" / "tandem"), "demo", "--port", "0"],
         cwd=tmp_path,

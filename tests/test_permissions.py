@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend import permissions
+from tandem_mailbox.mail import permissions
 
 
 @pytest.mark.parametrize(

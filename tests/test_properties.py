@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend import claims, fields
-from backend.errors import InvalidRequest
+from tandem_mailbox.errors import InvalidRequest
+from tandem_mailbox.mail import claim_category, fields
 from tests.support.servers import BackendHandle, EmulatorHandle, start_backend, start_emulator
 
 ONE_SEGMENT = re.compile(r"/v1\.0/(me|users/[^/]+)(/.*)?")
@@ -246,6 +246,6 @@ def test_plain_names_are_still_added(name: str):
 def test_a_claim_shows_no_bidi_or_invisible_character_of_the_display_name():
     # A directory name holding U+202E would show the claim's upn reversed in Outlook.
     assert (
-        claims.category_for("Lee\u202e Gu\u200b\u2066", "lee@contoso.com")
+        claim_category.category_for("Lee\u202e Gu\u200b\u2066", "lee@contoso.com")
         == "Tandem: Lee Gu (lee@contoso.com)"
     )

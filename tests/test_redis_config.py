@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from backend import create_app
-from backend.config import ConfigError, Settings
+from tandem_mailbox.app import create_app
+from tandem_mailbox.config import ConfigError, Settings
 from tests.support.api import shared_body
 from tests.support.deployment import CACHE_KEY, RedisServer
 from tests.support.servers import BackendSettings, EmulatorHandle

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from backend import metrics
-from backend.coordination import CoordinationUnavailable, LockTimeout, SlotTimeout
-from backend.coordination.shared import (
+from tandem_mailbox import metrics
+from tandem_mailbox.coordination import CoordinationUnavailable, LockTimeout, SlotTimeout
+from tandem_mailbox.coordination.redis_store import (
     BACKOFF_FIRST,
     REDIS_TIMEOUT,
     RedisCoordinator,

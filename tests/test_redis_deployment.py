@@ -1,6 +1,6 @@
 """Many workers, many hosts, one mailbox: gunicorn backends sharing one real redis-server.
 
-Every backend here is a separate `gunicorn -w 2 'backend:create_app()'` process configured by
+Every backend here is a separate `gunicorn -w 2 'tandem_mailbox:create_app()'` process configured by
 its environment, talking to the emulator of this test (served in the test process). Workers
 are gunicorn's sync ones unless a test needs threads to put many requests in flight at once.
 """
@@ -24,9 +24,9 @@ import pytest
 from cryptography.fernet import Fernet
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from backend.actions import LOCK_TTL
-from backend.claims import holder
-from backend.coordination.shared import SLOT_LEASE
+from tandem_mailbox.coordination.redis_store import SLOT_LEASE
+from tandem_mailbox.mail.claim_category import holder
+from tandem_mailbox.mail.operation import LOCK_TTL
 from tests.support.api import shared_body
 from tests.support.deployment import CACHE_KEY, Gunicorn, RedisServer
 from tests.support.servers import EmulatorHandle

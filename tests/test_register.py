@@ -20,11 +20,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from backend import create_app, manifest
-from backend.certs import CertPaths, self_signed
-from backend.emulator.directory import GRAPH_SCOPES
-from backend.register import OFFICE_CLIENTS
-from backend.serving import Server
+from tandem_mailbox import manifest
+from tandem_mailbox.app import create_app
+from tandem_mailbox.certs import CertPaths, self_signed
+from tandem_mailbox.cli.devserver import Server
+from tandem_mailbox.cli.register import OFFICE_CLIENTS
+from tandem_mailbox.emulator.directory import GRAPH_SCOPES
 from tests.support.servers import EmulatorHandle
 
 PUBLIC_URL = "https://tandem.contoso.com"
@@ -55,7 +56,7 @@ def register(
     """Run `tandem register` and sign in at the emulated verification page as `user`."""
     host = emulator.url.removeprefix("https://")
     command = [
-        sys.executable, "-m", "backend.cli", "register",
+        sys.executable, "-m", "tandem_mailbox.cli", "register",
         "--tenant", "contoso.com",
         "--public-url", PUBLIC_URL,
         "--authority-host", host,

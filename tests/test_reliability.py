@@ -95,7 +95,7 @@ def test_the_environment_cannot_replace_the_trust_store(
 def test_verify_false_cannot_switch_verification_off(emulator: EmulatorHandle):
     import requests
 
-    from backend.outbound import Session, ssl_context
+    from tandem_mailbox.microsoft.outbound import Session, ssl_context
 
     untrusting = Session(context=ssl_context(None), timeout=5)  # public roots only
     with pytest.raises(requests.exceptions.SSLError):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from backend.config import Settings
+from tandem_mailbox.config import Settings
 from tests.support.api import shared_body
 from tests.support.deployment import CACHE_KEY, RedisServer
 from tests.support.paths import REPO
@@ -413,11 +413,11 @@ def test_an_action_name_from_the_url_cannot_forge_a_text_log_line(
     import io
     import logging
 
-    from backend import audit
+    from tandem_mailbox import logs
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(audit.TextLines())
+    handler.setFormatter(logs.TextLines())
     root = logging.getLogger()
     root.addHandler(handler)
     try:

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from backend.certs import CertPaths
-from backend.outbound import Session, ssl_context
+from tandem_mailbox.certs import CertPaths
+from tandem_mailbox.microsoft.outbound import Session, ssl_context
 from tests.support.api import shared_body
 from tests.support.deployment import RedisServer
 from tests.support.paths import REPO
@@ -90,7 +90,16 @@ def test_serve_refuses_a_graceful_timeout_shorter_than_the_longest_request(
     tmp_path: Path,
 ):
     done = subprocess.run(
-        [sys.executable, "-m", "backend.cli", "serve", "--port", "0", "--graceful-timeout", "30"],
+        [
+            sys.executable,
+            "-m",
+            "tandem_mailbox.cli",
+            "serve",
+            "--port",
+            "0",
+            "--graceful-timeout",
+            "30",
+        ],
         cwd=REPO,
         env=serve_env(backend_settings(fresh_emulator), tmp_path),
         capture_output=True,

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import requests
 
-from backend import MAX_BODY
-from backend.certs import CertPaths
-from backend.outbound import Session, ssl_context
-from backend.production import HEAD_TIMEOUT
+from tandem_mailbox.certs import CertPaths
+from tandem_mailbox.cli.gunicorn import HEAD_TIMEOUT
+from tandem_mailbox.microsoft.outbound import Session, ssl_context
+from tandem_mailbox.web.wsgi import MAX_BODY
 from tests.support.api import raw_request, shared_body
 from tests.support.deployment import CACHE_KEY
 from tests.support.servers import BackendSettings, EmulatorHandle
@@ -345,7 +345,7 @@ def _serve_once(
     args: list[str], settings: dict[str, str], cwd: Path
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "backend.cli", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "tandem_mailbox.cli", "serve", "--port", "0", *args],
         cwd=cwd,
         env=serve_env(settings, cwd),
         text=True,

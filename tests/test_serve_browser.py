@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.certs import CertPaths
-from backend.outbound import Session, ssl_context
+from tandem_mailbox.certs import CertPaths
+from tandem_mailbox.microsoft.outbound import Session, ssl_context
 from tests.support.browser import screenshot, settled
 from tests.support.paths import REPO
 from tests.support.servers import BackendSettings, DemoHandle, EmulatorHandle

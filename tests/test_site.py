@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from flask import Flask, Response
 
-from backend import MAX_BODY, manifest
-from backend.certs import CertPaths
-from backend.fields import MAX_COMMENT, MAX_RECIPIENTS
-from backend.serving import Server
+from tandem_mailbox import manifest
+from tandem_mailbox.certs import CertPaths
+from tandem_mailbox.cli.devserver import Server
+from tandem_mailbox.mail.fields import MAX_COMMENT, MAX_RECIPIENTS
+from tandem_mailbox.web.wsgi import MAX_BODY
 from tests.support.api import raw_request, shared_body
 from tests.support.servers import BackendHandle, EmulatorHandle
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backend.certs import CertPaths
-from backend.outbound import Session, ssl_context
+from tandem_mailbox.certs import CertPaths
+from tandem_mailbox.microsoft.outbound import Session, ssl_context
 from tests.support.api import shared_body
 from tests.support.paths import ARTIFACTS
 from tests.support.servers import BackendSettings, EmulatorHandle

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backend.certs import CertPaths
+from tandem_mailbox.certs import CertPaths
 from tests.support.api import shared_body
 from tests.support.servers import BackendSettings, EmulatorHandle
 from tests.support.serving import StartServe, workers_of

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from backend import audit
+from tandem_mailbox import logs
 from tests.support.api import shared_body
 from tests.support.servers import BackendHandle, EmulatorHandle
 
@@ -370,7 +370,7 @@ def test_every_action_leaves_one_json_audit_line_without_token_or_comment(
 ):
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(audit.JsonLines())
+    handler.setFormatter(logs.JsonLines())
     logger = logging.getLogger("tandem.audit")
     logger.addHandler(handler)
     old_level = logger.level

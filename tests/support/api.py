@@ -6,7 +6,7 @@ import http.client
 import ssl
 from typing import Any
 
-from backend.certs import CertPaths
+from tandem_mailbox.certs import CertPaths
 from tests.support.servers import BackendHandle
 
 

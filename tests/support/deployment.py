@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from backend.certs import CertPaths
-from backend.outbound import Session
+from tandem_mailbox.certs import CertPaths
+from tandem_mailbox.microsoft.outbound import Session
 from tests.support.paths import REPO
 from tests.support.servers import EmulatorHandle, settings_for
 
@@ -110,7 +110,7 @@ class RedisServer:
 
 @dataclass
 class Gunicorn:
-    """`gunicorn 'backend:create_app()'` as a subprocess, configured by its environment."""
+    """`gunicorn 'tandem_mailbox:create_app()'`` as a subprocess, configured by its environment."""
 
     process: subprocess.Popen[bytes]
     url: str
@@ -210,7 +210,7 @@ def spawn_gunicorn(
     # pooled client reuses connections after pauses longer than 2 s on a loaded machine,
     # as a proxy does, and a server closing one just then is a broken request.
     command += ["--keep-alive", "30"]
-    command += ["--error-logfile", "-", "--log-level", "info", "backend:create_app()"]
+    command += ["--error-logfile", "-", "--log-level", "info", "tandem_mailbox:create_app()"]
     with log.open("wb") as sink:  # gunicorn's log and the app's, in one file
         process = subprocess.Popen(
             command, cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT

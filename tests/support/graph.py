@@ -6,8 +6,8 @@ from typing import Any
 
 import msal
 
-from backend.emulator import seed
-from backend.outbound import Session
+from tandem_mailbox.emulator import seed
+from tandem_mailbox.microsoft.outbound import Session
 from tests.support.servers import EmulatorHandle
 
 ALL_SCOPES = ["Mail.ReadWrite.Shared", "Mail.Send.Shared", "Calendars.ReadWrite.Shared"]

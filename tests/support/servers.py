@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 
-from backend import create_app
-from backend.certs import CertPaths
-from backend.config import Settings
-from backend.emulator import Emulator, serve_emulator
-from backend.outbound import Session, ssl_context
-from backend.serving import Server
+from tandem_mailbox.app import create_app
+from tandem_mailbox.certs import CertPaths
+from tandem_mailbox.cli.demo import serve_emulator
+from tandem_mailbox.cli.devserver import Server
+from tandem_mailbox.config import Settings
+from tandem_mailbox.emulator.world import Emulator
+from tandem_mailbox.microsoft.outbound import Session, ssl_context
 from tests.support.paths import REPO
 
 PUBLIC_URL = "https://localhost:3000"
@@ -217,7 +218,7 @@ def launch_demo(certs_dir: Path) -> DemoHandle:
     command = [
         sys.executable,
         "-m",
-        "backend.cli",
+        "tandem_mailbox.cli",
         "demo",
         "--port",
         "0",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from backend.outbound import Session, ssl_context
+from tandem_mailbox.microsoft.outbound import Session, ssl_context
 
 LISTENING = re.compile(r"listening on (https?)://([^:]+):(\d+)")
 
@@ -70,7 +70,7 @@ def launch_serve(
 ) -> Served:
     """Start `tandem serve ARGS` (the checkout's, or `command`) and poll until /healthz answers."""
     process = subprocess.Popen(
-        [*(command or [sys.executable, "-m", "backend.cli", "serve"]), "--port", "0", *args],
+        [*(command or [sys.executable, "-m", "tandem_mailbox.cli", "serve"]), "--port", "0", *args],
         cwd=cwd,
         env=serve_env(settings, cwd),
         stdout=subprocess.PIPE,

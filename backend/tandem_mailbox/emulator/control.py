@@ -1,0 +1,317 @@
+"""The /_emulator/* control routes (emulator only) and the description of the world they give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography import x509
+from flask import Blueprint, Response, jsonify, request
+
+from tandem_mailbox.emulator import seed
+from tandem_mailbox.emulator.exchange import WELL_KNOWN_MAIL, Item, Mailbox, ews_id
+from tandem_mailbox.emulator.graph import GraphError, normalise_flag
+from tandem_mailbox.emulator.identity import AADSTS, DELEGATED_SCOPES, OFFICE_DESKTOP
+from tandem_mailbox.emulator.world import Emulator
+
+FAULT_TARGETS = ("token", "graph", "jwks")
+# What /_emulator/graph-token grants when no scopes are asked for: the backend's default.
+DEFAULT_SCOPES = [
+    "Mail.ReadWrite.Shared",
+    "Mail.Send.Shared",
+    "Calendars.ReadWrite.Shared",
+    "User.Read",
+]
+
+
+def world(emulator: Emulator) -> dict[str, Any]:
+    """People, mailboxes, folders, item ids (REST and EWS form) and rights."""
+    ex = emulator.exchange
+    with ex.lock:
+        mailboxes = []
+        for mailbox in ex.mailboxes.values():
+            folders = []
+            for folder in mailbox.folders.values():
+                items = [
+                    _item_summary(item)
+                    for item in mailbox.items.values()
+                    if item.folder_id == folder.id
+                ]
+                items.sort(key=lambda i: i["receivedDateTime"] or "", reverse=True)
+                folders.append(
+                    {
+                        "id": folder.id,
+                        "name": folder.name,
+                        "kind": folder.kind,
+                        "wellKnownName": folder.well_known,
+                        "parentId": folder.parent_id,
+                        "permissions": dict(folder.permissions),
+                        "items": items,
+                    }
+                )
+            mailboxes.append(
+                {
+                    "address": mailbox.address,
+                    "id": mailbox.guid,
+                    "displayName": mailbox.display_name,
+                    "kind": mailbox.kind,
+                    "tenantId": mailbox.tenant_id,
+                    "owner": mailbox.owner_upn,
+                    "fullAccess": sorted(mailbox.full_access),
+                    "sendAs": sorted(mailbox.send_as),
+                    "sendOnBehalf": sorted(mailbox.send_on_behalf),
+                    "rootFolderId": mailbox.root_id,
+                    "wellKnownFolders": _well_known(emulator, mailbox),
+                    "folders": folders,
+                }
+            )
+        people = [
+            {
+                "upn": p.upn,
+                "name": p.name,
+                "oid": p.oid,
+                "tenantId": p.tenant_id,
+                "persona": p.persona,
+                "description": p.description,
+                "mailbox": p.upn,
+            }
+            for p in ex.people.values()
+        ]
+    return {
+        "tenants": [dict(info, id=tid) for tid, info in seed.TENANTS.items()],
+        "homeTenant": seed.CONTOSO,
+        "app": {
+            "clientId": emulator.entra.app.client_id,
+            "identifierUris": list(emulator.entra.app.identifier_uris),
+        },
+        "authorityHost": emulator.entra.host,
+        "graphUrl": f"{emulator.base_url}/v1.0",
+        "people": people,
+        "mailboxes": mailboxes,
+    }
+
+
+def _well_known(emulator: Emulator, mailbox: Mailbox) -> dict[str, str]:
+    found = {}
+    for name in WELL_KNOWN_MAIL:
+        folder = emulator.exchange.well_known(mailbox, name)
+        if folder is not None:
+            found[name] = folder.id
+    return found
+
+
+def _item_summary(item: Item) -> dict[str, Any]:
+    data = item.data
+    message = item.kind == "message"
+    return {
+        "id": item.id,
+        "ewsId": ews_id(item.id),
+        "itemType": "message" if message else "appointment",
+        "subject": data.get("subject", ""),
+        "from": (data.get("from") or data.get("organizer") or {}).get("emailAddress", {}),
+        "sender": (data.get("sender") or {}).get("emailAddress") if message else None,
+        "receivedDateTime": data.get("receivedDateTime") or data.get("start", {}).get("dateTime"),
+        "isRead": data.get("isRead", True),
+        "isDraft": bool(data.get("isDraft", False)),
+        "flag": (data.get("flag") or {}).get("flagStatus") if message else None,
+        "internetMessageId": data.get("internetMessageId"),
+        "categories": list(data.get("categories", [])),
+        "createdBy": item.created_by,
+    }
+
+
+def item_state(emulator: Emulator, item: Item) -> dict[str, Any]:
+    """Everything about an item: where it is, every Graph field, who created it, its history."""
+    ex = emulator.exchange
+    mailbox = ex.mailbox(item.mailbox)
+    assert mailbox is not None
+    folder = None if item.deleted else mailbox.folders.get(item.folder_id)
+    return {
+        "id": item.id,
+        "ids": list(item.ids),
+        "kind": item.kind,
+        "mailbox": mailbox.address,
+        "folderId": folder.id if folder else None,
+        "folderName": folder.name if folder else None,
+        "folderWellKnownName": folder.well_known if folder else None,
+        "deleted": item.deleted,
+        "createdBy": item.created_by,
+        "changeKey": item.change_key,
+        "item": emulator.graph.fields(item, None),
+        "history": list(item.history),
+    }
+
+
+def blueprint(emulator: Emulator) -> Blueprint:
+    """The control routes; their shapes are in the README's emulator section."""
+    bp = Blueprint("control", __name__, url_prefix="/_emulator")
+    ex = emulator.exchange
+    entra = emulator.entra
+
+    @bp.post("/sso-token")
+    def sso_token() -> Response:
+        body = _body()
+        person = ex.person(str(body.get("user", "")))
+        if person is None:
+            return _bad("unknown user; see GET /_emulator/world")
+        version = int(body.get("version") or entra.access_token_version)
+        if version not in (1, 2):
+            return _bad("version must be 1 or 2")
+        token = entra.sso_token(
+            person,
+            version=version,
+            lifetime=int(body.get("lifetime", 3600)),
+            client_app=str(body.get("clientApp", OFFICE_DESKTOP)),
+            overrides=body.get("claims") or {},
+            remove=list(body.get("remove") or []),
+        )
+        return jsonify({"token": token})
+
+    @bp.post("/graph-token")
+    def graph_token() -> Response:
+        body = _body()
+        person = ex.person(str(body.get("user", "")))
+        if person is None:
+            return _bad("unknown user; see GET /_emulator/world")
+        scopes = body.get("scopes", DEFAULT_SCOPES)
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            return _bad("scopes must be a list of delegated Graph scope names")
+        names = [s.rsplit("/", 1)[-1] for s in scopes]
+        unknown = sorted(set(names) - DELEGATED_SCOPES)
+        if unknown:
+            return _bad(f"unknown scopes {unknown}; known: {sorted(DELEGATED_SCOPES)}")
+        return jsonify({"token": entra.graph_token(person, names)})
+
+    @bp.get("/world")
+    def get_world() -> Response:
+        return jsonify(world(emulator))
+
+    @bp.get("/config")
+    def config() -> Response:
+        return jsonify({"settings": emulator.settings(), "baseUrl": emulator.base_url})
+
+    @bp.get("/stats")
+    def stats() -> Response:
+        with ex.lock:
+            handed_to_transport = len(ex.deliveries)
+        return jsonify(dict(emulator.stats.snapshot(), deliveries=handed_to_transport))
+
+    @bp.get("/requests")
+    def requests_log() -> Response:
+        raw = request.args.get("limit", "100")
+        if not raw.isdigit():
+            return _bad("limit must be a whole number")
+        return jsonify({"requests": emulator.requests.last(int(raw))})
+
+    @bp.get("/deliveries")
+    def deliveries() -> Response:
+        with ex.lock:
+            return jsonify({"deliveries": list(ex.deliveries)})
+
+    @bp.get("/items/<item_id>")
+    def get_item(item_id: str) -> Response:
+        with ex.lock:
+            item = ex.item(item_id)
+            if item is None:
+                return _bad("no item has ever had that id", status=404)
+            return jsonify(item_state(emulator, item))
+
+    @bp.post("/items/<item_id>/change")
+    def change_item(item_id: str) -> Response:
+        body = _body()
+        unknown = sorted(set(body) - {"by", "categories", "flag", "isRead"})
+        if unknown:
+            return _bad(f"unknown members {unknown}: by, categories, flag, isRead")
+        if "categories" in body and not (
+            isinstance(body["categories"], list)
+            and all(isinstance(c, str) for c in body["categories"])
+        ):
+            return _bad("categories must be a list of names")
+        if "flag" in body:
+            try:
+                normalise_flag(body["flag"])
+            except GraphError:
+                return _bad("flag must be notFlagged, flagged or complete (or a followupFlag)")
+        with ex.lock:
+            item = ex.item(item_id)
+            if item is None or item.deleted:
+                return _bad("no live item has that id", status=404)
+            emulator.graph.outside_change(item, body)
+            return jsonify(item_state(emulator, item))
+
+    @bp.get("/faults")
+    def list_faults() -> Response:
+        return jsonify({"faults": emulator.faults.list()})
+
+    @bp.post("/faults")
+    def add_faults() -> Response:
+        body = request.get_json(silent=True)
+        faults = body if isinstance(body, list) else [body]
+        for fault in faults:
+            if not isinstance(fault, dict) or fault.get("target") not in FAULT_TARGETS:
+                return _bad("each fault needs target: token, graph or jwks")
+            if "aadsts" in fault and int(fault["aadsts"]) not in AADSTS:
+                return _bad(f"aadsts must be one of {sorted(AADSTS)}")
+            if "outsideChange" in fault and not isinstance(fault["outsideChange"], dict):
+                return _bad("outsideChange must be an object: by, categories, flag, isRead")
+            if fault.get("after") and not (fault.get("status") or fault.get("reset")):
+                return _bad("after needs a status (or reset) once the operation is done")
+        for fault in faults:
+            emulator.faults.add(fault)
+        return _json({"faults": emulator.faults.list()}, 201)
+
+    @bp.delete("/faults")
+    def clear_faults() -> Response:
+        emulator.faults.clear()
+        return Response(status=204)
+
+    @bp.post("/keys/rotate")
+    def rotate() -> Response:
+        key = entra.rotate(retire_old=bool(_body().get("retireOld")))
+        return jsonify({"kid": key.kid})
+
+    @bp.post("/app/certificates")
+    def add_certificate() -> Response:
+        try:
+            cert = x509.load_pem_x509_certificate(str(_body().get("pem", "")).encode())
+        except ValueError:
+            return _bad("pem must be a PEM certificate")
+        entra.app.certificates.append(cert)
+        return _json({"registered": len(entra.app.certificates)}, 201)
+
+    @bp.post("/settings")
+    def settings() -> Response:
+        body = _body()
+        if "graphTokenLifetime" in body:
+            entra.graph_token_lifetime = int(body["graphTokenLifetime"])
+        if "accessTokenAcceptedVersion" in body:
+            if body["accessTokenAcceptedVersion"] not in (1, 2):
+                return _bad("accessTokenAcceptedVersion must be 1 or 2")
+            entra.access_token_version = int(body["accessTokenAcceptedVersion"])
+        if "ifMatch" in body:
+            if body["ifMatch"] not in ("honour", "ignore"):
+                return _bad("ifMatch must be honour or ignore")
+            ex.if_match = body["ifMatch"]
+        return jsonify(
+            {
+                "graphTokenLifetime": entra.graph_token_lifetime,
+                "accessTokenAcceptedVersion": entra.access_token_version,
+                "ifMatch": ex.if_match,
+            }
+        )
+
+    return bp
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _json(body: dict[str, Any], status: int) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _bad(message: str, *, status: int = 400) -> Response:
+    return _json({"error": message}, status)

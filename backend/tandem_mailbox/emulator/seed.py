@@ -1,0 +1,488 @@
+"""The seeded world of DESIGN.md: tenant contoso with Adele, her delegates, two shared mailboxes.
+
+One room past ~400 lines because it is mostly data (people, subjects, customers) and the order
+in which ids are handed out: everything added later is built last, so earlier ids never move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+from typing import Any
+
+from tandem_mailbox.emulator.exchange import Exchange, Folder, Mailbox, Person
+
+CONTOSO = "9188040d-6c67-4c5b-b112-36a304b66dad"
+FABRIKAM = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+NORTHWIND = "d5b9d7e4-2f1c-4e3a-9a8b-6c1f0e2a7b44"
+TENANTS = {
+    CONTOSO: {"name": "contoso", "domain": "contoso.com", "displayName": "Contoso"},
+    FABRIKAM: {"name": "fabrikam", "domain": "fabrikam.com", "displayName": "Fabrikam"},
+    NORTHWIND: {"name": "northwind", "domain": "northwind.com", "displayName": "Northwind"},
+}
+# The add-in's app registration in the emulator, and its secret (demo equipment only).
+CLIENT_ID = "6f1e9a3c-2b7d-4e58-9c41-0d3a5b8e7f26"
+CLIENT_SECRET = "tandem-demo-secret-not-for-production"
+APP_NAME = "Tandem"
+BASE_TIME = dt.datetime(2026, 11, 16, 8, 30, tzinfo=dt.UTC)
+
+READ, WRITE, DELETE_OWN, DELETE_ALL, EDIT_OWN, EDIT_ALL = 1, 2, 4, 8, 16, 32
+REVIEWER = READ
+AUTHOR = READ | WRITE | DELETE_OWN | EDIT_OWN  # 23
+EDITOR = 63
+
+PEOPLE = [
+    # upn, name, tenant, persona key, what the simulator says about them
+    (
+        "adele@contoso.com",
+        "Adele Vance",
+        CONTOSO,
+        "owner",
+        "Owns her mailbox; shares Inbox and Calendar with Megan, Alex and Nestor",
+    ),
+    (
+        "megan@contoso.com",
+        "Megan Bowen",
+        CONTOSO,
+        "delegate-reviewer",
+        "Delegate of Adele as Reviewer (read only)",
+    ),
+    (
+        "alex@contoso.com",
+        "Alex Wilber",
+        CONTOSO,
+        "delegate-author",
+        "Delegate of Adele as Author (create, edit and delete own items)",
+    ),
+    (
+        "nestor@contoso.com",
+        "Nestor Wilke",
+        CONTOSO,
+        "delegate-editor",
+        "Delegate of Adele as Editor, with Send on Behalf",
+    ),
+    (
+        "lee@contoso.com",
+        "Lee Gu",
+        CONTOSO,
+        "shared-member",
+        "Member of support@ with Full Access and Send As",
+    ),
+    (
+        "pat@contoso.com",
+        "Pat Ortiz",
+        CONTOSO,
+        "shared-member-sob",
+        "Member of sales@ with Full Access and Send on Behalf only",
+    ),
+    (
+        "joni@contoso.com",
+        "Joni Sherman",
+        CONTOSO,
+        "no-access",
+        "Has access to nothing but her own mailbox",
+    ),
+    (
+        "diego@fabrikam.com",
+        "Diego Siciliani",
+        FABRIKAM,
+        "other-tenant",
+        "A person of Fabrikam, a second customer tenant",
+    ),
+    (
+        "rosa@northwind.com",
+        "Rosa Almeida",
+        NORTHWIND,
+        "third-tenant",
+        "A person of Northwind, a tenant no deployment allows by default",
+    ),
+]
+
+CUSTOMERS = [
+    ("Maria Lopez", "maria.lopez@adatum.com"),
+    ("Kenji Watanabe", "kenji@litware.com"),
+    ("Priya Raman", "priya.raman@tailspintoys.com"),
+    ("Tom Becker", "tom.becker@wingtiptoys.com"),
+    ("Aisha Bello", "aisha@proseware.com"),
+    ("Lars Nilsson", "lars.nilsson@fourthcoffee.com"),
+    ("Chen Wei", "chen.wei@woodgrovebank.com"),
+    ("Olga Petrova", "olga@margiestravel.com"),
+]
+SUPPORT_SUBJECTS = [
+    "Printer on the 3rd floor jams on every duplex job",
+    "VPN drops every hour since Monday",
+    "Invoice 10432 shows the wrong billing address",
+    "Cannot sign in to the customer portal",
+    "Request: add two seats to our subscription",
+    "Shipment 7781 arrived damaged",
+    "Password reset email never arrives",
+    "Question about the March price list",
+    "Export to CSV truncates long names",
+    "Calendar invites show in the wrong time zone",
+    "Our admin left - how do we transfer ownership?",
+    "Refund for duplicate charge on order 5520",
+    "Mobile app crashes when opening attachments",
+    "Feature request: dark mode for reports",
+    "Need a copy of our signed contract",
+    "Two-factor codes arrive late",
+    "Data import stuck at 99%",
+    "Wrong tax rate applied to EU order",
+    "Webhook deliveries failing with 401",
+    "How do I change the account owner's email?",
+    "Training session for new staff",
+    "License key not accepted after reinstall",
+    "API rate limit reached during nightly sync",
+    "Delivery address change for order 6114",
+    "Report totals differ from dashboard",
+    "Support ticket follow-up: case 4471",
+    "Accessibility: screen reader skips table headers",
+    "SSO with our identity provider",
+]
+SALES_SUBJECTS = [
+    "Quote request: 50 seats, annual plan",
+    "Follow-up on last week's demo",
+    "Pricing for non-profit organisations",
+    "RFP: collaboration tools 2027",
+    "Can we get a trial extension?",
+    "Volume discount for 200+ users",
+    "Partner programme enquiry",
+    "Meeting request: procurement review",
+    "Renewal terms for contract C-2291",
+    "Questions on data residency",
+    "Upgrade from Standard to Premium",
+    "Reseller margin structure",
+    "Invoice schedule for multi-year deal",
+    "Introduction: new IT director",
+    "Security questionnaire attached",
+    "Budget approved - next steps",
+    "Competitive comparison request",
+    "Demo for the finance team",
+    "Onboarding timeline question",
+    "Purchase order PO-88213",
+    "Regional pricing in APAC",
+    "Interested in the analytics add-on",
+]
+ADELE_SUBJECTS = [
+    ("Board meeting agenda - draft 2", "nestor@contoso.com"),
+    ("Q4 budget review numbers", "external"),
+    ("Travel: Seattle offsite logistics", "external"),
+    ("Re: Hiring plan for Marketing", "external"),
+    ("Press release review by Friday", "external"),
+    ("Customer visit - Fabrikam", "external"),
+    ("Notes from the leadership sync", "alex@contoso.com"),
+    ("Expense report approval", "external"),
+    ("Partner summit invitation", "external"),
+    ("Contract renewal: Litware", "external"),
+    ("Product roadmap feedback", "external"),
+    ("Follow-ups for Adele (prepared by Alex)", "alex@contoso.com"),
+    ("Quarterly all-hands: speaker notes", "external"),
+    ("Office move timeline", "external"),
+    ("Interview loop for Senior PM", "external"),
+]
+
+
+def _message(
+    rng: random.Random,
+    *,
+    index: int,
+    subject: str,
+    sender: tuple[str, str],
+    to: tuple[str, str],
+    minutes_ago: int,
+    read: bool,
+) -> dict[str, Any]:
+    when = (BASE_TIME - dt.timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    preview = (
+        f"Hello, {subject.lower()}. Could you take a look and let me know what you need "
+        "from our side? Thanks."
+    )
+    conversation = hashlib.sha256(f"{subject}{index}".encode()).hexdigest()[:40]
+    return {
+        "subject": subject,
+        "bodyPreview": preview[:255],
+        "body": {"contentType": "text", "content": preview + f"\n\n{sender[0]}"},
+        "from": {"emailAddress": {"name": sender[0], "address": sender[1]}},
+        "sender": {"emailAddress": {"name": sender[0], "address": sender[1]}},
+        "toRecipients": [{"emailAddress": {"name": to[0], "address": to[1]}}],
+        "ccRecipients": [],
+        "replyTo": [],
+        "receivedDateTime": when,
+        "sentDateTime": when,
+        "createdDateTime": when,
+        "isRead": read,
+        "isDraft": False,
+        "importance": "high" if rng.random() < 0.1 else "normal",
+        "hasAttachments": rng.random() < 0.2,
+        "categories": [],
+        "flag": {"flagStatus": "notFlagged"},
+        "conversationId": "AAQk" + conversation,
+        "internetMessageId": f"<{conversation[:24]}@{sender[1].split('@')[1]}>",
+    }
+
+
+def _event(
+    subject: str,
+    organizer: tuple[str, str],
+    days_ahead: int,
+    hour: int,
+    *,
+    attendee: tuple[str, str],
+) -> dict[str, Any]:
+    start = (BASE_TIME + dt.timedelta(days=days_ahead)).replace(hour=hour, minute=0)
+    end = start + dt.timedelta(minutes=60)
+    organizes = organizer[1] == attendee[1]
+    return {
+        "subject": subject,
+        "bodyPreview": f"{subject}.",
+        "body": {"contentType": "text", "content": f"{subject}."},
+        "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
+        "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
+        "location": {"displayName": "Conference room 4.1"},
+        "organizer": {"emailAddress": {"name": organizer[0], "address": organizer[1]}},
+        "attendees": []
+        if organizes
+        else [
+            {
+                "type": "required",
+                "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
+                "emailAddress": {"name": attendee[0], "address": attendee[1]},
+            }
+        ],
+        "categories": [],
+        "isCancelled": False,
+        "isOrganizer": organizes,
+        "responseStatus": {
+            "response": "organizer" if organizes else "notResponded",
+            "time": "0001-01-01T00:00:00Z",
+        },
+        "showAs": "busy",
+        "type": "singleInstance",
+        "createdDateTime": BASE_TIME.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _fill(
+    ex: Exchange,
+    rng: random.Random,
+    mailbox: Mailbox,
+    folder: Folder,
+    subjects: list[str],
+    *,
+    start: int,
+    member_authors: list[str] | None = None,
+) -> None:
+    to = (mailbox.display_name, mailbox.address)
+    for n, subject in enumerate(subjects):
+        author = None
+        if member_authors and n % 7 == 3:  # a few items were created by members themselves
+            author = member_authors[(n // 7) % len(member_authors)]
+        if author:
+            person = ex.person(author)
+            assert person is not None
+            sender = (person.name, person.upn)
+            created_by = person.upn
+            subject = f"Internal note: {subject}"
+        else:
+            sender = CUSTOMERS[(start + n) % len(CUSTOMERS)]
+            created_by = mailbox.address
+        data = _message(
+            rng,
+            index=start + n,
+            subject=subject,
+            sender=sender,
+            to=to,
+            minutes_ago=37 * (start + n) + 5,
+            read=rng.random() < 0.4,
+        )
+        ex.add_item(mailbox, folder, "message", created_by, data)
+
+
+def build(seed: int = 7) -> Exchange:
+    """The seeded world, the same on every run."""
+    ex = Exchange(seed=seed)
+    rng = random.Random(seed)
+    people = {}
+    for upn, name, tenant, persona, description in PEOPLE:
+        people[upn] = ex.add_person(
+            Person(
+                oid=ex.guid(),
+                upn=upn,
+                name=name,
+                tenant_id=tenant,
+                persona=persona,
+                description=description,
+            )
+        )
+
+    mailboxes: dict[str, Mailbox] = {}
+    for upn, person in people.items():
+        mailboxes[upn] = ex.add_mailbox(
+            Mailbox(
+                guid=ex.guid(),
+                address=upn,
+                display_name=person.name,
+                kind="user",
+                tenant_id=person.tenant_id,
+                owner_upn=upn,
+            )
+        )
+        inbox = ex.well_known(mailboxes[upn], "inbox")
+        assert inbox is not None
+        _fill(
+            ex,
+            rng,
+            mailboxes[upn],
+            inbox,
+            [
+                f"Welcome to {TENANTS[person.tenant_id]['displayName']}, {person.name.split()[0]}",
+                "Your weekly digest",
+                "Lunch on Thursday?",
+            ],
+            start=len(upn),
+        )
+
+    support = ex.add_mailbox(
+        Mailbox(
+            guid=ex.guid(),
+            address="support@contoso.com",
+            display_name="Contoso Support",
+            kind="shared",
+            tenant_id=CONTOSO,
+            full_access={"lee@contoso.com"},
+            send_as={"lee@contoso.com"},
+        )
+    )
+    sales = ex.add_mailbox(
+        Mailbox(
+            guid=ex.guid(),
+            address="sales@contoso.com",
+            display_name="Contoso Sales",
+            kind="shared",
+            tenant_id=CONTOSO,
+            full_access={"pat@contoso.com"},
+            send_on_behalf={"pat@contoso.com"},
+        )
+    )
+    for mailbox, subjects, member in (
+        (support, SUPPORT_SUBJECTS, "lee@contoso.com"),
+        (sales, SALES_SUBJECTS, "pat@contoso.com"),
+    ):
+        inbox = ex.well_known(mailbox, "inbox")
+        assert inbox is not None
+        _fill(ex, rng, mailbox, inbox, subjects, start=0, member_authors=[member])
+        escalations = ex.add_folder(
+            mailbox, "Escalations" if mailbox is support else "Qualified leads", parent=inbox
+        )
+        waiting = ex.add_folder(
+            mailbox,
+            "Waiting on customer" if mailbox is support else "Proposals sent",
+            parent=inbox,
+        )
+        _fill(ex, rng, mailbox, escalations, subjects[:5], start=40, member_authors=[member])
+        _fill(ex, rng, mailbox, waiting, subjects[5:10], start=50)
+        calendar = ex.well_known(mailbox, "calendar")
+        assert calendar is not None
+        own = (mailbox.display_name, mailbox.address)
+        member_person = ex.person(member)
+        assert member_person is not None
+        # Organizers: a member, the mailbox itself, a customer (an organizer cannot respond).
+        organizers = [(member_person.name, member), own, CUSTOMERS[1 if mailbox is support else 2]]
+        for day, title in enumerate(("Team stand-up", "Queue review", "Customer call")):
+            ex.add_item(
+                mailbox,
+                calendar,
+                "event",
+                member,
+                _event(title, organizers[day], day + 1, 9 + day, attendee=own),
+            )
+
+    adele = mailboxes["adele@contoso.com"]
+    inbox = ex.well_known(adele, "inbox")
+    calendar = ex.well_known(adele, "calendar")
+    assert inbox is not None and calendar is not None
+    for n, (subject, author) in enumerate(ADELE_SUBJECTS):
+        if author == "external":
+            sender, created_by = CUSTOMERS[n % len(CUSTOMERS)], adele.address
+        else:
+            person = people[author]
+            sender, created_by = (person.name, person.upn), person.upn
+        data = _message(
+            rng,
+            index=100 + n,
+            subject=subject,
+            sender=sender,
+            to=(adele.display_name, adele.address),
+            minutes_ago=53 * n + 11,
+            read=n % 3 == 0,
+        )
+        ex.add_item(adele, inbox, "message", created_by, data)
+    own = (adele.display_name, adele.address)
+    for n, (title, organizer) in enumerate(
+        (
+            ("1:1 with Megan", ("Megan Bowen", "megan@contoso.com")),
+            ("Leadership sync", ("Nestor Wilke", "nestor@contoso.com")),
+            ("Budget review", CUSTOMERS[0]),
+            ("Customer visit - Fabrikam", ("Diego Siciliani", "diego@fabrikam.com")),
+            ("Interview: Senior PM", ("Alex Wilber", "alex@contoso.com")),
+            ("Board meeting prep", own),
+        )
+    ):
+        created_by = "alex@contoso.com" if n == 4 else adele.address
+        ex.add_item(
+            adele,
+            calendar,
+            "event",
+            created_by,
+            _event(title, organizer, n, 10 + n % 6, attendee=own),
+        )
+    for folder in (inbox, calendar):
+        folder.permissions.update(
+            {
+                "megan@contoso.com": REVIEWER,
+                "alex@contoso.com": AUTHOR,
+                "nestor@contoso.com": EDITOR,
+            }
+        )
+    adele.send_on_behalf.add("nestor@contoso.com")
+    _add_later(ex, rng, support)
+    return ex
+
+
+def _add_later(ex: Exchange, rng: random.Random, support: Mailbox) -> None:
+    """What the world gained after its first ids were handed out, built last so they stay.
+
+    Sam Taylor, a second member of support@ (Full Access and Send As), listed after Lee; and
+    a Junk Email folder in every mailbox.
+    """
+    upn, name = "sam@contoso.com", "Sam Taylor"
+    sam = Person(
+        oid=ex.guid(),
+        upn=upn,
+        name=name,
+        tenant_id=CONTOSO,
+        persona="shared-member",
+        description="Member of support@ with Full Access and Send As",
+    )
+    people = list(ex.people.items())
+    at = next(i for i, (key, _) in enumerate(people) if key == "lee@contoso.com") + 1
+    people.insert(at, (upn, sam))
+    ex.people = dict(people)
+    mailbox = ex.add_mailbox(
+        Mailbox(
+            guid=ex.guid(),
+            address=upn,
+            display_name=name,
+            kind="user",
+            tenant_id=CONTOSO,
+            owner_upn=upn,
+        )
+    )
+    inbox = ex.well_known(mailbox, "inbox")
+    assert inbox is not None
+    subjects = ["Welcome to Contoso, Sam", "Your weekly digest", "Lunch on Thursday?"]
+    _fill(ex, rng, mailbox, inbox, subjects, start=len(upn))
+    support.full_access.add(upn)
+    support.send_as.add(upn)
+    for box in ex.mailboxes.values():
+        ex.add_folder(box, "Junk Email", well_known="junkemail")

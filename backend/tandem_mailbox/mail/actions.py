@@ -1,0 +1,330 @@
+"""The actions: claim, categorize, flag, move, reply ... each a small plan over the item.
+
+A plan reads the item as it is now and says the one Graph call that makes the change (or none);
+mail/operation.py runs it under the item's lock (read, compare, write, re-read). The
+permission bits refuse early only when no bit could allow the action: Exchange stays the judge.
+Replies, forwards and meeting responses are sends (mail/sending.py): once per Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tandem_mailbox.errors import (
+    ApiError,
+    Conflict,
+    InvalidRequest,
+    MailboxAccessDenied,
+    PermissionDenied,
+    UpstreamUnavailable,
+    body_of,
+)
+from tandem_mailbox.mail import (
+    answers,
+    audit,
+    claim_category,
+    fields,
+    folders,
+    idempotency,
+    operation,
+    permissions,
+    sending,
+)
+from tandem_mailbox.mail.context import ItemContext, is_item_id, parse_context
+from tandem_mailbox.mail.operation import LOCK_WAIT, Act, Plan, Write
+from tandem_mailbox.microsoft.identity import Caller
+from tandem_mailbox.services import Services
+
+log = logging.getLogger("tandem.actions")
+
+
+def _claim(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    categories = operation.categories(current)
+    holder = claim_category.holder(categories)
+    me = {"upn": act.caller.upn.lower(), "name": act.caller.name}
+    if holder is not None and holder["upn"] != me["upn"]:
+        raise Conflict(
+            f"{holder['name'] or holder['upn']} holds the claim on this item.", holder=holder
+        )
+    if holder is not None:
+        return None, {"holder": holder, "changed": False}
+    mine = claim_category.category_for(act.caller.name, act.caller.upn)
+    return operation.patch(act, {"categories": [*categories, mine]}), {
+        "holder": me,
+        "changed": True,
+    }
+
+
+def _release(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    categories = operation.categories(current)
+    holder = claim_category.holder(categories)
+    if holder is None:
+        return None, {"holder": None, "released": None, "changed": False}
+    if holder["upn"] != act.caller.upn.lower() and not act.owner:
+        raise Conflict(
+            f"{holder['name'] or holder['upn']} holds the claim; only they or the mailbox's "
+            "owner can release it.",
+            holder=holder,
+        )
+    theirs = set(claim_category.claims_of(categories, holder["upn"]))
+    kept = [c for c in categories if c not in theirs]
+    result = {"holder": claim_category.holder(kept), "released": holder, "changed": True}
+    return operation.patch(act, {"categories": kept}), result
+
+
+def _categorize(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    categories = operation.categories(current)
+    remove = {n.lower() for n in act.fields["remove"]}
+    kept = [c for c in categories if c.lower() not in remove or claim_category.is_claim(c)]
+    present = {c.lower() for c in kept}
+    new = kept + [n for n in act.fields["add"] if n.lower() not in present]
+    if new == categories:
+        return None, {"categories": categories, "changed": False}
+    return operation.patch(act, {"categories": new}), {"categories": new, "changed": True}
+
+
+def _flag(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    flag = act.fields["flag"]
+    now = (current.get("flag") or {}).get("flagStatus", "notFlagged")
+    if now == flag:
+        return None, {"flag": flag, "changed": False}
+    return operation.patch(act, {"flag": {"flagStatus": flag}}), {"flag": flag, "changed": True}
+
+
+def _mark(read: bool) -> Plan:
+    def plan(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+        if current.get("isRead") is read:
+            return None, {"isRead": read, "changed": False}
+        return operation.patch(act, {"isRead": read}), {"isRead": read, "changed": True}
+
+    return plan
+
+
+def _move_to(act: Act, folder: dict[str, Any]) -> Write:
+    def write(current: dict[str, Any]) -> str | None:
+        act.fence()
+        answer = act.call(
+            "POST",
+            act.route,
+            act.item_path + "/move",
+            body={"destinationId": folder["id"]},
+            if_match=current.get("@odata.etag"),
+        )
+        new_id = answer.body.get("id")
+        if not isinstance(new_id, str) or not is_item_id(new_id):
+            raise UpstreamUnavailable("Microsoft Graph's move answered no new id.", status=502)
+        return new_id
+
+    return write
+
+
+def _move(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    folder = folders.resolve(act, act.fields["folder"])
+    moved = {"id": folder["id"], "name": folder["name"], "wellKnownName": folder["wellKnownName"]}
+    if current.get("parentFolderId") == folder["id"]:
+        return None, {"id": act.ctx.item_id, "previousId": act.ctx.item_id, "movedTo": moved}
+    result = {"id": None, "previousId": act.ctx.item_id, "movedTo": moved}
+    move = _move_to(act, folder)
+
+    def write(current: dict[str, Any]) -> str | None:
+        result["id"] = new_id = move(current)
+        return new_id
+
+    return write, result
+
+
+def _delete(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+    folder = folders.resolve(act, "deleteditems", quiet=True)
+    moved = {
+        "id": folder["id"] if folder else None,
+        "name": folder["name"] if folder else "Deleted Items",
+        "wellKnownName": "deleteditems",
+    }
+    result: dict[str, Any] = {"id": None, "previousId": act.ctx.item_id, "movedTo": moved}
+    if folder and current.get("parentFolderId") == folder["id"]:
+        return None, dict(result, id=act.ctx.item_id)
+
+    def write(current: dict[str, Any]) -> str | None:
+        if folder is not None:
+            try:
+                result["id"] = new_id = _move_to(act, folder)(current)
+                return new_id
+            except MailboxAccessDenied:
+                log.info("no rights on the Deleted Items folder; asking Exchange to delete")
+        # Graph's DELETE: Exchange moves the item to the mailbox's Deleted Items itself and
+        # needs delete rights on the item only (a delegate has none on the owner's folders).
+        act.fence()
+        act.call("DELETE", act.route, act.item_path, if_match=current.get("@odata.etag"))
+        result["deleted"] = True
+        return None
+
+    return write, result
+
+
+# -- the table -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Spec:
+    """One action: its own fields, which item types it applies to, and how it runs."""
+
+    fields: frozenset[str]
+    parse: Callable[[dict[str, Any]], dict[str, Any]]
+    plan: Plan | None = None  # a write of the item, under its lock
+    send: bool = False
+
+
+_MESSAGE = ("message",)
+SPECS: dict[str, Spec] = {
+    "claim": Spec(frozenset(), fields.nothing, _claim),
+    "release": Spec(frozenset(), fields.nothing, _release),
+    "categorize": Spec(frozenset({"add", "remove"}), fields.categorize, _categorize),
+    "flag": Spec(frozenset({"flag"}), fields.flag, _flag),
+    "markRead": Spec(frozenset(), fields.nothing, _mark(True)),
+    "markUnread": Spec(frozenset(), fields.nothing, _mark(False)),
+    "move": Spec(frozenset({"folder"}), fields.folder, _move),
+    "delete": Spec(frozenset(), fields.nothing, _delete),
+    "reply": Spec(frozenset({"comment", "send"}), fields.reply, send=True),
+    "replyAll": Spec(frozenset({"comment", "send"}), fields.reply, send=True),
+    "forward": Spec(frozenset({"comment", "send", "toRecipients"}), fields.forward, send=True),
+    "respond": Spec(frozenset({"response", "comment", "sendResponse"}), fields.respond, send=True),
+}
+
+
+def prepare(
+    name: str, body: Any, settings: Any, caller: Caller
+) -> tuple[ItemContext, dict[str, Any], str | None]:
+    """Validate everything the action was sent, before anything reaches Entra ID or Graph."""
+    spec = SPECS.get(name)
+    if spec is None:
+        raise InvalidRequest(f"There is no action '{name[:40]}'.", field="action")
+    ctx = parse_context(body, settings, caller, extra=spec.fields | {"etag"})
+    if name not in permissions.BY_TYPE[ctx.item_type]:
+        raise InvalidRequest(f"{name} does not apply to an {ctx.item_type}.", field="itemType")
+    etag = body.get("etag")
+    if etag is not None and not (isinstance(etag, str) and 0 < len(etag) <= 512):
+        raise InvalidRequest("etag must be the item's @odata.etag.", field="etag")
+    fields = spec.parse(body)
+    lacking = permissions.missing(name, ctx.bits)
+    if lacking:
+        raise PermissionDenied(
+            "Your permissions here do not allow this: "
+            + permissions.describe(ctx.bits, ctx.item_type)[name]["reason"]
+        )
+    return ctx, fields, etag
+
+
+def run(name: str, act: Act) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Carry the action out; answers the re-read item (None when it can't be had) and the result.
+
+    Once a send or response went out, nothing that follows can turn the answer into a failure:
+    a re-read that fails answers the item as None.
+    """
+    spec = SPECS[name]
+    if name == "respond":
+        key = f"item:{act.route.key}:{act.ctx.item_id}"
+        with operation.locked(act, key, wait=LOCK_WAIT, what="Someone else is saving this item"):
+            resuming = act.journal is not None and act.journal.stage is not None
+            if act.etag and not resuming:  # the response itself needs nothing read first
+                operation.compare(act, act.read())
+            result = sending.respond(act)
+            return operation.reread(act), result
+    if spec.send:
+        key = f"send:{act.route.key}:{act.ctx.item_id}:{act.caller.oid}"
+        with operation.locked(act, key, wait=0.0, what="A reply to this item is being sent"):
+            result = sending.send(act, name)
+        return operation.reread(act), result
+    assert spec.plan is not None
+    key = f"item:{act.route.key}:{act.ctx.item_id}"
+    with operation.locked(act, key, wait=LOCK_WAIT, what="Someone else is saving this item"):
+        return operation.write_item(act, spec.plan)
+
+
+@dataclass
+class Outcome:
+    """An action's answer: its status and JSON body, and whether a replay answered it."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def perform(
+    name: str,
+    body: Any,
+    caller: Caller,
+    services: Services,
+    *,
+    key: str | None = None,
+    request_id: str | None = None,
+    on_context: Callable[[ItemContext], Any] = lambda ctx: None,
+) -> Outcome:
+    """Validate, run and audit one action, once per Idempotency-Key; answers the route's JSON.
+
+    `request_id` goes into an answer kept for replays; `on_context` hears the item's context
+    as soon as it is known (the request's log line names its mailbox).
+    """
+    started = time.perf_counter()
+    known = name if name in SPECS else "unknown"  # never the URL's text: it may forge a line
+    ctx: ItemContext | None = None
+    act: Act | None = None
+    try:
+        ctx, fields, etag = prepare(name, body, services.settings, caller)
+        on_context(ctx)
+        act = operation.begin(services, caller, ctx, fields, etag)
+        if key is None:
+            item, result = run(name, act)
+            outcome = Outcome(200, answers.action(name, caller, ctx, item, result))
+        else:
+            outcome = _once(name, body, caller, act, key, request_id)
+    except ApiError as error:
+        audit.record(known, act, caller, ctx, error.code, started)
+        raise
+    except Exception:
+        audit.record(known, act, caller, ctx, "internal_error", started)
+        raise
+    audit.record(known, act, caller, ctx, "replayed" if outcome.replayed else "ok", started)
+    return outcome
+
+
+def _once(
+    name: str, body: Any, caller: Caller, act: Act, key: str, request_id: str | None
+) -> Outcome:
+    """A keyed action: the first outcome for every replay, a send never made twice."""
+    ctx = act.ctx
+    record_name = idempotency.scope(caller, key)
+    print_ = idempotency.fingerprint(name, body)
+    journal = idempotency.open_journal(act.coordinator, record_name, action=name, print_=print_)
+    if journal is not None and journal.done:
+        return _replayed(journal)
+    wait = idempotency.REPLAY_WAIT
+    what = "This request is still being carried out"
+    with operation.locked(act, record_name, wait=wait, what=what):
+        journal = idempotency.open_journal(
+            act.coordinator, record_name, action=name, print_=print_
+        ) or idempotency.new_journal(act.coordinator, record_name, action=name, print_=print_)
+        if journal.done:
+            return _replayed(journal)
+        journal.holds = list(act.holds)
+        act.journal = journal
+        if journal.stage is None:
+            journal.note()  # the key is taken: a replay with another body is refused from now
+        try:
+            item, result = run(name, act)
+        except ApiError as error:
+            if idempotency.kept(error):
+                journal.finish(error.status, body_of(error, request_id=request_id))
+            elif journal.stage is None:
+                journal.drop()  # nothing that a replay must know of: it may run afresh
+            raise
+        answer = answers.action(name, caller, ctx, item, result)
+        journal.finish(200, answer)
+    return Outcome(200, answer)
+
+
+def _replayed(journal: idempotency.Journal) -> Outcome:
+    """The first outcome, as it was answered."""
+    kept = journal.record["answer"]
+    return Outcome(int(kept["status"]), dict(kept["body"]), replayed=True)

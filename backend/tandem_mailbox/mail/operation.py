@@ -1,0 +1,254 @@
+"""One action in progress (`Act`), and the protocol every write of an item follows.
+
+Every field is validated before anything reaches Graph (actions.prepare); every write of an
+item runs under the item's lock as read -> compare with the pane's etag -> write with
+If-Match -> the write's answer (README, "Writes: no lost update"). A 412 means someone outside
+Tandem changed the item between our read and our write: the action is recomputed from what is
+there now and written once more, so their change survives. A lock lost while held (the shared
+store reset) stops the action before any write or send (`Act.fence`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from tandem_mailbox.coordination import CoordinationUnavailable, Coordinator, Hold, LockTimeout
+from tandem_mailbox.errors import ApiError, Conflict, ItemNotFound, UpstreamUnavailable
+from tandem_mailbox.mail import claim_category, idempotency
+from tandem_mailbox.mail.answers import summary
+from tandem_mailbox.mail.context import ItemContext
+from tandem_mailbox.microsoft.graph import ITEM_PATHS, Answer, GraphClient, Route
+from tandem_mailbox.microsoft.identity import Caller
+from tandem_mailbox.services import Services
+
+log = logging.getLogger("tandem.actions")
+
+# Renewed while the write runs; a holder that stops renewing (a killed worker) frees the item
+# this long after its last renewal.
+LOCK_TTL = 10.0
+LOCK_WAIT = 10.0  # longer than this for someone else's write: `conflict`, never a blind write
+# An irreversible call (/send) is not made with less than this left of the action's budget: it
+# would time out on our side with its outcome unknown, where stopping before it is clear.
+SEND_MARGIN = 3.0
+
+
+# -- one action in progress ----------------------------------------------------------------
+@dataclass
+class Act:
+    """What an action works with: the person, the item's context and a Graph client for them."""
+
+    graph: GraphClient
+    coordinator: Coordinator
+    token: str
+    caller: Caller
+    ctx: ItemContext
+    route: Route
+    etag: str | None
+    fields: dict[str, Any]
+    graph_request_ids: list[str] = field(default_factory=list)
+    deadline: float = float("inf")  # on graph.clock(): no Graph call of the action runs past it
+    graph_timeout: float = 10.0  # TANDEM_HTTP_TIMEOUT
+    journal: idempotency.Journal | None = None  # the record of a keyed action
+    holds: list[Hold] = field(default_factory=list)  # the locks it runs under
+    sent: dict[str, Any] | None = None  # what a send did, for the audit line
+
+    @property
+    def item_path(self) -> str:
+        """messages/<id> or events/<id> of the item."""
+        return ITEM_PATHS[self.ctx.item_type] + quote(self.ctx.item_id, safe="")
+
+    def call(self, method: str, route: Route, path: str, **kwargs: Any) -> Answer:
+        """One Graph call within the action's deadline, its request-id kept for the audit line."""
+        answer = self.graph.request(
+            method, self.token, route, path, deadline=self.deadline, **kwargs
+        )
+        if answer.request_id:
+            self.graph_request_ids.append(answer.request_id)
+        return answer
+
+    def read(self, item_id: str | None = None) -> dict[str, Any]:
+        """The item as Graph has it now."""
+        return self.graph.item(
+            self.token,
+            self.route,
+            self.ctx.item_type,
+            item_id or self.ctx.item_id,
+            deadline=self.deadline,
+        )
+
+    def remaining(self) -> float:
+        """Seconds left of the action's budget."""
+        return self.deadline - self.graph.clock()
+
+    def fence(self) -> None:
+        """Before a write that can't be undone: every lock still ours, or `conflict`.
+
+        A lock is lost when the shared store was flushed or restarted, or the holder stalled
+        past its TTL; another request may hold it now and be doing the same thing.
+        """
+        if all(hold.held() for hold in self.holds):
+            return
+        log.warning("a lock was lost before a write; the write is not made")
+        raise Conflict(idempotency.LOST)
+
+    def who(self) -> dict[str, Any]:
+        """The audit line's person, mailbox and item (the item as a hash)."""
+        return {
+            "person": {"oid": self.caller.oid, "upn": self.caller.upn},
+            "mailbox": self.ctx.target or self.caller.upn,
+            "item": hashlib.sha256(self.ctx.item_id.encode()).hexdigest()[:16],
+        }
+
+    def summary(self, raw: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The item as the pane shows it."""
+        return summary(raw, self.ctx.item_type, me=self.caller.upn) if raw else None
+
+    @property
+    def owner(self) -> bool:
+        """Whether the item is in the person's own mailbox (known from the token, not the body)."""
+        return self.ctx.target is None
+
+
+# A write: given the current item, answers the Graph call that makes the change (or None when
+# nothing needs writing) and the action's result.
+Write = Callable[[dict[str, Any]], str | None]
+Plan = Callable[[Act, dict[str, Any]], tuple[Write | None, dict[str, Any]]]
+
+
+def write_item(act: Act, plan: Plan) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Read, compare, write with If-Match, re-read: the item lock is held by the caller."""
+    for attempt in (1, 2):
+        current = act.read()
+        if attempt == 1:
+            compare(act, current)
+        write, result = plan(act, current)
+        if write is None:
+            return act.summary(current), result
+        try:
+            new_id = write(current)
+        except Conflict:
+            if attempt == 2:
+                latest = act.read()
+                raise Conflict(
+                    "The item kept changing while Tandem saved it; nothing was written.",
+                    etag=latest.get("@odata.etag"),
+                    item=act.summary(latest),
+                ) from None
+            log.info("the item changed outside Tandem between read and write; once more")
+            continue
+        if new_id is None and act.ctx.item_type == "message" and result.get("deleted"):
+            return None, result
+        try:
+            return act.summary(act.read(new_id)), result
+        except ItemNotFound:
+            return None, result
+    raise AssertionError("unreachable")
+
+
+def categories(current: dict[str, Any]) -> list[str]:
+    """The item's categories, as the names they are."""
+    return [c for c in current.get("categories") or [] if isinstance(c, str)]
+
+
+def compare(act: Act, current: dict[str, Any]) -> None:
+    """`conflict` when the item changed since the pane read it (its etag), naming a new holder."""
+    if not act.etag or current.get("@odata.etag") == act.etag:
+        return
+    holder = claim_category.holder(categories(current))
+    theirs = holder if holder and holder["upn"] != act.caller.upn.lower() else None
+    raise Conflict(
+        f"{theirs['name'] or theirs['upn']} has claimed this item since you opened it; "
+        "nothing was written."
+        if theirs
+        else "The item changed since you opened it; nothing was written.",
+        holder=theirs,
+        etag=current.get("@odata.etag"),
+        item=act.summary(current),
+    )
+
+
+def patch(act: Act, changes: dict[str, Any]) -> Write:
+    def write(current: dict[str, Any]) -> str | None:
+        act.fence()
+        act.call(
+            "PATCH", act.route, act.item_path, body=changes, if_match=current.get("@odata.etag")
+        )
+        return None
+
+    return write
+
+
+def reread(act: Act) -> dict[str, Any] | None:
+    """The item after a send, or None: the send's answer doesn't depend on it."""
+    if act.remaining() < SEND_MARGIN:
+        return None
+    try:
+        return act.summary(act.read())
+    except ApiError as error:
+        log.info("the item couldn't be read after the action (%s); answered without it", error.code)
+        return None
+
+
+class locked:
+    """A lock the action runs under, or `conflict` when it can't be had in time (never a blind
+    write); the hold joins the action's, which `Act.fence` checks before what can't be undone.
+
+    Without the shared store (Redis down) no lock can be promised, so nothing is written:
+    `upstream_unavailable` (503), which the pane retries, rather than a possible lost update.
+    """
+
+    def __init__(self, act: Act, key: str, *, wait: float, what: str):
+        self._act = act
+        wait = max(0.0, min(wait, act.remaining() - SEND_MARGIN))
+        self._manager = act.coordinator.lock(key, ttl=LOCK_TTL, wait=wait)
+        self._what = what
+        self._hold: Hold | None = None
+
+    def __enter__(self) -> Hold:
+        try:
+            self._hold = self._manager.__enter__()
+        except LockTimeout:
+            raise Conflict(f"{self._what} right now; try again in a moment.") from None
+        except CoordinationUnavailable:
+            error = UpstreamUnavailable(
+                "Tandem can't reach the store that keeps two people from saving at once; "
+                "nothing was written. Try again in a moment.",
+                status=503,
+            )
+            error.reached = False
+            error.headers["Retry-After"] = "2"
+            raise error from None
+        self._act.holds.append(self._hold)
+        return self._hold
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._hold in self._act.holds:
+            self._act.holds.remove(self._hold)
+        self._manager.__exit__(*exc)
+
+
+def begin(
+    services: Services,
+    caller: Caller,
+    ctx: ItemContext,
+    fields: dict[str, Any],
+    etag: str | None,
+) -> Act:
+    """An action on the item: the person's Graph token, the item's route, its time budget."""
+    return Act(
+        graph=services.graph,
+        coordinator=services.coordinator,
+        token=services.obo.graph_token(caller),
+        caller=caller,
+        ctx=ctx,
+        route=services.graph.route(caller, ctx.target, ctx.item_id),
+        etag=etag,
+        fields=fields,
+        deadline=services.graph.clock() + services.settings.action_budget,
+        graph_timeout=services.settings.http_timeout,
+    )

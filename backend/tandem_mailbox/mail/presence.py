@@ -1,0 +1,76 @@
+"""Who else has the item open in Tandem, and who is writing a reply: the collision warning.
+
+The pane reports its person's state (`viewing`, `replying`, or `gone` when it closes or moves
+on) every few seconds; an entry lives PRESENCE_TTL seconds unless refreshed, so a closed
+laptop disappears by itself. Presence never tells anyone about an item they could not open
+themselves: before a person first appears on an item, and again every RECHECK seconds while
+they stay, Graph is asked whether they can read it; `gone` is answered with nobody.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tandem_mailbox.errors import InvalidRequest
+from tandem_mailbox.mail.context import ItemContext
+from tandem_mailbox.microsoft.identity import Caller
+
+PRESENCE_TTL = 30.0
+# How long a Graph read vouches for a person's access while they stay on an item. Exchange
+# itself takes up to an hour to apply a removed permission, so re-reading more often buys
+# little, while every re-read is one of the mailbox's 10,000 requests per 10 minutes and takes
+# one of its 4 slots: with the pane reporting every 10 s, a read on each report would be 30
+# times the load of one every 5 minutes, for every person looking at the queue.
+RECHECK = 300.0
+STATES = ("viewing", "replying", "gone")
+
+
+def state_of(body: dict[str, Any]) -> str:
+    """The `state` member, validated."""
+    state = body.get("state")
+    if not isinstance(state, str) or state not in STATES:
+        raise InvalidRequest("state must be viewing, replying or gone.", field="state")
+    return state
+
+
+def report(tandem: Any, caller: Caller, ctx: ItemContext, state: str) -> dict[str, Any]:
+    """Record the caller's state on the item; answers the others present there."""
+    graph, coordinator = tandem.graph, tandem.coordinator
+    key = f"{graph.route(caller, ctx.target, ctx.item_id).key}:{ctx.item_id}"
+    if state == "gone":
+        # The pane is moving on and shows nobody: answering the others would tell someone
+        # who never showed they can read the item who else is on it.
+        coordinator.leave(key, caller.oid)
+        return {"others": [], "ttl": PRESENCE_TTL}
+    now = tandem.wall()
+    here = coordinator.present(key).get(caller.oid)
+    verified = _number(here.get("verified")) if here else None
+    if verified is None or not 0 <= now - verified < RECHECK:
+        # Exchange is the judge of who may see the item (404 or 403 end it here).
+        route = graph.route(caller, ctx.target, ctx.item_id)
+        graph.item(tandem.obo.graph_token(caller), route, ctx.item_type, ctx.item_id)
+        verified = now
+        # The read may have shown which mailbox the route reaches: key by it from now on.
+        key = f"{graph.route(caller, ctx.target, ctx.item_id).key}:{ctx.item_id}"
+        here = coordinator.present(key).get(caller.oid)
+    since = _number(here.get("since")) if here and here.get("state") == state else None
+    value = {
+        "upn": caller.upn,
+        "name": caller.name,
+        "state": state,
+        "since": now if since is None else since,
+        "verified": verified,
+    }
+    coordinator.announce(key, caller.oid, value, ttl=PRESENCE_TTL)
+    others = [
+        {"upn": v["upn"], "name": v["name"], "state": v["state"], "since": v["since"]}
+        for member, v in coordinator.present(key).items()
+        if member != caller.oid
+    ]
+    others.sort(key=lambda v: (v["state"] != "replying", v["since"]))
+    return {"others": others, "ttl": PRESENCE_TTL}
+
+
+def _number(value: Any) -> float | None:
+    """A time kept in a presence entry, or None when there is none (an older entry)."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -1,0 +1,428 @@
+"""GraphClient: Graph on /users/<mailbox>, with timeouts, retries and per-mailbox slots.
+
+Graph's error bodies become the contract's ApiErrors here, so views never see a raw answer.
+Outlook's documented limits are per app per mailbox: 4 concurrent requests and 10,000 per
+10 minutes (learn.microsoft.com/graph/throttling-limits#outlook-service-limits), so requests
+take one of 4 slots of the mailbox they land on, keyed by the mailbox itself (see `Route`).
+
+Just past ~400 lines because a request's whole life is here: its route and slot, its
+timeouts and retries, and the mapping of Graph's answers; split, a retry would be decided in
+one module about an error read in another.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from tandem_mailbox import metrics
+from tandem_mailbox.coordination import Coordinator, SlotTimeout
+from tandem_mailbox.errors import (
+    ApiError,
+    Conflict,
+    InvalidRequest,
+    ItemNotFound,
+    MailboxAccessDenied,
+    MailboxNotFound,
+    SendAsDenied,
+    ServerMisconfigured,
+    Throttled,
+    UpstreamUnavailable,
+)
+from tandem_mailbox.microsoft.identity import Caller
+from tandem_mailbox.microsoft.obo import GraphToken
+from tandem_mailbox.microsoft.outbound import retry_after
+
+log = logging.getLogger("tandem.graph")
+
+MAILBOX_CONCURRENCY = 4
+RETRY_STATUSES = {429, 502, 503, 504}
+ITEM_PATHS = {"message": "/messages/", "appointment": "/events/"}
+MESSAGE_SELECT = (
+    "id,subject,from,sender,toRecipients,receivedDateTime,categories,isRead,flag,importance,"
+    "hasAttachments,bodyPreview,conversationId,parentFolderId,changeKey,webLink,isDraft"
+)
+EVENT_SELECT = (
+    "id,subject,organizer,start,end,location,categories,isCancelled,showAs,importance,"
+    "bodyPreview,changeKey,responseStatus,isOrganizer,webLink"
+)
+SELECTS = {"message": MESSAGE_SELECT, "appointment": EVENT_SELECT}
+# An Exchange item id carries its mailbox's GUID in ASCII after a 4-byte header (base64 of
+# 00 03 24 00 <guid> ...): the same mailbox whether it was reached as /me, by address or by id.
+# The posted id is the client's word, though: only an id Graph answered through a route tells
+# which mailbox that route reaches (Exchange refuses an id of another mailbox with
+# ErrorInvalidMailboxItemId), so that is what `route` trusts, for this long.
+_EMBEDDED_GUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MAILBOX_MEMORY = 3600.0
+
+
+def mailbox_guid(item_id: str) -> str | None:
+    """The mailbox GUID embedded in an Exchange item id (REST form), or None."""
+    text = item_id.replace("-", "+").replace("_", "/")
+    try:
+        raw = base64.b64decode(text[:64] + "=" * (-len(text[:64]) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    match = _EMBEDDED_GUID.search(raw[:48].lower())
+    return match.group().decode() if match else None
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a call goes (`root`: /me or /users/<encoded>) and which mailbox slots it takes.
+
+    `key` names the mailbox the route reaches, never what the posted item id claims: the GUID
+    Graph's answers showed for `alias` (so /me, the address and the mailbox id of one mailbox
+    share its 4 slots, its item locks and its presence), else the alias itself.
+    """
+
+    root: str
+    key: str
+    target: str | None  # the target mailbox as the pane named it; None for /me
+    alias: str = ""  # "me:<oid>", or the target as posted, lower-cased
+
+
+@dataclass
+class Answer:
+    """A successful Graph answer."""
+
+    status: int
+    body: dict[str, Any]
+    request_id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class GraphClient:
+    """Calls Graph for one person on one mailbox, keeping to the mailbox's 4 slots."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        *,
+        graph_url: str,
+        coordinator: Coordinator,
+        timeout: tuple[float, float] = (3.05, 10.0),
+        request_id: Callable[[], str | None] = lambda: None,
+        observe: Callable[[str], None] = lambda request_id: None,
+        max_attempts: int = 4,
+        budget: float = 20.0,
+        slot_wait: float = 10.0,
+        concurrency: int = MAILBOX_CONCURRENCY,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ):
+        self._session = session
+        self._graph_url = graph_url.rstrip("/")
+        self._coordinator = coordinator
+        self._timeout = timeout
+        self._request_id = request_id
+        self._observe = observe
+        self._max_attempts = max_attempts
+        self._budget = budget
+        self._slot_wait = slot_wait
+        self._concurrency = concurrency
+        self._sleep = sleep
+        self._clock = clock
+        self._wall = wall
+
+    # -- where calls go -------------------------------------------------------------------
+    def route(self, caller: Caller, target: str | None, item_id: str) -> Route:
+        """The route of an item's mailbox (`target`, or the person's own for None); its slots
+        are the mailbox's, however it is named.
+
+        An item id whose embedded GUID is not the mailbox's that this route is known to reach
+        is refused here, before Graph is asked (Exchange would answer ErrorInvalidMailboxItemId).
+        """
+        alias = f"me:{caller.oid}" if target is None else target.lower()
+        known = self._mailbox_of(alias)
+        posted = mailbox_guid(item_id)
+        if known is not None and posted is not None and posted != known:
+            log.info("an item id of another mailbox was posted for this one; refused")
+            raise ItemNotFound("The item is gone, or it belongs to another mailbox.")
+        key = f"mailbox:{known}" if known else alias
+        if target is None:
+            return Route("/me", key, None, alias)
+        return Route("/users/" + quote(target, safe=""), key, target, alias)
+
+    def own_route(self, caller: Caller) -> Route:
+        """The route of the person's own mailbox (/me)."""
+        alias = f"me:{caller.oid}"
+        known = self._mailbox_of(alias)
+        return Route("/me", f"mailbox:{known}" if known else alias, None, alias)
+
+    def _mailbox_of(self, alias: str) -> str | None:
+        """The GUID of the mailbox `alias` reaches, as Graph's answers showed it, or None."""
+        raw = self._coordinator.fetch(_alias_key(alias))
+        return raw.decode() if raw else None
+
+    def _learn(self, route: Route, item_id: Any) -> None:
+        """Remember the mailbox a route reaches: Graph answered an item of it through it.
+
+        Kept in the coordinator (every worker keys the mailbox alike) for MAILBOX_MEMORY, so
+        an address given to another mailbox is learnt again within the hour.
+        """
+        guid = mailbox_guid(item_id) if isinstance(item_id, str) else None
+        if guid is None or not route.alias or self._mailbox_of(route.alias) == guid:
+            return
+        self._coordinator.store(_alias_key(route.alias), guid.encode(), ttl=MAILBOX_MEMORY)
+
+    # -- calls ------------------------------------------------------------------------------
+    def get(self, token: str, route: Route, path: str, **params: str) -> dict[str, Any]:
+        """GET a resource of the mailbox; answers the JSON body."""
+        return self.request("GET", token, route, path, params=params).body
+
+    def item(
+        self,
+        token: str,
+        route: Route,
+        item_type: str,
+        item_id: str,
+        *,
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
+        """The item as Graph has it now, with the fields the pane shows and the etag."""
+        path = ITEM_PATHS[item_type] + quote(item_id, safe="")
+        params = {"$select": SELECTS[item_type]}
+        body = self.request("GET", token, route, path, params=params, deadline=deadline).body
+        self._learn(route, body.get("id"))
+        return body
+
+    def clock(self) -> float:
+        """The clock deadlines are measured on (monotonic)."""
+        return self._clock()
+
+    def request(
+        self,
+        method: str,
+        token: str,
+        route: Route,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        if_match: str | None = None,
+        idempotent: bool | None = None,
+        deadline: float | None = None,
+    ) -> Answer:
+        """One Graph call, retried within the budget (and `deadline`, on `clock()`) when safe.
+
+        Reads are retried on 429, 502-504, a timeout (once) and a broken connection; writes
+        (`idempotent=False`, the default for anything but GET) only on 429, which Graph answers
+        before doing anything, and when the connection failed before the request was sent.
+        An UpstreamUnavailable says in `reached` whether the request may have reached Graph.
+        """
+        safe = method in ("GET", "HEAD") if idempotent is None else idempotent
+        url = self._graph_url + route.root + path
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        request_id = self._request_id()
+        if request_id:
+            headers["client-request-id"] = request_id
+            headers["return-client-request-id"] = "true"
+        if if_match:
+            headers["If-Match"] = if_match
+        deadline = min(self._clock() + self._budget, deadline or float("inf"))
+        attempt = timeouts = 0
+        renewed = False
+        while True:
+            attempt += 1
+            remaining = deadline - self._clock()
+            response = None
+            waited = self._clock()
+            try:
+                with self._coordinator.slot(
+                    route.key,
+                    limit=self._concurrency,
+                    wait=max(0.0, min(self._slot_wait, remaining)),
+                ) as slot:
+                    metrics.SLOT_WAIT.observe(self._clock() - waited)
+                    metrics.IN_FLIGHT.observe(slot.taken)
+                    metrics.GRAPH_IN_FLIGHT.inc()
+                    read = max(0.5, min(self._timeout[1], deadline - self._clock()))
+                    try:
+                        response = self._session.request(
+                            method,
+                            url,
+                            params=params,
+                            json=body,
+                            headers=headers,
+                            timeout=(self._timeout[0], read),
+                        )
+                    except requests.ConnectTimeout as error:  # nothing was sent
+                        again = attempt < self._max_attempts and self._clock() < deadline
+                        self._failed(method, "connect_timeout", again, error, 504, reached=False)
+                        continue
+                    except requests.Timeout as error:
+                        # Exchange may still be working on it: keep its slot a while.
+                        slot.hold_after(self._timeout[1])
+                        timeouts += 1
+                        again = safe and timeouts < 2 and self._clock() < deadline
+                        self._failed(method, "timeout", again, error, 504)
+                        continue
+                    except requests.ConnectionError as error:
+                        self._failed(method, "connection_error", safe and attempt < 2, error, 503)
+                        continue
+                    except requests.RequestException as error:
+                        raise _unavailable(
+                            "Microsoft Graph is unreachable.", 503, reached=True
+                        ) from error
+                    finally:
+                        metrics.GRAPH_IN_FLIGHT.dec()
+            except SlotTimeout:
+                log.warning("no Graph slot of %s came free in time", route.key)
+                metrics.GRAPH_THROTTLED.inc()
+                raise Throttled(
+                    "Microsoft 365 is busy with this mailbox; try again shortly.", retry_after=2
+                ) from None
+            status = response.status_code
+            metrics.GRAPH_CALLS.labels(method, str(status)).inc()
+            if response.headers.get("request-id"):
+                self._observe(response.headers["request-id"])
+            if status < 300:
+                return self._answer(response)
+            if status == 401 and not renewed and isinstance(token, GraphToken):
+                # Graph refused this person's token (InvalidAuthenticationToken): revoked, or
+                # signed with a key it no longer trusts. Graph did nothing with the request,
+                # so it is sent once more, writes too, with a freshly exchanged token.
+                log.info("Graph refused the person's token (401); once more with a fresh one")
+                renewed = True
+                token = token.renew()
+                headers["Authorization"] = f"Bearer {token}"
+                continue
+            if status in RETRY_STATUSES and (status == 429 or safe):
+                wait = retry_after(response.headers.get("Retry-After"), now=self._wall())
+                wait = float(min(8, 2 ** (attempt - 1))) if wait is None else wait
+                if attempt < self._max_attempts and self._clock() + wait <= deadline:
+                    log.info("Graph answered %s; retrying in %.1f s", status, wait)
+                    metrics.GRAPH_RETRIES.labels(str(status)).inc()
+                    self._sleep(wait)  # outside the slot: waiting holds none
+                    continue
+            if status == 429:
+                metrics.GRAPH_THROTTLED.inc()
+            raise graph_error(response, wall=self._wall)
+
+    @staticmethod
+    def _failed(
+        method: str, kind: str, again: bool, error: Exception, status: int, *, reached: bool = True
+    ) -> None:
+        """Count a call that got no answer; return to try again, or raise the contract's error.
+
+        A timeout or a broken connection after connecting may have reached Graph (`reached`);
+        a connect timeout did not.
+        """
+        metrics.GRAPH_CALLS.labels(method, kind).inc()
+        if again:
+            metrics.GRAPH_RETRIES.labels(kind).inc()
+            return
+        words = "did not answer in time" if status == 504 else "is unreachable"
+        raise _unavailable(f"Microsoft Graph {words}.", status, reached=reached) from error
+
+    @staticmethod
+    def _answer(response: requests.Response) -> Answer:
+        request_id = response.headers.get("request-id")
+        if response.status_code == 204 or not response.content:
+            return Answer(response.status_code, {}, request_id, dict(response.headers))
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise UpstreamUnavailable(
+                "Microsoft Graph answered something unreadable.", status=502
+            ) from error
+        if not isinstance(body, dict):
+            raise UpstreamUnavailable("Microsoft Graph answered something unexpected.", status=502)
+        return Answer(response.status_code, body, request_id, dict(response.headers))
+
+
+def _unavailable(detail: str, status: int, *, reached: bool) -> UpstreamUnavailable:
+    """UpstreamUnavailable for a request Graph never answered, saying whether it may have
+    reached Graph (which may then still be working on it)."""
+    error = UpstreamUnavailable(detail, status=status)
+    error.reached = reached
+    error.answered = False
+    return error
+
+
+class TokenRefused(ServerMisconfigured):
+    """Graph answered 401 to a token that was renewed already, or that could not be."""
+
+
+def _alias_key(alias: str) -> str:
+    """The coordinator's key for what an alias reaches (hashed: no address in Redis's keys)."""
+    return "mailbox-of:" + hashlib.sha256(alias.encode()).hexdigest()
+
+
+def graph_error(response: requests.Response, *, wall: Callable[[], float] = time.time) -> ApiError:
+    """Graph's error answer as the contract's error."""
+    status = response.status_code
+    try:
+        error = response.json().get("error", {})
+        code = str(error.get("code", ""))
+    except (ValueError, AttributeError):
+        code = ""
+    log.info(
+        "Graph refused: %s %s request-id=%s client-request-id=%s",
+        status,
+        code,
+        response.headers.get("request-id"),
+        response.headers.get("client-request-id"),
+    )
+    if status == 429:
+        wait = retry_after(response.headers.get("Retry-After"), now=wall())
+        return Throttled(
+            "Microsoft 365 is busy with this mailbox; try again shortly.",
+            retry_after=5 if wait is None else wait,
+        )
+    if code == "ErrorSendAsDenied":
+        return SendAsDenied(
+            "You may not send as this mailbox: you have neither Send As nor Send on Behalf on "
+            "it. Ask your administrator to grant one of them."
+        )
+    if code == "ErrorAccessDenied" or status == 403:  # ErrorSendAsDenied was answered above
+        return MailboxAccessDenied(
+            "Exchange refused access. You may lack rights on this mailbox or folder, or they were "
+            "granted less than an hour ago."
+        )
+    if code in ("ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI"):
+        return MailboxNotFound(
+            "There is no Exchange Online mailbox at that address (a typo, an on-premises "
+            "mailbox, or a guest)."
+        )
+    if code in ("ErrorItemNotFound", "ErrorInvalidMailboxItemId"):
+        return ItemNotFound("The item is gone, or it belongs to another mailbox.")
+    if code == "ErrorInvalidIdMalformed":
+        return InvalidRequest("The item id is malformed.", field="itemId")
+    if status in (409, 412) or code == "ErrorIrresolvableConflict":
+        return Conflict("The item changed while we were saving it.")
+    if status == 401:
+        # A freshly exchanged token refused too (GraphClient renews a refused one once): the
+        # tokens are for the wrong resource or cloud, which only the operator can fix.
+        log.error(
+            "Graph refused the on-behalf-of token (%s): check TANDEM_SCOPES, "
+            "TANDEM_CLOUD and TANDEM_GRAPH_URL",
+            code,
+        )
+        return TokenRefused("Microsoft Graph refused the add-in's access.")
+    if code == "ErrorInvalidRecipients":
+        return InvalidRequest("The message has no recipient Exchange can send to.", "toRecipients")
+    if code.startswith("ErrorCalendarIsOrganizerFor"):
+        return InvalidRequest(
+            "This mailbox organizes the meeting: there is no invitation to answer.", "response"
+        )
+    if status == 400:
+        # A request Graph finds malformed is the caller's to fix, not an upstream failure.
+        return InvalidRequest(f"Microsoft Graph refused the request as malformed ({code}).")
+    if 300 <= status < 400:
+        return UpstreamUnavailable("Microsoft Graph redirected; not followed.", status=502)
+    if status in (502, 503, 504):
+        return UpstreamUnavailable("Microsoft Graph is unavailable.", status=status)
+    return UpstreamUnavailable(f"Microsoft Graph answered {status} {code}".strip(), status=502)

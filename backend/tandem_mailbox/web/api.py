@@ -1,0 +1,90 @@
+"""The API blueprint: views of a few lines, caller -> item context -> action -> JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import UnsupportedMediaType
+
+from tandem_mailbox.errors import PROBLEM_JSON, InvalidRequest
+from tandem_mailbox.mail import actions, answers, folders, idempotency, operation, presence
+from tandem_mailbox.mail.context import ItemContext, parse_context
+from tandem_mailbox.microsoft.identity import Caller
+from tandem_mailbox.web.auth import services, sso_required
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _json_body() -> Any:
+    """The JSON body, or 415 / 400 as problem+json."""
+    if not request.is_json:
+        raise UnsupportedMediaType("The body must be application/json.")
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # a small body nested a thousand levels deep
+        raise InvalidRequest("The body is nested too deeply.") from None
+    if body is None:
+        raise InvalidRequest("The body is not valid JSON.")
+    return body
+
+
+def _context(caller: Caller, body: Any, extra: frozenset[str] = frozenset()) -> ItemContext:
+    """The item context of the body, its mailbox named for this request's log line."""
+    ctx = parse_context(body, services().settings, caller, extra=extra)
+    g.target_mailbox = ctx.target or caller.upn
+    return ctx
+
+
+@bp.post("/items/context")
+@sso_required
+def item_context(caller: Caller) -> ResponseReturnValue:
+    """What may be done with this item, and its summary."""
+    tandem = services()
+    ctx = _context(caller, _json_body())
+    token = tandem.obo.graph_token(caller)
+    route = tandem.graph.route(caller, ctx.target, ctx.item_id)
+    raw = tandem.graph.item(token, route, ctx.item_type, ctx.item_id)
+    return jsonify(answers.context(caller, ctx, raw, tandem.settings))
+
+
+@bp.post("/items/actions/<name>")
+@sso_required
+def item_action(name: str, caller: Caller) -> ResponseReturnValue:
+    """Carry out one action on the item, under Exchange's rules, once per Idempotency-Key."""
+    key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
+    outcome = actions.perform(
+        name,
+        _json_body(),
+        caller,
+        services(),
+        key=key,
+        request_id=g.get("request_id"),
+        on_context=lambda ctx: g.setdefault("target_mailbox", ctx.target or caller.upn),
+    )
+    response = jsonify(outcome.body)
+    response.status_code = outcome.status
+    if outcome.status >= 400:
+        response.mimetype = PROBLEM_JSON
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.post("/mailbox/folders")
+@sso_required
+def mailbox_folders(caller: Caller) -> ResponseReturnValue:
+    """The folders of the item's mailbox the person can see, for the move picker."""
+    ctx = _context(caller, _json_body())
+    act = operation.begin(services(), caller, ctx, {}, None)
+    return jsonify({"folders": folders.listing(act)})
+
+
+@bp.post("/items/presence")
+@sso_required
+def item_presence(caller: Caller) -> ResponseReturnValue:
+    """Say this person is viewing or replying to the item; answers who else is."""
+    body = _json_body()
+    ctx = _context(caller, body, frozenset({"state"}))
+    return jsonify(presence.report(services(), caller, ctx, presence.state_of(body)))
