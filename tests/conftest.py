@@ -17,6 +17,7 @@ from tandem_mailbox.microsoft.outbound import Session, ssl_context
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.clock import FakeClock
 from tests.support.deployment import Gunicorn, RedisServer, spawn_gunicorn
+from tests.support.postgres import PostgresServer
 from tests.support.servers import (
     BackendHandle,
     BackendSettings,
@@ -304,3 +305,20 @@ def gunicorn(
             handle.process.terminate()
     for handle in started:
         handle.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """Debian's PostgreSQL, a cluster of this session's own (each test takes a fresh database).
+
+    Its directory is directly under the system's temporary directory: pytest's own is private
+    to the user running the tests, and the server may run as another (`postgres`, under root).
+    """
+    import shutil
+    import tempfile
+
+    directory = Path(tempfile.mkdtemp(prefix="tandem-postgres-"))
+    server = PostgresServer(directory).start()
+    yield server
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)

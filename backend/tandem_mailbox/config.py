@@ -69,6 +69,8 @@ class Settings:
     cache_keys: tuple[str, ...] = field(default=(), repr=False)
     workers: int = 1
     single_worker_state: bool = False
+    # The team's record (store/): a SQLAlchemy URL, SQLite under TANDEM_DATA_DIR by default.
+    database_url: str = field(default="sqlite:///data/tandem.db", repr=False)  # may hold a password
 
     @property
     def action_budget(self) -> float:
@@ -244,6 +246,7 @@ class Settings:
             log_format=log_format,
             **_serving_settings(get),
             **shared_state(env),
+            database_url=database_url(get),
         )
 
 
@@ -363,3 +366,29 @@ def shared_state(env: Mapping[str, str]) -> dict[str, Any]:
         "workers": workers,
         "single_worker_state": single in {"true", "1"},
     }
+
+
+DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg")
+
+
+def database_url(get: Callable[[str], str]) -> str:
+    """TANDEM_DATABASE_URL (SQLite or PostgreSQL through psycopg 3), else the SQLite file
+    tandem.db under TANDEM_DATA_DIR (default ./data)."""
+    url = get("TANDEM_DATABASE_URL")
+    if not url:
+        data_dir = Path(get("TANDEM_DATA_DIR") or "data").expanduser().resolve()
+        return f"sqlite:///{data_dir / 'tandem.db'}"
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "postgresql":  # the driver Tandem ships with: psycopg 3
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if scheme not in DATABASE_SCHEMES:
+        raise ConfigError(
+            "TANDEM_DATABASE_URL must be sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user:password@host:5432/database"
+        )
+    if scheme == "sqlite" and url in ("sqlite://", "sqlite:///:memory:"):
+        raise ConfigError(
+            "TANDEM_DATABASE_URL may not be an in-memory SQLite database: the team's record "
+            "would vanish with the process; give a file, sqlite:///path/to/file.db"
+        )
+    return url

@@ -42,6 +42,27 @@ def cmd_certs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Bring the team's record's database to the schema this version of Tandem knows."""
+    from tandem_mailbox.config import Settings
+    from tandem_mailbox.store import Store
+
+    settings = Settings.load()
+    store = Store(settings.database_url)
+    try:
+        before = store.revision()
+        store.upgrade()
+        after = store.revision()
+    finally:
+        store.dispose()
+    where = "SQLite" if store.embedded else "PostgreSQL"
+    if before == after:
+        print(f"the {where} database is current (schema {after})")
+    else:
+        print(f"the {where} database went from schema {before or 'none'} to {after}")
+    return 0
+
+
 def cmd_manifest(args: argparse.Namespace) -> int:
     """Render and check a manifest (XML, unified JSON, or the app package zip)."""
     client_id = (args.client_id or os.environ.get("TANDEM_CLIENT_ID", "")).lower()
@@ -186,6 +207,11 @@ def parser() -> argparse.ArgumentParser:
     )
     reg.add_argument("--env-file", help="also write the settings to this file (mode 0600)")
     reg.set_defaults(func=_command("register", "cmd_register"))
+
+    db = sub.add_parser("db", help="the team's record: its database")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply the database's migrations")
+    upgrade.set_defaults(func=cmd_db_upgrade)
 
     doc = sub.add_parser("doctor", help="check settings, certificates, manifests, Entra, Graph")
     doc.add_argument("--token", help="an SSO token to validate and exchange on-behalf-of")

@@ -359,6 +359,8 @@ def run(
     else:
         report.ok("Redis", "not configured: one process keeps its own state (TANDEM_REDIS_URL)")
 
+    _database(report, settings.database_url)
+
     if token:
         _exchange(report, settings, token)
     else:
@@ -409,6 +411,31 @@ def _redis(report: Report, url: str, ca_bundle: Path | None) -> None:
         report.fail("Redis", f"PING to {safe} failed: {type(error).__name__}: {text[:120]}", fix)
         return
     report.ok("Redis", f"PING to {safe} answered")
+
+
+def _database(report: Report, url: str) -> None:
+    """The team's record: the database answers, and its schema is the one this code knows."""
+    from tandem_mailbox.store import Store
+
+    store = Store(url)
+    try:
+        where = "SQLite " + url.split("///", 1)[-1] if store.embedded else redacted(url)
+        if store.embedded:
+            # The embedded file is created and upgraded by the app itself on first use.
+            at = store.revision() if Path(url.split("///", 1)[-1]).exists() else None
+            report.ok("database", f"{where} (schema {at or 'made on first use'})")
+            return
+        problem = store.behind()
+        if problem is None:
+            report.ok("database", f"{where} answers, schema {store.head()} (current)")
+        elif "can't be reached" in problem:
+            report.fail(
+                "database", f"{where}: {problem}", "TANDEM_DATABASE_URL: check host, user, password"
+            )
+        else:
+            report.fail("database", f"{where}: {problem}", "run `tandem db upgrade`")
+    finally:
+        store.dispose()
 
 
 def _client_credential(report: Report, settings: Settings, session: Session) -> None:

@@ -415,6 +415,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"tandem: configuration error: {error}", file=sys.stderr)
         return 2
     workers = settings.workers
+    if not settings.database_url.startswith("sqlite"):
+        from tandem_mailbox.store import Store
+
+        store = Store(settings.database_url)
+        problem = store.behind()
+        store.dispose()
+        if problem:
+            print(f"tandem: the team's record: {problem}", file=sys.stderr)
+            return 2
     # SIGTERM lets every request in flight end: a reply cut off mid-send would go out with no
     # answer and no audit line. The longest request is an action's whole budget.
     longest = math.ceil(settings.longest_request)

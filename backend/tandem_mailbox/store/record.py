@@ -1,0 +1,423 @@
+"""The record of one conversation: who owns it, its status, its notes and its timeline; and the
+mailbox's members as Tandem has seen them.
+
+Each change is one transaction: the conversation's row is created if it is not there, locked
+(`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` serialises writers), changed,
+and its timeline event written in the same commit, so two people assigning at once from two
+hosts leave one final owner and both events. Authorization is the caller's (mail/record.py):
+nothing here is reached before Graph let the person read the item.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tandem_mailbox.store import Store
+from tandem_mailbox.store.tables import STATUSES, conversations, events, members, notes
+
+
+def utc_now() -> dt.datetime:
+    """Now, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone as the token names them."""
+
+    oid: str
+    upn: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Key:
+    """A conversation of a mailbox of a tenant."""
+
+    tenant: str
+    mailbox: str
+    conversation: str
+
+    def where(self, table: Any) -> Any:
+        """The SQL condition selecting this conversation's rows of `table`."""
+        return and_(
+            table.c.tenant_id == self.tenant,
+            table.c.mailbox_id == self.mailbox,
+            table.c.conversation_id == self.conversation,
+        )
+
+    def values(self) -> dict[str, str]:
+        """The key's columns."""
+        return {
+            "tenant_id": self.tenant,
+            "mailbox_id": self.mailbox,
+            "conversation_id": self.conversation,
+        }
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A conversation's record (an unrecorded conversation is open and nobody's)."""
+
+    key: Key
+    assignee: Person | None = None
+    status: str = "open"
+    status_since: dt.datetime | None = None
+    customer_since: dt.datetime | None = None
+    last_customer_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class Note:
+    """An internal note on a conversation, never sent to anyone outside Tandem."""
+
+    id: str
+    author: Person
+    text: str
+    created_at: dt.datetime
+    edited_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the timeline: who did what when (never a body or an address)."""
+
+    id: int
+    at: dt.datetime
+    actor: Person | None
+    kind: str
+    detail: Mapping[str, Any]
+
+
+class NoSuchNote(Exception):
+    """No note with that id on this conversation."""
+
+
+class NotTheAuthor(Exception):
+    """Only a note's author may change it."""
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored time as UTC (SQLite hands times back without their zone)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _person(oid: str | None, upn: str | None, name: str | None) -> Person | None:
+    return Person(oid, upn or "", name or "") if oid else None
+
+
+class Record:
+    """The team's record in one Store."""
+
+    def __init__(self, store: Store, *, clock: Callable[[], dt.datetime] = utc_now):
+        self.store = store
+        self._clock = clock
+
+    # -- reading ---------------------------------------------------------------------------------
+    def conversation(self, key: Key) -> Conversation:
+        """The conversation's record as it is now."""
+        with self.store.transaction() as connection:
+            row = connection.execute(select(conversations).where(key.where(conversations))).first()
+        return self._conversation(key, row)
+
+    def notes(self, key: Key) -> list[Note]:
+        """The conversation's notes, newest first."""
+        with self.store.transaction() as connection:
+            rows = connection.execute(
+                select(notes)
+                .where(key.where(notes))
+                .order_by(notes.c.created_at.desc(), notes.c.id.desc())
+            ).all()
+        return [self._note(row) for row in rows]
+
+    def timeline(self, key: Key, *, limit: int | None = None) -> list[Event]:
+        """What happened to the conversation, newest first."""
+        query = select(events).where(key.where(events)).order_by(events.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self.store.transaction() as connection:
+            rows = connection.execute(query).all()
+        return [
+            Event(
+                id=row.id,
+                at=_utc(row.at) or self._clock(),
+                actor=_person(row.actor_oid, row.actor_upn, row.actor_name),
+                kind=row.kind,
+                detail=dict(row.detail or {}),
+            )
+            for row in rows
+        ]
+
+    def members(self, tenant: str, mailbox: str) -> list[Person]:
+        """The mailbox's members Tandem has seen, by name."""
+        with self.store.transaction() as connection:
+            rows = connection.execute(
+                select(members)
+                .where(members.c.tenant_id == tenant, members.c.mailbox_id == mailbox)
+                .order_by(func.lower(members.c.name), members.c.upn)
+            ).all()
+        return [Person(row.oid, row.upn, row.name) for row in rows]
+
+    # -- changing --------------------------------------------------------------------------------
+    def assign(self, key: Key, assignee: Person | None, *, by: Person) -> tuple[Conversation, bool]:
+        """Give the conversation to `assignee` (None: nobody); answers it and whether it changed."""
+        with self.store.transaction() as connection:
+            row = self._locked(connection, key)
+            was = row.assignee_oid
+            now = self._clock()
+            if was == (assignee.oid if assignee else None):
+                return self._conversation(key, row), False
+            connection.execute(
+                update(conversations)
+                .where(key.where(conversations))
+                .values(
+                    assignee_oid=assignee.oid if assignee else None,
+                    assignee_upn=assignee.upn if assignee else None,
+                    assignee_name=assignee.name if assignee else None,
+                    updated_at=now,
+                    version=conversations.c.version + 1,
+                )
+            )
+            detail: dict[str, Any] = {
+                "to": {"upn": assignee.upn, "name": assignee.name} if assignee else None,
+                "from": {"upn": row.assignee_upn, "name": row.assignee_name} if was else None,
+            }
+            self._event(connection, key, "assigned", by, detail, now)
+            return self._reread(connection, key), True
+
+    def set_status(self, key: Key, status: str, *, by: Person) -> tuple[Conversation, bool]:
+        """Set the status (open, pending: waiting on the customer, done)."""
+        if status not in STATUSES:
+            raise ValueError(status)
+        with self.store.transaction() as connection:
+            row = self._locked(connection, key)
+            if row.status == status:
+                return self._conversation(key, row), False
+            now = self._clock()
+            connection.execute(
+                update(conversations)
+                .where(key.where(conversations))
+                .values(
+                    status=status,
+                    status_since=now,
+                    updated_at=now,
+                    version=conversations.c.version + 1,
+                )
+            )
+            self._event(connection, key, "status", by, {"from": row.status, "to": status}, now)
+            return self._reread(connection, key), True
+
+    def add_note(self, key: Key, text: str, *, by: Person) -> Note:
+        """A new note by `by`."""
+        with self.store.transaction() as connection:
+            self._locked(connection, key)
+            now = self._clock()
+            note_id = str(uuid.uuid4())
+            connection.execute(
+                insert(notes).values(
+                    id=note_id,
+                    **key.values(),
+                    author_oid=by.oid,
+                    author_upn=by.upn,
+                    author_name=by.name,
+                    text=text,
+                    created_at=now,
+                    edited_at=None,
+                )
+            )
+            self._touch(connection, key, now)
+            self._event(connection, key, "note_added", by, {"note": note_id}, now)
+            return Note(note_id, by, text, now, None)
+
+    def edit_note(self, key: Key, note_id: str, text: str, *, by: Person) -> Note:
+        """Change a note's text: its author only."""
+        with self.store.transaction() as connection:
+            self._locked(connection, key)
+            row = self._own_note(connection, key, note_id, by)
+            now = self._clock()
+            connection.execute(
+                update(notes).where(notes.c.id == note_id).values(text=text, edited_at=now)
+            )
+            self._touch(connection, key, now)
+            self._event(connection, key, "note_edited", by, {"note": note_id}, now)
+            return Note(note_id, by, text, _utc(row.created_at) or now, now)
+
+    def delete_note(self, key: Key, note_id: str, *, by: Person) -> None:
+        """Remove a note: its author only (the timeline keeps that it was there)."""
+        with self.store.transaction() as connection:
+            self._locked(connection, key)
+            self._own_note(connection, key, note_id, by)
+            now = self._clock()
+            connection.execute(delete(notes).where(notes.c.id == note_id))
+            self._touch(connection, key, now)
+            self._event(connection, key, "note_deleted", by, {"note": note_id}, now)
+
+    def event(self, key: Key, kind: str, *, by: Person | None, detail: Mapping[str, Any]) -> None:
+        """Add to the timeline what an action did (the audit line's twin)."""
+        with self.store.transaction() as connection:
+            self._locked(connection, key)
+            now = self._clock()
+            self._touch(connection, key, now)
+            self._event(connection, key, kind, by, dict(detail), now)
+
+    def saw_message(
+        self, key: Key, received: dt.datetime, *, from_customer: bool
+    ) -> tuple[Conversation, bool]:
+        """A message of the conversation, as Tandem saw it: a customer's first message starts
+        the record's clock, and one newer than a `pending` or `done` status opens the
+        conversation again. Answers the record and whether it was opened again."""
+        received = _utc(received) or self._clock()
+        with self.store.transaction() as connection:
+            row = self._locked(connection, key)
+            changes: dict[str, Any] = {}
+            reopened = False
+            if from_customer:
+                since = _utc(row.customer_since)
+                if since is None or received < since:
+                    changes["customer_since"] = received
+                last = _utc(row.last_customer_at)
+                if last is None or received > last:
+                    changes["last_customer_at"] = received
+                status_since = _utc(row.status_since)
+                if row.status != "open" and (status_since is None or received > status_since):
+                    reopened = True
+                    changes.update(status="open", status_since=received)
+            else:
+                answered = _utc(row.answered_at)
+                if answered is None or received < answered:
+                    changes["answered_at"] = received
+            if not changes:
+                return self._conversation(key, row), False
+            now = self._clock()
+            connection.execute(
+                update(conversations)
+                .where(key.where(conversations))
+                .values(**changes, updated_at=now, version=conversations.c.version + 1)
+            )
+            if reopened:
+                detail = {"from": row.status, "to": "open", "why": "customer_wrote"}
+                self._event(connection, key, "status", None, detail, now)
+            return self._reread(connection, key), reopened
+
+    def saw_member(self, tenant: str, mailbox: str, person: Person) -> None:
+        """`person` read an item of the mailbox through Tandem: a member, listed from now on."""
+        now = self._clock()
+        values = {
+            "tenant_id": tenant,
+            "mailbox_id": mailbox,
+            "oid": person.oid,
+            "upn": person.upn,
+            "name": person.name,
+            "first_seen": now,
+            "last_seen": now,
+        }
+        with self.store.transaction() as connection:
+            statement = _insert(connection, members).values(**values)
+            connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["tenant_id", "mailbox_id", "oid"],
+                    set_={"upn": person.upn, "name": person.name, "last_seen": now},
+                )
+            )
+
+    # -- inside a transaction --------------------------------------------------------------------
+    def _locked(self, connection: Connection, key: Key) -> Row[Any]:
+        """The conversation's row, created if missing, locked until the transaction ends."""
+        now = self._clock()
+        connection.execute(
+            _insert(connection, conversations)
+            .values(**key.values(), status="open", updated_at=now, version=1)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "mailbox_id", "conversation_id"])
+        )
+        row = connection.execute(
+            select(conversations).where(key.where(conversations)).with_for_update()
+        ).one()
+        return row
+
+    def _reread(self, connection: Connection, key: Key) -> Conversation:
+        row = connection.execute(select(conversations).where(key.where(conversations))).one()
+        return self._conversation(key, row)
+
+    @staticmethod
+    def _touch(connection: Connection, key: Key, now: dt.datetime) -> None:
+        connection.execute(
+            update(conversations)
+            .where(key.where(conversations))
+            .values(updated_at=now, version=conversations.c.version + 1)
+        )
+
+    @staticmethod
+    def _own_note(connection: Connection, key: Key, note_id: str, by: Person) -> Row[Any]:
+        row = connection.execute(
+            select(notes).where(notes.c.id == note_id, key.where(notes))
+        ).first()
+        if row is None:
+            raise NoSuchNote(note_id)
+        if row.author_oid != by.oid:
+            raise NotTheAuthor(note_id)
+        return row
+
+    @staticmethod
+    def _event(
+        connection: Connection,
+        key: Key,
+        kind: str,
+        by: Person | None,
+        detail: dict[str, Any],
+        now: dt.datetime,
+    ) -> None:
+        connection.execute(
+            insert(events).values(
+                **key.values(),
+                at=now,
+                actor_oid=by.oid if by else None,
+                actor_upn=by.upn if by else None,
+                actor_name=by.name if by else None,
+                kind=kind,
+                detail=detail,
+            )
+        )
+
+    def _conversation(self, key: Key, row: Row[Any] | None) -> Conversation:
+        if row is None:
+            return Conversation(key)
+        return Conversation(
+            key=key,
+            assignee=_person(row.assignee_oid, row.assignee_upn, row.assignee_name),
+            status=row.status,
+            status_since=_utc(row.status_since),
+            customer_since=_utc(row.customer_since),
+            last_customer_at=_utc(row.last_customer_at),
+            answered_at=_utc(row.answered_at),
+            updated_at=_utc(row.updated_at),
+            version=row.version,
+        )
+
+    @staticmethod
+    def _note(row: Row[Any]) -> Note:
+        return Note(
+            id=row.id,
+            author=Person(row.author_oid, row.author_upn, row.author_name),
+            text=row.text,
+            created_at=_utc(row.created_at) or utc_now(),
+            edited_at=_utc(row.edited_at),
+        )
+
+
+def _insert(connection: Connection, table: Any) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
