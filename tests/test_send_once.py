@@ -276,25 +276,31 @@ def test_a_delegates_slow_reply_ends_within_what_the_pane_waits(
     make_backend, fresh_emulator: EmulatorHandle
 ):
     """d. A delegate's reply through /me is six calls, each slow: the server ends in time."""
-    backend = make_backend(fresh_emulator, TANDEM_HTTP_TIMEOUT="1")
+    backend = make_backend(fresh_emulator, TANDEM_HTTP_TIMEOUT="2")
     nestor = fresh_emulator.sso("nestor@contoso.com")
     target = next(i for i in fresh_emulator.items(ADELE) if i["createdBy"] == ADELE)
     body = shared_body(target["id"], ADELE, bits=63)
     context = backend.context(nestor, body).json()
     limit = context["limits"]["requestSeconds"]
     assert limit >= backend.settings.longest_request
-    fresh_emulator.fault(target="graph", delayMs=900, times=-1)  # every Graph call, nearly 1 s
+    fresh_emulator.fault(target="graph", delayMs=900, times=-1)  # every Graph call, ~1 s
     started = time.monotonic()
     answer = _reply(backend, nestor, body, _key())
     took = time.monotonic() - started
     assert took < limit  # what the pane waits is longer still (taskpane/tests/once.test.js)
-    assert answer.status_code in (200, 504), answer.text
-    if answer.status_code == 504:  # out of time before /send: surely not sent, in Drafts
-        assert "was not sent" in answer.json()["detail"]
-        assert fresh_emulator.deliveries() == []
-    else:
+    assert took > 5 * 0.9  # it really made its calls, each slowly
+    problem = answer.json() if answer.status_code != 200 else {}
+    # Whatever a loaded machine makes of it, never a second copy, and never a silent failure:
+    # sent (200), surely not sent (504), or said to be unknown (502).
+    assert answer.status_code in (200, 502, 504), answer.text
+    assert len(fresh_emulator.deliveries()) <= 1
+    if answer.status_code == 200:
         assert answer.json()["result"]["route"] == "me"
         assert len(fresh_emulator.deliveries()) == 1
+    elif answer.status_code == 502:
+        assert problem["code"] == "send_outcome_unknown"
+    else:
+        assert fresh_emulator.deliveries() == []
 
 
 def test_the_pane_waits_longer_than_the_server_can_take():

@@ -2,8 +2,8 @@
 
 The web layer keeps one in `app.extensions["tandem"]`; what Tandem does to an item (mail/)
 takes it as an argument. Built here: the JWKS key set and the token validator, the
-on-behalf-of exchange, the Graph client with its per-mailbox slots, and the coordinator that
-shares locks, slots and caches between workers.
+on-behalf-of exchange, the Graph client with its per-mailbox slots, the coordinator that
+shares locks, slots and caches between workers, and the team's record (store/).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from tandem_mailbox.microsoft.graph import MAILBOX_CONCURRENCY, GraphClient
 from tandem_mailbox.microsoft.identity import KeySet, TokenValidator
 from tandem_mailbox.microsoft.obo import OnBehalfOf
 from tandem_mailbox.microsoft.outbound import Session, ssl_context
+from tandem_mailbox.store import Store
+from tandem_mailbox.store.record import Record
 
 log = logging.getLogger("tandem")
 
@@ -38,6 +40,7 @@ class Services:
     obo: OnBehalfOf
     graph: GraphClient
     coordinator: Coordinator
+    record: Record  # the team's record (its database is opened on first use)
     wall: Callable[[], float] = time.time  # the wall clock (tests move it)
 
 
@@ -105,6 +108,7 @@ def build(
             wall=wall,
         ),
         coordinator=coordinator,
+        record=Record(Store(settings.database_url)),
         wall=wall,
     )
 

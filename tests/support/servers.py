@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -172,6 +173,8 @@ def settings_for(
         **emulator.emulator.settings(),
         "TANDEM_PUBLIC_URL": PUBLIC_URL,
         "TANDEM_CA_BUNDLE": str(cert_paths.ca_cert),
+        # The team's record of this backend alone: a SQLite file of its own.
+        "TANDEM_DATA_DIR": tempfile.mkdtemp(prefix="tandem-data-"),
         **overrides,
     }
 

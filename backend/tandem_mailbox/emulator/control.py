@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from cryptography import x509
@@ -277,6 +278,43 @@ def blueprint(emulator: Emulator) -> Blueprint:
             return _bad("pem must be a PEM certificate")
         entra.app.certificates.append(cert)
         return _json({"registered": len(entra.app.certificates)}, 201)
+
+    @bp.post("/items/<item_id>/follow-up")
+    def follow_up(item_id: str) -> Response:
+        """The message's sender writes again: a new message in the same mailbox's Inbox and
+        conversation, received now (the customer's follow-up)."""
+        body = _body()
+        text = body.get("text", "Any news on this? Thanks.")
+        if not isinstance(text, str) or len(text) > 4000:
+            return _bad("text must be a string of at most 4000 characters")
+        with ex.lock:
+            original = ex.item(item_id)
+            if original is None or original.deleted or original.kind != "message":
+                return _bad("no live message has that id", status=404)
+            mailbox = ex.mailboxes[original.mailbox]
+            inbox = ex.well_known(mailbox, "inbox")
+            assert inbox is not None
+            data = ex.new_message(mailbox, {})
+            sender = copy.deepcopy(original.data.get("from") or {})
+            subject = str(original.data.get("subject", ""))
+            data.update(
+                {
+                    "subject": subject if subject.upper().startswith("RE:") else "RE: " + subject,
+                    "from": sender,
+                    "sender": copy.deepcopy(sender),
+                    "toRecipients": [
+                        {"emailAddress": {"name": mailbox.display_name, "address": mailbox.address}}
+                    ],
+                    "isDraft": False,
+                    "isRead": False,
+                    "body": {"contentType": "text", "content": text},
+                    "bodyPreview": text[:255],
+                    "conversationId": original.data.get("conversationId"),
+                }
+            )
+            address = str(sender.get("emailAddress", {}).get("address", "")).lower()
+            item = ex.add_item(mailbox, inbox, "message", address or mailbox.address, data)
+            return _json(_item_summary(item), 201)
 
     @bp.post("/settings")
     def settings() -> Response:

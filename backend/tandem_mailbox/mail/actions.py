@@ -32,12 +32,14 @@ from tandem_mailbox.mail import (
     idempotency,
     operation,
     permissions,
+    record,
     sending,
 )
 from tandem_mailbox.mail.context import ItemContext, is_item_id, parse_context
 from tandem_mailbox.mail.operation import LOCK_WAIT, Act, Plan, Write
 from tandem_mailbox.microsoft.identity import Caller
 from tandem_mailbox.services import Services
+from tandem_mailbox.store.record import Key, Person, Record
 
 log = logging.getLogger("tandem.actions")
 
@@ -165,6 +167,93 @@ def _delete(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, 
     return write, result
 
 
+# -- the team's record ---------------------------------------------------------------------------
+def _key(act: Act, current: dict[str, Any]) -> Key:
+    """The record's key of the item Graph just let the person read."""
+    key = record.key_of(act.caller, act.ctx, current)
+    if key is None:
+        raise InvalidRequest(
+            "Tandem can't tell which conversation this item belongs to.", field="itemId"
+        )
+    return key
+
+
+def _owned_by(act: Act, to: Person | None) -> Plan:
+    """The item's claim category made the owner's (none for nobody), other categories kept."""
+
+    def plan(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
+        categories = operation.categories(current)
+        kept = [c for c in categories if not claim_category.is_claim(c)]
+        new = kept + ([claim_category.category_for(to.name, to.upn)] if to else [])
+        if new == categories:
+            return None, {}
+        return operation.patch(act, {"categories": new}), {}
+
+    return plan
+
+
+def _assign(act: Act) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The conversation to a member or nobody, and the item's claim category to them."""
+    assert act.record is not None
+    key = f"item:{act.route.key}:{act.ctx.item_id}"
+    with operation.locked(act, key, wait=LOCK_WAIT, what="Someone else is saving this item"):
+        conversation = _key(act, act.read())
+        to = record.member_named(act.record, conversation, act.caller, act.fields["assignee"])
+        item, _ = operation.write_item(act, _owned_by(act, to))
+        return item, record.assign(act.record, conversation, to, act.caller)
+
+
+def _in_record(
+    change: Callable[[Record, Key, Act], dict[str, Any]],
+) -> Callable[[Act], tuple[dict[str, Any] | None, dict[str, Any]]]:
+    """A change of the record alone, after Graph let the person read the item."""
+
+    def run(act: Act) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        assert act.record is not None
+        current = act.read()
+        return act.summary(current), change(act.record, _key(act, current), act)
+
+    return run
+
+
+_status = _in_record(lambda r, k, act: record.set_status(r, k, act.fields["status"], act.caller))
+_note = _in_record(lambda r, k, act: record.add_note(r, k, act.fields["text"], act.caller))
+_edit_note = _in_record(
+    lambda r, k, act: record.edit_note(r, k, act.fields["noteId"], act.fields["text"], act.caller)
+)
+_delete_note = _in_record(
+    lambda r, k, act: record.delete_note(r, k, act.fields["noteId"], act.caller)
+)
+
+
+def _follow_claim(name: str, act: Act, result: dict[str, Any]) -> None:
+    """A claim is the conversation assigned to oneself; a release, to nobody."""
+    if act.record is None or not result.get("changed") or act.conversation_id is None:
+        return
+    key = record.key_of(act.caller, act.ctx, {"conversationId": act.conversation_id})
+    if key is None:
+        return
+    to = record.person(act.caller) if name == "claim" else None
+    result["record"] = record.assign(act.record, key, to, act.caller)
+
+
+def follow_owner(
+    services: Services, caller: Caller, ctx: ItemContext, owner: Person
+) -> dict[str, Any] | None:
+    """A newer item of an owned conversation, opened by a member: its claim category made the
+    owner's too, so Outlook shows who has it (answers the item as it is now, or None when
+    Exchange refused the write: the record is right, the category can follow later)."""
+    act = operation.begin(services, caller, ctx, {}, None)
+    key = f"item:{act.route.key}:{act.ctx.item_id}"
+    try:
+        with operation.locked(act, key, wait=LOCK_WAIT, what="Someone else is saving this item"):
+            item, _ = operation.write_item(act, _owned_by(act, owner))
+    except (Conflict, MailboxAccessDenied, UpstreamUnavailable) as error:
+        log.info("the owner's claim category didn't follow to a newer item (%s)", error.code)
+        return None
+    return item
+
+
 # -- the table -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Spec:
@@ -174,6 +263,7 @@ class Spec:
     parse: Callable[[dict[str, Any]], dict[str, Any]]
     plan: Plan | None = None  # a write of the item, under its lock
     send: bool = False
+    run: Callable[[Act], tuple[dict[str, Any] | None, dict[str, Any]]] | None = None
 
 
 _MESSAGE = ("message",)
@@ -190,6 +280,11 @@ SPECS: dict[str, Spec] = {
     "replyAll": Spec(frozenset({"comment", "send"}), fields.reply, send=True),
     "forward": Spec(frozenset({"comment", "send", "toRecipients"}), fields.forward, send=True),
     "respond": Spec(frozenset({"response", "comment", "sendResponse"}), fields.respond, send=True),
+    "assign": Spec(frozenset({"assignee"}), fields.assignee, run=_assign),
+    "status": Spec(frozenset({"status"}), fields.status, run=_status),
+    "note": Spec(frozenset({"text"}), fields.note, run=_note),
+    "editNote": Spec(frozenset({"noteId", "text"}), fields.note_edit, run=_edit_note),
+    "deleteNote": Spec(frozenset({"noteId"}), fields.note_id, run=_delete_note),
 }
 
 
@@ -201,7 +296,10 @@ def prepare(
     if spec is None:
         raise InvalidRequest(f"There is no action '{name[:40]}'.", field="action")
     ctx = parse_context(body, settings, caller, extra=spec.fields | {"etag"})
-    if name not in permissions.BY_TYPE[ctx.item_type]:
+    offered = permissions.BY_TYPE[ctx.item_type]
+    if ctx.item_type == "message":
+        offered = (*offered, *permissions.RECORD)
+    if name not in offered:
         raise InvalidRequest(f"{name} does not apply to an {ctx.item_type}.", field="itemType")
     etag = body.get("etag")
     if etag is not None and not (isinstance(etag, str) and 0 < len(etag) <= 512):
@@ -223,6 +321,8 @@ def run(name: str, act: Act) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     a re-read that fails answers the item as None.
     """
     spec = SPECS[name]
+    if spec.run is not None:
+        return spec.run(act)
     if name == "respond":
         key = f"item:{act.route.key}:{act.ctx.item_id}"
         with operation.locked(act, key, wait=LOCK_WAIT, what="Someone else is saving this item"):
@@ -239,7 +339,10 @@ def run(name: str, act: Act) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     assert spec.plan is not None
     key = f"item:{act.route.key}:{act.ctx.item_id}"
     with operation.locked(act, key, wait=LOCK_WAIT, what="Someone else is saving this item"):
-        return operation.write_item(act, spec.plan)
+        item, result = operation.write_item(act, spec.plan)
+        if name in ("claim", "release"):
+            _follow_claim(name, act, result)
+        return item, result
 
 
 @dataclass
@@ -285,7 +388,15 @@ def perform(
     except Exception:
         audit.record(known, act, caller, ctx, "internal_error", started)
         raise
-    audit.record(known, act, caller, ctx, "replayed" if outcome.replayed else "ok", started)
+    audit.record(
+        known,
+        act,
+        caller,
+        ctx,
+        "replayed" if outcome.replayed else "ok",
+        started,
+        outcome.body.get("result") if not outcome.replayed else None,
+    )
     return outcome
 
 

@@ -115,3 +115,8 @@ def action(
     if item is not None:
         answer["actions"] = _actions(caller, ctx, item)
     return answer
+
+
+def refreshed(caller: Caller, ctx: ItemContext, item: dict[str, Any]) -> dict[str, Any]:
+    """The item and what may be done with it, after Tandem itself changed it."""
+    return {"item": item, "actions": _actions(caller, ctx, item)}

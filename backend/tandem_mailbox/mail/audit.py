@@ -9,9 +9,13 @@ import time
 from typing import Any
 
 from tandem_mailbox import metrics
+from tandem_mailbox.mail.claim_category import is_claim
 from tandem_mailbox.mail.context import ItemContext
 from tandem_mailbox.mail.operation import Act
+from tandem_mailbox.mail.record import key_of
 from tandem_mailbox.microsoft.identity import Caller
+from tandem_mailbox.store import StoreUnavailable
+from tandem_mailbox.store.record import Person
 
 log = logging.getLogger("tandem.audit")
 
@@ -34,9 +38,12 @@ def record(
     ctx: ItemContext | None,
     outcome: str,
     started: float,
+    result: dict[str, Any] | None = None,
 ) -> None:
     """One audit line per action: who, where, what, how it ended (never a token, a comment or
-    an address: a send says its route, as whom and how many recipients)."""
+    an address: a send says its route, as whom and how many recipients); and the same, for an
+    action on a conversation, on its timeline (the record's own actions write theirs as they
+    change it, in the same transaction)."""
     metrics.ACTIONS.labels(name, outcome).inc()
     extra: dict[str, Any] = {}
     if act is not None and act.sent is not None:
@@ -52,3 +59,49 @@ def record(
         durationMs=round((time.perf_counter() - started) * 1000),
         **extra,
     )
+    if act is not None and ctx is not None and outcome in ("ok", "send_outcome_unknown"):
+        _timeline(name, act, caller, ctx, result or {})
+
+
+# The record's actions, and claim and release (an assignment), put their own events there.
+OWN_EVENTS = frozenset({"assign", "status", "note", "editNote", "deleteNote", "claim", "release"})
+
+
+def _timeline(
+    name: str, act: Act, caller: Caller, ctx: ItemContext, result: dict[str, Any]
+) -> None:
+    """The action on its conversation's timeline: what it did, never a body or an address."""
+    if name in OWN_EVENTS or act.record is None or act.conversation_id is None:
+        return
+    key = key_of(caller, ctx, {"conversationId": act.conversation_id})
+    if key is None:
+        return
+    detail = _detail(name, act, ctx, caller, result)
+    try:
+        by = Person(caller.oid, caller.upn.lower(), caller.name)
+        act.record.event(key, name, by=by, detail=detail)
+    except StoreUnavailable:
+        log.warning("the timeline of a conversation missed an action (the store is unavailable)")
+
+
+def _detail(
+    name: str, act: Act, ctx: ItemContext, caller: Caller, result: dict[str, Any]
+) -> dict[str, Any]:
+    """What the timeline says an action did."""
+    if name in ("reply", "replyAll", "forward"):
+        sent = dict(act.sent or {})
+        sent["mailbox"] = (ctx.target or caller.upn).lower()  # sent as/from: the mailbox, never
+        return sent  # a recipient
+    if name == "respond":
+        return {"response": act.fields.get("response"), "sent": (act.sent or {}).get("outcome")}
+    if name in ("move", "delete"):
+        moved = result.get("movedTo") or {}
+        return {"to": moved.get("name"), "wellKnownName": moved.get("wellKnownName")}
+    if name == "categorize":
+        names = [c for c in result.get("categories") or [] if not is_claim(str(c))]
+        return {"categories": names}
+    if name == "flag":
+        return {"flag": result.get("flag")}
+    if name in ("markRead", "markUnread"):
+        return {"isRead": result.get("isRead")}
+    return {}

@@ -23,6 +23,13 @@ MAX_COMMENT = 32_000
 # what json.dumps sends by default for any character beyond the Basic Multilingual Plane.
 MAX_JSON_CHAR_BYTES = 12
 MAX_RECIPIENTS = 50
+MAX_NOTE = 4_000  # characters (code points), as the comment's
+STATUSES = ("open", "pending", "done")
+# A note keeps line breaks and tabs; no other control character, and none of the bidi
+# embeddings and overrides that make text read otherwise than it is stored (U+202A-U+202E,
+# U+2066-U+2069; the marks U+200E/U+200F that right-to-left writing needs stay).
+_NOTE_REFUSED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 FLAGS = ("flagged", "complete", "notFlagged")
 RESPONSES = ("accept", "tentativelyAccept", "decline")
 # Graph's well-known folder names a person may move an item to (mailFolder resource).
@@ -154,3 +161,56 @@ def nothing(body: dict[str, Any]) -> dict[str, Any]:
 def is_folder_id(value: str) -> bool:
     """Exchange folder ids are long base64url strings (AAMk... / AQMk...), never a name."""
     return len(value) >= 60 and value[:2] in ("AA", "AQ") and is_item_id(value)
+
+
+def assignee(body: dict[str, Any]) -> dict[str, Any]:
+    """`assignee`: a member's address, or null for nobody (checked against the members later)."""
+    if "assignee" not in body:
+        raise InvalidRequest("assignee is a member's address, or null.", field="assignee")
+    value = body["assignee"]
+    if value is not None and not (isinstance(value, str) and is_address(value)):
+        raise InvalidRequest("assignee is a member's address, or null.", field="assignee")
+    return {"assignee": value}
+
+
+def status(body: dict[str, Any]) -> dict[str, Any]:
+    """`status`: open, pending (waiting on the customer) or done."""
+    value = body.get("status")
+    if not isinstance(value, str) or value not in STATUSES:
+        raise InvalidRequest("status must be open, pending or done.", field="status")
+    return {"status": value}
+
+
+def note_text(body: dict[str, Any]) -> str:
+    """A note's text: 1 to 4,000 characters, line breaks kept (as \n), nothing invisible."""
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise InvalidRequest("text is the note, 1 to 4,000 characters.", field="text")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip() or len(text) > MAX_NOTE:
+        raise InvalidRequest(
+            f"A note is 1 to {MAX_NOTE:,} characters (this one has {len(text):,}).", field="text"
+        )
+    if _NOTE_REFUSED.search(text):
+        raise InvalidRequest(
+            "A note may not hold control characters or bidirectional overrides.", field="text"
+        )
+    return text
+
+
+def note(body: dict[str, Any]) -> dict[str, Any]:
+    """A new note."""
+    return {"text": note_text(body)}
+
+
+def note_id(body: dict[str, Any]) -> dict[str, Any]:
+    """The note an edit or a deletion is about."""
+    value = body.get("noteId")
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        raise InvalidRequest("noteId is the id of a note of this conversation.", field="noteId")
+    return {"noteId": value}
+
+
+def note_edit(body: dict[str, Any]) -> dict[str, Any]:
+    """A note's new text."""
+    return {**note_id(body), "text": note_text(body)}

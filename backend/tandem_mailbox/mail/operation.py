@@ -25,6 +25,7 @@ from tandem_mailbox.mail.context import ItemContext
 from tandem_mailbox.microsoft.graph import ITEM_PATHS, Answer, GraphClient, Route
 from tandem_mailbox.microsoft.identity import Caller
 from tandem_mailbox.services import Services
+from tandem_mailbox.store.record import Record
 
 log = logging.getLogger("tandem.actions")
 
@@ -56,6 +57,8 @@ class Act:
     journal: idempotency.Journal | None = None  # the record of a keyed action
     holds: list[Hold] = field(default_factory=list)  # the locks it runs under
     sent: dict[str, Any] | None = None  # what a send did, for the audit line
+    record: Record | None = None  # the team's record
+    conversation_id: str | None = None  # the item's conversation, once Graph said it
 
     @property
     def item_path(self) -> str:
@@ -72,14 +75,22 @@ class Act:
         return answer
 
     def read(self, item_id: str | None = None) -> dict[str, Any]:
-        """The item as Graph has it now."""
-        return self.graph.item(
+        """The item as Graph has it now (its conversation noted)."""
+        raw = self.graph.item(
             self.token,
             self.route,
             self.ctx.item_type,
             item_id or self.ctx.item_id,
             deadline=self.deadline,
         )
+        self.saw(raw)
+        return raw
+
+    def saw(self, message: dict[str, Any]) -> None:
+        """Note the conversation a message of the item's thread names (a read, a draft)."""
+        conversation = message.get("conversationId")
+        if isinstance(conversation, str) and conversation:
+            self.conversation_id = conversation
 
     def remaining(self) -> float:
         """Seconds left of the action's budget."""
@@ -251,4 +262,5 @@ def begin(
         fields=fields,
         deadline=services.graph.clock() + services.settings.action_budget,
         graph_timeout=services.settings.http_timeout,
+        record=services.record,
     )

@@ -53,7 +53,16 @@ ACTIONS: dict[str, Need] = {
     # A delegate answers a meeting for the calendar's owner with edit rights on it (Exchange
     # updates the owner's copy) and create rights (the response is a new item).
     "respond": Need(all_of=("read", "write"), any_of=("editOwn", "editAll")),
+    # The team's record: assigning writes the owner's claim category on the item; the status
+    # and the notes are Tandem's alone, for anyone who may read the item.
+    "assign": _EDIT,
+    "status": Need(all_of=("read",)),
+    "note": Need(all_of=("read",)),
+    "editNote": Need(all_of=("read",)),
+    "deleteNote": Need(all_of=("read",)),
 }
+# The record's actions: a message's conversation (the pane's record card offers them).
+RECORD: tuple[str, ...] = ("assign", "status", "note", "editNote", "deleteNote")
 # Which actions each item type offers, in the order the pane shows them.
 BY_TYPE: dict[str, tuple[str, ...]] = {
     "message": (

@@ -93,8 +93,12 @@ def _own_draft(act: Act, action: str) -> tuple[Route, dict[str, Any]]:
         "GET",
         act.route,
         act.item_path,
-        params={"$select": "subject,from,replyTo,toRecipients,ccRecipients,body,sentDateTime"},
+        params={
+            "$select": "subject,from,replyTo,toRecipients,ccRecipients,body,sentDateTime,"
+            "conversationId"
+        },
     ).body
+    act.saw(original)
     me, owner = act.caller.upn.lower(), (act.ctx.target or "").lower()
     subject = str(original.get("subject") or "")
     prefix = "FW: " if action == "forward" else "RE: "
@@ -158,6 +162,8 @@ def _new_draft(act: Act, action: str) -> dict[str, Any]:
         # A delegate with folder rights only has none on the owner's Drafts (README).
         via = "me"
         _, draft = _own_draft(act, action)
+    if via == "mailbox":
+        act.saw(draft)  # a reply's draft is in its original's conversation
     draft_id = str(draft.get("id", ""))
     if not is_item_id(draft_id):
         raise UpstreamUnavailable("Microsoft Graph answered no draft id.", status=502)
@@ -170,6 +176,7 @@ def _new_draft(act: Act, action: str) -> dict[str, Any]:
         "webLink": draft.get("webLink"),
         "internetMessageId": message_id if isinstance(message_id, str) else None,
         "recipients": _count(draft),
+        "conversationId": act.conversation_id,  # the original's (the timeline's key)
     }
 
 
@@ -177,6 +184,9 @@ def send(act: Act, action: str) -> dict[str, Any]:
     """Draft the reply (or take up the record's draft), send it if asked, exactly once."""
     journal = act.journal
     stage = journal.stage if journal else None
+    kept = journal.record.get("draft") if journal else None
+    if isinstance(kept, dict) and kept.get("conversationId"):
+        act.conversation_id = str(kept["conversationId"])
     if stage in ("sending", "unknown"):
         return _resolve(act, action, journal.record)  # type: ignore[union-attr]
     draft = journal.record.get("draft") if journal and stage == "drafted" else None

@@ -11,7 +11,10 @@ nothing here is reached before Graph let the person read the item.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tandem_mailbox.store import Store
 from tandem_mailbox.store.tables import STATUSES, conversations, events, members, notes
+
+MEMBER_REFRESH = 3600.0  # seconds between two writes of one member's sight
 
 
 def utc_now() -> dt.datetime:
@@ -124,6 +129,9 @@ class Record:
     def __init__(self, store: Store, *, clock: Callable[[], dt.datetime] = utc_now):
         self.store = store
         self._clock = clock
+        # When this process last wrote each member's sight: written again after MEMBER_REFRESH.
+        self._members_seen: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+        self._members_lock = threading.Lock()
 
     # -- reading ---------------------------------------------------------------------------------
     def conversation(self, key: Key) -> Conversation:
@@ -291,7 +299,10 @@ class Record:
                 if last is None or received > last:
                     changes["last_customer_at"] = received
                 status_since = _utc(row.status_since)
-                if row.status != "open" and (status_since is None or received > status_since):
+                # Exchange stamps received times to the second: a message of the same second as
+                # the status change counts as after it (reopening is the safe side).
+                since = status_since.replace(microsecond=0) if status_since else None
+                if row.status != "open" and (since is None or received >= since):
                     reopened = True
                     changes.update(status="open", status_since=received)
             else:
@@ -312,7 +323,16 @@ class Record:
             return self._reread(connection, key), reopened
 
     def saw_member(self, tenant: str, mailbox: str, person: Person) -> None:
-        """`person` read an item of the mailbox through Tandem: a member, listed from now on."""
+        """`person` read an item of the mailbox through Tandem: a member, listed from now on
+        (their sight written at most once per MEMBER_REFRESH by this process)."""
+        mark = (tenant, mailbox, person.oid)
+        with self._members_lock:
+            last = self._members_seen.get(mark)
+            if last is not None and time.monotonic() - last < MEMBER_REFRESH:
+                return
+            self._members_seen[mark] = time.monotonic()
+            while len(self._members_seen) > 10_000:
+                self._members_seen.popitem(last=False)
         now = self._clock()
         values = {
             "tenant_id": tenant,

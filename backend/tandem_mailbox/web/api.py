@@ -9,7 +9,16 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import UnsupportedMediaType
 
 from tandem_mailbox.errors import PROBLEM_JSON, InvalidRequest
-from tandem_mailbox.mail import actions, answers, folders, idempotency, operation, presence
+from tandem_mailbox.mail import (
+    actions,
+    answers,
+    folders,
+    idempotency,
+    operation,
+    permissions,
+    presence,
+    record,
+)
 from tandem_mailbox.mail.context import ItemContext, parse_context
 from tandem_mailbox.microsoft.identity import Caller
 from tandem_mailbox.web.auth import services, sso_required
@@ -46,7 +55,33 @@ def item_context(caller: Caller) -> ResponseReturnValue:
     token = tandem.obo.graph_token(caller)
     route = tandem.graph.route(caller, ctx.target, ctx.item_id)
     raw = tandem.graph.item(token, route, ctx.item_type, ctx.item_id)
-    return jsonify(answers.context(caller, ctx, raw, tandem.settings))
+    answer = answers.context(caller, ctx, raw, tandem.settings)
+    shown, conversation = record.snapshot(tandem.record, caller, ctx, raw)
+    owner = conversation.assignee if conversation else None
+    holder = (answer["item"].get("claim") or {}).get("upn")
+    if owner and holder != owner.upn and not permissions.missing("assign", ctx.bits):
+        # A newer item of an owned conversation (the customer wrote again): the claim
+        # category follows the owner, so Outlook shows them too.
+        followed = actions.follow_owner(tandem, caller, ctx, owner)
+        if followed is not None:
+            answer = {**answer, **answers.refreshed(caller, ctx, followed)}
+    answer["record"] = shown
+    return jsonify(answer)
+
+
+@bp.post("/items/record")
+@sso_required
+def item_record(caller: Caller) -> ResponseReturnValue:
+    """The team's record of the item's conversation (after Graph let the person read it)."""
+    tandem = services()
+    ctx = _context(caller, _json_body())
+    token = tandem.obo.graph_token(caller)
+    route = tandem.graph.route(caller, ctx.target, ctx.item_id)
+    raw = tandem.graph.item(token, route, ctx.item_type, ctx.item_id)
+    shown, _ = record.snapshot(tandem.record, caller, ctx, raw)
+    if shown is None:
+        raise InvalidRequest("This item has no conversation record.", field="itemId")
+    return jsonify(shown)
 
 
 @bp.post("/items/actions/<name>")
