@@ -8,6 +8,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -101,7 +102,7 @@ def self_signed(key: PrivateKey, common_name: str, *, days: int) -> x509.Certifi
     )
 
 
-def _fresh(cert: x509.Certificate | None) -> bool:
+def _fresh(cert: x509.Certificate | None) -> TypeGuard[x509.Certificate]:
     return cert is not None and cert.not_valid_after_utc - RENEW_BEFORE > _now()
 
 
@@ -157,6 +158,8 @@ def _make_ca(p: CertPaths) -> None:
 def _make_leaf(p: CertPaths) -> None:
     ca_cert = x509.load_pem_x509_certificate(p.ca_cert.read_bytes())
     ca_key = serialization.load_pem_private_key(p.ca_key.read_bytes(), password=None)
+    if not isinstance(ca_key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):  # _make_ca: EC
+        raise ValueError(f"{p.ca_key} holds neither an EC nor an RSA private key")
     key = ec.generate_private_key(ec.SECP256R1())
     now = _now()
     alt_names: list[x509.GeneralName] = [x509.DNSName("localhost")]
@@ -173,10 +176,10 @@ def _make_leaf(p: CertPaths) -> None:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
             critical=False,
         )
-        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+        .sign(ca_key, hashes.SHA256())
     )
     _write_key(p.key, key)
     p.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -197,7 +200,7 @@ def ensure(directory: Path) -> tuple[CertPaths, list[str]]:
     made: list[str] = []
     ca = _load(p.ca_cert)
     # A CA made before the name constraints could sign for any name: it is replaced too.
-    if not (_fresh(ca) and ca is not None and constrained(ca) and p.ca_key.is_file()):
+    if not (_fresh(ca) and constrained(ca) and p.ca_key.is_file()):
         _make_ca(p)
         ca = _load(p.ca_cert)
         made.append("ca")

@@ -280,7 +280,7 @@ def _serving_settings(get: Callable[[str], str]) -> dict[str, Any]:
             )
         origins.append(f"https://{parts.netloc.lower()}")
 
-    hops_raw = get("TANDEM_TRUST_PROXY", "0")
+    hops_raw = get("TANDEM_TRUST_PROXY") or "0"
     if not hops_raw.isdigit() or int(hops_raw) > 5:
         raise ConfigError(
             "TANDEM_TRUST_PROXY must be the number of proxy hops in front of the app (0-5)"

@@ -16,7 +16,7 @@ class ApiError(Exception):
     """An error with a stable `code` that the task pane switches on."""
 
     code: ClassVar[str] = "internal_error"
-    status: ClassVar[int] = 500
+    status: int = 500  # the class's, unless an instance is raised with its own
     title: ClassVar[str] = "Something went wrong"
 
     def __init__(self, detail: str | None = None, *, status: int | None = None, **members: Any):
@@ -24,7 +24,7 @@ class ApiError(Exception):
         self.detail = detail or self.title
         self.members = {k: v for k, v in members.items() if v is not None}
         if status is not None:
-            self.status = status  # type: ignore[misc]
+            self.status = status
         self.headers: dict[str, str] = {}
 
 

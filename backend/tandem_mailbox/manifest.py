@@ -118,7 +118,9 @@ def _environment(autoescape: bool) -> Environment:
     )
 
 
-def _values(client_id: str, public_url: str, scopes: Iterable[str], addin_id: str) -> dict:
+def _values(
+    client_id: str, public_url: str, scopes: Iterable[str], addin_id: str
+) -> dict[str, Any]:
     """The template values for a deployment, after checking its inputs."""
     if not GUID.fullmatch(client_id):
         raise ValueError("the client id must be a GUID")
@@ -185,7 +187,7 @@ def _ordered(children: list[str], order: list[str]) -> bool:
     return positions == sorted(positions) and all(c in order for c in children)
 
 
-class _Problems(list):
+class _Problems(list[str]):
     """Problems, each naming its rule."""
 
     def add(self, rule: str, detail: str) -> None:
@@ -337,8 +339,8 @@ def validate_json(
     if not isinstance(doc, dict):
         problems.add("json.syntax", "the manifest must be a JSON object")
         return problems
-    for error in schema_errors(doc, schema_doc) if schema_doc else []:
-        problems.add("json.schema", error)
+    for message in schema_errors(doc, schema_doc) if schema_doc else []:
+        problems.add("json.schema", message)
     if doc.get("manifestVersion") != MANIFEST_VERSION or doc.get("$schema") != SCHEMA_URL:
         problems.add("json.version", f"manifestVersion and $schema must be v{MANIFEST_VERSION}")
     if not GUID.fullmatch(str(doc.get("id", ""))):

@@ -74,6 +74,6 @@ def registry() -> CollectorRegistry:
     """The registry to expose: every worker's, summed, in multiprocess mode; else this one's."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         summed = CollectorRegistry()
-        multiprocess.MultiProcessCollector(summed)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(summed)
         return summed
     return REGISTRY

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -102,7 +103,9 @@ class Server:
             daemon=True,
         )
 
-    def _dispatch(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def _dispatch(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         if self.app is None:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"starting"]

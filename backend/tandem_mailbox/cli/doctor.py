@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import msal
@@ -38,6 +38,7 @@ from tandem_mailbox.config import ConfigError, Settings
 from tandem_mailbox.errors import ApiError
 from tandem_mailbox.microsoft.obo import BAD_CREDENTIALS, credential
 from tandem_mailbox.microsoft.outbound import Session, ssl_context
+from tandem_mailbox.services import Services
 
 SOON = dt.timedelta(days=30)
 # The fix for a setting Settings refused, by the variable its message names first.
@@ -368,7 +369,7 @@ def run(
     return 1 if report.failed else 0
 
 
-def _json(response: requests.Response) -> dict:
+def _json(response: requests.Response) -> dict[str, Any]:
     try:
         data = response.json()
     except ValueError:
@@ -499,7 +500,7 @@ def _exchange(report: Report, settings: Settings, token: str) -> None:
     """Validate an SSO token and exchange it on-behalf-of, as a request would."""
     from tandem_mailbox.app import create_app
 
-    tandem = create_app(settings).extensions["tandem"]
+    tandem: Services = create_app(settings).extensions["tandem"]
     try:
         caller = tandem.validator.caller(f"Bearer {token}")
         tandem.obo.graph_token(caller)

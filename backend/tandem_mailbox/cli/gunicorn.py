@@ -23,11 +23,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
@@ -39,6 +39,11 @@ from tandem_mailbox import certs
 from tandem_mailbox.cli.common import LOOPBACK, configure_logging, loopback_only
 from tandem_mailbox.config import ConfigError, Settings
 from tandem_mailbox.web.wsgi import problem_bytes
+
+if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.config import Config
+    from gunicorn.workers.base import Worker as BaseWorker
 
 log = logging.getLogger("tandem.serve")
 
@@ -123,7 +128,7 @@ class _CountedInput:
 
     def readlines(self, hint: int | None = None) -> list[bytes]:
         """As the stream's readlines."""
-        lines = self._stream.readlines(hint)
+        lines: list[bytes] = self._stream.readlines(hint)
         self._seen(b"".join(lines), None)
         self.ended = self.ended or hint is None
         return lines
@@ -152,10 +157,12 @@ class CloseUnreadBody:
     section 9.6: a server that does not read the whole body closes the connection.
     """
 
-    def __init__(self, app: Callable[..., Any]):
+    def __init__(self, app: Callable[..., Iterable[bytes]]):
         self.app = app
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    def __call__(
+        self, environ: MutableMapping[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         """Call the app with a counted body; an error before its end closes the connection."""
         declared = environ.get("CONTENT_LENGTH") or ""
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
@@ -224,7 +231,7 @@ class Worker(ThreadWorker):
                 if deadline <= now:
                     _cut(conn.sock)
 
-    def set_accept_enabled(self, enabled: bool) -> None:
+    def set_accept_enabled(self, enabled: bool | None) -> None:
         """Stop accepting; when stopping, close the listeners too, so new connections are
         refused at once instead of waiting in the backlog for a worker that will not come."""
         super().set_accept_enabled(enabled)
@@ -283,7 +290,7 @@ class Options:
     keepalive: int = KEEPALIVE
 
 
-def _tls_context(config: Any, default_factory: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+def _tls_context(config: Config, default_factory: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
     """gunicorn's TLS context with TLS 1.2 as the floor."""
     context = default_factory()
     context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -326,7 +333,7 @@ class Application(BaseApplication):
         }
         scheme = "https" if o.cert else "http"
 
-        def when_ready(server: Any) -> None:
+        def when_ready(server: Arbiter) -> None:
             # Port 0 picks a free port: say which (the tests and scripts read this line).
             for listener in server.LISTENERS:
                 bound = listener.sock.getsockname()
@@ -334,12 +341,12 @@ class Application(BaseApplication):
 
         settings["when_ready"] = when_ready
 
-        def child_exit(server: Any, worker: Any) -> None:
+        def child_exit(server: Arbiter, worker: BaseWorker) -> None:
             # A dead worker's live gauges must stop counting (prometheus_client multiprocess).
             if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
                 from prometheus_client import multiprocess
 
-                multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+                multiprocess.mark_process_dead(worker.pid)
 
         settings["child_exit"] = child_exit
         if o.cert and o.key:

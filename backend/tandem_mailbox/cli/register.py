@@ -128,7 +128,13 @@ class Graph:
         self._headers = {"Authorization": f"Bearer {token}"}
 
     def call(
-        self, method: str, path: str, body: Any = None, *, prefer: str | None = None, ok=(200,)
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        prefer: str | None = None,
+        ok: tuple[int, ...] = (200,),
     ) -> tuple[int, Any]:
         """One request; answers (status, JSON or None); 404 is answered, not raised."""
         headers = dict(self._headers)
@@ -145,16 +151,16 @@ class Graph:
         data = response.json() if response.content else None
         if response.status_code in ok or response.status_code == 404:
             return response.status_code, data
-        error = (data or {}).get("error", {}) if isinstance(data, dict) else {}
+        problem = (data or {}).get("error", {}) if isinstance(data, dict) else {}
         hint = ""
-        if error.get("code") == "Authorization_RequestDenied":
+        if problem.get("code") == "Authorization_RequestDenied":
             hint = (
                 " (sign in as someone who may create app registrations, e.g. an Application "
                 "Administrator, and consent to Application.ReadWrite.All)"
             )
         raise RegisterError(
             f"Graph refused {method} {path}: {response.status_code} "
-            f"{error.get('code', '')}: {error.get('message', response.text[:200])}{hint}"
+            f"{problem.get('code', '')}: {problem.get('message', response.text[:200])}{hint}"
         )
 
 

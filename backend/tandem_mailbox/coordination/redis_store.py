@@ -113,6 +113,11 @@ def redis_client(url: str, *, ca_bundle: Path | None, name: str) -> redis.Redis:
     return redis.Redis.from_url(url, **options)
 
 
+def _text(value: bytes | str | None) -> str | None:
+    """A Redis answer as text (this client answers bytes: decode_responses is off)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def fernet(keys: tuple[str, ...]) -> MultiFernet:
     """The first key encrypts; every key decrypts (so a key can be rotated without a flush)."""
     return MultiFernet([Fernet(k.encode()) for k in keys])
@@ -198,8 +203,7 @@ class RedisCoordinator:
 
     def holder(self, key: str) -> str | None:
         """Who holds the lock `key` now (host:pid:unique), or None."""
-        value = self._redis.get(PREFIX + "lock:" + key)
-        return value.decode() if value is not None else None
+        return _text(self._redis.get(PREFIX + "lock:" + key))
 
     # -- locks ------------------------------------------------------------------------------
     @contextmanager
@@ -266,7 +270,7 @@ class RedisCoordinator:
             self._failed("lock check", error)
             return False
         self._worked()
-        return value is not None and value.decode() == token
+        return value is not None and _text(value) == token
 
     def _pause(self, pause: float, deadline: float) -> float:
         """Wait a little before asking again (jittered so waiters don't ask in step)."""
@@ -331,7 +335,7 @@ class RedisCoordinator:
     ) -> int:
         """The slots taken once this caller holds one of `keys[0]` (`terms`: the limit and the
         lease in ms); SlotTimeout at `deadline`."""
-        args = [*terms, member, round(WAITER_LEASE * 1000)]
+        args: list[int | str] = [*terms, member, round(WAITER_LEASE * 1000)]
         taken = int(self._slot_take(keys=keys, args=args))
         self._worked()
         if taken:
@@ -362,7 +366,9 @@ class RedisCoordinator:
         name = PREFIX + "cache:" + key
         try:
             with self._redis.pipeline(transaction=False) as pipe:
-                sealed, ttl_ms = pipe.get(name).pttl(name).execute()
+                pipe.get(name)
+                pipe.pttl(name)
+                sealed, ttl_ms = pipe.execute()
         except redis.RedisError as error:
             self._failed("cache", error)
             self._fallback("cache")
@@ -437,7 +443,7 @@ class RedisCoordinator:
         token = self._cipher.encrypt(_bound(key) + value)
         return base64.b32encode(base64.urlsafe_b64decode(token))
 
-    def _open(self, key: str, sealed: bytes) -> bytes | None:
+    def _open(self, key: str, sealed: bytes | str) -> bytes | None:
         try:
             token = base64.urlsafe_b64encode(base64.b32decode(sealed))
             plain = self._cipher.decrypt(token)

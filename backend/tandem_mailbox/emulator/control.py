@@ -246,7 +246,7 @@ def blueprint(emulator: Emulator) -> Blueprint:
     @bp.post("/faults")
     def add_faults() -> Response:
         body = request.get_json(silent=True)
-        faults = body if isinstance(body, list) else [body]
+        faults: list[Any] = body if isinstance(body, list) else [body]
         for fault in faults:
             if not isinstance(fault, dict) or fault.get("target") not in FAULT_TARGETS:
                 return _bad("each fault needs target: token, graph or jwks")

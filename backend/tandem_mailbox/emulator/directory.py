@@ -123,7 +123,7 @@ class Directory:
         self.service_principals: dict[str, dict[str, Any]] = {}
         self.device_codes: dict[str, DeviceCode] = {}
         self._secrets: dict[str, str] = {}  # keyId -> SHA-256 of the secret text
-        graph_sp = {
+        graph_sp: dict[str, Any] = {
             "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "tandem-emulator/graph-sp")),
             "appId": GRAPH_APP_ID,
             "displayName": "Microsoft Graph",
@@ -312,7 +312,7 @@ class Directory:
         """A new client secret: its text is answered this once and never stored."""
         wanted = body.get("passwordCredential") or {}
         text = secrets.token_urlsafe(30)
-        credential = {
+        credential: dict[str, Any] = {
             "keyId": str(uuid.uuid4()),
             "displayName": wanted.get("displayName"),
             "hint": text[:3],
@@ -374,7 +374,7 @@ def _selected(obj: dict[str, Any], select: str | None) -> dict[str, Any]:
 def blueprint(emulator: Emulator) -> Blueprint:
     """The device-code endpoints, the app-registration Graph routes and their control routes."""
     directory = Directory()
-    emulator.directory = directory  # type: ignore[attr-defined]
+    emulator.directory = directory
     entra, graph = emulator.entra, emulator.graph
     bp = Blueprint("directory", __name__)
 
@@ -578,7 +578,7 @@ def blueprint(emulator: Emulator) -> Blueprint:
 
     def one(app: dict[str, Any]) -> Response:
         select = request.args.get("$select")
-        with_keys = bool(select) and "keyCredentials" in select
+        with_keys = select is not None and "keyCredentials" in select
         return jsonify(
             {
                 "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#applications/$entity",

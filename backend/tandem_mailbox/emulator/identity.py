@@ -622,6 +622,8 @@ class Entra:
         try:
             claims = jwt.decode(
                 assertion,
+                # A certificate's key type also names keys that sign nothing (X25519, X448),
+                # which PyJWT's does not: RS256/PS256 (checked above) need an RSA key anyway.
                 match.public_key(),  # type: ignore[arg-type]
                 algorithms=[alg],
                 audience=token_endpoint,

@@ -3,15 +3,22 @@ shared by the Entra ID and Graph routes and the control routes."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tandem_mailbox.emulator import seed
 from tandem_mailbox.emulator.exchange import Exchange
 from tandem_mailbox.emulator.faults import Faults, RequestLog, Stats
 from tandem_mailbox.emulator.graph import Graph
 from tandem_mailbox.emulator.identity import Entra
 
+if TYPE_CHECKING:
+    from tandem_mailbox.emulator.directory import Directory
+
 
 class Emulator:
     """One emulated Microsoft 365: a directory, its mailboxes, counters and faults."""
+
+    directory: Directory  # the app registrations' tenant, set by directory.blueprint()
 
     def __init__(self, *, public_url: str = "https://localhost:3000", seed_value: int = 7):
         self.exchange: Exchange = seed.build(seed_value)

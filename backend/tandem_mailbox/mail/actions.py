@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tandem_mailbox.config import Settings
 from tandem_mailbox.errors import (
     ApiError,
     Conflict,
@@ -289,7 +290,7 @@ SPECS: dict[str, Spec] = {
 
 
 def prepare(
-    name: str, body: Any, settings: Any, caller: Caller
+    name: str, body: Any, settings: Settings, caller: Caller
 ) -> tuple[ItemContext, dict[str, Any], str | None]:
     """Validate everything the action was sent, before anything reaches Entra ID or Graph."""
     spec = SPECS.get(name)
@@ -309,7 +310,7 @@ def prepare(
     if lacking:
         raise PermissionDenied(
             "Your permissions here do not allow this: "
-            + permissions.describe(ctx.bits, ctx.item_type)[name]["reason"]
+            + str(permissions.describe(ctx.bits, ctx.item_type)[name]["reason"])
         )
     return ctx, fields, etag
 

@@ -35,7 +35,7 @@ def summary(item: dict[str, Any], item_type: str, *, me: str) -> dict[str, Any]:
         "webLink": item.get("webLink"),
     }
     if item_type == "message":
-        flag = item.get("flag") if isinstance(item.get("flag"), dict) else {}
+        flag = _member(item, "flag")
         result.update(
             {
                 "from": address(item.get("from")),
@@ -50,8 +50,8 @@ def summary(item: dict[str, Any], item_type: str, *, me: str) -> dict[str, Any]:
             }
         )
     else:
-        location = item.get("location") if isinstance(item.get("location"), dict) else {}
-        status = item.get("responseStatus") if isinstance(item.get("responseStatus"), dict) else {}
+        location = _member(item, "location")
+        status = _member(item, "responseStatus")
         result.update(
             {
                 "organizer": address(item.get("organizer")),
@@ -64,6 +64,12 @@ def summary(item: dict[str, Any], item_type: str, *, me: str) -> dict[str, Any]:
             }
         )
     return result
+
+
+def _member(item: dict[str, Any], name: str) -> dict[str, Any]:
+    """The item's object `name`, or {} when Graph left it out or sent something else."""
+    value = item.get(name)
+    return value if isinstance(value, dict) else {}
 
 
 def _actions(caller: Caller, ctx: ItemContext, item: dict[str, Any]) -> dict[str, Any]:

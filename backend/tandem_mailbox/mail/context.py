@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from tandem_mailbox.config import GUID, Settings
 from tandem_mailbox.errors import InvalidRequest
@@ -48,12 +48,12 @@ class ItemContext:
         return "shared" if self.shared else "own"
 
 
-def is_item_id(value: Any) -> bool:
+def is_item_id(value: Any) -> TypeGuard[str]:
     """Whether a value has the shape of a Graph (REST) item or folder id."""
     return isinstance(value, str) and ITEM_ID.fullmatch(value) is not None
 
 
-def is_address(value: Any) -> bool:
+def is_address(value: Any) -> TypeGuard[str]:
     """Whether a value has the shape of an SMTP address Graph can be asked about."""
     return isinstance(value, str) and SMTP.fullmatch(value) is not None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import quote
 
 from tandem_mailbox.errors import InvalidRequest, ItemNotFound, MailboxAccessDenied
@@ -19,6 +19,10 @@ def _folder(answer: dict[str, Any], well_known: str | None = None) -> dict[str, 
     }
 
 
+@overload
+def resolve(act: Act, name: str, *, quiet: Literal[False] = False) -> dict[str, Any]: ...
+@overload
+def resolve(act: Act, name: str, *, quiet: bool) -> dict[str, Any] | None: ...
 def resolve(act: Act, name: str, *, quiet: bool = False) -> dict[str, Any] | None:
     """A well-known name, a folder id, or a path like Inbox/Escalations, as {"id", "name", ...}."""
     select = {"$select": "id,displayName,parentFolderId"}

@@ -14,6 +14,7 @@ from typing import Any
 from tandem_mailbox.errors import InvalidRequest
 from tandem_mailbox.mail.context import ItemContext
 from tandem_mailbox.microsoft.identity import Caller
+from tandem_mailbox.services import Services
 
 PRESENCE_TTL = 30.0
 # How long a Graph read vouches for a person's access while they stay on an item. Exchange
@@ -33,7 +34,7 @@ def state_of(body: dict[str, Any]) -> str:
     return state
 
 
-def report(tandem: Any, caller: Caller, ctx: ItemContext, state: str) -> dict[str, Any]:
+def report(tandem: Services, caller: Caller, ctx: ItemContext, state: str) -> dict[str, Any]:
     """Record the caller's state on the item; answers the others present there."""
     graph, coordinator = tandem.graph, tandem.coordinator
     key = f"{graph.route(caller, ctx.target, ctx.item_id).key}:{ctx.item_id}"

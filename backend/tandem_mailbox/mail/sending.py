@@ -77,7 +77,8 @@ def _quoted(comment: str, original: dict[str, Any]) -> dict[str, str]:
         f"<b>Sent:</b> {html.escape(str(original.get('sentDateTime') or ''))}<br>"
         f"<b>Subject:</b> {html.escape(str(original.get('subject') or ''))}</p>"
     )
-    body = original.get("body") if isinstance(original.get("body"), dict) else {}
+    body = original.get("body")
+    body = body if isinstance(body, dict) else {}
     content = str(body.get("content") or "")
     if body.get("contentType") != "html":
         content = f"<pre>{html.escape(content)}</pre>"
@@ -187,8 +188,8 @@ def send(act: Act, action: str) -> dict[str, Any]:
     kept = journal.record.get("draft") if journal else None
     if isinstance(kept, dict) and kept.get("conversationId"):
         act.conversation_id = str(kept["conversationId"])
-    if stage in ("sending", "unknown"):
-        return _resolve(act, action, journal.record)  # type: ignore[union-attr]
+    if journal and stage in ("sending", "unknown"):
+        return _resolve(act, action, journal.record)
     draft = journal.record.get("draft") if journal and stage == "drafted" else None
     if draft is not None and not _still_a_draft(act, draft):
         draft = None  # /send was never called for it: someone deleted it; start again

@@ -65,7 +65,7 @@ EXCHANGE_LOCK_TTL = 10.0
 EVICTED_TTL = 60.0
 
 
-class _PerPersonThrottling(dict):  # type: ignore[type-arg]
+class _PerPersonThrottling(dict[Any, Any]):  # MSAL's keys and values, whatever they are
     """MSAL's http_cache, minus its tenant-wide memory of 429 and 5xx answers.
 
     Everything else MSAL keeps there (its 60 s memory of an identical failed request, which is
@@ -256,7 +256,7 @@ class OnBehalfOf:
                 self._remember_throttling(key, error)
             raise
         metrics.OBO_EXCHANGES.labels("ok").inc()
-        token = result["access_token"]
+        token: str = result["access_token"]
         lifetime = float(result.get("expires_in") or 0)
         keep = lifetime - min(self._margin, lifetime / 2)
         entry = {"token": token, "expiresAt": self._clock() + keep}
@@ -311,7 +311,7 @@ class OnBehalfOf:
         last.status = last.retry_after = None
         try:
             with upstream_errors(f"the token endpoint of {tenant}"):
-                result = app.acquire_token_on_behalf_of(caller.assertion, scopes)
+                result: dict[str, Any] = app.acquire_token_on_behalf_of(caller.assertion, scopes)
         except UpstreamUnavailable as error:
             # A body that is not JSON (Entra's 429 may be plain text) or a 5xx: a 429 it was?
             raise self._throttled() or error from error

@@ -5,14 +5,19 @@ from __future__ import annotations
 import email.utils
 import ssl
 import threading
+from collections.abc import MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 import certifi
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+
+if TYPE_CHECKING:  # the stubs' names of what requests passes around (no runtime classes)
+    from requests.adapters import _HostParams, _PoolKwargs
+    from requests.sessions import _Settings
 
 # Longest Retry-After honoured or passed on, in seconds (MSAL caps Entra's at 3600 too).
 RETRY_AFTER_CAP = 3600.0
@@ -72,8 +77,11 @@ class _TrustAdapter(HTTPAdapter):
         conn.ca_cert_dir = None
 
     def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        self,
+        request: requests.PreparedRequest,
+        verify: bool | str,
+        cert: str | tuple[str, str] | None = None,
+    ) -> tuple[_HostParams, _PoolKwargs]:
         """Pool keys as for verify=True, whatever the caller passed."""
         host, pool = super().build_connection_pool_key_attributes(request, True, cert)
         pool.pop("ca_certs", None)
@@ -99,12 +107,15 @@ class Session(requests.Session):
     ):
         super().__init__()
         self._timeout = timeout
-        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
+        self._environment: dict[tuple[str, str], _Settings] = {}
         self.auth = _HeadersOnly()
         self.last = threading.local()
         self.mount("https://", _TrustAdapter(context, pool_maxsize=pool_size))
         self.mount("http://", _Refuse())
 
+    # The override takes requests' keywords as **kwargs and hands them on unchanged: callers
+    # (requests' own get/post among them) pass everything after the URL by keyword, and
+    # restating Session.request's sixteen parameters here would only copy them.
     def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         """Send with a timeout, and no redirects unless a caller insists."""
         if kwargs.get("timeout") is None:
@@ -115,14 +126,20 @@ class Session(requests.Session):
         self.last.retry_after = response.headers.get("Retry-After")
         return response
 
-    def merge_environment_settings(  # type: ignore[override]
-        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
+    def merge_environment_settings(
+        self,
+        url: str | bytes | None,
+        proxies: MutableMapping[str, str] | None,
+        stream: bool | None,
+        verify: bool | str | None,
+        cert: str | tuple[str, str] | None,
+    ) -> _Settings:
         """What requests reads from the environment for a URL (HTTPS_PROXY, NO_PROXY, its CA
         variables), read once per origin: requests walks os.environ twice on every call, a
         tenth of a millisecond of each Graph call's CPU (bench/RESULTS.md), and a server's
         environment does not change under it. Explicit arguments still go to requests."""
-        if proxies or stream is not None or verify is not None or cert is not None:
+        explicit = proxies or stream is not None or verify is not None or cert is not None
+        if explicit or not isinstance(url, str):  # requests passes the prepared URL, a str
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
         parts = urlsplit(url)
         origin = (parts.scheme, parts.netloc)
@@ -131,7 +148,9 @@ class Session(requests.Session):
             settings = super().merge_environment_settings(url, {}, None, None, None)
             if len(self._environment) < 64:  # a few origins: Entra ID, Graph
                 self._environment[origin] = settings
-        return dict(settings, proxies=dict(settings["proxies"]))
+        merged = settings.copy()  # a copy per call, proxies too: what is kept stays as read
+        merged["proxies"] = dict(settings["proxies"])
+        return merged
 
 
 class _HeadersOnly(AuthBase):
@@ -150,6 +169,6 @@ class _HeadersOnly(AuthBase):
 class _Refuse(HTTPAdapter):
     """Plain HTTP is never used for a token: refuse before anything is sent."""
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> NoReturn:
         """Raise instead of sending."""
         raise requests.exceptions.InvalidURL(f"refusing plain HTTP: {request.url}")

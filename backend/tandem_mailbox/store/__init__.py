@@ -99,8 +99,11 @@ class Store:
         if self._upgraded:
             return
         with self._lock:
-            if self._upgraded:
-                return
+            self._make_ready()
+
+    def _make_ready(self) -> None:
+        """ready()'s work, under its lock (another thread may have done it meanwhile)."""
+        if not self._upgraded:
             if self.embedded:
                 self.upgrade()
             else:

@@ -10,7 +10,7 @@ from flask import current_app, g, request
 
 from tandem_mailbox.services import Services
 
-View = TypeVar("View", bound=Callable[..., Any])
+Answer = TypeVar("Answer")
 
 
 def services() -> Services:
@@ -19,13 +19,13 @@ def services() -> Services:
     return found
 
 
-def sso_required(view: View) -> View:
+def sso_required(view: Callable[..., Answer]) -> Callable[..., Answer]:
     """Validate the request's bearer token and hand the view its `caller` (keyword argument)."""
 
     @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Answer:
         caller = services().validator.caller(request.headers.get("Authorization"))
         g.caller = caller
         return view(*args, caller=caller, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

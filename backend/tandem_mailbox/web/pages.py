@@ -6,10 +6,9 @@ from __future__ import annotations
 import hmac
 from functools import cache
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request, send_from_directory
+from flask import Blueprint, Response, abort, jsonify, request, send_from_directory
 from markupsafe import escape
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import NotFound
@@ -17,6 +16,7 @@ from werkzeug.exceptions import NotFound
 from tandem_mailbox import manifest, metrics
 from tandem_mailbox.config import OFFICE_JS_CDN
 from tandem_mailbox.errors import InvalidToken
+from tandem_mailbox.web.auth import services
 
 bp = Blueprint("pages", __name__)
 
@@ -65,12 +65,8 @@ def csp(office_js_url: str) -> str:
     )
 
 
-def _tandem() -> Any:
-    return current_app.extensions["tandem"]
-
-
 def _secure(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = csp(_tandem().settings.office_js_url)
+    response.headers["Content-Security-Policy"] = csp(services().settings.office_js_url)
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-cache"
     return response
@@ -90,7 +86,7 @@ def _every_answer(response: Response) -> Response:
 def taskpane() -> Response:
     """The task pane page, with Office.js from Microsoft's CDN (or the configured script)."""
     html = (TASKPANE / "taskpane.html").read_text(encoding="utf-8")
-    office_js = _tandem().settings.office_js_url
+    office_js = services().settings.office_js_url
     if office_js != OFFICE_JS_CDN:
         html = html.replace(OFFICE_JS_CDN, office_js)
     return _secure(Response(html, mimetype="text/html"))
@@ -118,7 +114,7 @@ def _rendered(data: str | bytes, mimetype: str, filename: str, *, attach: bool =
 
 
 def _deployment() -> tuple[str, str, list[str]]:
-    settings = _tandem().settings
+    settings = services().settings
     return settings.client_id, settings.public_url, list(settings.scopes)
 
 
@@ -166,7 +162,7 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> Response:
     """Ready: Entra ID's signing keys can be fetched, so tokens can be validated."""
-    _tandem().keys.ready()
+    services().keys.ready()
     return jsonify({"status": "ready"})
 
 
@@ -175,7 +171,7 @@ def readyz() -> Response:
 @bp.get("/metrics")
 def prometheus() -> Response:
     """Prometheus's text format, for a scraper holding TANDEM_METRICS_TOKEN."""
-    expected = current_app.extensions["tandem"].settings.metrics_token
+    expected = services().settings.metrics_token
     if not expected:
         raise NotFound("Metrics are off: set TANDEM_METRICS_TOKEN to turn them on.")
     scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from flask import Flask, Response, g, json, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from tandem_mailbox.errors import PROBLEM_JSON, ApiError, problem_body
 
@@ -55,8 +55,8 @@ def register(app: Flask) -> None:
             # The limit in the answer, for a client that did not ask the context for it.
             detail = f"The request body is over {request.max_content_length:,} bytes."
         response = problem(status, _snake(name), name, detail)
-        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
-            response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
     @app.errorhandler(Exception)

@@ -54,7 +54,9 @@ class BoundedBody:
         self.app = app
         self.max_body = max_body
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         """Buffer a chunked body up to the limit, then call the app."""
         if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
             stream = environ["wsgi.input"]
@@ -81,7 +83,7 @@ def wrap(
     if proxy_hops:
         # X-Forwarded-For/-Proto/-Host/-Port from that many proxies only (werkzeug's ProxyFix);
         # with 0 they are ignored, so a client cannot claim to be https or another host.
-        wrapped = ProxyFix(  # type: ignore[assignment]
+        wrapped = ProxyFix(
             wrapped, x_for=proxy_hops, x_proto=proxy_hops, x_host=proxy_hops, x_port=proxy_hops
         )
     return wrapped
