@@ -1,1 +1,1 @@
-"""The benchmark: Tandem against the direct Graph call it wraps (`python -m bench`; README)."""
+"""The benchmark: Tandem against the direct Graph call it wraps (docs/performance.md)."""

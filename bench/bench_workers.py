@@ -11,7 +11,7 @@ and, for each mode, two backends as `gunicorn -w 2 --threads 16 'backend:create_
 - 100 requests with one fresh SSO token spread over the workers: token-endpoint calls.
 
 The mode without Redis runs with TANDEM_SINGLE_WORKER_STATE=true (the settings refuse it
-otherwise). Usage: .venv/bin/python bench/bench_workers.py; the README quotes one run.
+otherwise). Usage: .venv/bin/python bench/bench_workers.py; docs/deployment.md quotes one run.
 """
 
 from __future__ import annotations

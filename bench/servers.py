@@ -69,7 +69,7 @@ def _emulator(args: argparse.Namespace) -> int:
 
 
 def _naive(args: argparse.Namespace) -> int:
-    # As `tandem serve` does (backend/cli.py, cmd_serve): prometheus_client's multiprocess
+    # As `tandem serve` does (cli/gunicorn.py, cmd_serve): prometheus_client's multiprocess
     # directory before the backend is imported, JSON log lines, the settings checked once.
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tandem-metrics-"))
     from tandem_mailbox import certs, logs

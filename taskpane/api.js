@@ -219,7 +219,7 @@ export async function postContext(ctx, seams = {}) {
 
 /**
  * POST /api/items/actions/<action>: the context, the etag the pane last saw, and the action's
- * own fields (README, "HTTP API"), with the submission's Idempotency-Key: the same key for a
+ * own fields (docs/api.md), with the submission's Idempotency-Key: the same key for a
  * retry of the same submission, so the server does it once. Answers {action, item, result}.
  * @param {import("./context.js").ItemContext} ctx
  * @param {string} action  claim, release, categorize, flag, markRead, ..., respond

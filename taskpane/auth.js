@@ -6,8 +6,8 @@
 // sentence a person can act on (Microsoft's "Troubleshoot error messages for SSO" page for the
 // 13xxx codes, MSAL.js's error codes for NAA).
 //
-// One room past ~400 lines: both sign-in paths share the fallback rule (which NAA failure
-// means "use the legacy path") and one table of sentences, so they read best side by side.
+// Both paths share the fallback rule (which NAA failure means "use the legacy path") and one
+// table of sentences.
 
 /** Pause before the one silent retry after 13008, so Office's previous call can finish. */
 export const RETRY_DELAY_MS = 400;

@@ -3,8 +3,7 @@
 // folder picker, a reply, a meeting response), the progress line, and the notice that says how
 // the last action went. Text goes in with text nodes only (h), never parsed as HTML.
 //
-// One room past ~400 lines: the four forms share the card's busy state, its notice and its
-// focus handling, and each is a few dozen lines of DOM that reads best beside the others.
+// The four forms share the card's busy state, its notice and its focus handling.
 
 import { buttonsFor, FORMS } from "./actions.js";
 import { explain, safeHttpsUrl } from "./api.js";
@@ -57,7 +56,7 @@ export function parseRecipients(text) {
   return { addresses, error: null };
 }
 
-/** The longest comment the server takes when it doesn't say (backend/fields.py's MAX_COMMENT). */
+/** The longest comment the server takes when it doesn't say (mail/fields.py's MAX_COMMENT). */
 export const COMMENT_LIMIT = 32000;
 
 /** A reply's comment limit, as the server's context answer says it. */

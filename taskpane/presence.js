@@ -1,7 +1,7 @@
 // Who else has the item open in Tandem, and who is writing a reply: the pane says "viewing" when
 // it shows an item and every PRESENCE_INTERVAL_MS after, "replying" while the reply or forward
-// form is open, "gone" when the selection moves on or the pane unloads (README, "POST
-// /api/items/presence"). The backend forgets an entry 30 s after its last refresh, so a pane
+// form is open, "gone" when the selection moves on or the pane unloads (docs/api.md,
+// "POST /api/items/presence"). The backend forgets an entry 30 s after its last refresh, so a pane
 // that dies without saying "gone" disappears by itself.
 
 import { postPresence, presenceGoneNow } from "./api.js";

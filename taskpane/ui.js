@@ -1,12 +1,12 @@
 // Rendering of the pane. Text goes in with textContent / text nodes only: item and server
 // text is never parsed as HTML.
 //
-// One room past ~400 lines: every state of the pane (starting, none, unknown, loading, the
-// answer, a problem, an item gone) is a method of one View that shares its focus handling and
-// status line; the actions card, which has a life of its own between renders, is controls.js.
+// Every state of the pane (starting, none, unknown, loading, the answer, a problem, an item
+// gone) is a method of one View that shares its focus handling and status line; the actions
+// card, which has a life of its own between renders, is controls.js.
 
 // The server owns the permission table: it decodes the bits and decides every action
-// (README, "HTTP API"). The pane only labels what it is sent; before the answer arrives it may
+// (docs/api.md). The pane only labels what it is sent; before the answer arrives it may
 // show the bits Office reported, decoded by officePermissions().
 
 /** The six delegate bits as Office.MailboxEnums.DelegatePermissions numbers them, in display order. */

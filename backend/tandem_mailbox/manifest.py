@@ -12,9 +12,6 @@ SupportsSharedFolders only in the V1_1 overrides and first in DesktopFormFactor
 (supportssharedfolders), WebApplicationInfo after Resources (webapplicationinfo), and for
 the unified manifest Mailbox.ReadWrite.User and Mailbox.SharedFolder (understanding-outlook-
 add-in-permissions, delegate-access).
-
-Just past ~400 lines because the rules of both manifests are checked side by side: one rule
-id means the same thing in either, and `tandem doctor` reports them together.
 """
 
 from __future__ import annotations

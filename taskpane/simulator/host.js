@@ -9,9 +9,9 @@
 // NAA_SCENARIOS; off = unsupported), identityApi
 // (off), scenario (open).
 //
-// One room past ~400 lines: it is the whole simulated Outlook window (personas, folder tree,
-// item list, reading pane, scenario switches and the NAA bridge the pane talks to); it is a
-// test and demo fixture, not shipped in production, and its parts share one state object.
+// The whole simulated Outlook window (personas, folder tree, item list, reading pane, scenario
+// switches and the NAA bridge the pane talks to), its parts sharing one state object: test and
+// demo equipment, never shipped in production.
 
 /** What Office reports as targetRestUrl worldwide (the backend maps it to Graph). */
 const TARGET_REST_URL = "https://outlook.office.com/api";

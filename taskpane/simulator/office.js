@@ -5,10 +5,8 @@
 // origin): the persona, the selected item, the scenario switches, the SSO token. Opened in a
 // top-level window, it sends the browser to the host (/simulator/), which opens the pane in
 // its frame. Classic script, not a module: Office.js is one too, and the pane expects
-// window.Office before its modules run.
-//
-// Just past ~400 lines because it is one classic script standing in for one library (Office.js's
-// mailbox, item and auth surface), loaded by one script tag where Office.js's would be.
+// window.Office before its modules run. It stands in for Office.js's mailbox, item and auth
+// surface, loaded by one script tag where Office.js's would be.
 (() => {
   const HOST_KEY = "tandemSimulatorHost";
 

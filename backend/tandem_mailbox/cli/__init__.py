@@ -117,25 +117,49 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="tandem",
         description="Tandem: Outlook's shared mailboxes and delegate folders, as yourself.",
+        epilog="Run `tandem COMMAND --help` for a command's options.",
     )
     top.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
-    sub = top.add_subparsers(dest="command", required=True)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    certs_help = "where the development CA and localhost certificate are (default: certs)"
 
-    demo = sub.add_parser("demo", help="the emulator and the backend wired to it")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=3000)
-    demo.add_argument("--emulator-port", type=int, default=3001)
-    demo.add_argument("--certs", default=str(DEFAULT_CERTS))
+    demo = sub.add_parser(
+        "demo",
+        help="the emulator and the backend wired to it",
+        description="Run the emulator of Entra ID and Graph, and the backend wired to it, over "
+        "HTTPS on this machine; open the printed address to use the task pane inside the "
+        "Office host simulator. Runs from a checkout (pip install -e .).",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
+    demo.add_argument(
+        "--port", type=int, default=3000, help="the backend's port (0 picks a free one)"
+    )
+    demo.add_argument(
+        "--emulator-port", type=int, default=3001, help="the emulator's port (0 picks a free one)"
+    )
+    demo.add_argument("--certs", default=str(DEFAULT_CERTS), help=certs_help + "; made if missing")
     demo.set_defaults(func=_command("demo", "cmd_demo"))
 
-    serve = sub.add_parser("serve", help="the backend alone, configured from the environment")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=3000)
+    serve = sub.add_parser(
+        "serve",
+        help="the backend alone, configured from the environment",
+        description="Run the backend under gunicorn, configured from the TANDEM_* environment "
+        "variables (and a .env file). Several workers share their state through "
+        "TANDEM_REDIS_URL. SIGTERM or Ctrl+C stops it gracefully.",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (beyond loopback: --public)"
+    )
+    serve.add_argument("--port", type=int, default=3000, help="port to listen on")
     serve.add_argument(
         "--cert", help="PEM certificate chain for TLS (default TANDEM_TLS_CERT, else the dev one)"
     )
     serve.add_argument("--key", help="PEM key of --cert (default TANDEM_TLS_KEY)")
-    serve.add_argument("--certs", default=str(DEFAULT_CERTS), help="the development certificates")
+    serve.add_argument(
+        "--certs",
+        default=str(DEFAULT_CERTS),
+        help="where the development certificate is, used on loopback without --cert",
+    )
     serve.add_argument(
         "--workers",
         type=positive,
@@ -156,24 +180,52 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=_command("gunicorn", "cmd_serve"))
 
-    emulator = sub.add_parser("emulator", help="the emulator alone")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=3001)
+    emulator = sub.add_parser(
+        "emulator",
+        help="the emulator alone",
+        description="Run the emulator of Entra ID and Graph alone, over HTTPS on this machine, "
+        "and print the TANDEM_* settings that wire a backend to it. Runs from a checkout "
+        "(pip install -e .).",
+    )
+    emulator.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
+    emulator.add_argument(
+        "--port", type=int, default=3001, help="port to listen on (0 picks a free one)"
+    )
     emulator.add_argument(
         "--public-url",
         default="https://localhost:3000",
         help="the backend's public URL (the audience of v1 SSO tokens)",
     )
-    emulator.add_argument("--certs", default=str(DEFAULT_CERTS))
+    emulator.add_argument(
+        "--certs", default=str(DEFAULT_CERTS), help=certs_help + "; made if missing"
+    )
     emulator.set_defaults(func=_command("demo", "cmd_emulator"))
 
-    cert_cmd = sub.add_parser("certs", help="create the development CA and localhost certificate")
-    cert_cmd.add_argument("--dir", default=str(DEFAULT_CERTS))
+    cert_cmd = sub.add_parser(
+        "certs",
+        help="create the development CA and localhost certificate",
+        description="Create (or renew) the development CA and the localhost certificate, and "
+        "print how to trust the CA on Windows, macOS and Linux. Running it again changes "
+        "nothing while they are valid.",
+    )
+    cert_cmd.add_argument(
+        "--dir", default=str(DEFAULT_CERTS), help="where to write them (default: certs)"
+    )
     cert_cmd.set_defaults(func=cmd_certs)
 
-    man = sub.add_parser("manifest", help="render and check the add-in's manifests")
-    man.add_argument("--client-id")
-    man.add_argument("--public-url")
+    man = sub.add_parser(
+        "manifest",
+        help="render and check the add-in's manifests",
+        description="Render the add-in's XML manifest, its unified manifest or the unified "
+        "manifest's app package for one deployment, after checking both manifests, for "
+        "sideloading or deploying the add-in.",
+    )
+    man.add_argument("--client-id", help="the app's client id (default TANDEM_CLIENT_ID)")
+    man.add_argument(
+        "--public-url",
+        help="where the backend serves the pane (default TANDEM_PUBLIC_URL, else "
+        "https://localhost:3000)",
+    )
     man.add_argument(
         "--format",
         choices=["xml", "json", "zip"],
@@ -184,7 +236,11 @@ def parser() -> argparse.ArgumentParser:
     man.add_argument("--out", default="-", help="file to write, or - for standard output")
     man.set_defaults(func=cmd_manifest)
     reg = sub.add_parser(
-        "register", help="create or update the app registration (device-code sign-in)"
+        "register",
+        help="create or update the app registration (device-code sign-in)",
+        description="Create or update the add-in's app registration in a tenant through "
+        "Microsoft Graph, after an administrator signs in with a device code; then print "
+        "the TANDEM_* settings and the admin-consent URL. A second run changes nothing.",
     )
     reg.add_argument("--tenant", required=True, help="tenant id or domain to register in")
     reg.add_argument("--public-url", required=True, help="where the backend serves the pane")
@@ -208,12 +264,30 @@ def parser() -> argparse.ArgumentParser:
     reg.add_argument("--env-file", help="also write the settings to this file (mode 0600)")
     reg.set_defaults(func=_command("register", "cmd_register"))
 
-    db = sub.add_parser("db", help="the team's record: its database")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
-    upgrade = db_sub.add_parser("upgrade", help="apply the database's migrations")
+    db = sub.add_parser(
+        "db",
+        help="the team's record: its database",
+        description="The database of the team's record (TANDEM_DATABASE_URL; SQLite under "
+        "TANDEM_DATA_DIR by default, which upgrades itself).",
+    )
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    upgrade = db_sub.add_parser(
+        "upgrade",
+        help="apply the database's migrations",
+        description="Bring the database to the schema this version of Tandem knows "
+        "(PostgreSQL: run it before starting a new version; tandem serve refuses a schema "
+        "that is behind).",
+    )
     upgrade.set_defaults(func=cmd_db_upgrade)
 
-    doc = sub.add_parser("doctor", help="check settings, certificates, manifests, Entra, Graph")
+    doc = sub.add_parser(
+        "doctor",
+        help="check settings, certificates, manifests, Entra, Graph",
+        description="Check a deployment with the settings tandem serve would use: the "
+        "settings, certificates, both manifests, Entra ID and the client credential, Graph, "
+        "Redis when TANDEM_REDIS_URL is set, and the database. One line per check, each "
+        "failure with its fix; exit status 1 on any failure.",
+    )
     doc.add_argument("--token", help="an SSO token to validate and exchange on-behalf-of")
     doc.set_defaults(func=_command("doctor", "cmd_doctor"))
     return top
@@ -227,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as error:
         if error.name != "tandem_mailbox.emulator":
             raise
-        # The wheel leaves the emulator out (it issues tokens for anyone): see the README.
+        # The wheel leaves the emulator out (it issues tokens for anyone): docs/deployment.md.
         print(
             "tandem: the emulator is not installed: it is test and demo equipment, run it "
             "from a checkout (pip install -e .)",

@@ -7,9 +7,6 @@ Graph URL; Redis when TANDEM_REDIS_URL is set (a PING through the client `tandem
 so a rediss:// server signed by TANDEM_CA_BUNDLE's CA is trusted here as there); and, given an
 SSO token, a real validation and on-behalf-of exchange. A check that needs an earlier one that
 failed is skipped, not failed twice. The exit status is 1 when any check failed.
-
-One room past ~400 lines because it is one ordered report: each check, the fix it prints and
-what it lets the checks after it skip read together, against the settings serve would use.
 """
 
 from __future__ import annotations

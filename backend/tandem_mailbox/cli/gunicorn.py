@@ -65,7 +65,7 @@ KEEPALIVE = 65
 # eight of them held every thread of `--threads 8` (/healthz went unanswered). A person's
 # browser sends a whole head at once, so seconds are plenty even on a slow network; a worker
 # under such an attack answers again within this bound (a buffering proxy in front, such as
-# nginx, takes these clients off the worker altogether: see the README).
+# nginx, takes these clients off the worker altogether: docs/deployment.md).
 HEAD_TIMEOUT = 5.0
 # What gthread's handle answers to park a connection that sent nothing yet on the poller
 # (older gunicorn handed a connection to a thread only once it was readable: no parking).

@@ -19,9 +19,6 @@ nothing:
    or a certificate (keyCredentials, matched by thumbprint; the existing ones are kept).
 
 Then it prints the TANDEM_* settings and the admin-consent URL.
-
-Just past ~400 lines because the five steps above are one idempotent plan over one object
-(the registration): each compares what is there with what must be, so they read together.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Locks, per-mailbox slots, the token cache and presence: what Tandem's workers share.
 
-One interface, two implementations. `LocalCoordinator` (`local.py`) keeps everything in this
-process: one worker, no setup. `RedisCoordinator` (`shared.py`) keeps it in Redis, so that
+One interface, two implementations. `LocalCoordinator` (`memory.py`) keeps everything in this
+process: one worker, no setup. `RedisCoordinator` (`redis_store.py`) keeps it in Redis, so that
 every worker on every host sees the same per-item write locks, the same 4 Graph slots per
 mailbox (Graph's limit is per app, across the whole deployment), one token cache and one
 presence list; when Redis can't be reached it carries reads on with a `LocalCoordinator` of

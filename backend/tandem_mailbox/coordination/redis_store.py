@@ -26,8 +26,7 @@ passed. Meanwhile slots, the cache and presence carry on with a process-local
 raises CoordinationUnavailable: without the shared lock another worker could write the same
 item, so the action answers `upstream_unavailable` rather than risk a lost update.
 
-Just past ~400 lines because it is one implementation of one interface, with its fallback
-and back-off woven through every method; the Lua it runs already lives apart (`lua.py`).
+The Lua scripts it runs, each atomic on the server, are in `lua.py`.
 """
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ def item_state(emulator: Emulator, item: Item) -> dict[str, Any]:
 
 
 def blueprint(emulator: Emulator) -> Blueprint:
-    """The control routes; their shapes are in the README's emulator section."""
+    """The control routes; their shapes are in docs/emulator.md."""
     bp = Blueprint("control", __name__, url_prefix="/_emulator")
     ex = emulator.exchange
     entra = emulator.entra

@@ -15,10 +15,6 @@ before it (a before_app_request hook on that one URL and grant), so the two stay
 Who signs in is decided through a control route, POST /_emulator/devicecode/approve, which
 stands in for the person typing the code at the verification page. The emulator answers
 `interval` 1 (Entra says 5) so that tests poll quickly.
-
-One room past ~400 lines because it is one wire, the directory an admin tool talks to: the
-device-code grant and the application and service-principal routes share their objects and
-errors, and splitting them would split one registration across modules.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """An in-memory Exchange Online: mailboxes, folders, items, delegate rights, Send As / on Behalf.
 
-One room past ~400 lines because Exchange's rules are one thing: who may read, edit, delete,
-move and create in which folder, who may send as whom and where the copy lands, change keys,
-and the write history that lets a test see what happened. Graph (`graph.py`) parses requests
-and speaks the wire; this module decides, and raises `ExchangeError` with Exchange's codes.
+Exchange's rules: who may read, edit, delete, move and create in which folder, who may send
+as whom and where the copy lands, change keys, and the write history that lets a test see what
+happened. Graph (`graph.py`) parses requests and speaks the wire; this module decides, and
+raises `ExchangeError` with Exchange's codes.
 
 Item ids look like Exchange's: base64 of 00 03 24 00, the mailbox GUID in ASCII, and the
 item's own key, so an id tells which mailbox it belongs to (ErrorInvalidMailboxItemId) and

@@ -1,8 +1,8 @@
 """Microsoft Graph, emulated over the in-memory Exchange, with Exchange's rules and Graph's errors.
 
-One room past ~400 lines because it is one wire: the token check, scopes, the mailbox gate,
-injected faults, request bodies parsed as Graph parses them, and every route of the mail and
-calendar API the backend calls. Exchange's decisions live in `exchange.py`.
+The wire: the token check, scopes, the mailbox gate, injected faults, request bodies parsed
+as Graph parses them, and every route of the mail and calendar API the backend calls.
+Exchange's decisions live in `exchange.py`.
 
 Error bodies: {"error": {"code", "message", "innerError": {"date", "request-id",
 "client-request-id"}}} (learn.microsoft.com/graph/errors). Codes and messages are the ones

@@ -1,10 +1,9 @@
 """Entra ID, emulated: discovery, JWKS with rotation, the token endpoint's on-behalf-of and
 client-credentials grants.
 
-One room past ~400 lines because Entra's wire format is one thing: the AADSTS table, the keys,
-the app registration, the token checks in Entra's order and the blueprint that speaks them.
-The model (`Entra`) takes parsed inputs and raises `EntraError`; only the blueprint reads
-`flask.request`.
+Here: the AADSTS table, the keys, the app registration, the token checks in Entra's order and
+the blueprint that speaks them. The model (`Entra`) takes parsed inputs and raises
+`EntraError`; only the blueprint reads `flask.request`.
 
 Wire formats follow learn.microsoft.com (v2-oauth2-on-behalf-of-flow,
 v2-oauth2-client-creds-grant-flow, reference-error-codes,

@@ -1,7 +1,7 @@
 """The seeded world of DESIGN.md: tenant contoso with Adele, her delegates, two shared mailboxes.
 
-One room past ~400 lines because it is mostly data (people, subjects, customers) and the order
-in which ids are handed out: everything added later is built last, so earlier ids never move.
+Mostly data (people, subjects, customers), built in a fixed order because ids are handed out in
+that order: new people and folders are built last, so every existing id stays what it was.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 A claim is a category on the item, because categories are the one thing every person with
 access sees in every Outlook (open extensions on shared-mailbox messages have been reported to
 answer 403 with Mail.ReadWrite.Shared, and extended properties sync to Outlook late). The colour
-comes from each viewing mailbox's master list, which delegated Graph cannot edit: the README
-tells the admin how to pre-create it. Classic Outlook may split category names at commas, so a
-claim name never holds one.
+comes from each viewing mailbox's master list, which delegated Graph cannot edit
+(docs/outlook.md says what a person can do about it). Classic Outlook may split category names
+at commas, so a claim name never holds one.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from tandem_mailbox.mail.context import is_address, is_item_id
 MAX_NAMES = 25
 # A comment's limit in characters: Unicode code points, as Python's len() counts them (in
 # JavaScript, [...text].length; a textarea's maxlength counts UTF-16 code units, so an emoji
-# counts twice there). The body limit (backend/__init__.py MAX_BODY) is sized so that this
+# counts twice there). The body limit (web/wsgi.py's MAX_BODY) is sized so that this
 # limit, not the body's, is the one a person meets, whatever the script and the encoding.
 MAX_COMMENT = 32_000
 # The most bytes one character of a JSON string can take on the wire: 1-4 in UTF-8 (CJK 3, an

@@ -2,7 +2,7 @@
 
 Every field is validated before anything reaches Graph (actions.prepare); every write of an
 item runs under the item's lock as read -> compare with the pane's etag -> write with
-If-Match -> the write's answer (README, "Writes: no lost update"). A 412 means someone outside
+If-Match -> the write's answer (docs/api.md, "Writes: no lost update"). A 412 means someone outside
 Tandem changed the item between our read and our write: the action is recomputed from what is
 there now and written once more, so their change survives. A lock lost while held (the shared
 store reset) stops the action before any write or send (`Act.fence`).

@@ -1,4 +1,4 @@
-"""Replies, forwards and meeting responses: sent once, whatever fails (README, "Sending").
+"""Replies, forwards and meeting responses: sent once, whatever fails (docs/api.md).
 
 Tandem drafts in the item's own mailbox (createReply / createReplyAll / createForward) and
 sends that draft, so a shared-mailbox member's copy lands in the shared mailbox's Sent Items;
@@ -160,7 +160,7 @@ def _new_draft(act: Act, action: str) -> dict[str, Any]:
     except MailboxAccessDenied:
         if act.ctx.target is None:
             raise
-        # A delegate with folder rights only has none on the owner's Drafts (README).
+        # A delegate with folder rights only has none on the owner's Drafts (docs/api.md).
         via = "me"
         _, draft = _own_draft(act, action)
     if via == "mailbox":

@@ -4,10 +4,6 @@ Graph's error bodies become the contract's ApiErrors here, so views never see a 
 Outlook's documented limits are per app per mailbox: 4 concurrent requests and 10,000 per
 10 minutes (learn.microsoft.com/graph/throttling-limits#outlook-service-limits), so requests
 take one of 4 slots of the mailbox they land on, keyed by the mailbox itself (see `Route`).
-
-Just past ~400 lines because a request's whole life is here: its route and slot, its
-timeouts and retries, and the mapping of Graph's answers; split, a retry would be decided in
-one module about an error read in another.
 """
 
 from __future__ import annotations
