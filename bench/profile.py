@@ -134,10 +134,10 @@ def summarise(collapsed: str) -> dict[str, Any]:
 
 def _request_frame(frame: str) -> bool:
     """A frame of Tandem's code that serves requests (not the start of the gunicorn master's
-    and main thread's stacks: cli.py, production.py)."""
+    and main thread's stacks: the command line)."""
     match = FRAME.match(frame)
     path = _relative(match.group("file")) if match else ""
-    return path.startswith("backend/") and path not in ("backend/cli.py", "backend/production.py")
+    return path.startswith("backend/") and not path.startswith("backend/tandem_mailbox/cli/")
 
 
 def _room(frames: list[str]) -> str:

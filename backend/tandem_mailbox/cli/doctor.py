@@ -236,7 +236,7 @@ def run(
         settings = load()
     except ConfigError as error:
         variable = _variable(str(error))
-        report.fail("settings", str(error), FIXES.get(variable, "see the README's Configuration"))
+        report.fail("settings", str(error), FIXES.get(variable, "see docs/configuration.md"))
         report.skip("everything else", "the settings must load first")
         return 1
     report.ok(
@@ -394,7 +394,7 @@ def _redis(report: Report, url: str, ca_bundle: Path | None) -> None:
 
         from tandem_mailbox.coordination.redis_store import redis_client
     except ImportError:
-        report.fail("Redis", "the redis client is not installed", "pip install 'tandem[prod]'")
+        report.fail("Redis", "the redis client is not installed", "pip install 'tandem-mailbox[prod]'")
         return
     safe = redacted(url)
     try:
@@ -489,7 +489,7 @@ def _client_credential(report: Report, settings: Settings, session: Session) -> 
     report.fail(
         check,
         f"Entra ID refused {setting}: {said}",
-        CREDENTIAL_FIXES.get(refused[0], f"{setting}: {FIXES.get(setting, 'see the README')}"),
+        CREDENTIAL_FIXES.get(refused[0], f"{setting}: {FIXES.get(setting, 'see docs/configuration.md')}"),
     )
 
 

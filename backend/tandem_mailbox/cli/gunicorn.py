@@ -448,7 +448,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from tandem_mailbox.cli import gunicorn as production
     except ImportError:
         print(
-            "tandem: gunicorn is not installed: pip install 'tandem[prod]'",
+            "tandem: gunicorn is not installed: pip install 'tandem-mailbox[prod]'",
             file=sys.stderr,
         )
         return 2
