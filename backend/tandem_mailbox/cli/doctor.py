@@ -394,7 +394,9 @@ def _redis(report: Report, url: str, ca_bundle: Path | None) -> None:
 
         from tandem_mailbox.coordination.redis_store import redis_client
     except ImportError:
-        report.fail("Redis", "the redis client is not installed", "pip install 'tandem-mailbox[prod]'")
+        report.fail(
+            "Redis", "the redis client is not installed", "pip install 'tandem-mailbox[prod]'"
+        )
         return
     safe = redacted(url)
     try:
@@ -489,7 +491,9 @@ def _client_credential(report: Report, settings: Settings, session: Session) -> 
     report.fail(
         check,
         f"Entra ID refused {setting}: {said}",
-        CREDENTIAL_FIXES.get(refused[0], f"{setting}: {FIXES.get(setting, 'see docs/configuration.md')}"),
+        CREDENTIAL_FIXES.get(
+            refused[0], f"{setting}: {FIXES.get(setting, 'see docs/configuration.md')}"
+        ),
     )
 
 
