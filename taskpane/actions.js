@@ -217,6 +217,23 @@ export function resultMessage(name, answer, where) {
     case "replyAll":
     case "forward":
       return sendingMessage(name, result, where);
+    case "assign":
+      if (!changed) return "It already had that owner.";
+      return result.assignee
+        ? `Assigned to ${holderName(result.assignee)}: Outlook shows them as its owner.`
+        : "The conversation is nobody's now.";
+    case "status": {
+      const words = { open: "Open", pending: "Waiting on the customer", done: "Done" };
+      return changed
+        ? `Status set to ${words[result.status] ?? result.status}.`
+        : "It already had that status.";
+    }
+    case "note":
+      return "Your note is saved: the team sees it; nobody outside Tandem does.";
+    case "editNote":
+      return "Your note is changed.";
+    case "deleteNote":
+      return "Your note is deleted.";
     case "respond": {
       const verb = RESPONDED[result.response] ?? "answered";
       const forWhom = where.own ? "" : ` for ${where.mailbox}`;

@@ -9,6 +9,7 @@ import { AuthError, SignIn } from "./auth.js";
 import { readContext } from "./context.js";
 import { ActionsCard } from "./controls.js";
 import { Presence, presenceLines } from "./presence.js";
+import { RECORD_ACTIONS, RecordCard } from "./record.js";
 import { View } from "./ui.js";
 
 const view = new View(document);
@@ -17,10 +18,14 @@ const getToken = (request) => signIn.token(request);
 const seams = { getToken };
 let generation = 0;
 let card = null;
+let recordCard = null;
 
 const actions = new ItemActions({
   seams,
-  onBusy: (busy) => card?.setBusy(busy),
+  onBusy: (busy) => {
+    card?.setBusy(busy);
+    recordCard?.setBusy(busy);
+  },
   onProgress: (text) => card?.progress(text),
 });
 const presence = new Presence({
@@ -61,23 +66,27 @@ function openLink(url) {
 /** The handlers the actions card calls: each checks that its item is still the one shown. */
 function handlersFor(mine) {
   /** Renders an action's outcome when it worked (the card shows the others itself). */
-  const finish = (outcome) => {
+  const finish = (outcome, name = null) => {
     if (!isCurrent(mine) || outcome.kind !== "done") return outcome;
     if (outcome.gone) {
       presence.leave();
       card = null;
+      recordCard = null;
       view.gone(outcome.ctx, outcome.answer, outcome.message, signIn.describe());
     } else {
-      show(mine, outcome.ctx, outcome.answer, {
-        kind: "ok",
-        text: outcome.message,
-        draft: outcome.draft,
-      });
+      const notice = { kind: "ok", text: outcome.message, draft: outcome.draft };
+      show(
+        mine,
+        outcome.ctx,
+        outcome.answer,
+        notice,
+        RECORD_ACTIONS.has(name) ? "record" : "actions",
+      );
     }
     return outcome;
   };
   return {
-    act: async (name, fields) => finish(await actions.perform(name, fields)),
+    act: async (name, fields) => finish(await actions.perform(name, fields), name),
     check: async () => finish(await actions.check()),
     folders: () => postFolders(actions.ctx, seams),
     replying: (open) => presence.replying(open),
@@ -86,12 +95,31 @@ function handlersFor(mine) {
   };
 }
 
-/** Renders a context answer (with a notice after an action) and says "viewing" for the item. */
-function show(mine, ctx, answer, notice = null) {
+/**
+ * Renders a context answer (with a notice after an action, in the card it belongs to) and says
+ * "viewing" for the item.
+ */
+function show(mine, ctx, answer, notice = null, noticeIn = "actions") {
   actions.show(ctx, answer);
-  card = new ActionsCard(document, { ctx, answer, handlers: handlersFor(mine), notice });
+  const handlers = handlersFor(mine);
+  card = new ActionsCard(document, {
+    ctx,
+    answer,
+    handlers,
+    notice: noticeIn === "actions" ? notice : null,
+  });
+  recordCard = answer.record
+    ? new RecordCard(document, {
+        record: answer.record,
+        me: answer.person?.upn ?? "",
+        handlers,
+        allowed: (name) => answer.record?.actions?.[name]?.allowed !== false,
+        notice: noticeIn === "record" ? notice : null,
+      })
+    : null;
   view.answer(ctx, answer, signIn.describe(), {
     card: card.element,
+    record: recordCard?.element ?? null,
     status: notice?.text ?? null,
   });
   presence.show(ctx);

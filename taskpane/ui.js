@@ -656,7 +656,7 @@ export class View {
    * (SignIn.describe()) says in small print which path signed the person in; `status` is what
    * the live status line announces (an action's result, or what is shown).
    */
-  answer(ctx, answer, signIn = null, { card = null, status = null } = {}) {
+  answer(ctx, answer, signIn = null, { card = null, record = null, status = null } = {}) {
     const subject = answer?.item?.subject || "(no subject)";
     if (status) this.focusPending = true;
     this.replace(
@@ -665,6 +665,7 @@ export class View {
         `Showing what you can do with “${subject}” in ${answer?.mailbox?.address ?? ctx.mailbox}.`,
       this.mailboxSection(ctx, answer, signIn),
       this.itemSection(ctx, answer.item),
+      record,
       card,
       this.permissionsSection(ctx, answer.permissions),
     );

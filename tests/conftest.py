@@ -258,6 +258,16 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+@pytest.fixture
+def other_page(browser: Any) -> Iterator[Any]:
+    """A second person's browser, beside `page` (a browser context of its own)."""
+    from tests.support.browser import new_page
+
+    second = new_page(browser)
+    yield second
+    second.context.close()
+
+
 # -- Redis and gunicorn: real processes for the shared-state tests ---------------------------
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:

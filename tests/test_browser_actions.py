@@ -9,18 +9,16 @@ ever had, and `GET /_emulator/deliveries`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from playwright.sync_api import Browser, FrameLocator, Page, expect
+from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.support.browser import (
     action_posts,
     button,
     calls,
-    new_page,
     notice,
     open_item,
     said,
@@ -32,14 +30,6 @@ pytestmark = pytest.mark.browser
 
 SUPPORT = "support@contoso.com"
 ADELE = "adele@contoso.com"
-
-
-@pytest.fixture
-def other_page(browser: Browser) -> Iterator[Page]:
-    """A second person's browser, beside `page`."""
-    page = new_page(browser)
-    yield page
-    page.context.close()
 
 
 def item_of(demo: DemoHandle, mailbox: str, subject: str, folder: str = "inbox") -> dict[str, Any]:
