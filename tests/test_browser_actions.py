@@ -23,6 +23,7 @@ from tests.support.browser import (
     open_item,
     said,
     screenshot,
+    unowned,
 )
 from tests.support.servers import DemoHandle
 
@@ -51,7 +52,7 @@ def test_claim_conflict_names_the_holder(
     page: Page, other_page: Page, fresh_demo: DemoHandle
 ) -> None:
     """Lee claims; Sam, who opened the message before, gets the conflict naming Lee."""
-    item = fresh_demo.items(SUPPORT)[3]
+    item = unowned(fresh_demo, SUPPORT)[3]
     sam = open_item(other_page, fresh_demo, "sam@contoso.com", SUPPORT, item["id"])
     expect(button(sam, "claim")).to_be_enabled()
     lee = open_item(page, fresh_demo, "lee@contoso.com", SUPPORT, item["id"])
@@ -220,7 +221,7 @@ def test_categorize_adds_and_removes_but_keeps_the_claim(
     page: Page, fresh_demo: DemoHandle
 ) -> None:
     """Add two categories, then remove one; Tandem's claim category is listed but not removable."""
-    item = fresh_demo.items(SUPPORT)[2]
+    item = unowned(fresh_demo, SUPPORT)[2]
     pane = open_item(page, fresh_demo, "lee@contoso.com", SUPPORT, item["id"])
     button(pane, "claim").click()
     expect(notice(pane)).to_contain_text("You claimed this item")
@@ -400,7 +401,7 @@ def test_a_slow_action_shows_progress_and_cannot_be_sent_twice(
     page: Page, fresh_demo: DemoHandle
 ) -> None:
     """Graph takes 2 s: after 300 ms the pane says it is working; more clicks send nothing."""
-    item = fresh_demo.items(SUPPORT)[7]
+    item = unowned(fresh_demo, SUPPORT)[7]
     pane = open_item(page, fresh_demo, "lee@contoso.com", SUPPORT, item["id"])
     posts = action_posts(page, "claim")
     fresh_demo.fault(target="graph", method="PATCH", path=item["id"], delayMs=2000)

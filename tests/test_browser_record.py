@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from tests.support.browser import open_item, screenshot
+from tests.support.browser import open_item, screenshot, unowned
 from tests.support.servers import DemoHandle
 
 pytestmark = pytest.mark.browser
@@ -35,7 +35,7 @@ def _record(pane: FrameLocator) -> Any:
 def test_assign_note_follow_up_pending_and_open_again(
     page: Page, other_page: Page, fresh_demo: DemoHandle
 ) -> None:
-    item = next(i for i in fresh_demo.items(SUPPORT) if i["createdBy"] == SUPPORT)
+    item = next(i for i in unowned(fresh_demo, SUPPORT) if i["createdBy"] == SUPPORT)
     # Sam opens it first: a member Lee can assign to.
     sam = open_item(other_page, fresh_demo, "sam@contoso.com", SUPPORT, item["id"])
     expect(_record(sam)).to_be_visible()
@@ -100,3 +100,15 @@ def test_assign_note_follow_up_pending_and_open_again(
     screenshot(other_page, "record-04-the-customer-wrote-again")
     assert other_page.console_errors == []  # type: ignore[attr-defined]
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_demo_shows_a_record_from_the_start(page: Page, demo: DemoHandle) -> None:
+    """The demo seeds owners, notes and statuses: a conversation waiting on its customer."""
+    owned = [i for i in demo.items(SUPPORT) if i["categories"]]
+    assert owned, "the demo seeds owned conversations"
+    seeded = next(i for i in owned if "Sam Taylor" in i["categories"][0])
+    pane = open_item(page, demo, "lee@contoso.com", SUPPORT, seeded["id"])
+    record = _record(pane)
+    expect(record.locator("[data-testid=record-owner]")).to_have_text("Owner: Sam Taylor")
+    expect(record.locator("[data-testid=note-body]").first).to_contain_text("Refund approved")
+    screenshot(page, "record-05-the-demo-from-the-start")

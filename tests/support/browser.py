@@ -142,3 +142,8 @@ def action_posts(page: Page, action: str) -> list[Any]:
         ),
     )
     return seen
+
+
+def unowned(demo: DemoHandle, mailbox: str) -> list[dict[str, Any]]:
+    """The mailbox's Inbox items with no category: none of the demo's seeded owners on them."""
+    return [i for i in demo.items(mailbox) if not i["categories"]]

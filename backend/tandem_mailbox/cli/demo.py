@@ -5,6 +5,7 @@ from a checkout, never from the wheel)."""
 from __future__ import annotations
 
 import argparse
+import tempfile
 import threading
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from tandem_mailbox.config import Settings
 from tandem_mailbox.emulator import host as simulator
 from tandem_mailbox.emulator.app import create_app as create_emulator
 from tandem_mailbox.emulator.world import Emulator
+from tandem_mailbox.mail.claim_category import category_for, is_claim
+from tandem_mailbox.store.record import Key, Person, Record
+
+SUPPORT, SALES = "support@contoso.com", "sales@contoso.com"
 
 DEMO_OFFICE_JS = "/simulator/office.js"
 
@@ -40,13 +45,65 @@ def demo_servers(
             "TANDEM_PUBLIC_URL": backend_server.url,
             "TANDEM_CA_BUNDLE": str(paths.ca_cert),
             "TANDEM_OFFICE_JS_URL": DEMO_OFFICE_JS,
+            # The demo's record starts afresh each time, with a few conversations already
+            # owned, noted and waiting (below).
+            "TANDEM_DATA_DIR": tempfile.mkdtemp(prefix="tandem-demo-"),
         }
     )
     app = create_app(settings)
+    seed_record(app.extensions["tandem"].record, emulator)
     app.register_blueprint(simulator.blueprint(emulator_server.url))
     backend_server.app = app
     backend_server.start()
     return backend_server, emulator_server, emulator
+
+
+def seed_record(record: Record, emulator: Emulator) -> None:
+    """A team's record visible from the first click: conversations of support@ and sales@
+    owned, noted and waiting, their claim categories in Exchange to match."""
+    ex = emulator.exchange
+    people = {p.upn: Person(p.oid, p.upn, p.name) for p in ex.people.values()}
+    lee, sam, pat = (people[f"{n}@contoso.com"] for n in ("lee", "sam", "pat"))
+    plan = [
+        # mailbox, nth customer message, owner, status, notes (author, text)
+        (SUPPORT, 1, sam, "pending", [(lee, "Refund approved by finance; waiting for the bank.")]),
+        (SUPPORT, 2, lee, "open", [(sam, "@lee@contoso.com this one is a reseller: be kind.")]),
+        (SUPPORT, 4, lee, "done", []),
+        (SUPPORT, 6, sam, "open", []),
+        (SALES, 1, pat, "pending", [(pat, "Quote sent; they decide on Friday.")]),
+    ]
+    with ex.lock:
+        for address, members in ((SUPPORT, (lee, sam)), (SALES, (pat,))):
+            mailbox = ex.mailboxes[address]
+            for member in members:
+                record.saw_member(mailbox.tenant_id, mailbox.guid, member)
+        for address, nth, owner, status, notes in plan:
+            mailbox = ex.mailboxes[address]
+            inbox = ex.well_known(mailbox, "inbox")
+            customers = sorted(
+                (
+                    i
+                    for i in mailbox.items.values()
+                    if i.kind == "message"
+                    and i.created_by == address  # the customers' own messages
+                    and inbox is not None
+                    and i.folder_id == inbox.id
+                ),
+                key=lambda i: str(i.data.get("receivedDateTime", "")),
+                reverse=True,
+            )
+            if len(customers) <= nth:
+                continue
+            item = customers[nth]
+            key = Key(mailbox.tenant_id, mailbox.guid, str(item.data["conversationId"]))
+            by = lee if address == SUPPORT else pat
+            record.assign(key, owner, by=by)
+            for author, text in notes:
+                record.add_note(key, text, by=author)
+            if status != "open":
+                record.set_status(key, status, by=owner)
+            kept = [c for c in item.data.get("categories", []) if not is_claim(c)]
+            item.data["categories"] = [*kept, category_for(owner.name, owner.upn)]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

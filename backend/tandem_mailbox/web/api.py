@@ -74,9 +74,7 @@ def item_context(caller: Caller) -> ResponseReturnValue:
 def _record_actions(bits: int) -> dict[str, dict[str, object]]:
     """What the record card may do here (the permission bits; Exchange still judges the
     owner's claim category)."""
-    return {
-        name: {"allowed": not permissions.missing(name, bits)} for name in permissions.RECORD
-    }
+    return {name: {"allowed": not permissions.missing(name, bits)} for name in permissions.RECORD}
 
 
 @bp.post("/items/record")
