@@ -123,7 +123,7 @@ const BUTTON_LABELS = Object.freeze({
  * The buttons for what the server sent: one per action (flag: one per state the item is not in;
  * mark read or unread: the one that applies to item.isRead), each allowed or not with the
  * server's reason. Actions this pane doesn't know are listed as such, never guessed at.
- * @param {Item | null | undefined} item
+ * @param {Pick<Item, "isRead" | "flag"> | null | undefined} item
  * @param {Record<string, ActionDecision> | null | undefined} actions
  * @returns {ButtonSpec[]}
  */

@@ -186,7 +186,7 @@ export function when(value, locale = undefined) {
 
 /**
  * The sentence describing the mailbox's kind.
- * @param {ItemContext} ctx
+ * @param {{state: ItemContext["state"], shared?: {owner?: string, targetMailbox?: string} | null}} ctx
  * @param {ShownAnswer | null} [answer]
  */
 export function kindText(ctx, answer) {

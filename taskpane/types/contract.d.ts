@@ -138,7 +138,8 @@ export interface Other {
   upn: string;
   name?: string;
   state: "viewing" | "replying" | string;
-  since?: string;
+  /** When they came (epoch seconds). */
+  since?: number;
 }
 
 /** POST /api/items/presence's answer. */

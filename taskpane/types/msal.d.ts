@@ -41,5 +41,5 @@ export interface MsalApi {
     configuration: Msal.Configuration,
     controller: Msal.IController,
   ) => Msal.IPublicClientApplication;
-  InteractionRequiredAuthError: new (...args: never[]) => Error;
+  InteractionRequiredAuthError: new (errorCode: string, correlationId: string) => Error;
 }
