@@ -247,13 +247,17 @@ export class AuthError extends Error {
 }
 
 /**
- * The members of MSAL.js's AuthError the pane reads, on anything thrown (each may be missing).
+ * The members of MSAL.js's AuthError the pane reads, each of which anything thrown may lack.
+ * @typedef {{name?: unknown, message?: unknown, errorCode?: unknown, errorMessage?: unknown,
+ *   subError?: unknown}} MsalErrorShape
+ */
+
+/**
+ * What was thrown, read as MSAL.js's AuthError (a member it lacks reads as undefined).
  * @param {unknown} error
- * @returns {{name?: unknown, message?: unknown, errorCode?: unknown, errorMessage?: unknown,
- *   subError?: unknown} | null | undefined}
  */
 function msalShape(error) {
-  return /** @type {{name?: unknown} | null | undefined} */ (error);
+  return /** @type {MsalErrorShape | null | undefined} */ (error);
 }
 
 /**
