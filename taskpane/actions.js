@@ -16,10 +16,56 @@ import {
 } from "./api.js";
 import { actionRows } from "./ui.js";
 
+/**
+ * @import { Explained, Seams } from "./api.js"
+ * @import { KnownMailbox } from "./context.js"
+ * @import { ActionAnswer, ActionDecision, ActionResult, ContextAnswer, Draft, Item, Upn }
+ *   from "./types/contract"
+ */
+
+/**
+ * A context answer as the pane shows it: the server's, or after an action whose context call
+ * failed, the one before with the action's item, no actions and why (`refreshProblem`).
+ * @typedef {Omit<ContextAnswer, "actions"> & {actions: ContextAnswer["actions"],
+ *   refreshProblem?: Explained}} ShownAnswer
+ */
+
+/**
+ * How an action went (ItemActions.perform).
+ * @typedef {{kind: "done", ctx: KnownMailbox, answer: ShownAnswer, message: string,
+ *     draft: Draft | null, gone: boolean}
+ *   | {kind: "conflict", message: string, holder: Upn | null, explained: Explained}
+ *   | {kind: "problem", explained: Explained}
+ *   | {kind: "busy"}} Outcome
+ */
+
+/** @typedef {"categorize"|"move"|"reply"|"respond"} FormName */
+
+/**
+ * One button of the actions card.
+ * @typedef {object} ButtonSpec
+ * @property {string} name  the action
+ * @property {string} key  unique within the card (flag has one per state)
+ * @property {string} label
+ * @property {boolean} allowed
+ * @property {string|null} reason  the server's, when refused
+ * @property {Record<string, unknown>|null} fields  what to post as it is (null: a form first)
+ * @property {FormName|null} form
+ * @property {boolean} known  whether this pane knows the action
+ */
+
+/**
+ * Where the item lives and who the person is, for the result's sentence.
+ * @typedef {{mailbox: string, me: string, own: boolean}} Where
+ */
+
 /** How long an action may run before the pane shows that it is working. */
 export const PROGRESS_DELAY_MS = 300;
 
-/** The words shown while an action runs longer than PROGRESS_DELAY_MS. */
+/**
+ * The words shown while an action runs longer than PROGRESS_DELAY_MS.
+ * @type {Readonly<Record<string, string>>}
+ */
 export const PROGRESS_TEXT = Object.freeze({
   claim: "Claiming the item…",
   release: "Releasing the claim…",
@@ -35,7 +81,10 @@ export const PROGRESS_TEXT = Object.freeze({
   respond: "Sending your response…",
 });
 
-/** Which actions open a small form first, and which form. */
+/**
+ * Which actions open a small form first, and which form.
+ * @type {Readonly<Record<string, FormName>>}
+ */
 export const FORMS = Object.freeze({
   categorize: "categorize",
   move: "move",
@@ -52,7 +101,10 @@ const FLAG_BUTTONS = Object.freeze({
   notFlagged: { label: "Clear flag", title: "Clear the flag" },
 });
 
-/** Button words, short enough for a 320 px pane; "…" where a form opens first. */
+/**
+ * Button words, short enough for a 320 px pane; "…" where a form opens first.
+ * @type {Readonly<Record<string, string>>}
+ */
 const BUTTON_LABELS = Object.freeze({
   claim: "Claim",
   release: "Release claim",
@@ -71,17 +123,20 @@ const BUTTON_LABELS = Object.freeze({
  * The buttons for what the server sent: one per action (flag: one per state the item is not in;
  * mark read or unread: the one that applies to item.isRead), each allowed or not with the
  * server's reason. Actions this pane doesn't know are listed as such, never guessed at.
- * @returns {{name: string, key: string, label: string, allowed: boolean, reason: string|null,
- *   fields: object|null, form: string|null, known: boolean}[]}
+ * @param {Pick<Item, "isRead" | "flag"> | null | undefined} item
+ * @param {Record<string, ActionDecision> | null | undefined} actions
+ * @returns {ButtonSpec[]}
  */
 export function buttonsFor(item, actions) {
+  /** @type {ButtonSpec[]} */
   const buttons = [];
   for (const row of actionRows(actions)) {
     const base = { name: row.name, allowed: row.allowed, reason: row.reason };
     if (row.name === "markRead" && item?.isRead === true) continue;
     if (row.name === "markUnread" && item?.isRead === false) continue;
     if (row.name === "flag") {
-      const now = item?.flag in FLAG_BUTTONS ? item.flag : "notFlagged";
+      const flag = item?.flag;
+      const now = flag && Object.hasOwn(FLAG_BUTTONS, flag) ? flag : "notFlagged";
       for (const [flag, words] of Object.entries(FLAG_BUTTONS)) {
         if (flag === now) continue;
         buttons.push({
@@ -110,17 +165,30 @@ export function buttonsFor(item, actions) {
   return buttons;
 }
 
-/** "support@contoso.com's Sent Items", or "your own Sent Items" for the person's own mailbox. */
+/**
+ * "support@contoso.com's Sent Items", or "your own Sent Items" for the person's own mailbox.
+ * @param {string | null | undefined} mailbox
+ * @param {string} me
+ * @param {string} folder
+ */
 function folderOf(mailbox, me, folder) {
   const box = String(mailbox ?? "").toLowerCase();
   if (!box || box === String(me ?? "").toLowerCase()) return `your own ${folder}`;
   return `${mailbox}'s ${folder}`;
 }
 
-/** What to call the message written. */
+/**
+ * What to call the message written.
+ * @type {Readonly<Record<string, string>>}
+ */
 const WRITTEN = Object.freeze({ reply: "reply", replyAll: "reply to all", forward: "forward" });
 
-/** The sentence for a reply, reply all or forward: drafted or sent, as whom, where the copy is. */
+/**
+ * The sentence for a reply, reply all or forward: drafted or sent, as whom, where the copy is.
+ * @param {string} name
+ * @param {ActionResult} result
+ * @param {Where} where
+ */
 function sendingMessage(name, result, where) {
   const what = WRITTEN[name] ?? "message";
   const me = where.me;
@@ -143,7 +211,10 @@ function sendingMessage(name, result, where) {
   return how + copy;
 }
 
-/** What to say when a send's request got no answer at all (the pane gave up, or the network). */
+/**
+ * What to say when a send's request got no answer at all (the pane gave up, or the network).
+ * @type {Readonly<Record<string, string>>}
+ */
 const UNANSWERED = Object.freeze({
   reply:
     "Tandem's server didn't answer, so your reply may or may not have gone out. Choose Check again: Tandem looks and sends it only if it surely wasn't sent.",
@@ -155,7 +226,10 @@ const UNANSWERED = Object.freeze({
     "Tandem's server didn't answer, so your response may or may not have been sent. Choose Check again: Tandem looks and responds only if it surely wasn't recorded.",
 });
 
-/** The answer's verbs for a meeting response. */
+/**
+ * The answer's verbs for a meeting response.
+ * @type {Readonly<Record<string, string>>}
+ */
 const RESPONDED = Object.freeze({
   accept: "accepted",
   tentativelyAccept: "tentatively accepted",
@@ -165,10 +239,11 @@ const RESPONDED = Object.freeze({
 /**
  * The sentence announcing what an action did, from the server's answer.
  * @param {string} name  the action
- * @param {{item: object|null, result: object}} answer  the action's answer
- * @param {{mailbox: string, me: string, own: boolean}} where  the mailbox and the person's upn
+ * @param {Partial<ActionAnswer> | null | undefined} answer  the action's answer
+ * @param {Where} where  the mailbox and the person's upn
  */
 export function resultMessage(name, answer, where) {
+  /** @type {ActionResult} */
   const result = answer?.result ?? {};
   const changed = result.changed !== false;
   switch (name) {
@@ -190,6 +265,7 @@ export function resultMessage(name, answer, where) {
       return names.length ? `Categories saved: ${names.join("; ")}.` : "Categories removed.";
     }
     case "flag": {
+      /** @type {Record<string, string>} */
       const words = {
         flagged: "flagged for follow-up",
         complete: "marked complete",
@@ -197,8 +273,8 @@ export function resultMessage(name, answer, where) {
       };
       if (result.flag === "notFlagged") return changed ? "Flag cleared." : "It wasn't flagged.";
       return changed
-        ? `The item is ${words[result.flag]}.`
-        : `It was already ${words[result.flag]}.`;
+        ? `The item is ${words[String(result.flag)]}.`
+        : `It was already ${words[String(result.flag)]}.`;
     }
     case "markRead":
     case "markUnread": {
@@ -223,10 +299,10 @@ export function resultMessage(name, answer, where) {
         ? `Assigned to ${holderName(result.assignee)}: Outlook shows them as its owner.`
         : "The conversation is nobody's now.";
     case "status": {
+      /** @type {Record<string, string>} */
       const words = { open: "Open", pending: "Waiting on the customer", done: "Done" };
-      return changed
-        ? `Status set to ${words[result.status] ?? result.status}.`
-        : "It already had that status.";
+      const status = result.status ?? "open";
+      return changed ? `Status set to ${words[status] ?? status}.` : "It already had that status.";
     }
     case "note":
       return "Your note is saved: the team sees it; nobody outside Tandem does.";
@@ -235,7 +311,7 @@ export function resultMessage(name, answer, where) {
     case "deleteNote":
       return "Your note is deleted.";
     case "respond": {
-      const verb = RESPONDED[result.response] ?? "answered";
+      const verb = (result.response && RESPONDED[result.response]) ?? "answered";
       const forWhom = where.own ? "" : ` for ${where.mailbox}`;
       return result.sent
         ? `You ${verb} the meeting${forWhom}; the organizer was sent your response.`
@@ -258,7 +334,7 @@ export function resultMessage(name, answer, where) {
  */
 export class ItemActions {
   /**
-   * @param {{seams?: import("./api.js").Seams, onBusy?: (busy: boolean, name: string) => void,
+   * @param {{seams?: Seams, onBusy?: (busy: boolean, name: string) => void,
    *   onProgress?: (text: string|null) => void, delayMs?: number}} [options]
    */
   constructor({
@@ -271,13 +347,24 @@ export class ItemActions {
     this.onBusy = onBusy;
     this.onProgress = onProgress;
     this.delayMs = delayMs;
+    /** @type {KnownMailbox | null} */
     this.ctx = null;
+    /** @type {ShownAnswer | null} */
     this.answer = null;
+    /** @type {string | null} the action under way */
     this.running = null;
+    /**
+     * The submission whose outcome isn't known for sure, with its Idempotency-Key.
+     * @type {{name: string, fields: Record<string, unknown>, same: string, key: string} | null}
+     */
     this.pending = null;
   }
 
-  /** The item now shown: its context and the server's context answer. */
+  /**
+   * The item now shown: its context and the server's context answer.
+   * @param {KnownMailbox} ctx
+   * @param {ShownAnswer} answer
+   */
   show(ctx, answer) {
     if (ctx?.itemId !== this.ctx?.itemId) this.pending = null;
     this.ctx = ctx;
@@ -288,6 +375,8 @@ export class ItemActions {
    * The submission of `name` with `fields`: the one still pending (the same action and fields,
    * whose outcome the pane doesn't know for sure) keeps its Idempotency-Key, so the server does
    * it once; anything else is a new submission with a new key.
+   * @param {string} name
+   * @param {Record<string, unknown>} fields
    */
   submission(name, fields) {
     const same = JSON.stringify([name, fields]);
@@ -296,13 +385,19 @@ export class ItemActions {
     return this.pending;
   }
 
-  /** Whether a submission's outcome is known for sure (a replay would answer the same). */
+  /**
+   * Whether a submission's outcome is known for sure (a replay would answer the same).
+   * @param {unknown} error
+   */
   static settled(error) {
     if (!(error instanceof ApiProblem)) return false;
     return [400, 403, 404, 422].includes(error.status) && error.code !== "send_outcome_unknown";
   }
 
-  /** The pending submission again, with its key: the server looks before it sends anything. */
+  /**
+   * The pending submission again, with its key: the server looks before it sends anything.
+   * @returns {Promise<Outcome>}
+   */
   async check() {
     if (!this.pending) return { kind: "busy" };
     return this.perform(this.pending.name, this.pending.fields);
@@ -313,7 +408,10 @@ export class ItemActions {
     return this.running !== null;
   }
 
-  /** Where the item lives and who the person is, for the result's sentence. */
+  /**
+   * Where the item lives and who the person is, for the result's sentence.
+   * @returns {Where}
+   */
   where() {
     const me = this.answer?.person?.upn ?? this.ctx?.person?.address ?? "";
     const mailbox = this.answer?.mailbox?.address ?? this.ctx?.mailbox ?? me;
@@ -323,6 +421,9 @@ export class ItemActions {
   /**
    * Runs one action with its fields; a second call while one runs is refused (`busy`), so a
    * double click sends one request.
+   * @param {string} name
+   * @param {Record<string, unknown>} [fields]
+   * @returns {Promise<Outcome>}
    */
   async perform(name, fields = {}) {
     if (this.running) return { kind: "busy" };
@@ -335,6 +436,8 @@ export class ItemActions {
       this.onProgress(PROGRESS_TEXT[name] ?? "Working…");
     }, this.delayMs);
     try {
+      // show() sets both: without them there is no item to act on (postAction refuses it too).
+      if (!ctx || !before) throw new RangeError("no item is shown");
       const answer = await postAction(
         ctx,
         name,
@@ -359,7 +462,14 @@ export class ItemActions {
     }
   }
 
-  /** The outcome of a successful action: the item at its (new) id, and what may be done now. */
+  /**
+   * The outcome of a successful action: the item at its (new) id, and what may be done now.
+   * @param {string} name
+   * @param {KnownMailbox} ctx
+   * @param {ShownAnswer} before
+   * @param {ActionAnswer} answer
+   * @returns {Promise<Outcome>}
+   */
   async after(name, ctx, before, answer) {
     const message = resultMessage(name, answer, this.where());
     const draft = answer?.result?.draft?.webLink ? answer.result.draft : null;
@@ -384,6 +494,10 @@ export class ItemActions {
    * A conflict names who holds the item (the problem's holder, or a claim that the item the
    * conflict carries shows and the pane's copy didn't: the backend reports a changed etag
    * before it looks at claims) or says it changed; anything else is explained.
+   * @param {unknown} error
+   * @param {ShownAnswer | null} [before]
+   * @param {string | null} [name]
+   * @returns {Outcome}
    */
   failed(error, before = null, name = null) {
     if (error instanceof ApiProblem && error.code === "conflict") {
@@ -395,6 +509,7 @@ export class ItemActions {
       return { kind: "conflict", message: explained.message, holder: error.holder, explained };
     }
     if (
+      name !== null &&
       SENDING_ACTIONS.has(name) &&
       error instanceof ApiProblem &&
       (error.code === "timeout" || error.code === "network_error")

@@ -4,6 +4,13 @@
 
 import { AuthError, SignIn } from "./auth.js";
 
+/**
+ * @import { ActionAnswer, ContextAnswer, ContextBody, Folder, Limits, PresenceAnswer, ProblemBody,
+ *   Upn } from "./types/contract"
+ * @import { ItemContext, KnownMailbox } from "./context.js"
+ * @import { TokenRequest } from "./auth.js"
+ */
+
 /** How long the pane waits for the backend before giving up on one request. */
 export const REQUEST_TIMEOUT_MS = 45000;
 
@@ -18,7 +25,10 @@ export const ACTION_TIMEOUT_MS = 100000;
 /** The margin the pane waits beyond the server's own worst case. */
 export const ACTION_TIMEOUT_MARGIN_MS = 15000;
 
-/** The pane's wait for an action on a server that said its worst case (seconds), else the default. */
+/**
+ * The pane's wait for an action on a server that said its worst case (seconds), else the default.
+ * @param {Limits | null} [limits]
+ */
 export function actionTimeoutMs(limits) {
   const seconds = Number(limits?.requestSeconds);
   if (!Number.isFinite(seconds) || seconds <= 0) return ACTION_TIMEOUT_MS;
@@ -37,7 +47,11 @@ export function newIdempotencyKey() {
 
 /** An error answer of the backend (RFC 9457 problem+json), or a request that never got one. */
 export class ApiProblem extends Error {
-  /** Keeps the problem's members: code, status, title, detail, requestId and the code's extras. */
+  /**
+   * Keeps the problem's members: code, status, title, detail, requestId and the code's extras.
+   * @param {ProblemBody} [problem]
+   * @param {number} [status]  the HTTP status (0: no answer)
+   */
   constructor(problem = {}, status = 0) {
     super(String(problem.detail ?? problem.title ?? `HTTP ${status}`));
     this.name = "ApiProblem";
@@ -51,17 +65,25 @@ export class ApiProblem extends Error {
     this.consentUrl = problem.consentUrl ?? null;
     // conflict: {upn, name} of the person whose claim is in the way, or the item's current
     // etag and the item as it is now when it changed since the pane read it.
+    /** @type {Upn | null} */
     this.holder = problem.holder && typeof problem.holder === "object" ? problem.holder : null;
     this.etag = typeof problem.etag === "string" ? problem.etag : null;
     this.item = problem.item && typeof problem.item === "object" ? problem.item : null;
     // throttled: the backend always sends retryAfter (seconds), parsed from Retry-After by the
     // one parser of the system, the backend's; the pane never reads the header itself.
-    this.retryAfter = Number.isFinite(problem.retryAfter) ? problem.retryAfter : null;
+    this.retryAfter =
+      typeof problem.retryAfter === "number" && Number.isFinite(problem.retryAfter)
+        ? problem.retryAfter
+        : null;
   }
 }
 
-/** 404 -> "not_found", as the backend names plain HTTP errors. */
+/**
+ * 404 -> "not_found", as the backend names plain HTTP errors.
+ * @param {number} status
+ */
 function snake(status) {
+  /** @type {Record<number, string>} */
   const names = {
     0: "network_error",
     400: "bad_request",
@@ -81,8 +103,12 @@ function snake(status) {
   return names[status] ?? `http_${status}`;
 }
 
-/** The JSON body the backend expects for an ItemContext ("shared" only outside the own mailbox). */
+/**
+ * The JSON body the backend expects for an ItemContext ("shared" only outside the own mailbox).
+ * @param {KnownMailbox} ctx
+ */
 export function bodyOf(ctx) {
+  /** @type {ContextBody} */
   const body = { itemId: ctx.itemId, itemType: ctx.itemType };
   if (ctx.state === "shared") {
     const { targetMailbox, targetRestUrl, owner, delegatePermissions } = ctx.shared;
@@ -91,7 +117,11 @@ export function bodyOf(ctx) {
   return body;
 }
 
-/** The headers of every call: the bearer token, JSON both ways, and the call's own. */
+/**
+ * The headers of every call: the bearer token, JSON both ways, and the call's own.
+ * @param {string} token
+ * @param {Record<string, string>} [extra]
+ */
 function headersOf(token, extra = {}) {
   return {
     Authorization: `Bearer ${token}`,
@@ -101,7 +131,17 @@ function headersOf(token, extra = {}) {
   };
 }
 
-/** One POST with the token; answers the JSON body or throws an ApiProblem. */
+/**
+ * One POST with the token; answers the JSON body or throws an ApiProblem.
+ * @param {typeof fetch} fetchImpl
+ * @param {string} url
+ * @param {string} token
+ * @param {object} body
+ * @param {number} timeoutMs
+ * @param {boolean} [keepalive]
+ * @param {Record<string, string>} [headers]
+ * @returns {Promise<object>}
+ */
 async function send(fetchImpl, url, token, body, timeoutMs, keepalive = false, headers = {}) {
   const controller = typeof AbortController === "function" ? new AbortController() : null;
   const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
@@ -116,11 +156,13 @@ async function send(fetchImpl, url, token, body, timeoutMs, keepalive = false, h
       ...(keepalive && { keepalive: true }),
     });
   } catch (error) {
-    const code = error?.name === "AbortError" ? "timeout" : "network_error";
-    throw new ApiProblem({ code, detail: String(error?.message ?? error) }, 0);
+    const thrown = /** @type {{name?: unknown, message?: unknown} | null | undefined} */ (error);
+    const code = thrown?.name === "AbortError" ? "timeout" : "network_error";
+    throw new ApiProblem({ code, detail: String(thrown?.message ?? error) }, 0);
   } finally {
     if (timer) clearTimeout(timer);
   }
+  /** @type {unknown} */
   let payload = null;
   try {
     payload = await response.json();
@@ -129,17 +171,21 @@ async function send(fetchImpl, url, token, body, timeoutMs, keepalive = false, h
   }
   if (response.ok && payload && typeof payload === "object") return payload;
   const problem =
-    payload && typeof payload === "object" && payload.code
-      ? payload
+    payload && typeof payload === "object" && "code" in payload && payload.code
+      ? /** @type {ProblemBody} */ (payload)
       : { title: response.statusText };
   const error = new ApiProblem(problem, response.status);
   if (response.ok) error.code = "bad_answer";
   throw error;
 }
 
+/** @type {SignIn | null} */
 let defaultSignIn = null;
 
-/** A token from the page's one SignIn (main.js passes its own; this is for other callers). */
+/**
+ * A token from the page's one SignIn (main.js passes its own; this is for other callers).
+ * @param {TokenRequest} request
+ */
 function signInToken(request) {
   if (!defaultSignIn) defaultSignIn = new SignIn();
   return defaultSignIn.token(request);
@@ -148,11 +194,11 @@ function signInToken(request) {
 /**
  * @typedef {object} Seams
  * @property {typeof fetch} [fetch]
- * @property {(request: {authChallenge?: string, fresh?: boolean}) => Promise<string>} [getToken]
+ * @property {(request: TokenRequest) => Promise<string>} [getToken]
  * @property {string} [baseUrl]
  * @property {number} [timeoutMs]
  * @property {boolean} [keepalive]  let the request outlive the page (presence's "gone")
- * @property {(token: string) => void} [onToken]  told every token a request goes out with
+ * @property {((token: string) => void) | null} [onToken]  told every token a request goes out with
  * @property {Record<string, string>} [headers]  the call's own headers (Idempotency-Key)
  */
 
@@ -163,6 +209,7 @@ function signInToken(request) {
  * @param {string} path  the route, such as /api/items/context
  * @param {object} body
  * @param {Seams} [seams]
+ * @returns {Promise<object>}  the answer's JSON object
  */
 export async function request(
   path,
@@ -200,7 +247,11 @@ export async function request(
   }
 }
 
-/** Refuses contexts the backend has no business hearing about (unknown mailbox, no item). */
+/**
+ * Refuses contexts the backend has no business hearing about (unknown mailbox, no item).
+ * @param {ItemContext | null | undefined} ctx
+ * @returns {KnownMailbox}
+ */
 function checked(ctx) {
   if (ctx?.state !== "own" && ctx?.state !== "shared") {
     throw new RangeError(`no backend call for a context in state ${ctx?.state}`);
@@ -210,21 +261,25 @@ function checked(ctx) {
 
 /**
  * POST /api/items/context for the item: what may be done with it, and its summary.
- * @param {import("./context.js").ItemContext} ctx  an own or shared context
+ * @param {ItemContext | null} ctx  an own or shared context
  * @param {Seams} [seams]
+ * @returns {Promise<ContextAnswer>}
  */
 export async function postContext(ctx, seams = {}) {
-  return request("/api/items/context", bodyOf(checked(ctx)), seams);
+  const answer = await request("/api/items/context", bodyOf(checked(ctx)), seams);
+  return /** @type {ContextAnswer} */ (answer);
 }
 
 /**
  * POST /api/items/actions/<action>: the context, the etag the pane last saw, and the action's
  * own fields (docs/api.md), with the submission's Idempotency-Key: the same key for a
  * retry of the same submission, so the server does it once. Answers {action, item, result}.
- * @param {import("./context.js").ItemContext} ctx
+ * @param {ItemContext | null} ctx
  * @param {string} action  claim, release, categorize, flag, markRead, ..., respond
- * @param {{etag?: string|null, fields?: object, key?: string|null, timeoutMs?: number}} what
+ * @param {{etag?: string|null, fields?: Record<string, unknown>, key?: string|null,
+ *   timeoutMs?: number}} [what]
  * @param {Seams} [seams]
+ * @returns {Promise<ActionAnswer>}
  */
 export async function postAction(
   ctx,
@@ -232,45 +287,53 @@ export async function postAction(
   { etag = null, fields = {}, key = null, timeoutMs = ACTION_TIMEOUT_MS } = {},
   seams = {},
 ) {
+  /** @type {Record<string, unknown>} */
   const body = { ...bodyOf(checked(ctx)), ...fields };
   if (etag) body.etag = etag;
   const headers = key ? { ...(seams.headers ?? {}), "Idempotency-Key": key } : seams.headers;
-  return request(`/api/items/actions/${encodeURIComponent(action)}`, body, {
+  const answer = await request(`/api/items/actions/${encodeURIComponent(action)}`, body, {
     timeoutMs,
     ...seams,
     ...(headers && { headers }),
   });
+  return /** @type {ActionAnswer} */ (answer);
 }
 
 /**
  * POST /api/mailbox/folders: the folders of the item's mailbox the person can see, each with
  * its path (Inbox/Escalations), for the move picker.
- * @param {import("./context.js").ItemContext} ctx
+ * @param {ItemContext | null} ctx
  * @param {Seams} [seams]
+ * @returns {Promise<Folder[]>}
  */
 export async function postFolders(ctx, seams = {}) {
-  const answer = await request("/api/mailbox/folders", bodyOf(checked(ctx)), seams);
+  const answer = /** @type {{folders?: Folder[]}} */ (
+    await request("/api/mailbox/folders", bodyOf(checked(ctx)), seams)
+  );
   return Array.isArray(answer.folders) ? answer.folders : [];
 }
 
 /**
  * POST /api/items/presence: the person is viewing or replying to the item, or gone from it.
  * Answers {others: [{upn, name, state, since}], ttl}.
- * @param {import("./context.js").ItemContext} ctx
+ * @param {ItemContext | null} ctx
  * @param {"viewing"|"replying"|"gone"} state
  * @param {Seams} [seams]
+ * @returns {Promise<PresenceAnswer>}
  */
 export async function postPresence(ctx, state, seams = {}) {
-  return request("/api/items/presence", { ...bodyOf(checked(ctx)), state }, seams);
+  const answer = await request("/api/items/presence", { ...bodyOf(checked(ctx)), state }, seams);
+  return /** @type {PresenceAnswer} */ (answer);
 }
 
 /**
  * "gone" as the page unloads: sent at once with a token the pane already holds (there is no
  * time to ask for one), through fetch with keepalive, since navigator.sendBeacon can't carry
  * the bearer token. Nothing waits for the answer.
- * @param {import("./context.js").ItemContext} ctx
+ * @param {ItemContext | null} ctx
  * @param {string} token
  * @param {{fetch?: typeof fetch, baseUrl?: string}} [seams]
+ * @returns {Promise<Response | null>}
  */
 export function presenceGoneNow(
   ctx,
@@ -293,7 +356,10 @@ export function presenceGoneNow(
   }
 }
 
-/** Only https links are offered to the person (the consent page is Entra ID's). */
+/**
+ * Only https links are offered to the person (the consent page is Entra ID's).
+ * @param {unknown} value
+ */
 export function safeHttpsUrl(value) {
   try {
     const url = new URL(String(value));
@@ -303,12 +369,18 @@ export function safeHttpsUrl(value) {
   }
 }
 
-/** The conflict's holder by name, else by upn, or "" when no claim was in the way. */
+/**
+ * The conflict's holder by name, else by upn, or "" when no claim was in the way.
+ * @param {{name?: string, upn?: string} | null | undefined} holder
+ */
 export function holderName(holder) {
   return String(holder?.name || holder?.upn || "").trim();
 }
 
-/** Each contract code as a sentence saying what happened and what to do. */
+/**
+ * Each contract code as a sentence saying what happened and what to do.
+ * @type {Readonly<Record<string, (problem: ApiProblem) => string>>}
+ */
 export const PROBLEM_MESSAGES = Object.freeze({
   invalid_request: (p) =>
     `Tandem sent its server a request it couldn't accept${p.field ? ` (${p.field})` : ""}. ` +
@@ -361,6 +433,21 @@ export const PROBLEM_MESSAGES = Object.freeze({
     "Microsoft 365 didn't confirm your message, so it may or may not have gone out. Tandem won't send it again by itself: choose Check again.",
 });
 
+/**
+ * A failure as the pane shows it.
+ * @typedef {object} Explained
+ * @property {string} code  the contract's code (auth_<code> for a sign-in failure)
+ * @property {string} title
+ * @property {string} message  the sentence, with its fix
+ * @property {boolean} retry  whether Try again makes sense
+ * @property {boolean} check  whether Check again (the same submission) makes sense
+ * @property {number|null} retryAfter  seconds to wait before Try again (throttling)
+ * @property {{href: string, text: string}|null} link  a page to open (consent)
+ * @property {string|null} requestId
+ * @property {number|null} officeCode
+ * @property {string|null} msalCode
+ */
+
 /** Codes whose own sentence (the server's detail) says more than the pane's would. */
 const SERVER_WORDS = new Set(["send_outcome_unknown"]);
 
@@ -390,10 +477,8 @@ const FINAL = new Set([
  * send_outcome_unknown is never "Try again" (that could send twice) but "Check again": the same
  * submission, whose key makes the server look before it sends.
  * @param {unknown} error  an ApiProblem, an AuthError or anything thrown
- * @param {{action?: string}} [about]  the action the error answered, if any
- * @returns {{code: string, title: string, message: string, retry: boolean, check: boolean,
- *   retryAfter: number|null, link: {href: string, text: string}|null, requestId: string|null,
- *   officeCode: number|null, msalCode: string|null}}
+ * @param {{action?: string|null}} [about]  the action the error answered, if any
+ * @returns {Explained}
  */
 export function explain(error, { action = null } = {}) {
   if (error instanceof AuthError) {
@@ -411,10 +496,14 @@ export function explain(error, { action = null } = {}) {
     };
   }
   if (error instanceof ApiProblem) {
-    const words = PROBLEM_MESSAGES[error.code];
+    // Own members only: a code such as "toString" is no sentence of the table.
+    const words = Object.hasOwn(PROBLEM_MESSAGES, error.code)
+      ? PROBLEM_MESSAGES[error.code]
+      : undefined;
     const own =
       error.detail &&
-      (SERVER_WORDS.has(error.code) || (SENDING_ACTIONS.has(action) && SEND_WORDS.has(error.code)));
+      (SERVER_WORDS.has(error.code) ||
+        (action !== null && SENDING_ACTIONS.has(action) && SEND_WORDS.has(error.code)));
     const message = own
       ? String(error.detail)
       : words

@@ -9,13 +9,42 @@
 // Both paths share the fallback rule (which NAA failure means "use the legacy path") and one
 // table of sentences.
 
+/**
+ * @import { SilentRequest } from "@azure/msal-browser"
+ * @import { MsalApi, NaaClient } from "./types/msal"
+ */
+
+/**
+ * What a caller asks of the sign-in: `authChallenge` is the claims of an interaction_required
+ * problem, `fresh` skips MSAL.js's cache after token_expired.
+ * @typedef {{authChallenge?: string, fresh?: boolean}} TokenRequest
+ */
+
+/**
+ * The add-in's identity, from the manifest's WebApplicationInfo.
+ * @typedef {{clientId: string, resource: string, scope: string}} App
+ */
+
+/**
+ * MSAL.js's client on the NAA path, its namespace, and the API scope it asks for.
+ * @typedef {{pca: NaaClient, msal: MsalApi, scope: string}} Naa
+ */
+
+/**
+ * Which path signed the person in, and its small print (SignIn.describe()).
+ * @typedef {{path: "naa"|"legacy", text: string, fallback: string|null}} SignInDescription
+ */
+
 /** Pause before the one silent retry after 13008, so Office's previous call can finish. */
 export const RETRY_DELAY_MS = 400;
 
 /** Code used when the running Outlook lacks IdentityAPI 1.3 (checked at run time, not declared). */
 export const UNSUPPORTED = "identity-api-unsupported";
 
-/** Every getAccessToken error code (13000–13013, 50001) with what the person can do about it. */
+/**
+ * Every getAccessToken error code (13000–13013, 50001) with what the person can do about it.
+ * @type {Readonly<Record<string | number, string>>}
+ */
 export const AUTH_MESSAGES = Object.freeze({
   [UNSUPPORTED]:
     "This version of Outlook can't sign add-ins in: it offers neither nested app authentication (NestedAppAuth 1.1) " +
@@ -65,7 +94,10 @@ export const AUTH_MESSAGES = Object.freeze({
     "(in a browser, clear the cache and reload); if that doesn't help, update Office.",
 });
 
-/** Codes after which trying again can help without anyone changing a setting. */
+/**
+ * Codes after which trying again can help without anyone changing a setting.
+ * @type {Set<string | number>}
+ */
 const RETRYABLE = new Set([
   "empty-token",
   "unknown",
@@ -96,6 +128,7 @@ export const PATH_TEXT = Object.freeze({
  * MSAL.js error codes of the NAA path (AuthError.errorCode; BridgeStatusCode as MSAL maps it)
  * with what the person can do about it. consent_required is the pane's own name for a refusal
  * whose Entra code says consent is missing (AADSTS65001, 65004, 90094).
+ * @type {Readonly<Record<string, string>>}
  */
 export const NAA_MESSAGES = Object.freeze({
   interaction_required:
@@ -139,6 +172,7 @@ const NAA_RETRYABLE = new Set([
  * serves (ACCOUNT_UNAVAILABLE: Outlook.com and Gmail mailboxes), or consent is missing, which
  * Office's pre-authorized client doesn't need for access_as_user (the backend then reports what
  * the on-behalf-of exchange still lacks, with its admin-consent link).
+ * @type {Set<string | number>}
  */
 const NAA_FALLBACK = new Set([
   "nested_app_auth_bridge_disabled",
@@ -149,14 +183,21 @@ const NAA_FALLBACK = new Set([
 /** Entra codes that say consent is missing: 65001 not consented, 65004 declined, 90094 admin approval. */
 const CONSENT_CODES = /AADSTS(65001|65004|90094|90095)\b/;
 
-/** The sentence for a getAccessToken error code, with a generic one for codes nobody documented. */
+/**
+ * The sentence for a getAccessToken error code, with a generic one for codes nobody documented.
+ * @param {string | number} code
+ */
 export function authMessage(code) {
   if (Object.hasOwn(AUTH_MESSAGES, code)) return AUTH_MESSAGES[code];
   const which = typeof code === "number" ? `error ${code}` : "it gave no error code";
   return `Office couldn't sign you in (${which}). Choose Try again; if it happens again, sign out of Office and back in.`;
 }
 
-/** The sentence for an MSAL.js error code of the NAA path. */
+/**
+ * The sentence for an MSAL.js error code of the NAA path.
+ * @param {string} code
+ * @param {unknown} [kind]  the error's name (ServerError: Entra ID refused)
+ */
 export function naaMessage(code, kind = "") {
   if (Object.hasOwn(NAA_MESSAGES, code)) return NAA_MESSAGES[code];
   if (kind === "ServerError") return NAA_MESSAGES.server;
@@ -168,32 +209,63 @@ export function naaMessage(code, kind = "") {
  * error code for NAA (`source` says which), `message` the sentence to show.
  */
 export class AuthError extends Error {
-  /** Wraps Office's error object (or nothing) with its plain sentence. */
+  /**
+   * Wraps Office's error object (or nothing) with its plain sentence.
+   * @param {string | number} code
+   * @param {{name?: string, message?: string} | null} [officeError]
+   */
   constructor(code, officeError = null) {
     super(authMessage(code));
     this.name = "AuthError";
+    /** @type {"office" | "msal"} */
     this.source = "office";
     this.code = code;
     this.retryable = RETRYABLE.has(code);
     this.officeName = officeError?.name ?? null;
     this.officeMessage = officeError?.message ?? null;
+    /** @type {unknown} MSAL.js's error name (NAA path) */
+    this.msalName = null;
+    /** @type {unknown} MSAL.js's errorMessage or message (NAA path) */
+    this.msalMessage = null;
   }
 
-  /** The pane's AuthError for an error MSAL.js threw on the NAA path. */
+  /**
+   * The pane's AuthError for an error MSAL.js threw on the NAA path.
+   * @param {unknown} error
+   */
   static fromMsal(error) {
+    const thrown = msalShape(error);
     const code = msalCode(error);
     const failure = new AuthError(code);
-    failure.message = naaMessage(code, error?.name);
+    failure.message = naaMessage(code, thrown?.name);
     failure.source = "msal";
-    failure.retryable = NAA_RETRYABLE.has(code) || error?.name === "ServerError";
-    failure.msalName = error?.name ?? null;
-    failure.msalMessage = error?.errorMessage ?? error?.message ?? null;
+    failure.retryable = NAA_RETRYABLE.has(code) || thrown?.name === "ServerError";
+    failure.msalName = thrown?.name ?? null;
+    failure.msalMessage = thrown?.errorMessage ?? thrown?.message ?? null;
     return failure;
   }
 }
 
-/** MSAL.js's error code, or consent_required when Entra's words say consent is missing. */
-export function msalCode(error) {
+/**
+ * The members of MSAL.js's AuthError the pane reads, each of which anything thrown may lack.
+ * @typedef {{name?: unknown, message?: unknown, errorCode?: unknown, errorMessage?: unknown,
+ *   subError?: unknown}} MsalErrorShape
+ */
+
+/**
+ * What was thrown, read as MSAL.js's AuthError (a member it lacks reads as undefined).
+ * @param {unknown} error
+ */
+function msalShape(error) {
+  return /** @type {MsalErrorShape | null | undefined} */ (error);
+}
+
+/**
+ * MSAL.js's error code, or consent_required when Entra's words say consent is missing.
+ * @param {unknown} thrown
+ */
+export function msalCode(thrown) {
+  const error = msalShape(thrown);
   const code = String(error?.errorCode || "unknown");
   const words = `${error?.errorMessage ?? ""} ${error?.subError ?? ""}`;
   if (
@@ -206,14 +278,21 @@ export function msalCode(error) {
   return code;
 }
 
-/** Whether MSAL.js says only the person can go on (InteractionRequiredAuthError). */
+/**
+ * Whether MSAL.js says only the person can go on (InteractionRequiredAuthError).
+ * @param {unknown} error
+ * @param {MsalApi} msal
+ */
 function needsInteraction(error, msal) {
   if (msal?.InteractionRequiredAuthError && error instanceof msal.InteractionRequiredAuthError)
     return true;
-  return error?.name === "InteractionRequiredAuthError";
+  return msalShape(error)?.name === "InteractionRequiredAuthError";
 }
 
-/** Whether the running Outlook supports Office.auth.getAccessToken (IdentityAPI 1.3). */
+/**
+ * Whether the running Outlook supports Office.auth.getAccessToken (IdentityAPI 1.3).
+ * @param {typeof Office} office
+ */
 export function identityApiSupported(office) {
   const requirements = office?.context?.requirements;
   if (typeof office?.auth?.getAccessToken !== "function") return false;
@@ -221,7 +300,10 @@ export function identityApiSupported(office) {
   return Boolean(requirements.isSetSupported("IdentityAPI", "1.3"));
 }
 
-/** Whether Outlook offers nested app authentication: NestedAppAuth 1.1, checked at run time only. */
+/**
+ * Whether Outlook offers nested app authentication: NestedAppAuth 1.1, checked at run time only.
+ * @param {typeof Office} office
+ */
 export function naaSupported(office) {
   const requirements = office?.context?.requirements;
   if (typeof requirements?.isSetSupported !== "function") return false;
@@ -232,6 +314,8 @@ export function naaSupported(office) {
  * The add-in's client id and Application ID URI from the manifest's WebApplicationInfo: the
  * same values Office's legacy sign-in reads, so both paths ask for the same API. Microsoft's
  * rule: the Resource ends with the client id.
+ * @param {unknown} xml  the manifest's text
+ * @returns {App}
  */
 export function appOfManifest(xml) {
   const block = /<WebApplicationInfo>([\s\S]*?)<\/WebApplicationInfo>/.exec(String(xml))?.[1] ?? "";
@@ -245,14 +329,20 @@ export function appOfManifest(xml) {
   return { clientId, resource, scope: `${resource}/access_as_user` };
 }
 
-/** Fetches the deployment's manifest and reads the app's identity from it. */
+/**
+ * Fetches the deployment's manifest and reads the app's identity from it.
+ * @returns {Promise<App>}
+ */
 async function fetchApp() {
   const response = await fetch(APP_MANIFEST, { credentials: "same-origin" });
   if (!response.ok) throw new Error(`${APP_MANIFEST} answered ${response.status}`);
   return appOfManifest(await response.text());
 }
 
-/** Loads MSAL.js's browser build (it defines globalThis.msal) once, from the pane's own origin. */
+/**
+ * Loads MSAL.js's browser build (it defines globalThis.msal) once, from the pane's own origin.
+ * @returns {Promise<MsalApi>}
+ */
 function loadMsal() {
   if (globalThis.msal?.createNestablePublicClientApplication)
     return Promise.resolve(globalThis.msal);
@@ -268,13 +358,20 @@ function loadMsal() {
   });
 }
 
-/** Office's numeric error code, or a string naming what went wrong. */
+/**
+ * Office's numeric error code, or a string naming what went wrong.
+ * @param {unknown} error
+ */
 function codeOf(error) {
-  const code = Number(error?.code);
+  const code = Number(/** @type {{code?: unknown} | null | undefined} */ (error)?.code);
   return Number.isFinite(code) ? code : "unknown";
 }
 
-/** Resolves after `ms` milliseconds. */
+/**
+ * Resolves after `ms` milliseconds.
+ * @param {number} ms
+ * @returns {Promise<void>}
+ */
 function pause(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -285,8 +382,8 @@ function pause(ms) {
  */
 export class SignIn {
   /**
-   * @param {{office?: any, loadMsal?: () => Promise<any>, fetchApp?: () => Promise<{clientId: string,
-   *   resource: string, scope: string}>, retryDelayMs?: number}} [seams]
+   * @param {{office?: typeof Office, loadMsal?: () => Promise<MsalApi>,
+   *   fetchApp?: () => Promise<App>, retryDelayMs?: number}} [seams]
    */
   constructor({
     office = globalThis.Office,
@@ -298,13 +395,17 @@ export class SignIn {
     this.loadMsal = load;
     this.fetchApp = app;
     this.retryDelayMs = retryDelayMs;
+    /** @type {"naa" | "legacy" | null} */
     this.path = null;
+    /** @type {string | null} why NAA wasn't used */
     this.fallback = null;
-    this.pca = null;
-    this.msal = null;
-    this.scope = null;
+    /** @type {Naa | null} set when NAA was chosen */
+    this.naa = null;
+    /** @type {Promise<void> | null} */
     this.choosing = null;
+    /** @type {Promise<string> | null} */
     this.pending = null;
+    /** @type {string | null} */
     this.last = null;
   }
 
@@ -313,7 +414,7 @@ export class SignIn {
    * (passed to MSAL.js as claims, to Office as authChallenge); `fresh` skips MSAL.js's cache
    * after token_expired (Office's getAccessToken refreshes on its own). A plain call joins one
    * already in flight.
-   * @param {{authChallenge?: string, fresh?: boolean}} [request]
+   * @param {TokenRequest} [request]
    * @returns {Promise<string>}
    */
   token({ authChallenge, fresh = false } = {}) {
@@ -330,7 +431,7 @@ export class SignIn {
    * A token for background calls (presence, every few seconds): the last one handed out, as
    * long as there is one, so they never make Outlook sign in on their own; a fresh or
    * challenged request (after token_expired, interaction_required) goes to token().
-   * @param {{authChallenge?: string, fresh?: boolean}} [request]
+   * @param {TokenRequest} [request]
    * @returns {Promise<string>}
    */
   reuse(request = {}) {
@@ -338,26 +439,37 @@ export class SignIn {
     return this.token(request);
   }
 
-  /** Remembers the token a request answers, for reuse(). */
+  /**
+   * Remembers the token a request answers, for reuse().
+   * @param {Promise<string>} pending
+   */
   async keep(pending) {
     const token = await pending;
     this.last = token;
     return token;
   }
 
-  /** Which path signed the person in, its small print, and why NAA wasn't used (if it wasn't). */
+  /**
+   * Which path signed the person in, its small print, and why NAA wasn't used (if it wasn't).
+   * @returns {SignInDescription | null}
+   */
   describe() {
     if (!this.path) return null;
     return { path: this.path, text: PATH_TEXT[this.path], fallback: this.fallback };
   }
 
-  /** One token, through the chosen path; a "not available here" NAA failure moves to legacy. */
+  /**
+   * One token, through the chosen path; a "not available here" NAA failure moves to legacy.
+   * @param {string | undefined} authChallenge
+   * @param {boolean} fresh
+   * @returns {Promise<string>}
+   */
   async request(authChallenge, fresh) {
     if (!this.choosing) this.choosing = this.choose();
     await this.choosing;
-    if (this.path === "naa") {
+    if (this.path === "naa" && this.naa) {
       try {
-        return await this.naaToken(authChallenge, fresh);
+        return await this.naaToken(this.naa, authChallenge, fresh);
       } catch (error) {
         const failure = error instanceof AuthError ? error : AuthError.fromMsal(error);
         if (!NAA_FALLBACK.has(failure.code) || !identityApiSupported(this.office)) throw failure;
@@ -396,43 +508,52 @@ export class SignIn {
         this.useLegacy("Outlook reported NestedAppAuth 1.1 but offered MSAL.js no bridge");
         return;
       }
-      this.pca = pca;
-      this.msal = msal;
-      this.scope = app.scope;
+      this.naa = { pca, msal, scope: app.scope };
       this.path = "naa";
     } catch (error) {
-      this.useLegacy(`nested app authentication couldn't start: ${error?.message ?? error}`);
+      const message = /** @type {{message?: unknown} | null | undefined} */ (error)?.message;
+      this.useLegacy(`nested app authentication couldn't start: ${message ?? error}`);
     }
   }
 
-  /** Switches to Office.auth.getAccessToken for the rest of this page, noting why. */
+  /**
+   * Switches to Office.auth.getAccessToken for the rest of this page, noting why.
+   * @param {string} reason
+   */
   useLegacy(reason) {
     this.path = "legacy";
     this.fallback = reason;
   }
 
-  /** The person's account as MSAL.js knows it from Outlook: the one Office says is signed in. */
-  account() {
+  /**
+   * The person's account as MSAL.js knows it from Outlook: the one Office says is signed in.
+   * @param {NaaClient} pca
+   */
+  account(pca) {
     const upn = this.office?.context?.mailbox?.userProfile?.emailAddress;
-    return (upn && this.pca.getAccountByUsername?.(upn)) || undefined;
+    return (upn && pca.getAccountByUsername?.(upn)) || undefined;
   }
 
   /**
    * acquireTokenSilent for the API scope (MSAL.js's cache first, then Outlook); acquireTokenPopup
    * only when that fails with an interaction error, passing the claims challenge through.
+   * @param {Naa} naa
+   * @param {string | undefined} claims
+   * @param {boolean} forceRefresh
    */
-  async naaToken(claims, forceRefresh) {
-    const scopes = [this.scope];
-    const account = this.account();
+  async naaToken({ pca, msal, scope }, claims, forceRefresh) {
+    const scopes = [scope];
+    const account = this.account(pca);
+    /** @type {SilentRequest} */
     const silent = { scopes, ...(account && { account }), ...(claims && { claims }) };
     if (forceRefresh) silent.forceRefresh = true;
     let result;
     try {
-      result = await this.pca.acquireTokenSilent(silent);
+      result = await pca.acquireTokenSilent(silent);
     } catch (error) {
-      if (!needsInteraction(error, this.msal)) throw AuthError.fromMsal(error);
+      if (!needsInteraction(error, msal)) throw AuthError.fromMsal(error);
       try {
-        result = await this.pca.acquireTokenPopup({
+        result = await pca.acquireTokenPopup({
           scopes,
           ...(account && { account }),
           ...(claims && { claims }),
@@ -451,10 +572,13 @@ export class SignIn {
    * Office.auth.getAccessToken, never with forMSGraphAccess (Microsoft: a sideloaded Outlook
    * add-in then gets 13012); retried silently at most once, only for 13008 (a previous call
    * still in progress).
+   * @param {string | undefined} authChallenge
+   * @returns {Promise<string>}
    */
   async legacyToken(authChallenge) {
     const office = this.office;
     if (!identityApiSupported(office)) throw new AuthError(UNSUPPORTED);
+    /** @type {Office.AuthOptions} */
     const options = { allowSignInPrompt: true, allowConsentPrompt: true };
     if (authChallenge) options.authChallenge = authChallenge;
     for (let attempt = 1; ; attempt += 1) {
@@ -467,7 +591,7 @@ export class SignIn {
           await pause(this.retryDelayMs);
           continue;
         }
-        throw new AuthError(code, error);
+        throw new AuthError(code, /** @type {{name?: string, message?: string}} */ (error));
       }
       if (typeof token !== "string" || token === "") throw new AuthError("empty-token");
       return token;

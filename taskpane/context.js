@@ -4,67 +4,120 @@
 /** How long getSharedPropertiesAsync may take before the context counts as unknown. */
 export const SHARED_PROPERTIES_TIMEOUT_MS = 5000;
 
+/** @import { Address, SharedBody } from "./types/contract" */
+
 /**
- * @typedef {object} SharedContext
- * @property {string} targetMailbox  the mailbox Graph is called on (an address or an id)
- * @property {string} targetRestUrl  what Office reports as the REST base (the backend maps it to Graph)
- * @property {string} owner          the owner's address
- * @property {number} delegatePermissions  the six-bit mask Office reports
+ * @typedef {object} Person  the signed-in person, as Office's userProfile names them
+ * @property {string} name
+ * @property {string} address
  */
 
 /**
- * @typedef {object} ItemContext
- * @property {"none"|"own"|"shared"|"unknown"} state
- * @property {string} [reason]      why the state is none or unknown (nothing-selected, unsaved,
- *                                  failed, timeout, empty)
- * @property {string} [detail]      Office's own words for a failure
- * @property {string|null} mailbox  the address the pane acts on (null when unknown or none)
- * @property {{name: string, address: string}} person  the signed-in person, from userProfile
- * @property {string} [itemId]      REST (v2.0) form, what Graph and the backend need
- * @property {string} [ewsId]       EWS form, as Office hands it over
- * @property {"message"|"appointment"} [itemType]
+ * @typedef {object} SelectedItem  a saved message or appointment Office has selected
+ * @property {Person} person
+ * @property {string} itemId  REST (v2.0) form, what Graph and the backend need
+ * @property {string} ewsId   EWS form, as Office hands it over
+ * @property {"message"|"appointment"} itemType
+ * @property {string} subject
+ * @property {Address|null} from  the sender (messages) or organizer (appointments)
+ */
+
+/**
+ * @typedef {object} NoItem  nothing to act on: no selection, an unsaved item, another kind of item
+ * @property {"none"} state
+ * @property {"nothing-selected"|"unsaved"|"unsupported-item"} reason
+ * @property {null} mailbox
+ * @property {Person} person
+ * @property {"message"|"appointment"|null} [itemType]  null for a kind Tandem doesn't handle
  * @property {string} [subject]
- * @property {{name: string, address: string}|null} [from]
- * @property {SharedContext|null} [shared]
+ * @property {Address|null} [from]
+ * @property {string} [ewsId]
+ * @property {string} [itemId]
  */
 
-/** Office's delegatePermissions as a number 0..63 (a numeric string counts; anything else is 0). */
+/**
+ * @typedef {SelectedItem & {state: "unknown", reason: "failed"|"timeout"|"empty", detail: string,
+ *   mailbox: null, shared: null}} UnknownMailbox  Office didn't say where the item lives (no actions)
+ */
+
+/**
+ * @typedef {SelectedItem & {state: "own", mailbox: string|null, shared: null}} OwnMailbox
+ *   the person's own mailbox (`mailbox` names it, null when Office gave no address)
+ */
+
+/**
+ * @typedef {SelectedItem & {state: "shared", mailbox: string, shared: SharedBody}} SharedMailbox
+ *   a shared mailbox or delegate folder: `shared` is what getSharedPropertiesAsync answered
+ */
+
+/** @typedef {OwnMailbox|SharedMailbox} KnownMailbox  the contexts the backend hears about */
+
+/** @typedef {NoItem|UnknownMailbox|KnownMailbox} ItemContext */
+
+/** @typedef {NonNullable<Office.Mailbox["item"]>} OfficeItem  the selected item as Office types it */
+
+/**
+ * Office's delegatePermissions as a number 0..63 (a numeric string counts; anything else is 0).
+ * @param {unknown} value
+ */
 function bitsOf(value) {
   const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
   if (typeof number !== "number" || !Number.isInteger(number) || number < 0) return 0;
   return number & 63;
 }
 
-/** The Office.MailboxEnums value, or Office's documented literal when the enum is missing. */
-function enumValue(office, group, name, fallback) {
-  return office?.MailboxEnums?.[group]?.[name] ?? fallback;
-}
-
-/** "message" or "appointment" from Office's item type (null for anything else). */
+/**
+ * "message" or "appointment" from Office's item type (null for anything else); Office's
+ * documented literals where the enum is missing.
+ * @param {typeof Office} office
+ * @param {OfficeItem} item
+ * @returns {"message"|"appointment"|null}
+ */
 function itemTypeOf(office, item) {
+  const types = office?.MailboxEnums?.ItemType;
   const type = item.itemType;
-  if (type === enumValue(office, "ItemType", "Message", "message")) return "message";
-  if (type === enumValue(office, "ItemType", "Appointment", "appointment")) return "appointment";
+  if (type === (types?.Message ?? "message")) return "message";
+  if (type === (types?.Appointment ?? "appointment")) return "appointment";
   return null;
 }
 
-/** The signed-in person as Office reports them. */
+/**
+ * The signed-in person as Office reports them.
+ * @param {Office.Mailbox | undefined} mailbox
+ * @returns {Person}
+ */
 function personOf(mailbox) {
-  const profile = mailbox?.userProfile ?? {};
-  return { name: String(profile.displayName ?? ""), address: String(profile.emailAddress ?? "") };
+  const profile = mailbox?.userProfile;
+  return { name: String(profile?.displayName ?? ""), address: String(profile?.emailAddress ?? "") };
 }
 
-/** The sender (messages) or organizer (appointments) Office reports, if any. */
+/**
+ * The sender (messages) or organizer (appointments) Office reports, if any.
+ * @param {OfficeItem} item
+ * @returns {Address|null}
+ */
 function senderOf(item) {
   const who = item.from ?? item.organizer ?? null;
   if (!who || typeof who !== "object" || !who.emailAddress) return null;
   return { name: String(who.displayName ?? ""), address: String(who.emailAddress) };
 }
 
-/** getSharedPropertiesAsync as a promise of {ok, value} | {ok:false, reason, detail}, bounded in time. */
+/**
+ * @typedef {{ok: true, value: Office.SharedProperties | undefined}
+ *   | {ok: false, reason: "timeout"|"failed", detail: string}} SharedAnswer
+ */
+
+/**
+ * getSharedPropertiesAsync as a promise of {ok, value} | {ok:false, reason, detail}, bounded in time.
+ * @param {typeof Office} office
+ * @param {OfficeItem} item
+ * @param {number} timeoutMs
+ * @returns {Promise<SharedAnswer>}
+ */
 function sharedProperties(office, item, timeoutMs) {
   return new Promise((resolve) => {
     let settled = false;
+    /** @param {SharedAnswer} answer */
     const finish = (answer) => {
       if (settled) return;
       settled = true;
@@ -82,20 +135,25 @@ function sharedProperties(office, item, timeoutMs) {
         if (result?.status === succeeded) {
           finish({ ok: true, value: result.value });
         } else {
-          const error = result?.error ?? {};
-          const words = [error.name, error.code, error.message].filter(
+          const error = result?.error;
+          const words = [error?.name, error?.code, error?.message].filter(
             (part) => part != null && part !== "",
           );
           finish({ ok: false, reason: "failed", detail: words.join(" ") || "no error given" });
         }
       });
     } catch (error) {
-      finish({ ok: false, reason: "failed", detail: String(error?.message ?? error) });
+      const message = /** @type {{message?: unknown} | null | undefined} */ (error)?.message;
+      finish({ ok: false, reason: "failed", detail: String(message ?? error) });
     }
   });
 }
 
-/** The REST (v2.0) form of an EWS item id, as Graph needs it. */
+/**
+ * The REST (v2.0) form of an EWS item id, as Graph needs it.
+ * @param {typeof Office} office
+ * @param {string} ewsId
+ */
 export function restIdOf(office, ewsId) {
   const v2 = office?.MailboxEnums?.RestVersion?.v2_0 ?? "v2.0";
   const convert = office?.context?.mailbox?.convertToRestId;
@@ -107,7 +165,7 @@ export function restIdOf(office, ewsId) {
 /**
  * Reads the selected item and where it lives. Never treats a failed or empty answer as the
  * person's own mailbox: that is the "unknown" state, which offers no actions.
- * @param {any} office  the Office namespace (window.Office)
+ * @param {typeof Office} office  the Office namespace (window.Office)
  * @param {{timeoutMs?: number}} [options]
  * @returns {Promise<ItemContext>}
  */
@@ -119,9 +177,10 @@ export async function readContext(office, { timeoutMs = SHARED_PROPERTIES_TIMEOU
   // pinned pane between items.
   if (!item) return { state: "none", reason: "nothing-selected", mailbox: null, person };
 
+  const itemType = itemTypeOf(office, item);
   const base = {
     person,
-    itemType: itemTypeOf(office, item),
+    itemType,
     subject: typeof item.subject === "string" ? item.subject : "",
     from: senderOf(item),
   };
@@ -130,10 +189,12 @@ export async function readContext(office, { timeoutMs = SHARED_PROPERTIES_TIMEOU
     return { ...base, state: "none", reason: "unsaved", mailbox: null };
   }
   const ewsId = String(item.itemId);
-  const withIds = { ...base, ewsId, itemId: restIdOf(office, ewsId) };
-  if (!base.itemType) {
-    return { ...withIds, state: "none", reason: "unsupported-item", mailbox: null };
+  const itemId = restIdOf(office, ewsId);
+  if (!itemType) {
+    return { ...base, ewsId, itemId, state: "none", reason: "unsupported-item", mailbox: null };
   }
+  /** @type {SelectedItem} */
+  const withIds = { ...base, itemType, ewsId, itemId };
 
   if (typeof item.getSharedPropertiesAsync !== "function") {
     // Microsoft's rule: no getSharedPropertiesAsync means the person's own mailbox. The pane
@@ -152,6 +213,7 @@ export async function readContext(office, { timeoutMs = SHARED_PROPERTIES_TIMEOU
       shared: null,
     };
   }
+  /** @type {Partial<Office.SharedProperties>} */
   const value = answer.value ?? {};
   const targetMailbox = typeof value.targetMailbox === "string" ? value.targetMailbox.trim() : "";
   const targetRestUrl = typeof value.targetRestUrl === "string" ? value.targetRestUrl.trim() : "";

@@ -9,7 +9,43 @@ import { buttonsFor, FORMS } from "./actions.js";
 import { explain, safeHttpsUrl } from "./api.js";
 import { h } from "./ui.js";
 
-/** Tandem's claim categories ("Tandem: Lee Gu (lee@contoso.com)"): changed by claim and release only. */
+/**
+ * @import { ButtonSpec, Outcome, ShownAnswer } from "./actions.js"
+ * @import { Explained } from "./api.js"
+ * @import { KnownMailbox } from "./context.js"
+ * @import { Draft, Folder, Limits } from "./types/contract"
+ */
+
+/**
+ * What the card's buttons and forms call (main.js's, for the item shown).
+ * @typedef {object} CardHandlers
+ * @property {(name: string, fields: Record<string, unknown>) => Promise<Outcome>} act
+ *   ItemActions.perform, then the view's render of a success
+ * @property {() => Promise<Outcome>} check  the pending submission again (Check again)
+ * @property {() => Promise<Folder[]>} folders  the mailbox's folders, for the move picker
+ * @property {(open: boolean) => void} replying  the reply form opened or closed (presence)
+ * @property {() => void} reload  the context call again
+ * @property {(url: string) => void} openLink  opens a page outside the add-in
+ */
+
+/**
+ * How the last action went, as the card says it: a status, a conflict (with Reload), or a
+ * problem (with Check again when the outcome of a send is unknown).
+ * @typedef {{kind: "ok", text: string, draft?: Draft | null, explained?: undefined,
+ *     reload?: boolean}
+ *   | {kind: "conflict", text: string, explained?: Explained, draft?: undefined, reload?: boolean}
+ *   | {kind: "problem", explained: Explained, draft?: undefined, reload?: boolean}} Notice
+ */
+
+/**
+ * A form of the card, with its error line.
+ * @typedef {HTMLFormElement & {showError: (text: string | null) => void}} ActionForm
+ */
+
+/**
+ * Tandem's claim categories ("Tandem: Lee Gu (lee@contoso.com)"): changed by claim and release only.
+ * @param {unknown} name
+ */
 export function isClaimCategory(name) {
   return /^\s*tandem:/i.test(String(name));
 }
@@ -18,9 +54,11 @@ export function isClaimCategory(name) {
  * The names typed into the categorize form, one per line: trimmed, without duplicates; or the
  * sentence saying what is wrong with them (the server refuses the same, but later and in its own
  * words).
+ * @param {unknown} text
  * @returns {{names: string[], error: string|null}}
  */
 export function parseCategoryNames(text) {
+  /** @type {string[]} */
   const names = [];
   for (const line of String(text ?? "").split(/\r?\n/)) {
     const name = line.trim();
@@ -40,7 +78,11 @@ export function parseCategoryNames(text) {
   return { names, error: null };
 }
 
-/** The addresses of a forward's To line (separated by semicolons, commas or spaces), or why not. */
+/**
+ * The addresses of a forward's To line (separated by semicolons, commas or spaces), or why not.
+ * @param {unknown} text
+ * @returns {{addresses: string[], error: string|null}}
+ */
 export function parseRecipients(text) {
   const parts = String(text ?? "")
     .split(/[;,\s]+/)
@@ -49,6 +91,7 @@ export function parseRecipients(text) {
   if (!parts.length) return { addresses: [], error: "Type at least one address to forward to." };
   const bad = parts.find((part) => !/^[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+$/.test(part));
   if (bad) return { addresses: [], error: `“${bad}” isn't an email address.` };
+  /** @type {string[]} */
   const addresses = [];
   for (const part of parts)
     if (!addresses.some((a) => a.toLowerCase() === part.toLowerCase())) addresses.push(part);
@@ -59,18 +102,27 @@ export function parseRecipients(text) {
 /** The longest comment the server takes when it doesn't say (mail/fields.py's MAX_COMMENT). */
 export const COMMENT_LIMIT = 32000;
 
-/** A reply's comment limit, as the server's context answer says it. */
+/**
+ * A reply's comment limit, as the server's context answer says it.
+ * @param {{limits?: Limits} | null | undefined} answer
+ */
 export function commentLimit(answer) {
   const limit = Number(answer?.limits?.commentCharacters);
   return Number.isInteger(limit) && limit > 0 ? limit : COMMENT_LIMIT;
 }
 
-/** Characters as the server counts them: code points (an emoji is one, not two). */
+/**
+ * Characters as the server counts them: code points (an emoji is one, not two).
+ * @param {unknown} text
+ */
 export function characters(text) {
   return [...String(text ?? "")].length;
 }
 
-/** Form headings, by action. */
+/**
+ * Form headings, by action.
+ * @type {Readonly<Record<string, string>>}
+ */
 const FORM_TITLES = Object.freeze({
   categorize: "Categorize",
   move: "Move to another folder",
@@ -85,7 +137,10 @@ const PRIMARY = new Set(["claim", "respond"]);
 
 let serial = 0;
 
-/** A unique id for label/aria wiring within the pane. */
+/**
+ * A unique id for label/aria wiring within the pane.
+ * @param {string} prefix
+ */
 function uid(prefix) {
   serial += 1;
   return `${prefix}-${serial}`;
@@ -99,37 +154,48 @@ function uid(prefix) {
 export class ActionsCard {
   /**
    * @param {Document} doc
-   * @param {{ctx: object, answer: object, handlers: object, notice?: object|null}} options
+   * @param {{ctx: KnownMailbox, answer: ShownAnswer, handlers: CardHandlers,
+   *   notice?: Notice | null}} options
    */
   constructor(doc, { ctx, answer, handlers, notice = null }) {
+    const d = doc;
     this.doc = doc;
     this.ctx = ctx;
     this.answer = answer;
     this.handlers = handlers;
     this.busy = false;
+    /** @type {string | null} the action whose form is open */
     this.openName = null;
-    this.build(notice);
-  }
-
-  /** Builds the section: notice, allowed buttons, progress line, form slot, refused buttons. */
-  build(notice) {
-    const d = this.doc;
-    const headingId = uid("actions-heading");
+    /** @type {HTMLButtonElement | null} the button that opened it */
+    this.opener = null;
     this.noticeSlot = h(d, "div", { class: "notice-slot", "data-testid": "action-notice-slot" });
+    this.progressText = h(d, "span", { class: "progress-text" });
     this.progressLine = h(
       d,
       "p",
       { class: "spinner-line progress", "data-testid": "action-progress", hidden: true },
       h(d, "span", { class: "spinner", "aria-hidden": "true" }),
-      h(d, "span", { class: "progress-text" }),
+      this.progressText,
     );
     this.formSlot = h(d, "div", { class: "form-slot", "data-testid": "action-form-slot" });
+    /** @type {Map<string, HTMLButtonElement>} the allowed actions' buttons, by key */
     this.buttons = new Map();
+    this.element = this.build();
+    if (notice) this.notice(notice);
+  }
+
+  /** Builds the section: notice, allowed buttons, progress line, form slot, refused buttons. */
+  build() {
+    const d = this.doc;
+    const headingId = uid("actions-heading");
+    /** @type {HTMLLIElement[]} */
     const allowed = [];
+    /** @type {HTMLLIElement[]} */
     const refused = [];
     for (const spec of buttonsFor(this.answer.item, this.answer.actions)) {
       (spec.allowed ? allowed : refused).push(this.row(spec));
     }
+    /** @type {HTMLElement[]} */
     const children = [h(d, "h2", { id: headingId }, "What you can do here"), this.noticeSlot];
     if (this.answer.refreshProblem) {
       children.push(
@@ -157,16 +223,18 @@ export class ActionsCard {
     children.push(
       h(d, "p", { class: "small-print" }, "From your permissions; Exchange has the final say."),
     );
-    this.element = h(
+    return h(
       d,
       "section",
       { class: "card card-actions", "aria-labelledby": headingId, "data-testid": "actions" },
       children,
     );
-    if (notice) this.notice(notice);
   }
 
-  /** One action's list entry: its button and, when refused, the server's reason. */
+  /**
+   * One action's list entry: its button and, when refused, the server's reason.
+   * @param {ButtonSpec} spec
+   */
   row(spec) {
     const d = this.doc;
     const reasonId = spec.reason ? uid("reason") : null;
@@ -227,6 +295,7 @@ export class ActionsCard {
   /**
    * While an action runs every button says so (aria-disabled keeps focus where it is; clicks are
    * ignored) and the card is aria-busy.
+   * @param {boolean} busy
    */
   setBusy(busy) {
     this.busy = busy;
@@ -238,22 +307,26 @@ export class ActionsCard {
     }
   }
 
-  /** Shows (text) or hides (null) the progress line. */
+  /**
+   * Shows (text) or hides (null) the progress line.
+   * @param {string | null} text
+   */
   progress(text) {
-    this.progressLine.querySelector(".progress-text").textContent = text ?? "";
+    this.progressText.textContent = text ?? "";
     this.progressLine.hidden = !text;
   }
 
   /**
    * Shows how the last action went: {kind: "ok", text, draft?} (a status, focused after the
    * re-render), {kind: "conflict", text} (an alert with Reload), {kind: "problem", explained}.
+   * @param {Notice} notice
    */
   notice(notice) {
     const d = this.doc;
     const children = [];
     let role = "status";
     let kind = notice.kind;
-    if (kind === "problem") {
+    if (notice.kind === "problem") {
       role = "alert";
       children.push(
         h(d, "p", { class: "notice-text", "data-testid": "notice-text" }, notice.explained.message),
@@ -324,6 +397,9 @@ export class ActionsCard {
    * Runs one action through the handlers; a problem or conflict is shown in the card and the
    * open form stays (with what was typed); success re-renders the whole view (main.js).
    * Answers the outcome.
+   * @param {string} name
+   * @param {Record<string, unknown>} fields
+   * @returns {Promise<Outcome>}
    */
   async run(name, fields) {
     if (this.busy) return { kind: "busy" };
@@ -331,7 +407,10 @@ export class ActionsCard {
     return this.shown(await this.handlers.act(name, fields));
   }
 
-  /** Asks again about the submission whose outcome is unknown (its key: nothing sent twice). */
+  /**
+   * Asks again about the submission whose outcome is unknown (its key: nothing sent twice).
+   * @returns {Promise<Outcome>}
+   */
   async check() {
     if (this.busy) return { kind: "busy" };
     this.clearNotice();
@@ -341,6 +420,7 @@ export class ActionsCard {
   /**
    * Shows an outcome that didn't re-render the view. An unknown send closes its form: what was
    * typed is in the draft Exchange holds, and a changed text would be a second message.
+   * @param {Outcome} outcome
    */
   shown(outcome) {
     if (outcome.kind === "problem" && outcome.explained?.check) this.closeForm();
@@ -349,14 +429,19 @@ export class ActionsCard {
     } else if (outcome.kind === "problem") {
       const box = this.notice({ kind: "problem", explained: outcome.explained });
       // The form that held the focus is gone: the focus goes to what to do next.
-      if (outcome.explained?.check) box.querySelector("[data-testid=check-again]")?.focus();
+      if (outcome.explained?.check)
+        /** @type {HTMLElement | null} */ (box.querySelector("[data-testid=check-again]"))?.focus();
     } else if (outcome.kind === "busy") {
       this.notice({ kind: "ok", text: "Another action is still running. Try again in a moment." });
     }
     return outcome;
   }
 
-  /** Opens the action's form (closing another), or closes it when it is the one open. */
+  /**
+   * Opens the action's form (closing another), or closes it when it is the one open.
+   * @param {string} name
+   * @param {HTMLButtonElement} button
+   */
   toggleForm(name, button) {
     if (this.openName === name) {
       this.closeForm();
@@ -376,7 +461,7 @@ export class ActionsCard {
     button.setAttribute("aria-expanded", "true");
     this.formSlot.replaceChildren(form);
     if (FORMS[name] === "reply") this.handlers.replying(true);
-    form.querySelector("[data-first]")?.focus();
+    /** @type {HTMLElement | null} */ (form.querySelector("[data-first]"))?.focus();
   }
 
   /** Closes the open form (Cancel, Escape, or another form opening). */
@@ -388,7 +473,14 @@ export class ActionsCard {
     this.formSlot.replaceChildren();
   }
 
-  /** The frame of every form: heading, fields, an error line, the buttons, Escape to cancel. */
+  /**
+   * The frame of every form: heading, fields, an error line, the buttons, Escape to cancel.
+   * @param {string} name
+   * @param {(HTMLElement | null)[]} fields
+   * @param {[string, string, () => void][]} submits  label, test id and what it does; the
+   *   first is the form's submit
+   * @returns {ActionForm}
+   */
   form(name, fields, submits) {
     const d = this.doc;
     const headingId = uid("form-heading");
@@ -421,20 +513,29 @@ export class ActionsCard {
         });
       return button;
     });
-    const form = h(
-      d,
-      "form",
+    const form = Object.assign(
+      h(
+        d,
+        "form",
+        {
+          class: "action-form",
+          "aria-labelledby": headingId,
+          "data-testid": `form-${name}`,
+          "data-action": name,
+          novalidate: true,
+        },
+        h(d, "h3", { id: headingId, class: "subheading" }, FORM_TITLES[name] ?? name),
+        fields,
+        error,
+        h(d, "div", { class: "form-buttons" }, buttons, cancel),
+      ),
       {
-        class: "action-form",
-        "aria-labelledby": headingId,
-        "data-testid": `form-${name}`,
-        "data-action": name,
-        novalidate: true,
+        /** @param {string | null} text  the error line's words (null hides it) */
+        showError: (text) => {
+          error.textContent = text ?? "";
+          error.hidden = !text;
+        },
       },
-      h(d, "h3", { id: headingId, class: "subheading" }, FORM_TITLES[name] ?? name),
-      fields,
-      error,
-      h(d, "div", { class: "form-buttons" }, buttons, cancel),
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -452,10 +553,6 @@ export class ActionsCard {
         cancel.click();
       }
     });
-    form.showError = (text) => {
-      error.textContent = text ?? "";
-      error.hidden = !text;
-    };
     return form;
   }
 
@@ -484,7 +581,7 @@ export class ActionsCard {
       "data-testid": "category-add",
       "data-first": removable.length ? null : true,
     });
-    if (boxes.length) boxes[0].querySelector("input").setAttribute("data-first", "");
+    if (boxes.length) boxes[0].querySelector("input")?.setAttribute("data-first", "");
     const fields = [
       boxes.length
         ? h(d, "fieldset", { class: "field" }, h(d, "legend", {}, "The item's categories"), boxes)
@@ -518,9 +615,9 @@ export class ActionsCard {
         () => {
           const parsed = parseCategoryNames(add.value);
           if (parsed.error) return form.showError(parsed.error);
-          const remove = [...form.querySelectorAll("[data-testid=category-remove]:checked")].map(
-            (box) => box.value,
-          );
+          /** @type {NodeListOf<HTMLInputElement>} */
+          const checked = form.querySelectorAll("[data-testid=category-remove]:checked");
+          const remove = [...checked].map((box) => box.value);
           if (!parsed.names.length && !remove.length)
             return form.showError("Choose a category to remove, or type one to add.");
           form.showError(null);
@@ -590,7 +687,10 @@ export class ActionsCard {
     return form;
   }
 
-  /** Reply, reply all or forward: recipients (forward), a comment, Send now or Save as draft. */
+  /**
+   * Reply, reply all or forward: recipients (forward), a comment, Send now or Save as draft.
+   * @param {string} name
+   */
   replyForm(name) {
     const d = this.doc;
     const mailbox = this.answer.mailbox?.address ?? this.ctx.mailbox;
@@ -601,6 +701,7 @@ export class ActionsCard {
       "data-testid": "reply-comment",
       "data-first": name === "forward" ? null : true,
     });
+    /** @type {HTMLInputElement | null} */
     let to = null;
     const fields = [
       h(
@@ -658,11 +759,13 @@ export class ActionsCard {
         count,
       ),
     );
+    /** @param {boolean} send */
     const submit = (send) => {
       if (characters(comment.value) > limit)
         return form.showError(
           `Your message is longer than the ${limit.toLocaleString("en-US")} characters a reply may have: shorten it, then send.`,
         );
+      /** @type {Record<string, unknown>} */
       const body = { comment: comment.value, send };
       if (to) {
         const parsed = parseRecipients(to.value);
@@ -740,6 +843,7 @@ export class ActionsCard {
         "Respond",
         "form-submit",
         () => {
+          /** @type {HTMLInputElement | null} */
           const picked = form.querySelector(`input[name="${name}"]:checked`);
           this.run("respond", {
             response: picked?.value ?? "accept",

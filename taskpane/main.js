@@ -12,12 +12,21 @@ import { Presence, presenceLines } from "./presence.js";
 import { RECORD_ACTIONS, RecordCard } from "./record.js";
 import { View } from "./ui.js";
 
+/**
+ * @import { Outcome, ShownAnswer } from "./actions.js"
+ * @import { TokenRequest } from "./auth.js"
+ * @import { ItemContext, KnownMailbox } from "./context.js"
+ * @import { CardHandlers, Notice } from "./controls.js"
+ */
+
 const view = new View(document);
 const signIn = new SignIn();
-const getToken = (request) => signIn.token(request);
+const getToken = (/** @type {TokenRequest} */ request) => signIn.token(request);
 const seams = { getToken };
 let generation = 0;
+/** @type {ActionsCard | null} the shown item's actions card */
 let card = null;
+/** @type {RecordCard | null} the shown item's record card, when it has a conversation */
 let recordCard = null;
 
 const actions = new ItemActions({
@@ -43,29 +52,45 @@ const presence = new Presence({
  * data-loads the loads that ended on screen (a test
  * waits for it to move past the value it read before selecting, not for aria-busy alone, which
  * is already "false" before the pane hears of the new selection).
+ * @param {string} name
  */
 function count(name) {
-  const main = document.getElementById("main");
+  const main = /** @type {HTMLElement} */ (document.getElementById("main"));
   main.dataset[name] = String(Number(main.dataset[name] ?? 0) + 1);
 }
 
-/** Whether `mine` is still the current generation (counting a stale answer when it isn't). */
+/**
+ * Whether `mine` is still the current generation (counting a stale answer when it isn't).
+ * @param {number} mine
+ */
 function isCurrent(mine) {
   if (mine === generation) return true;
   count("stale");
   return false;
 }
 
-/** Opens a link outside the add-in, as Outlook wants (Office.context.ui.openBrowserWindow). */
+/**
+ * Opens a link outside the add-in, as Outlook wants (Office.context.ui.openBrowserWindow).
+ * @param {string} url
+ */
 function openLink(url) {
   const ui = globalThis.Office?.context?.ui;
   if (typeof ui?.openBrowserWindow === "function") ui.openBrowserWindow(url);
   else window.open(url, "_blank", "noopener");
 }
 
-/** The handlers the actions card calls: each checks that its item is still the one shown. */
+/**
+ * The handlers the actions card calls: each checks that its item is still the one shown.
+ * @param {number} mine
+ * @returns {CardHandlers}
+ */
 function handlersFor(mine) {
-  /** Renders an action's outcome when it worked (the card shows the others itself). */
+  /**
+   * Renders an action's outcome when it worked (the card shows the others itself); a record
+   * action's notice shows in the record card.
+   * @param {Outcome} outcome
+   * @param {string|null} [name]
+   */
   const finish = (outcome, name = null) => {
     if (!isCurrent(mine) || outcome.kind !== "done") return outcome;
     if (outcome.gone) {
@@ -74,14 +99,10 @@ function handlersFor(mine) {
       recordCard = null;
       view.gone(outcome.ctx, outcome.answer, outcome.message, signIn.describe());
     } else {
+      /** @type {Extract<Notice, {kind: "ok"}>} */
       const notice = { kind: "ok", text: outcome.message, draft: outcome.draft };
-      show(
-        mine,
-        outcome.ctx,
-        outcome.answer,
-        notice,
-        RECORD_ACTIONS.has(name) ? "record" : "actions",
-      );
+      const where = name !== null && RECORD_ACTIONS.has(name) ? "record" : "actions";
+      show(mine, outcome.ctx, outcome.answer, notice, where);
     }
     return outcome;
   };
@@ -96,8 +117,14 @@ function handlersFor(mine) {
 }
 
 /**
+/**
  * Renders a context answer (with a notice after an action, in the card it belongs to) and says
  * "viewing" for the item.
+ * @param {number} mine
+ * @param {KnownMailbox} ctx
+ * @param {ShownAnswer} answer
+ * @param {Extract<Notice, {kind: "ok"}> | null} [notice]
+ * @param {"actions"|"record"} [noticeIn]
  */
 function show(mine, ctx, answer, notice = null, noticeIn = "actions") {
   actions.show(ctx, answer);
@@ -125,7 +152,10 @@ function show(mine, ctx, answer, notice = null, noticeIn = "actions") {
   presence.show(ctx);
 }
 
-/** The context call again for the item at its current id (after a conflict, or on request). */
+/**
+ * The context call again for the item at its current id (after a conflict, or on request).
+ * @param {number} mine
+ */
 async function reload(mine) {
   const ctx = actions.ctx;
   if (!isCurrent(mine) || !ctx || actions.busy) return;
@@ -148,6 +178,7 @@ async function load() {
   presence.leave();
   card = null;
   view.starting();
+  /** @type {ItemContext | null} */
   let ctx = null;
   try {
     ctx = await readContext(office);
@@ -173,7 +204,12 @@ async function load() {
   }
 }
 
-/** Office.context.mailbox.addHandlerAsync as a promise; resolves false when it fails. */
+/**
+ * Office.context.mailbox.addHandlerAsync as a promise; resolves false when it fails.
+ * @param {typeof Office} office
+ * @param {() => void} handler
+ * @returns {Promise<boolean>}
+ */
 function onItemChanged(office, handler) {
   return new Promise((resolve) => {
     const mailbox = office.context.mailbox;

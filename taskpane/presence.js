@@ -6,18 +6,37 @@
 
 import { postPresence, presenceGoneNow } from "./api.js";
 
+/**
+ * @import { Seams } from "./api.js"
+ * @import { KnownMailbox } from "./context.js"
+ * @import { Other } from "./types/contract"
+ */
+
+/**
+ * One other person as the pane lists them.
+ * @typedef {{upn: string, state: "replying"|"viewing", text: string}} PresenceLine
+ */
+
 /** How often the pane refreshes its own entry (and so learns about the others). */
 export const PRESENCE_INTERVAL_MS = 10000;
 
-/** How one other person reads in the pane: "Sam Taylor is replying", "Lee Gu is viewing this". */
+/**
+ * How one other person reads in the pane: "Sam Taylor is replying", "Lee Gu is viewing this".
+ * @param {Partial<Other> | null | undefined} other
+ */
 export function presenceText(other) {
   const who = String(other?.name || other?.upn || "Someone").trim();
   return other?.state === "replying" ? `${who} is replying` : `${who} is viewing this`;
 }
 
-/** The others as the pane lists them: one line each, those replying first, one per person. */
+/**
+ * The others as the pane lists them: one line each, those replying first, one per person.
+ * @param {(Partial<Other> | null)[] | null | undefined} others
+ * @returns {PresenceLine[]}
+ */
 export function presenceLines(others) {
   const seen = new Set();
+  /** @type {PresenceLine[]} */
   const rows = [];
   const list = Array.isArray(others) ? others : [];
   const sorted = [...list].sort(
@@ -28,8 +47,8 @@ export function presenceLines(others) {
     if (!key || seen.has(key)) continue;
     seen.add(key);
     rows.push({
-      upn: String(other.upn ?? ""),
-      state: other.state === "replying" ? "replying" : "viewing",
+      upn: String(other?.upn ?? ""),
+      state: other?.state === "replying" ? "replying" : "viewing",
       text: presenceText(other),
     });
   }
@@ -43,23 +62,31 @@ export function presenceLines(others) {
  */
 export class Presence {
   /**
-   * @param {{seams?: import("./api.js").Seams, intervalMs?: number,
-   *   onOthers?: (others: object[], answered?: boolean) => void}} [options]  `answered` is true
+   * @param {{seams?: Seams, intervalMs?: number,
+   *   onOthers?: (others: Other[], answered?: boolean) => void}} [options]  `answered` is true
    *   when the list comes from the backend's answer (false: cleared as the pane moved on)
    */
   constructor({ seams = {}, onOthers = () => {}, intervalMs = PRESENCE_INTERVAL_MS } = {}) {
     this.seams = seams;
     this.onOthers = onOthers;
     this.intervalMs = intervalMs;
+    /** @type {KnownMailbox | null} */
     this.ctx = null;
+    /** @type {"viewing" | "replying"} */
     this.state = "viewing";
+    /** @type {ReturnType<typeof setTimeout> | null} */
     this.timer = null;
+    /** @type {Promise<void>} */
     this.queue = Promise.resolve();
     this.sequence = 0;
+    /** @type {string | null} */
     this.token = null;
   }
 
-  /** The item now shown (a new one, or the same one at a new id after a move): "viewing". */
+  /**
+   * The item now shown (a new one, or the same one at a new id after a move): "viewing".
+   * @param {KnownMailbox} ctx
+   */
   show(ctx) {
     if (this.ctx && this.ctx.itemId !== ctx.itemId) this.leave();
     this.ctx = ctx;
@@ -67,7 +94,10 @@ export class Presence {
     this.post("viewing");
   }
 
-  /** The reply or forward form opened (true) or closed (false). */
+  /**
+   * The reply or forward form opened (true) or closed (false).
+   * @param {boolean} on
+   */
   replying(on) {
     if (!this.ctx) return;
     const state = on ? "replying" : "viewing";
@@ -95,7 +125,10 @@ export class Presence {
     if (ctx && this.token) presenceGoneNow(ctx, this.token, this.seams);
   }
 
-  /** Posts the state now and schedules the next refresh one interval later. */
+  /**
+   * Posts the state now and schedules the next refresh one interval later.
+   * @param {"viewing" | "replying"} state
+   */
   post(state) {
     this.stopTimer();
     const ctx = this.ctx;
@@ -107,8 +140,14 @@ export class Presence {
     }, this.intervalMs);
   }
 
-  /** Queues one POST; its answer is shown only if it is the latest for the current item. */
+  /**
+   * Queues one POST; its answer is shown only if it is the latest for the current item.
+   * @param {KnownMailbox | null} ctx
+   * @param {"viewing" | "replying" | "gone"} state
+   * @param {number | null} [mine]  the post's sequence number (null: nobody waits for its answer)
+   */
   enqueue(ctx, state, mine = null) {
+    /** @type {Seams} */
     const seams = { ...this.seams, keepalive: state === "gone", onToken: (t) => this.remember(t) };
     this.queue = this.queue
       .then(() => postPresence(ctx, state, seams))
@@ -125,7 +164,10 @@ export class Presence {
     return this.queue;
   }
 
-  /** Keeps the last token a presence post went out with, for the unload's "gone". */
+  /**
+   * Keeps the last token a presence post went out with, for the unload's "gone".
+   * @param {string} token
+   */
   remember(token) {
     this.token = token;
   }

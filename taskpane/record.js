@@ -6,6 +6,16 @@
 
 import { h, when } from "./ui.js";
 
+/**
+ * @import { Outcome } from "./actions.js"
+ * @import { ConversationRecord, RecordEvent, RecordNote, Upn } from "./types/contract"
+ */
+
+/**
+ * What the record card calls (main.js's handlers, for the item shown).
+ * @typedef {{act: (name: string, fields: Record<string, unknown>) => Promise<Outcome>}} RecordHandlers
+ */
+
 /** The longest note the server takes (backend mail/fields.py's MAX_NOTE), in code points. */
 export const NOTE_LIMIT = 4000;
 
@@ -15,7 +25,7 @@ export const RECORD_ACTIONS = new Set(["assign", "status", "note", "editNote", "
 /** The timeline entries shown before "Show all". */
 export const TIMELINE_SHOWN = 5;
 
-/** What each status is called. */
+/** What each status is called. @type {Readonly<Record<string, string>>} */
 export const STATUS_LABELS = Object.freeze({
   open: "Open",
   pending: "Waiting on the customer",
@@ -24,23 +34,35 @@ export const STATUS_LABELS = Object.freeze({
 
 let serial = 0;
 
-/** A unique id for label/aria wiring within the pane. */
+/**
+ * A unique id for label/aria wiring within the pane.
+ * @param {string} prefix
+ */
 function uid(prefix) {
   serial += 1;
   return `${prefix}-${serial}`;
 }
 
-/** Characters as the server counts them: code points. */
+/**
+ * Characters as the server counts them: code points.
+ * @param {string | null | undefined} text
+ */
 function characters(text) {
   return [...String(text ?? "")].length;
 }
 
-/** A person's name, else their address. */
+/**
+ * A person's name, else their address.
+ * @param {Partial<Upn> | null | undefined} who
+ */
 function nameOf(who) {
   return String(who?.name || who?.upn || "").trim();
 }
 
-/** How many recipients, in words. */
+/**
+ * How many recipients, in words.
+ * @param {number} n
+ */
 function recipients(n) {
   return `${n} recipient${n === 1 ? "" : "s"}`;
 }
@@ -48,7 +70,7 @@ function recipients(n) {
 /**
  * One timeline entry as a sentence: who did what (never a body or an address but the
  * mailbox's own).
- * @param {{kind: string, actor: {upn: string, name: string}|null, detail: Record<string, any>}} event
+ * @param {Pick<RecordEvent, "kind" | "actor" | "detail">} event
  * @returns {string}
  */
 export function eventText(event) {
@@ -56,10 +78,14 @@ export function eventText(event) {
   const d = event.detail ?? {};
   switch (event.kind) {
     case "assigned":
-      return d.to ? `${who} assigned it to ${nameOf(d.to)}.` : `${who} made it nobody's.`;
-    case "status":
+      return d.to && typeof d.to === "object"
+        ? `${who} assigned it to ${nameOf(d.to)}.`
+        : `${who} made it nobody's.`;
+    case "status": {
       if (d.why === "customer_wrote") return "The customer wrote again: it is open again.";
-      return `${who} set it to ${STATUS_LABELS[d.to] ?? d.to}.`;
+      const to = String(d.to ?? "open");
+      return `${who} set it to ${STATUS_LABELS[to] ?? to}.`;
+    }
     case "note_added":
       return `${who} added a note.`;
     case "note_edited":
@@ -69,28 +95,29 @@ export function eventText(event) {
     case "reply":
     case "replyAll":
     case "forward": {
-      const what = { reply: "replied", replyAll: "replied to all", forward: "forwarded it" }[
-        event.kind
-      ];
+      /** @type {Record<string, string>} */
+      const whats = { reply: "replied", replyAll: "replied to all", forward: "forwarded it" };
+      const what = whats[event.kind];
       if (d.outcome === "drafted")
         return `${who} saved a draft of a ${event.kind === "forward" ? "forward" : "reply"}.`;
       if (d.outcome === "unknown")
         return `${who} ${what}; Microsoft 365 didn't confirm it went out.`;
       const as = d.sentAs === "sendOnBehalf" ? "on behalf of" : "as";
       const mailbox = d.mailbox ? ` ${as} ${d.mailbox}` : "";
-      const to = Number.isFinite(d.recipients) ? `, to ${recipients(d.recipients)}` : "";
+      const to = typeof d.recipients === "number" ? `, to ${recipients(d.recipients)}` : "";
       return `${who} ${what}${mailbox}${to}.`;
     }
     case "respond": {
+      /** @type {Record<string, string>} */
       const verb = {
         accept: "accepted",
         tentativelyAccept: "tentatively accepted",
         decline: "declined",
       };
-      return `${who} ${verb[d.response] ?? "answered"} the meeting.`;
+      return `${who} ${verb[String(d.response)] ?? "answered"} the meeting.`;
     }
     case "move":
-      return `${who} moved it to ${d.to ?? "another folder"}.`;
+      return `${who} moved it to ${typeof d.to === "string" ? d.to : "another folder"}.`;
     case "delete":
       return `${who} deleted it.`;
     case "flag":
@@ -117,17 +144,20 @@ export function eventText(event) {
  * @param {Document} d
  * @param {string} text
  * @param {Set<string>} members  the members' upns, lower case
+ * @returns {Node[]}
  */
 export function noteNodes(d, text, members) {
+  /** @type {Node[]} */
   const nodes = [];
   const pattern = /@([^\s@<>()"',;]+@[^\s@<>()"',;]+[^\s@<>()"',;.!?])/g;
   let last = 0;
   for (const match of String(text).matchAll(pattern)) {
-    const upn = match[1].toLowerCase();
+    const upn = (match[1] ?? "").toLowerCase();
+    const at = match.index ?? 0;
     if (!members.has(upn)) continue;
-    if (match.index > last) nodes.push(d.createTextNode(text.slice(last, match.index)));
+    if (at > last) nodes.push(d.createTextNode(text.slice(last, at)));
     nodes.push(h(d, "mark", { class: "mention", "data-testid": "mention" }, match[0]));
-    last = match.index + match[0].length;
+    last = at + match[0].length;
   }
   if (last < text.length) nodes.push(d.createTextNode(text.slice(last)));
   return nodes;
@@ -140,7 +170,7 @@ export function noteNodes(d, text, members) {
 export class RecordCard {
   /**
    * @param {Document} doc
-   * @param {{record: any, me: string, handlers: {act: (name: string, fields: object) => Promise<any>},
+   * @param {{record: ConversationRecord, me: string, handlers: RecordHandlers,
    *   allowed?: (name: string) => boolean, notice?: {text: string}|null}} options
    */
   constructor(doc, { record, me, handlers, allowed = () => true, notice = null }) {
@@ -151,11 +181,16 @@ export class RecordCard {
     this.allowed = allowed;
     this.busy = false;
     this.showAll = false;
+    /** @type {HTMLElement} where the last record action's notice shows */
+    this.noticeSlot = h(doc, "div", { class: "notice-slot", "data-testid": "record-notice-slot" });
     this.element = this.build();
     if (notice) this.okNotice(notice.text);
   }
 
-  /** How the last record action went (a status, focused after the re-render). */
+  /**
+   * How the last record action went (a status, focused after the re-render).
+   * @param {string} text
+   */
   okNotice(text) {
     const d = this.doc;
     this.noticeSlot.replaceChildren(
@@ -179,7 +214,6 @@ export class RecordCard {
   build() {
     const d = this.doc;
     const headingId = uid("record-heading");
-    this.noticeSlot = h(d, "div", { class: "notice-slot", "data-testid": "record-notice-slot" });
     return h(
       d,
       "section",
@@ -334,7 +368,12 @@ export class RecordCard {
     );
   }
 
-  /** One note: author, time, text; Edit and Delete when it is one's own. */
+  /**
+   * One note: author, time, text; Edit and Delete when it is one's own.
+   * @param {RecordNote} note
+   * @param {Set<string>} members
+   * @returns {HTMLElement}
+   */
   noteItem(note, members) {
     const d = this.doc;
     const at = when(note.createdAt);
@@ -375,7 +414,11 @@ export class RecordCard {
     return item;
   }
 
-  /** Turns one's note into a small form: its text, Save and Cancel. */
+  /**
+   * Turns one's note into a small form: its text, Save and Cancel.
+   * @param {HTMLElement} item
+   * @param {RecordNote} note
+   */
   editNote(item, note) {
     if (this.busy) return;
     const d = this.doc;
@@ -468,7 +511,14 @@ export class RecordCard {
     return part;
   }
 
-  /** A button that runs `onClick` unless the card is busy. */
+  /**
+   * A button that runs `onClick` unless the card is busy.
+   * @param {string} label
+   * @param {string} testid
+   * @param {() => void} onClick
+   * @param {boolean} [secondary]
+   * @returns {HTMLButtonElement}
+   */
   button(label, testid, onClick, secondary = false) {
     const button = h(
       this.doc,
@@ -486,13 +536,20 @@ export class RecordCard {
     return button;
   }
 
-  /** An error line's text (null hides it). */
+  /**
+   * An error line's text (null hides it).
+   * @param {HTMLElement} line
+   * @param {string | null} text
+   */
   showError(line, text) {
     line.textContent = text ?? "";
     line.hidden = !text;
   }
 
-  /** While an action runs the card says so and its buttons do nothing. */
+  /**
+   * While an action runs the card says so and its buttons do nothing.
+   * @param {boolean} busy
+   */
   setBusy(busy) {
     this.busy = busy;
     this.element.setAttribute("aria-busy", busy ? "true" : "false");
@@ -503,7 +560,12 @@ export class RecordCard {
     }
   }
 
-  /** Runs a record action; success re-renders the view (main.js), anything else is said here. */
+  /**
+   * Runs a record action; success re-renders the view (main.js), anything else is said here.
+   * @param {string} name
+   * @param {Record<string, unknown>} fields
+   * @returns {Promise<Outcome>}
+   */
   async run(name, fields) {
     if (this.busy) return { kind: "busy" };
     this.noticeSlot.replaceChildren();
@@ -521,7 +583,12 @@ export class RecordCard {
           "data-testid": "record-notice",
           "data-code": explained?.code ?? null,
         },
-        h(d, "p", { class: "notice-text" }, explained?.message ?? outcome.message ?? ""),
+        h(
+          d,
+          "p",
+          { class: "notice-text" },
+          explained?.message ?? ("message" in outcome ? outcome.message : ""),
+        ),
         explained?.requestId
           ? h(d, "p", { class: "small-print" }, `Request id: ${explained.requestId}`)
           : null,

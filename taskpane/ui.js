@@ -9,7 +9,24 @@
 // (docs/api.md). The pane only labels what it is sent; before the answer arrives it may
 // show the bits Office reported, decoded by officePermissions().
 
-/** The six delegate bits as Office.MailboxEnums.DelegatePermissions numbers them, in display order. */
+/**
+ * @import { ShownAnswer } from "./actions.js"
+ * @import { Explained } from "./api.js"
+ * @import { SignInDescription } from "./auth.js"
+ * @import { ItemContext, KnownMailbox, NoItem, UnknownMailbox } from "./context.js"
+ * @import { PresenceLine } from "./presence.js"
+ * @import { ActionDecision, Claim, GraphDateTime, Item, Permissions } from "./types/contract"
+ */
+
+/**
+ * What h() takes as a child: a node, text, or nothing.
+ * @typedef {Node | string | number | null | undefined | false} Child
+ */
+
+/**
+ * The six delegate bits as Office.MailboxEnums.DelegatePermissions numbers them, in display order.
+ * @type {ReadonlyArray<readonly [string, number]>}
+ */
 const PERMISSION_BITS = Object.freeze([
   ["read", 1],
   ["write", 2],
@@ -19,7 +36,10 @@ const PERMISSION_BITS = Object.freeze([
   ["editAll", 32],
 ]);
 
-/** A person-readable name for each permission the server decodes. */
+/**
+ * A person-readable name for each permission the server decodes.
+ * @type {Readonly<Record<string, string>>}
+ */
 export const PERMISSION_LABELS = Object.freeze({
   read: "Read items",
   write: "Create items",
@@ -29,7 +49,10 @@ export const PERMISSION_LABELS = Object.freeze({
   editAll: "Edit all items",
 });
 
-/** A person-readable name for each action the server knows of, in the order they are shown. */
+/**
+ * A person-readable name for each action the server knows of, in the order they are shown.
+ * @type {Readonly<Record<string, string>>}
+ */
 export const ACTION_LABELS = Object.freeze({
   claim: "Claim it for yourself",
   release: "Release your claim",
@@ -45,7 +68,10 @@ export const ACTION_LABELS = Object.freeze({
   delete: "Delete",
 });
 
-/** How an appointment's responseStatus reads. */
+/**
+ * How an appointment's responseStatus reads.
+ * @type {Readonly<Record<string, string>>}
+ */
 const RESPONSES = Object.freeze({
   accepted: "Accepted",
   tentativelyAccepted: "Tentatively accepted",
@@ -55,10 +81,16 @@ const RESPONSES = Object.freeze({
   none: "No response needed",
 });
 
-/** How a message's flag reads. */
+/**
+ * How a message's flag reads.
+ * @type {Readonly<Record<string, string>>}
+ */
 const FLAGS = Object.freeze({ flagged: "Flagged for follow-up", complete: "Flag complete" });
 
-/** Outlook's folder roles whose rights match a bitmask (Microsoft doesn't document this mapping). */
+/**
+ * Outlook's folder roles whose rights match a bitmask (Microsoft doesn't document this mapping).
+ * @type {Readonly<Record<number, string>>}
+ */
 const ROLES = Object.freeze({
   1: "the rights of the Reviewer role",
   23: "the rights of the Author role",
@@ -83,6 +115,12 @@ const UNKNOWN_REASONS = Object.freeze({
 /**
  * Creates an element: props are attributes (class, id, data-*, aria-*), children are nodes or
  * strings (added as text nodes, never parsed).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {Document} doc
+ * @param {K} tag
+ * @param {Record<string, unknown>} [props]
+ * @param {...(Child | Child[])} children
+ * @returns {HTMLElementTagNameMap[K]}
  */
 export function h(doc, tag, props = {}, ...children) {
   const node = doc.createElement(tag);
@@ -101,7 +139,10 @@ export function h(doc, tag, props = {}, ...children) {
   return node;
 }
 
-/** "Maria Lopez <maria@adatum.com>", or whichever half is known. */
+/**
+ * "Maria Lopez <maria@adatum.com>", or whichever half is known.
+ * @param {{name?: unknown, address?: unknown} | null | undefined} who
+ */
 export function personText(who) {
   if (!who) return "";
   const name = String(who.name ?? "").trim();
@@ -111,7 +152,10 @@ export function personText(who) {
   return name || address;
 }
 
-/** "Claimed by you" or "Claimed by Lee Gu" for an item's claim, or null when nobody holds it. */
+/**
+ * "Claimed by you" or "Claimed by Lee Gu" for an item's claim, or null when nobody holds it.
+ * @param {Partial<Claim> | null | undefined} claim
+ */
 export function claimText(claim) {
   if (!claim || typeof claim !== "object") return null;
   if (claim.mine) return "Claimed by you";
@@ -119,12 +163,16 @@ export function claimText(claim) {
   return who ? `Claimed by ${who}` : "Claimed";
 }
 
-/** A date-time string (ISO, or Graph's {dateTime, timeZone}) formatted for the reader, with its ISO form. */
+/**
+ * A date-time string (ISO, or Graph's {dateTime, timeZone}) formatted for the reader, with its ISO form.
+ * @param {string | GraphDateTime | null | undefined} value
+ * @param {string} [locale]
+ * @returns {{iso: string, text: string} | null}
+ */
 export function when(value, locale = undefined) {
   if (!value) return null;
-  let iso = value;
+  let iso = typeof value === "object" ? value.dateTime : value;
   if (typeof value === "object") {
-    iso = value.dateTime;
     if (iso && /^utc$/i.test(value.timeZone ?? "") && !/[zZ]|[+-]\d\d:?\d\d$/.test(iso))
       iso = `${iso}Z`;
   }
@@ -136,7 +184,11 @@ export function when(value, locale = undefined) {
   return { iso: date.toISOString(), text };
 }
 
-/** The sentence describing the mailbox's kind. */
+/**
+ * The sentence describing the mailbox's kind.
+ * @param {{state: ItemContext["state"], shared?: {owner?: string, targetMailbox?: string} | null}} ctx
+ * @param {ShownAnswer | null} [answer]
+ */
 export function kindText(ctx, answer) {
   if (ctx.state === "own") return "Your own mailbox";
   if (ctx.state === "shared") {
@@ -147,7 +199,10 @@ export function kindText(ctx, answer) {
   return "Unknown mailbox";
 }
 
-/** "markUnread" -> "Mark unread": a readable name for an action or permission the pane has no label for. */
+/**
+ * "markUnread" -> "Mark unread": a readable name for an action or permission the pane has no label for.
+ * @param {unknown} name
+ */
 export function readableName(name) {
   const words = String(name)
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
@@ -157,41 +212,54 @@ export function readableName(name) {
   return words ? words[0].toUpperCase() + words.slice(1) : "(unnamed)";
 }
 
-/** Office's six bits in the shape of the server's `permissions`, for the wait before its answer. */
+/**
+ * Office's six bits in the shape of the server's `permissions`, for the wait before its answer.
+ * @param {unknown} bits
+ */
 export function officePermissions(bits) {
-  const value = Number.isInteger(bits) && bits >= 0 ? bits : 0;
+  const value = typeof bits === "number" && Number.isInteger(bits) && bits >= 0 ? bits : 0;
+  /** @type {Permissions} */
   const permissions = {};
   for (const [name, bit] of PERMISSION_BITS) permissions[name] = (value & bit) !== 0;
   permissions.bits = value;
   return permissions;
 }
 
-/** Names in the pane's display order: known ones first as listed, then the others sorted. */
+/**
+ * Names in the pane's display order: known ones first as listed, then the others sorted.
+ * @param {string[]} names
+ * @param {object} known  a table whose keys are in display order
+ */
 function ordered(names, known) {
   const order = Object.keys(known);
+  /** @param {string} name */
   const rank = (name) => (order.includes(name) ? order.indexOf(name) : order.length);
   return [...names].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** The server's `permissions` as rows to show: every boolean member, labelled, in a stable order. */
+/**
+ * The server's `permissions` as rows to show: every boolean member, labelled, in a stable order.
+ * @param {Permissions | null | undefined} permissions
+ */
 export function permissionRows(permissions) {
-  const names = Object.keys(permissions ?? {}).filter(
-    (name) => typeof permissions[name] === "boolean",
-  );
+  const table = permissions ?? {};
+  const names = Object.keys(table).filter((name) => typeof table[name] === "boolean");
   return ordered(names, PERMISSION_LABELS).map((name) => ({
     name,
     label: PERMISSION_LABELS[name] ?? readableName(name),
-    granted: permissions[name],
+    granted: table[name] === true,
   }));
 }
 
-/** The server's `actions` as rows to show: every action it sent, labelled, in a stable order. */
+/**
+ * The server's `actions` as rows to show: every action it sent, labelled, in a stable order.
+ * @param {Record<string, ActionDecision> | null | undefined} actions
+ */
 export function actionRows(actions) {
-  const names = Object.keys(actions ?? {}).filter(
-    (name) => actions[name] && typeof actions[name] === "object",
-  );
+  const table = actions ?? {};
+  const names = Object.keys(table).filter((name) => table[name] && typeof table[name] === "object");
   return ordered(names, ACTION_LABELS).map((name) => {
-    const action = actions[name];
+    const action = table[name];
     const allowed = action.allowed === true;
     return {
       name,
@@ -204,26 +272,39 @@ export function actionRows(actions) {
 
 /** The pane's renderer over one document: every method replaces the view. */
 export class View {
-  /** Binds to the pane's main, status line and view container. */
+  /**
+   * Binds to the pane's main, status line and view container (taskpane.html has all three).
+   * @param {Document} doc
+   */
   constructor(doc) {
     this.doc = doc;
     this.focusPending = false;
-    this.main = doc.getElementById("main");
-    this.status = doc.getElementById("status");
-    this.view = doc.getElementById("view");
+    this.main = /** @type {HTMLElement} */ (doc.getElementById("main"));
+    this.status = /** @type {HTMLElement} */ (doc.getElementById("status"));
+    this.view = /** @type {HTMLElement} */ (doc.getElementById("view"));
+    /** @type {HTMLElement | null} the item's list of the others on it, while shown */
+    this.presenceList = null;
+    /** @type {HTMLElement | null} where a change of that list is announced */
+    this.presenceLive = null;
   }
 
-  /** Replaces the view's content; keeps keyboard focus inside the pane if it was there. */
+  /**
+   * Replaces the view's content; keeps keyboard focus inside the pane if it was there.
+   * @param {boolean} busy
+   * @param {string} status  what the live status line announces
+   * @param {...(HTMLElement | null)} sections
+   */
   replace(busy, status, ...sections) {
     // Focus inside the view (say on Try again) would fall to the body when the view is
     // replaced: move it to the new view's first control or heading, now or on the next render.
     const hadFocus = this.focusPending || this.view.contains(this.doc.activeElement);
     this.main.setAttribute("aria-busy", busy ? "true" : "false");
     this.status.textContent = status;
-    this.view.replaceChildren(...sections.filter(Boolean));
+    this.view.replaceChildren(...sections.filter((section) => section !== null));
     this.focusPending = false;
     if (hadFocus) {
-      const target = this.view.querySelector("[data-focus]") ?? this.view.querySelector("h2");
+      const focus = /** @type {HTMLElement | null} */ (this.view.querySelector("[data-focus]"));
+      const target = focus ?? this.view.querySelector("h2");
       if (target) {
         if (!target.matches("button, a[href]")) target.setAttribute("tabindex", "-1");
         target.focus();
@@ -233,7 +314,12 @@ export class View {
     }
   }
 
-  /** A titled section (a region landmark) with a stable test id. */
+  /**
+   * A titled section (a region landmark) with a stable test id.
+   * @param {string} id
+   * @param {string} title
+   * @param {...(Child | Child[])} children
+   */
   section(id, title, ...children) {
     const headingId = `${id}-heading`;
     return h(
@@ -245,7 +331,12 @@ export class View {
     );
   }
 
-  /** The "Acting on" section: the mailbox the pane acts on, its kind and the signed-in person. */
+  /**
+   * The "Acting on" section: the mailbox the pane acts on, its kind and the signed-in person.
+   * @param {KnownMailbox} ctx
+   * @param {ShownAnswer | null} [answer]
+   * @param {SignInDescription | null} [signIn]
+   */
   mailboxSection(ctx, answer = null, signIn = null) {
     const d = this.doc;
     const address = answer?.mailbox?.address || ctx.mailbox;
@@ -307,12 +398,22 @@ export class View {
   /**
    * The item: subject, claim, sender and time, from the backend's answer or, while loading, from
    * Office; `extra` rows (label, testid, text) are added last (such as "In Deleted Items").
+   * @param {ItemContext} ctx
+   * @param {Item | null} [item]
+   * @param {[string, string, string][]} [extra]
    */
   itemSection(ctx, item = null, extra = []) {
     const d = this.doc;
     const type = item?.type ?? ctx.itemType;
     const subject = (item ? item.subject : ctx.subject) || "(no subject)";
+    /** @type {HTMLElement[]} */
     const rows = [];
+    /**
+     * @param {string} label
+     * @param {string} testid
+     * @param {string} value
+     * @param {string | null} [iso]
+     */
     const row = (label, testid, value, iso = null) => {
       if (!value) return;
       rows.push(h(d, "dt", {}, label));
@@ -366,9 +467,9 @@ export class View {
             d,
             "p",
             {
-              class: `claim${item.claim.mine ? " claim-mine" : ""}`,
+              class: `claim${item?.claim?.mine ? " claim-mine" : ""}`,
               "data-testid": "item-claim",
-              "data-mine": String(Boolean(item.claim.mine)),
+              "data-mine": String(Boolean(item?.claim?.mine)),
             },
             claim,
           )
@@ -385,6 +486,7 @@ export class View {
   /**
    * Who else is on the item (presence.js's lines), updated in place so a form being typed in
    * is never re-rendered; a change of words is announced politely.
+   * @param {PresenceLine[]} lines
    */
   presence(lines) {
     const list = this.presenceList;
@@ -410,6 +512,9 @@ export class View {
   /**
    * The permissions as the server decoded them (or, while it is asked, as Office reported them),
    * each granted or not.
+   * @param {KnownMailbox} ctx
+   * @param {Permissions | null | undefined} permissions
+   * @param {{reported?: boolean}} [options]  `reported`: Office's bits, not yet the server's
    */
   permissionsSection(ctx, permissions, { reported = false } = {}) {
     const d = this.doc;
@@ -427,7 +532,8 @@ export class View {
         h(d, "span", { class: "state" }, row.granted ? "Granted" : "Not granted"),
       ),
     );
-    const bits = Number.isInteger(permissions?.bits) ? permissions.bits : null;
+    const sent = permissions?.bits;
+    const bits = typeof sent === "number" && Number.isInteger(sent) ? sent : null;
     let summary;
     if (ctx.state === "own") summary = "Your own mailbox: every permission.";
     else if (bits === null) summary = "Outlook reported no permission bits.";
@@ -449,29 +555,34 @@ export class View {
     );
   }
 
-  /** A problem: the sentence with its fix, a link if any, Try again, and the request id. */
+  /**
+   * A problem: the sentence with its fix, a link if any, Try again, and the request id.
+   * @param {Explained} explained
+   * @param {(() => void) | null} [onRetry]
+   */
   problemSection(explained, onRetry) {
     const d = this.doc;
     const children = [
       h(d, "p", { class: "problem-message", "data-testid": "problem-message" }, explained.message),
     ];
-    if (explained.link) {
+    const target = explained.link;
+    if (target) {
       const link = h(
         d,
         "a",
         {
-          href: explained.link.href,
+          href: target.href,
           target: "_blank",
           rel: "noopener noreferrer",
           "data-testid": "problem-link",
         },
-        explained.link.text,
+        target.text,
       );
       link.addEventListener("click", (event) => {
         const office = globalThis.Office;
         if (typeof office?.context?.ui?.openBrowserWindow === "function") {
           event.preventDefault();
-          office.context.ui.openBrowserWindow(explained.link.href);
+          office.context.ui.openBrowserWindow(target.href);
         }
       });
       children.push(h(d, "p", {}, link));
@@ -547,7 +658,10 @@ export class View {
     );
   }
 
-  /** Nothing to act on: no selection, an unsaved item, or an item type Tandem doesn't handle. */
+  /**
+   * Nothing to act on: no selection, an unsaved item, or an item type Tandem doesn't handle.
+   * @param {NoItem} ctx
+   */
   none(ctx) {
     const d = this.doc;
     const text = NONE_REASONS[ctx.reason] ?? NONE_REASONS["nothing-selected"];
@@ -558,7 +672,11 @@ export class View {
     );
   }
 
-  /** The mailbox is unknown: said so, with no actions at all. */
+  /**
+   * The mailbox is unknown: said so, with no actions at all.
+   * @param {UnknownMailbox} ctx
+   * @param {(() => void) | null} [onRetry]
+   */
   unknown(ctx, onRetry) {
     const d = this.doc;
     const lines = [
@@ -615,7 +733,10 @@ export class View {
     );
   }
 
-  /** Context known, backend call under way. */
+  /**
+   * Context known, backend call under way.
+   * @param {KnownMailbox} ctx
+   */
   loading(ctx) {
     const d = this.doc;
     const waiting = this.section(
@@ -655,6 +776,11 @@ export class View {
    * ActionsCard element, built by main.js), rendered as the server sent them; `signIn`
    * (SignIn.describe()) says in small print which path signed the person in; `status` is what
    * the live status line announces (an action's result, or what is shown).
+   * @param {KnownMailbox} ctx
+   * @param {ShownAnswer} answer
+   * @param {SignInDescription | null} [signIn]
+   * @param {{card?: HTMLElement | null, record?: HTMLElement | null, status?: string | null}}
+   *   [options]
    */
   answer(ctx, answer, signIn = null, { card = null, record = null, status = null } = {}) {
     const subject = answer?.item?.subject || "(no subject)";
@@ -674,6 +800,10 @@ export class View {
   /**
    * The item went away under an action (Graph's DELETE moved it to Deleted Items at an id
    * nobody was told): what it was, where it went, and no actions.
+   * @param {KnownMailbox} ctx
+   * @param {ShownAnswer | null} answer
+   * @param {string} message
+   * @param {SignInDescription | null} [signIn]
    */
   gone(ctx, answer, message, signIn = null) {
     const d = this.doc;
@@ -706,7 +836,13 @@ export class View {
     );
   }
 
-  /** A failure after the context was read: the mailbox section stays, so it's clear where it failed. */
+  /**
+   * A failure after the context was read: the mailbox section stays, so it's clear where it failed.
+   * @param {ItemContext | null} ctx
+   * @param {Explained} explained
+   * @param {(() => void) | null} onRetry
+   * @param {SignInDescription | null} [signIn]
+   */
   problem(ctx, explained, onRetry, signIn = null) {
     this.replace(
       false,

@@ -13,15 +13,97 @@
 // switches and the NAA bridge the pane talks to), its parts sharing one state object: test and
 // demo equipment, never shipped in production.
 
+/**
+ * @import { BridgeRequestEnvelope, BridgeResponseEnvelope, CallRecord, ItemChangedHandler,
+ *   ItemDescriptor, LogEntry, NaaScenario, Scenario, SharedPropertiesMode, SimulatorHost }
+ *   from "../types/simulator"
+ */
+
+/**
+ * The emulator's world (GET /_emulator/world), the members the simulator reads.
+ * @typedef {object} World
+ * @property {{clientId: string, identifierUris: string[]}} app
+ * @property {WorldPerson[]} people
+ * @property {WorldMailbox[]} mailboxes
+ */
+
+/**
+ * @typedef {{upn: string, name: string, oid: string, tenantId: string, persona: string|null,
+ *   description: string|null, mailbox: string}} WorldPerson
+ */
+
+/**
+ * @typedef {{address: string, displayName: string, owner: string|null, fullAccess?: string[],
+ *   folders: WorldFolder[]}} WorldMailbox
+ */
+
+/**
+ * @typedef {{id: string, name: string, wellKnownName: string|null, parentId: string|null,
+ *   permissions: Record<string, number>, items: WorldItem[]}} WorldFolder
+ */
+
+/**
+ * @typedef {{id: string, ewsId: string, itemType: "message"|"appointment", subject: string,
+ *   from?: {name?: string, address?: string}, receivedDateTime: string|null, isRead?: boolean}}
+ *   WorldItem
+ */
+
+/**
+ * A folder as Outlook lists it for the persona: in tree order, with its depth and Office's bits.
+ * @typedef {WorldFolder & {depth: number, bits: number}} ShownFolder
+ */
+
+/**
+ * One mailbox of the persona's folder tree.
+ * @typedef {{mailbox: WorldMailbox, kind: "own"|"shared"|"delegate"|"removed", label: string,
+ *   folders: ShownFolder[]}} Box
+ */
+
+/**
+ * The host page's elements the script uses, by id (host.html has each).
+ * @typedef {object} HostElements
+ * @property {HTMLButtonElement} sim-browser-close
+ * @property {HTMLElement} sim-browser-url
+ * @property {HTMLElement} sim-browser-window
+ * @property {HTMLButtonElement} sim-clear-log
+ * @property {HTMLElement} sim-folder-tree
+ * @property {HTMLInputElement} sim-identity-api
+ * @property {HTMLElement} sim-item-list
+ * @property {HTMLElement} sim-items-heading
+ * @property {HTMLSelectElement} sim-naa
+ * @property {HTMLButtonElement} sim-naa-cancel
+ * @property {HTMLButtonElement} sim-naa-continue
+ * @property {HTMLDialogElement} sim-naa-dialog
+ * @property {HTMLElement} sim-naa-text
+ * @property {HTMLSelectElement} sim-persona
+ * @property {HTMLElement} sim-persona-description
+ * @property {HTMLElement} sim-reading
+ * @property {HTMLButtonElement} sim-reload
+ * @property {HTMLElement} sim-scenario
+ * @property {HTMLButtonElement} sim-scenario-toggle
+ * @property {HTMLSelectElement} sim-shared-props
+ * @property {HTMLSelectElement} sim-token-error
+ * @property {HTMLInputElement} sim-token-v1
+ * @property {HTMLInputElement} sim-token-v2
+ * @property {HTMLElement} simulator-log
+ * @property {HTMLIFrameElement} taskpane-frame
+ */
+
 /** What Office reports as targetRestUrl worldwide (the backend maps it to Graph). */
 const TARGET_REST_URL = "https://outlook.office.com/api";
 /** Office's bits for a Full Access member of a shared mailbox: undocumented; 63 is our assumption. */
 const FULL_ACCESS_BITS = 63;
-/** Mailboxes Outlook still lists for a persona though Exchange refuses them (access removed). */
+/**
+ * Mailboxes Outlook still lists for a persona though Exchange refuses them (access removed).
+ * @type {Readonly<Record<string, string[]>>}
+ */
 const REMOVED_ACCESS = Object.freeze({ "no-access": ["support@contoso.com"] });
 /** Simulated latency of Office's callbacks, in milliseconds. */
 const LATENCY_MS = 20;
-/** How each persona key reads in the switcher. */
+/**
+ * How each persona key reads in the switcher.
+ * @type {Readonly<Record<string, string>>}
+ */
 const PERSONA_LABELS = Object.freeze({
   owner: "owner",
   "delegate-reviewer": "delegate, read only",
@@ -33,7 +115,10 @@ const PERSONA_LABELS = Object.freeze({
   "other-tenant": "another tenant",
   "third-tenant": "a tenant not allowed",
 });
-/** The getAccessToken failures the scenario can inject; the names are the simulator's own labels. */
+/**
+ * The getAccessToken failures the scenario can inject; the names are the simulator's own labels.
+ * @type {ReadonlyArray<readonly [number, string, string]>}
+ */
 const TOKEN_ERRORS = Object.freeze([
   [13000, "API Not Supported", "The identity API is not supported for this add-in."],
   [13001, "User Not Signed In", "There is no user signed into Office."],
@@ -74,16 +159,54 @@ const NAA_SCENARIOS = Object.freeze({
   network: "no network (NO_NETWORK)",
 });
 
-/** The NAA scenario a URL's naa= names (off, none, 0 and false mean unsupported). */
+/**
+ * The NAA scenario a URL's naa= names (off, none, 0 and false mean unsupported).
+ * @param {unknown} value
+ * @returns {NaaScenario}
+ */
 function naaScenarioOf(value) {
   const key = String(value ?? "").toLowerCase();
   if (["off", "none", "0", "false", "no"].includes(key)) return "unsupported";
-  return Object.hasOwn(NAA_SCENARIOS, key) ? key : "supported";
+  return Object.hasOwn(NAA_SCENARIOS, key) ? /** @type {NaaScenario} */ (key) : "supported";
+}
+
+/** The getSharedPropertiesAsync modes other than "normal". */
+const SHARED_PROPERTIES_MODES = /** @type {const} */ (["missing", "fails", "empty", "timeout"]);
+
+/**
+ * The getSharedPropertiesAsync mode a URL's sharedProps= names ("normal" for anything else).
+ * @param {unknown} value
+ * @returns {SharedPropertiesMode}
+ */
+function sharedPropertiesOf(value) {
+  return SHARED_PROPERTIES_MODES.find((mode) => mode === value) ?? "normal";
 }
 
 const params = new URLSearchParams(window.location.search);
-const $ = (id) => document.getElementById(id);
 
+/**
+ * The host page's element of that id.
+ * @template {keyof HostElements} K
+ * @param {K} id
+ * @returns {HostElements[K]}
+ */
+const $ = (id) => /** @type {HostElements[K]} */ (document.getElementById(id));
+
+/**
+ * @typedef {object} HostState
+ * @property {string} emulatorUrl
+ * @property {World | null} world  null until the emulator's world is loaded
+ * @property {WorldPerson | null} person  the persona signed in
+ * @property {Box[]} boxes  the persona's mailboxes
+ * @property {{address: string|null, folderId: string|null, itemId: string|null}} selection
+ * @property {number} version  changes with every selection
+ * @property {Scenario} scenario
+ * @property {{handler: ItemChangedHandler, doc: Document}[]} handlers
+ * @property {CallRecord[]} calls
+ * @property {{interactive: boolean, claims: Set<string>}} naaSession
+ */
+
+/** @type {HostState} */
 const state = {
   emulatorUrl: "",
   world: null,
@@ -93,9 +216,7 @@ const state = {
   version: 0,
   scenario: {
     tokenVersion: params.get("token") === "v1" || params.get("token") === "1" ? 1 : 2,
-    sharedProperties: ["missing", "fails", "empty", "timeout"].includes(params.get("sharedProps"))
-      ? params.get("sharedProps")
-      : "normal",
+    sharedProperties: sharedPropertiesOf(params.get("sharedProps")),
     nextTokenError: TOKEN_ERRORS.some(([code]) => String(code) === params.get("fail"))
       ? Number(params.get("fail"))
       : null,
@@ -111,7 +232,32 @@ const state = {
   naaSession: { interactive: false, claims: new Set() },
 };
 
-/** Creates an element with attributes and text or node children (text is never parsed). */
+/**
+ * The emulator's world, once loaded (start() loads it before anything asks).
+ * @returns {World}
+ */
+function loadedWorld() {
+  if (!state.world) throw new Error("the emulator's world isn't loaded yet");
+  return state.world;
+}
+
+/**
+ * The persona signed in (switchPersona() picks one once the world is loaded).
+ * @returns {WorldPerson}
+ */
+function signedIn() {
+  if (!state.person) throw new Error("no persona is signed in");
+  return state.person;
+}
+
+/**
+ * Creates an element with attributes and text or node children (text is never parsed).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, unknown>} [attrs]
+ * @param {...(Node | string | null | undefined | false | (Node | string)[])} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
@@ -125,14 +271,21 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-/** Resolves after `ms` milliseconds. */
+/**
+ * Resolves after `ms` milliseconds.
+ * @param {number} ms
+ * @returns {Promise<void>}
+ */
 function pause(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** "16 Nov, 08:25" for the item list and reading pane. */
+/**
+ * "16 Nov, 08:25" for the item list and reading pane.
+ * @param {string | null | undefined} value
+ */
 function shortTime(value) {
-  const date = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(value ?? "") ? value : `${value}Z`);
+  const date = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(value ?? "") ? String(value) : `${value}Z`);
   if (Number.isNaN(date.getTime())) return "";
   return new Intl.DateTimeFormat(undefined, {
     day: "numeric",
@@ -145,13 +298,22 @@ function shortTime(value) {
 
 // ---------------------------------------------------------------- the host object for office.js
 
+/** @type {() => void} */
 let resolveReady;
+/** @type {Promise<void>} */
 const ready = new Promise((resolve) => {
   resolveReady = resolve;
 });
 
-/** Appends one Office API call to the visible log; answers a handle to add its outcome. */
+/**
+ * Appends one Office API call to the visible log; answers a handle to add its outcome.
+ * @param {string} call
+ * @param {unknown} [args]
+ * @param {string | null} [outcome]
+ * @returns {LogEntry}
+ */
 function logCall(call, args, outcome) {
+  /** @type {CallRecord} */
   const record = { call, args: args === undefined ? null : args, outcome: outcome ?? null };
   state.calls.push(record);
   const argsText = args === undefined ? "" : JSON.stringify(args);
@@ -164,6 +326,7 @@ function logCall(call, args, outcome) {
     argsText ? el("code", { class: "args" }, argsText) : "",
     outcomeNode,
   );
+  /** @param {string} text */
   const setOutcome = (text) => {
     record.outcome = text;
     outcomeNode.textContent = ` → ${text}`;
@@ -175,10 +338,13 @@ function logCall(call, args, outcome) {
   return { outcome: setOutcome };
 }
 
-/** The descriptor of the selected item that office.js turns into Office's item, or null. */
+/**
+ * The descriptor of the selected item that office.js turns into Office's item, or null.
+ * @returns {ItemDescriptor | null}
+ */
 function selectedItem() {
   const found = findSelection();
-  if (!found?.item) return null;
+  if (!found?.item || !found.folder) return null;
   const { box, folder, item } = found;
   const shared =
     box.kind === "own"
@@ -203,6 +369,7 @@ function selectedItem() {
   };
 }
 
+/** @type {SimulatorHost} */
 const host = {
   ready,
   /** Simulated callback latency. */
@@ -229,6 +396,7 @@ const host = {
    * Office.context.ui.openBrowserWindow: Outlook opens the URL in the system browser. A page
    * of this demo opens in a new tab; any other (Outlook on the web, Entra ID) is only shown,
    * since nothing here may reach Microsoft.
+   * @param {string} url
    */
   openBrowserWindow(url) {
     if (!/^https:\/\//i.test(url)) return;
@@ -241,7 +409,10 @@ const host = {
   },
   /** The host side of the NAA bridge: one request envelope (JSON text) in, a response out. */
   bridgeRequest,
-  /** Office.auth.getAccessToken: the emulator's SSO token for the persona, or the injected failure. */
+  /**
+   * Office.auth.getAccessToken: the emulator's SSO token for the persona, or the injected failure.
+   * @param {unknown} options
+   */
   async getAccessToken(options) {
     const entry = logCall("getAccessToken", options);
     await pause(LATENCY_MS);
@@ -253,8 +424,11 @@ const host = {
         message: "The identity API is not supported for this add-in.",
       };
     }
-    if (state.scenario.nextTokenError) {
-      const [code, name, message] = TOKEN_ERRORS.find(([c]) => c === state.scenario.nextTokenError);
+    const failure = state.scenario.nextTokenError
+      ? TOKEN_ERRORS.find(([c]) => c === state.scenario.nextTokenError)
+      : undefined;
+    if (failure) {
+      const [code, name, message] = failure;
       state.scenario.nextTokenError = null;
       syncControls();
       writeUrl();
@@ -266,7 +440,7 @@ const host = {
       response = await fetch(`${state.emulatorUrl}/_emulator/sso-token`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ user: state.person.upn, version: state.scenario.tokenVersion }),
+        body: JSON.stringify({ user: signedIn().upn, version: state.scenario.tokenVersion }),
       });
     } catch (error) {
       entry.outcome("rejected 13007 (emulator unreachable)");
@@ -281,7 +455,7 @@ const host = {
       };
     }
     const { token } = await response.json();
-    entry.outcome(`token v${state.scenario.tokenVersion} for ${state.person.upn}`);
+    entry.outcome(`token v${state.scenario.tokenVersion} for ${signedIn().upn}`);
     return token;
   },
 };
@@ -294,6 +468,7 @@ window.tandemSimulatorHost = host;
  * environment is the cloud's Entra host as Outlook reports it, login.microsoftonline.com for the
  * worldwide cloud the demo emulates (never contacted on the NAA path); MSAL.js finds cached
  * accounts only for hosts it knows as aliases of its authority, which the emulator's is not.
+ * @param {WorldPerson} person
  */
 function naaAccountOf(person) {
   return {
@@ -303,11 +478,16 @@ function naaAccountOf(person) {
   };
 }
 
-/** What the log shows of a bridge request: its method's parameters worth reading. */
+/**
+ * What the log shows of a bridge request: its method's parameters worth reading.
+ * @param {BridgeRequestEnvelope} request
+ */
 function bridgeArgs(request) {
+  /** @type {Partial<NonNullable<BridgeRequestEnvelope["tokenParams"]>>} */
   const params = request.tokenParams ?? {};
+  /** @type {Record<string, unknown>} */
   const shown = {};
-  for (const name of ["scope", "clientId", "forceRefresh"]) {
+  for (const name of /** @type {const} */ (["scope", "clientId", "forceRefresh"])) {
     if (params[name] !== undefined && params[name] !== null) shown[name] = params[name];
   }
   // MSAL.js merges its own optional id_token claims into every request; shown only when the
@@ -321,6 +501,8 @@ function bridgeArgs(request) {
  * claims requests (signin_state, login_hint, ...), which need nobody; an access_token member is
  * a challenge from a resource (Conditional Access, MFA: the claims of AADSTS50076) that Entra
  * meets only after the person signs in again.
+ * @param {string | undefined} claims
+ * @returns {string | null}
  */
 function challengeOf(claims) {
   try {
@@ -333,7 +515,11 @@ function challengeOf(claims) {
   }
 }
 
-/** One SSO-shaped token from the emulator (POST /_emulator/sso-token). */
+/**
+ * One SSO-shaped token from the emulator (POST /_emulator/sso-token).
+ * @param {object} body
+ * @returns {Promise<string>}
+ */
 async function emulatorToken(body) {
   const response = await fetch(`${state.emulatorUrl}/_emulator/sso-token`, {
     method: "POST",
@@ -347,6 +533,9 @@ async function emulatorToken(body) {
 /**
  * Outlook's sign-in window, as a dialog of the host page: answers "continue" or "cancel" (Esc
  * and closing count as cancel).
+ * @param {WorldPerson} person
+ * @param {string | null} claims  the claims challenge the window meets, if any
+ * @returns {Promise<"continue" | "cancel">}
  */
 function askPerson(person, claims) {
   const dialog = $("sim-naa-dialog");
@@ -354,6 +543,7 @@ function askPerson(person, claims) {
     ? `Your organization needs another sign-in step (multi-factor authentication) before ${person.name} can use Tandem.`
     : `Microsoft 365 needs ${person.name} to sign in again before Outlook can sign Tandem in.`;
   return new Promise((resolve) => {
+    /** @param {"continue" | "cancel"} answer */
     const done = (answer) => {
       dialog.removeEventListener("close", onClose);
       if (dialog.open) dialog.close();
@@ -373,8 +563,11 @@ function askPerson(person, claims) {
  * NestedAppAuthRequest envelope (GetInitContext, GetToken, GetTokenPopup) in, one
  * NestedAppAuthResponse out, with BridgeStatusCode errors, as @azure/msal-browser's
  * src/naa/BridgeProxy.ts and BridgeStatusCode.ts define them.
+ * @param {string} text
+ * @returns {Promise<BridgeResponseEnvelope | null>}
  */
 async function bridgeRequest(text) {
+  /** @type {BridgeRequestEnvelope} */
   let request;
   try {
     request = JSON.parse(text);
@@ -384,13 +577,22 @@ async function bridgeRequest(text) {
   }
   const { method, requestId } = request;
   const entry = logCall(`nestedAppAuthBridge.${method}`, bridgeArgs(request));
+  /**
+   * @param {Omit<BridgeResponseEnvelope, "messageType" | "requestId">} body
+   * @returns {BridgeResponseEnvelope}
+   */
   const reply = (body) => ({ messageType: "NestedAppAuthResponse", requestId, ...body });
+  /**
+   * @param {NonNullable<BridgeResponseEnvelope["error"]>["status"]} status
+   * @param {string} code
+   * @param {string} description
+   */
   const fail = (status, code, description) => {
     entry.outcome(`failed ${status}${code ? ` ${code}` : ""}`);
     return reply({ success: false, error: { status, code, description } });
   };
   await pause(LATENCY_MS);
-  const person = state.person;
+  const person = signedIn();
   const mode = state.scenario.naa;
   if (method === "GetInitContext") {
     const accountContext = naaAccountOf(person);
@@ -410,8 +612,9 @@ async function bridgeRequest(text) {
   }
   // What Entra ID checks of every request Outlook brokers: the add-in's own client id (its app
   // registration has the brk-multihub redirect), and a scope of an API that app may call.
+  /** @type {Partial<NonNullable<BridgeRequestEnvelope["tokenParams"]>>} */
   const params = request.tokenParams ?? {};
-  const app = state.world.app;
+  const app = loadedWorld().app;
   const apiScope = `${app.identifierUris[0]}/access_as_user`;
   if (params.clientId !== app.clientId) {
     return fail(
@@ -490,7 +693,8 @@ async function bridgeRequest(text) {
       emulatorToken({ ...base, version: 2, remove: ["scp", "azp", "azpacr"] }),
     ]);
   } catch (error) {
-    return fail("TRANSIENT_ERROR", "temporarily_unavailable", String(error?.message ?? error));
+    const message = /** @type {{message?: unknown} | null | undefined} */ (error)?.message;
+    return fail("TRANSIENT_ERROR", "temporarily_unavailable", String(message ?? error));
   }
   entry.outcome(`token v${state.scenario.tokenVersion} for ${person.upn} (azp ${app.clientId})`);
   return reply({
@@ -513,16 +717,26 @@ async function bridgeRequest(text) {
 
 // ---------------------------------------------------------------- the persona's mailboxes
 
-/** Folders in tree order (parents before children), each with its depth. */
+/**
+ * Folders in tree order (parents before children), each with its depth.
+ * @param {WorldFolder[]} folders
+ */
 function treeOrder(folders) {
   const ids = new Set(folders.map((f) => f.id));
+  /** @type {Map<string | null, WorldFolder[]>} */
   const children = new Map();
   for (const folder of folders) {
     const parent = folder.parentId && ids.has(folder.parentId) ? folder.parentId : null;
-    if (!children.has(parent)) children.set(parent, []);
-    children.get(parent).push(folder);
+    const siblings = children.get(parent);
+    if (siblings) siblings.push(folder);
+    else children.set(parent, [folder]);
   }
+  /** @type {(WorldFolder & {depth: number})[]} */
   const out = [];
+  /**
+   * @param {string | null} parent
+   * @param {number} depth
+   */
   const walk = (parent, depth) => {
     for (const folder of children.get(parent) ?? []) {
       out.push({ ...folder, depth });
@@ -533,10 +747,14 @@ function treeOrder(folders) {
   return out;
 }
 
-/** What Outlook shows this person: own mailbox, Full Access mailboxes, folders shared with them. */
+/**
+ * What Outlook shows this person: own mailbox, Full Access mailboxes, folders shared with them.
+ * @param {WorldPerson} person
+ */
 function mailboxesFor(person) {
+  /** @type {Box[]} */
   const boxes = [];
-  const mailboxes = state.world.mailboxes;
+  const mailboxes = loadedWorld().mailboxes;
   const own = mailboxes.find((m) => m.address === person.mailbox);
   if (own) {
     boxes.push({
@@ -569,7 +787,7 @@ function mailboxesFor(person) {
       });
     }
   }
-  for (const address of REMOVED_ACCESS[person.persona] ?? []) {
+  for (const address of REMOVED_ACCESS[person.persona ?? ""] ?? []) {
     const mailbox = mailboxes.find((m) => m.address === address);
     if (mailbox && !boxes.some((b) => b.mailbox === mailbox)) {
       boxes.push({
@@ -592,7 +810,11 @@ function findSelection() {
   return box ? { box, folder, item } : null;
 }
 
-/** Finds a folder of a box by id, well-known name or display name. */
+/**
+ * Finds a folder of a box by id, well-known name or display name.
+ * @param {Box | null | undefined} box
+ * @param {string | null} key
+ */
 function folderOf(box, key) {
   if (!box) return null;
   if (!key) return box.folders.find((f) => f.wellKnownName === "inbox") ?? box.folders[0] ?? null;
@@ -604,12 +826,15 @@ function folderOf(box, key) {
   );
 }
 
-/** Finds a person by upn or persona key. */
+/**
+ * Finds a person by upn or persona key.
+ * @param {string | null} key
+ */
 function personOf(key) {
   if (!key) return null;
   const lower = key.toLowerCase();
   return (
-    state.world.people.find(
+    loadedWorld().people.find(
       (p) => p.upn.toLowerCase() === lower || (p.persona ?? "").toLowerCase() === lower,
     ) ?? null
   );
@@ -621,8 +846,10 @@ function initialSelection() {
   const itemKey = params.get("item");
   let box = state.boxes.find((b) => b.mailbox.address === mailboxKey) ?? null;
   let folder = box ? folderOf(box, params.get("folder")) : null;
+  /** @type {WorldItem | null} */
   let item = null;
   if (itemKey && itemKey !== "none") {
+    /** @param {WorldItem} i */
     const matches = (i) => i.id === itemKey || i.ewsId === itemKey;
     const boxes = box ? [box] : state.boxes;
     outer: for (const b of boxes) {
@@ -666,7 +893,10 @@ function writeUrl() {
   history.replaceState(null, "", `${window.location.pathname}?${query}`);
 }
 
-/** The kind badge of a mailbox group. */
+/**
+ * The kind badge of a mailbox group.
+ * @param {Box["kind"]} kind
+ */
 function kindBadge(kind) {
   const words = {
     own: "your mailbox",
@@ -763,7 +993,8 @@ function renderReading() {
   const reading = $("sim-reading");
   const found = findSelection();
   const item = found?.item;
-  if (!item) {
+  const d = selectedItem();
+  if (!item || !found?.folder || !d) {
     reading.replaceChildren(
       el(
         "p",
@@ -773,7 +1004,6 @@ function renderReading() {
     );
     return;
   }
-  const d = selectedItem();
   const facts = [
     [
       "Mailbox",
@@ -835,15 +1065,16 @@ function clearSelectionButton() {
 /** The persona switcher. */
 function renderPersonas() {
   const select = $("sim-persona");
-  const options = state.world.people
-    .filter((p) => p.persona)
-    .map((p) =>
-      el(
+  const options = loadedWorld()
+    .people.filter((p) => p.persona)
+    .map((p) => {
+      const persona = p.persona ?? "";
+      return el(
         "option",
-        { value: p.upn, "data-persona": p.persona, selected: p === state.person },
-        `${p.name} · ${PERSONA_LABELS[p.persona] ?? p.persona}`,
-      ),
-    );
+        { value: p.upn, "data-persona": persona, selected: p === state.person },
+        `${p.name} · ${PERSONA_LABELS[persona] ?? persona}`,
+      );
+    });
   select.replaceChildren(...options);
   select.disabled = false;
   $("sim-persona-description").textContent = state.person?.description ?? "";
@@ -873,7 +1104,10 @@ function fireItemChanged() {
   }
 }
 
-/** Selects an item of the current folder (null clears the selection). */
+/**
+ * Selects an item of the current folder (null clears the selection).
+ * @param {string | null} itemId
+ */
 function selectItem(itemId) {
   if (state.selection.itemId === itemId) return;
   state.selection = { ...state.selection, itemId };
@@ -884,7 +1118,11 @@ function selectItem(itemId) {
   fireItemChanged();
 }
 
-/** Opens a folder and selects its first item, as Outlook does. */
+/**
+ * Opens a folder and selects its first item, as Outlook does.
+ * @param {Box} box
+ * @param {ShownFolder} folder
+ */
 function selectFolder(box, folder) {
   state.selection = {
     address: box.mailbox.address,
@@ -905,9 +1143,13 @@ function reloadPane() {
   $("taskpane-frame").src = "/taskpane.html";
 }
 
-/** Switches persona: Outlook restarts with that person's mailboxes, and the add-in with it. */
+/**
+ * Switches persona: Outlook restarts with that person's mailboxes, and the add-in with it.
+ * @param {string | null} upn
+ * @param {{fromUrl?: boolean}} [options]  `fromUrl`: select what the URL names
+ */
 function switchPersona(upn, { fromUrl = false } = {}) {
-  state.person = personOf(upn) ?? state.world.people.find((p) => p.persona) ?? null;
+  state.person = personOf(upn) ?? loadedWorld().people.find((p) => p.persona) ?? null;
   state.boxes = state.person ? mailboxesFor(state.person) : [];
   if (fromUrl) initialSelection();
   else {
@@ -929,7 +1171,10 @@ function switchPersona(upn, { fromUrl = false } = {}) {
   reloadPane();
 }
 
-/** Applies a scenario change and reopens the add-in so it takes effect from the start. */
+/**
+ * Applies a scenario change and reopens the add-in so it takes effect from the start.
+ * @param {Partial<Scenario>} change
+ */
 function changeScenario(change) {
   Object.assign(state.scenario, change);
   state.naaSession = { interactive: false, claims: new Set() };
@@ -943,37 +1188,43 @@ function changeScenario(change) {
 function wireControls() {
   const toggle = $("sim-scenario-toggle");
   const panel = $("sim-scenario");
+  /** @param {boolean} open */
   const setOpen = (open) => {
     panel.hidden = !open;
     toggle.setAttribute("aria-expanded", String(open));
   };
   setOpen(params.get("scenario") === "open");
   toggle.addEventListener("click", () => {
-    setOpen(panel.hidden);
+    setOpen(Boolean(panel.hidden));
     writeUrl();
   });
   const errors = $("sim-token-error");
   for (const [code, name] of TOKEN_ERRORS)
     errors.append(el("option", { value: String(code) }, `${code} ${name}`));
-  $("sim-persona").addEventListener("change", (event) => switchPersona(event.target.value));
-  for (const radio of document.querySelectorAll('input[name="sim-token-version"]')) {
-    radio.addEventListener("change", (event) =>
-      changeScenario({ tokenVersion: Number(event.target.value) }),
+  const persona = $("sim-persona");
+  persona.addEventListener("change", () => switchPersona(persona.value));
+  /** @type {NodeListOf<HTMLInputElement>} */
+  const versions = document.querySelectorAll('input[name="sim-token-version"]');
+  for (const radio of versions) {
+    radio.addEventListener("change", () =>
+      changeScenario({ tokenVersion: Number(radio.value) === 1 ? 1 : 2 }),
     );
   }
-  $("sim-shared-props").addEventListener("change", (event) =>
-    changeScenario({ sharedProperties: event.target.value }),
+  const sharedProps = $("sim-shared-props");
+  sharedProps.addEventListener("change", () =>
+    changeScenario({ sharedProperties: sharedPropertiesOf(sharedProps.value) }),
   );
-  errors.addEventListener("change", (event) =>
-    changeScenario({ nextTokenError: event.target.value ? Number(event.target.value) : null }),
+  errors.addEventListener("change", () =>
+    changeScenario({ nextTokenError: errors.value ? Number(errors.value) : null }),
   );
   const naa = $("sim-naa");
   for (const [value, text] of Object.entries(NAA_SCENARIOS)) {
     naa.append(el("option", { value }, text));
   }
-  naa.addEventListener("change", (event) => changeScenario({ naa: event.target.value }));
-  $("sim-identity-api").addEventListener("change", (event) =>
-    changeScenario({ identityApi: event.target.checked }),
+  naa.addEventListener("change", () => changeScenario({ naa: naaScenarioOf(naa.value) }));
+  const identityApi = $("sim-identity-api");
+  identityApi.addEventListener("change", () =>
+    changeScenario({ identityApi: identityApi.checked }),
   );
   $("sim-reload").addEventListener("click", () => reloadPane());
   $("sim-browser-close").addEventListener("click", () => {
@@ -1000,7 +1251,7 @@ async function start() {
       el(
         "p",
         { class: "reading-empty", role: "alert" },
-        `The simulator couldn't load the emulator's world (${error.message}). Is \`tandem demo\` running?`,
+        `The simulator couldn't load the emulator's world (${/** @type {Error} */ (error).message}). Is \`tandem demo\` running?`,
       ),
     );
     return;

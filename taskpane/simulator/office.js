@@ -7,10 +7,60 @@
 // its frame. Classic script, not a module: Office.js is one too, and the pane expects
 // window.Office before its modules run. It stands in for Office.js's mailbox, item and auth
 // surface, loaded by one script tag where Office.js's would be.
+//
+// Its objects carry Office.js's values (the enums' strings, as Office.js has them at run time),
+// so they are typed here on their own; the pane reads the whole as Office.js (the one cast, at
+// the end).
+
+/**
+ * @import { AuthBridge, ItemChangedHandler, ItemDescriptor, SimulatorHost } from "../types/simulator"
+ * @import { AuthBridgeResponse } from "../node_modules/@azure/msal-browser/types/naa/AuthBridge.js"
+ */
+
+/**
+ * An Office callback's options: Office passes asyncContext back in the result.
+ * @typedef {{asyncContext?: unknown}} AsyncOptions
+ */
+
+/**
+ * What an Office callback is called with: Office's AsyncResult (with Office's Error on failure).
+ * @typedef {{status: string, value: unknown, error: {code: number, name: string, message: string}
+ *   | undefined, asyncContext: unknown}} AsyncResultShape
+ */
+
+/** @typedef {(result: AsyncResultShape) => void} AsyncCallback */
+
+/**
+ * Office's EmailAddressDetails, as the simulated item carries them.
+ * @typedef {{displayName: string, emailAddress: string, recipientType: string}} EmailAddress
+ */
+
+/**
+ * The read-mode item the stand-in exposes: the members of Office's MessageRead and
+ * AppointmentRead the simulated Outlook fills in.
+ * @typedef {object} SimulatedItem
+ * @property {string} itemId
+ * @property {"message"|"appointment"} itemType
+ * @property {string} itemClass
+ * @property {string} subject
+ * @property {Date} dateTimeCreated
+ * @property {Date} dateTimeModified
+ * @property {string} normalizedSubject
+ * @property {EmailAddress|null} [from]
+ * @property {EmailAddress|null} [sender]
+ * @property {EmailAddress|null} [organizer]
+ * @property {Date} [start]
+ * @property {(first?: AsyncOptions | AsyncCallback, second?: AsyncCallback) => void}
+ *   [getSharedPropertiesAsync]
+ */
+
 (() => {
   const HOST_KEY = "tandemSimulatorHost";
 
-  /** The simulator host object in the parent window, or null at top level or elsewhere. */
+  /**
+   * The simulator host object in the parent window, or null at top level or elsewhere.
+   * @returns {SimulatorHost | null}
+   */
   function findHost() {
     try {
       if (window.parent !== window && window.parent[HOST_KEY]) return window.parent[HOST_KEY];
@@ -64,14 +114,14 @@
     }),
   });
 
-  const host = findHost();
+  const found = findHost();
 
-  if (!host) {
+  if (!found) {
     // Opened on its own (https://localhost:3000/taskpane.html): show it inside the simulator.
     const target = new URL("/simulator/", window.location.href);
     target.search = window.location.search;
     if (window.top === window) window.location.replace(target.href);
-    window.Office = {
+    const leaving = {
       HostType: HostType,
       PlatformType: PlatformType,
       AsyncResultStatus: AsyncResultStatus,
@@ -80,10 +130,17 @@
       /** Never resolves: the page is going away. */
       onReady: () => new Promise(() => {}),
     };
+    // What the pane sees as Office.js: the enums and an onReady that never answers.
+    window.Office = /** @type {typeof Office} */ (/** @type {unknown} */ (leaving));
     return;
   }
+  const host = found;
 
-  /** A plain copy of JSON-able options (functions and cycles dropped), for the log and the host. */
+  /**
+   * A plain copy of JSON-able options (functions and cycles dropped), for the log and the host.
+   * @param {unknown} value
+   * @returns {unknown}
+   */
   function plain(value) {
     if (value === undefined) return undefined;
     try {
@@ -94,27 +151,51 @@
   }
 
   /** Office's AsyncResult. */
-  function AsyncResult(status, value, error, asyncContext) {
-    this.status = status;
-    this.value = value;
-    this.error = error;
-    this.asyncContext = asyncContext;
+  class AsyncResult {
+    /**
+     * @param {string} status  an AsyncResultStatus value
+     * @param {unknown} value
+     * @param {OfficeError | undefined} error
+     * @param {unknown} asyncContext
+     */
+    constructor(status, value, error, asyncContext) {
+      this.status = status;
+      this.value = value;
+      this.error = error;
+      this.asyncContext = asyncContext;
+    }
   }
 
   /** Office's Error: {code, name, message}. */
-  function OfficeError(code, name, message) {
-    this.code = code;
-    this.name = name;
-    this.message = message;
+  class OfficeError {
+    /**
+     * @param {number} code
+     * @param {string} name
+     * @param {string} message
+     */
+    constructor(code, name, message) {
+      this.code = code;
+      this.name = name;
+      this.message = message;
+    }
   }
 
-  /** Splits Office's (options?, callback?) argument pairs. */
+  /**
+   * Splits Office's (options?, callback?) argument pairs.
+   * @param {AsyncOptions | AsyncCallback | undefined} first
+   * @param {AsyncCallback | undefined} second
+   * @returns {{options: AsyncOptions, callback: AsyncCallback | null}}
+   */
   function optionsAndCallback(first, second) {
     if (typeof first === "function") return { options: {}, callback: first };
     return { options: first || {}, callback: typeof second === "function" ? second : null };
   }
 
-  /** Calls back asynchronously, as Office does, after the host's simulated latency. */
+  /**
+   * Calls back asynchronously, as Office does, after the host's simulated latency.
+   * @param {AsyncCallback | null} callback
+   * @param {AsyncResultShape} result
+   */
   function later(callback, result) {
     if (!callback) return;
     setTimeout(() => {
@@ -122,7 +203,11 @@
     }, host.latency());
   }
 
-  /** Office's EmailAddressDetails for {name, address}. */
+  /**
+   * Office's EmailAddressDetails for {name, address}.
+   * @param {{name?: string, address?: string} | null} who
+   * @returns {EmailAddress | null}
+   */
   function addressDetails(who) {
     if (!who) return null;
     return {
@@ -132,6 +217,7 @@
     };
   }
 
+  /** @type {{version: number, item: Readonly<SimulatedItem> | null}} */
   let itemCache = { version: -1, item: null };
 
   /** The Office item object for the host's current selection (a new object per selection). */
@@ -145,8 +231,12 @@
     return itemCache.item;
   }
 
-  /** Builds a read-mode item as Outlook would expose it. */
+  /**
+   * Builds a read-mode item as Outlook would expose it.
+   * @param {ItemDescriptor} d
+   */
   function makeItem(d) {
+    /** @type {SimulatedItem} */
     const item = {
       itemId: d.ewsId,
       itemType: d.itemType,
@@ -158,14 +248,15 @@
     };
     if (d.itemType === "appointment") {
       item.organizer = addressDetails(d.from);
-      item.start = new Date(d.start || d.receivedDateTime);
+      item.start = new Date(d.start || (d.receivedDateTime ?? 0));
     } else {
       item.from = addressDetails(d.from);
       item.sender = addressDetails(d.from);
     }
     // Present only for items in a shared folder or shared mailbox (Microsoft's rule), and
     // missing altogether on clients that lack it (the "missing" scenario).
-    if (d.shared && host.scenario().sharedProperties !== "missing") {
+    const shared = d.shared;
+    if (shared && host.scenario().sharedProperties !== "missing") {
       /** Answers owner, targetMailbox, targetRestUrl and delegatePermissions, as the scenario says. */
       item.getSharedPropertiesAsync = (first, second) => {
         const args = optionsAndCallback(first, second);
@@ -194,10 +285,10 @@
           mode === "empty"
             ? { owner: "", targetMailbox: "", targetRestUrl: "", delegatePermissions: 0 }
             : {
-                owner: d.shared.owner,
-                targetMailbox: d.shared.targetMailbox,
-                targetRestUrl: d.shared.targetRestUrl,
-                delegatePermissions: d.shared.delegatePermissions,
+                owner: shared.owner,
+                targetMailbox: shared.targetMailbox,
+                targetRestUrl: shared.targetRestUrl,
+                delegatePermissions: shared.delegatePermissions,
               };
         entry.outcome(`succeeded ${JSON.stringify(value)}`);
         later(
@@ -209,7 +300,11 @@
     return Object.freeze(item);
   }
 
-  /** "1.14" >= "1.3" compared numerically, part by part. */
+  /**
+   * "1.14" >= "1.3" compared numerically, part by part.
+   * @param {string} have
+   * @param {string | undefined} want
+   */
   function versionAtLeast(have, want) {
     const a = String(have).split(".").map(Number);
     const b = String(want || "1.1")
@@ -247,17 +342,31 @@
       hostVersion: "16.0.17928.20114 (simulator)",
       OWAView: undefined,
     }),
-    /** EWS id -> REST id: the URL-safe base64 alphabet, as Outlook converts it. */
+    /**
+     * EWS id -> REST id: the URL-safe base64 alphabet, as Outlook converts it.
+     * @param {string} itemId
+     * @param {string} restVersion
+     */
     convertToRestId: (itemId, restVersion) => {
       host.log("convertToRestId", [itemId, restVersion]);
       return String(itemId).replace(/\//g, "-").replace(/\+/g, "_");
     },
-    /** REST id -> EWS id. */
+    /**
+     * REST id -> EWS id.
+     * @param {string} itemId
+     * @param {string} restVersion
+     */
     convertToEwsId: (itemId, restVersion) => {
       host.log("convertToEwsId", [itemId, restVersion]);
       return String(itemId).replace(/-/g, "/").replace(/_/g, "+");
     },
-    /** Registers an ItemChanged handler with the host (the only event the pane uses). */
+    /**
+     * Registers an ItemChanged handler with the host (the only event the pane uses).
+     * @param {string} eventType
+     * @param {ItemChangedHandler} handler
+     * @param {AsyncOptions | AsyncCallback} [first]
+     * @param {AsyncCallback} [second]
+     */
     addHandlerAsync: (eventType, handler, first, second) => {
       const args = optionsAndCallback(first, second);
       host.log("addHandlerAsync", { eventType: eventType });
@@ -284,7 +393,12 @@
         ),
       );
     },
-    /** Drops this pane's handlers. */
+    /**
+     * Drops this pane's handlers.
+     * @param {string} eventType
+     * @param {AsyncOptions | AsyncCallback} [first]
+     * @param {AsyncCallback} [second]
+     */
     removeHandlerAsync: (eventType, first, second) => {
       const args = optionsAndCallback(first, second);
       host.log("removeHandlerAsync", { eventType: eventType });
@@ -306,8 +420,11 @@
      * Mailbox up to 1.14; IdentityAPI 1.3 unless the scenario turns it off; NestedAppAuth 1.1
      * unless the NAA scenario is "unsupported" (Outlook declares neither in the manifest: both
      * are run-time checks).
+     * @param {string} name
+     * @param {string} [minVersion]
      */
     isSetSupported: (name, minVersion) => {
+      /** @type {Record<string, string>} */
       const sets = { mailbox: "1.14", openbrowserwindowapi: "1.1" };
       if (host.scenario().identityApi) sets.identityapi = "1.3";
       if (host.scenario().naa !== "unsupported") sets.nestedappauth = "1.1";
@@ -323,8 +440,10 @@
   // removeEventListener; @azure/msal-browser src/naa/AuthBridge.ts). This one carries each
   // request envelope to the simulator host and each response back, as JSON text.
   if (host.scenario().naa !== "unsupported") {
+    /** @type {Set<(response: AuthBridgeResponse) => void>} */
     const listeners = new Set();
-    window.nestedAppAuthBridge = Object.freeze({
+    /** @type {AuthBridge} */
+    const bridge = {
       /** Registers a listener for the host's responses ("message" is the only event). */
       addEventListener: (name, callback) => {
         if (name === "message" && typeof callback === "function") listeners.add(callback);
@@ -341,18 +460,26 @@
           for (const listener of [...listeners]) listener(text);
         });
       },
-    });
+    };
+    window.nestedAppAuthBridge = Object.freeze(bridge);
   }
 
+  /** @typedef {{host: string, platform: string}} ReadyInfo */
+
+  /** @type {Promise<ReadyInfo> | null} */
   let ready = null;
 
-  /** Office.onReady: a promise of {host, platform}, and the callback form. */
+  /**
+   * Office.onReady: a promise of {host, platform}, and the callback form.
+   * @param {(info: ReadyInfo) => void} [callback]
+   */
   function onReady(callback) {
     if (!ready) {
       ready = Promise.resolve(host.ready).then(() => {
         const info = { host: HostType.Outlook, platform: PlatformType.PC };
         host.log("onReady", undefined, JSON.stringify(info));
-        if (typeof window.Office.initialize === "function") window.Office.initialize("taskpane");
+        // Office.initialize, when the add-in sets it, hears why it started.
+        if (typeof office.initialize === "function") office.initialize("inserted");
         return info;
       });
     }
@@ -364,7 +491,11 @@
     return ready;
   }
 
-  window.Office = {
+  /**
+   * The stand-in itself; Office.initialize is the add-in's to set.
+   * @type {{initialize?: (reason: string) => void} & Record<string, unknown>}
+   */
+  const office = {
     HostType: HostType,
     PlatformType: PlatformType,
     AsyncResultStatus: AsyncResultStatus,
@@ -382,7 +513,10 @@
         version: "16.0 (simulator)",
       }),
       ui: {
-        /** Opens a URL outside the add-in, as Outlook does with the system browser. */
+        /**
+         * Opens a URL outside the add-in, as Outlook does with the system browser.
+         * @param {string} url
+         */
         openBrowserWindow: (url) => {
           host.log("openBrowserWindow", [url]);
           host.openBrowserWindow(String(url));
@@ -390,7 +524,11 @@
       },
     },
     auth: {
-      /** Office.auth.getAccessToken: a promise of the SSO token; rejects with {code, name, message}. */
+      /**
+       * Office.auth.getAccessToken: a promise of the SSO token; rejects with {code, name, message}.
+       * @param {Office.AuthOptions} [options]
+       * @returns {Promise<string>}
+       */
       getAccessToken: (options) => {
         const copy = plain(options || {});
         return new Promise((resolve, reject) => {
@@ -406,4 +544,6 @@
       },
     },
   };
+  // The pane reads this as Office.js: it has the members the pane and MSAL.js call, no more.
+  window.Office = /** @type {typeof Office} */ (/** @type {unknown} */ (office));
 })();

@@ -11,7 +11,7 @@ import {
   PROGRESS_TEXT,
   resultMessage,
 } from "../actions.js";
-import { postAction, postFolders, postPresence, presenceGoneNow } from "../api.js";
+import { ApiProblem, postAction, postFolders, postPresence, presenceGoneNow } from "../api.js";
 import { parseCategoryNames, parseRecipients } from "../controls.js";
 import { advance, settle, useMockTimers } from "./clock.js";
 import {
@@ -23,6 +23,12 @@ import {
   problem,
   SHARED,
 } from "./fakes.js";
+
+/**
+ * @import { ShownAnswer } from "../actions.js"
+ * @import { ActionResult } from "../types/contract"
+ * @import { Queued } from "./fakes.js"
+ */
 
 describe("the action routes' calls", () => {
   it("posts the context, the etag and the action's fields with the bearer token", async () => {
@@ -83,7 +89,10 @@ describe("the action routes' calls", () => {
     await assert.rejects(
       postAction(SHARED, "flag", { fields: { flag: "flagged" } }, { fetch, ...fakeTokens() }),
       (error) =>
-        error.code === "conflict" && error.etag === 'W/"ck-9"' && error.item.id === item.id,
+        error instanceof ApiProblem &&
+        error.code === "conflict" &&
+        error.etag === 'W/"ck-9"' &&
+        error.item?.id === item.id,
     );
   });
 
@@ -113,10 +122,15 @@ describe("the action routes' calls", () => {
 describe("ItemActions", () => {
   useMockTimers();
 
-  /** An ItemActions on SHARED with a fake backend, recording busy and progress calls. */
+  /**
+   * An ItemActions on SHARED with a fake backend, recording busy and progress calls.
+   * @param {Record<string, Queued[]>} routes
+   * @param {ShownAnswer} [answer]
+   */
   function setup(routes, answer = contextAnswer()) {
     const backend = fakeBackend(routes);
     const tokens = fakeTokens();
+    /** @type {unknown[][]} */
     const events = [];
     const actions = new ItemActions({
       seams: { fetch: backend.fetch, getToken: tokens.getToken },
@@ -129,7 +143,7 @@ describe("ItemActions", () => {
 
   const claimed = contextAnswer({
     etag: 'W/"ck-2"',
-    claim: { upn: "lee@contoso.com", mine: true },
+    claim: { upn: "lee@contoso.com", name: "Lee Gu", mine: true },
   });
 
   it("shows no progress for an action answered within 300 ms", async () => {
@@ -208,6 +222,7 @@ describe("ItemActions", () => {
       "/api/items/context": [json(claimed)],
     });
     const outcome = await actions.perform("claim");
+    assert.equal(outcome.kind, "done");
     assert.deepEqual(outcome.answer.actions, claimed.actions);
     assert.match(outcome.message, /You claimed this item/);
     assert.deepEqual(
@@ -233,6 +248,7 @@ describe("ItemActions", () => {
       "/api/items/context": [json(moved)],
     });
     const outcome = await actions.perform("move", { folder: "f1" });
+    assert.equal(outcome.kind, "done");
     assert.equal(outcome.ctx.itemId, "AAMkAD-new_id");
     assert.equal(outcome.message, "Moved to Escalations.");
     await actions.perform("flag", { flag: "flagged" });
@@ -255,6 +271,7 @@ describe("ItemActions", () => {
       ],
     });
     const outcome = await actions.perform("delete");
+    assert.equal(outcome.kind, "done");
     assert.equal(outcome.gone, true);
     assert.equal(outcome.message, "Deleted: it went to support@contoso.com's Deleted Items.");
     assert.equal(requests.length, 1);
@@ -279,6 +296,7 @@ describe("ItemActions", () => {
       "/api/items/actions/claim": [problem(409, "conflict", { etag: 'W/"ck-8"', item })],
     });
     const outcome = await actions.perform("claim");
+    assert.equal(outcome.kind, "conflict");
     assert.deepEqual(outcome.holder, { upn: "sam@contoso.com", name: "Sam Taylor" });
     assert.match(outcome.message, /^Sam Taylor has claimed this item/);
   });
@@ -329,7 +347,7 @@ describe("ItemActions", () => {
     assert.equal(outcome.kind, "done");
     assert.deepEqual(outcome.answer.item, claimed.item);
     assert.equal(outcome.answer.actions, null);
-    assert.equal(outcome.answer.refreshProblem.code, "upstream_unavailable");
+    assert.equal(outcome.answer.refreshProblem?.code, "upstream_unavailable");
   });
 
   it("does not let a late answer replace another item's state", async () => {
@@ -343,7 +361,7 @@ describe("ItemActions", () => {
     actions.show(other, contextAnswer({ id: "AAMkAD-other" }));
     await advance(400);
     await done;
-    assert.equal(actions.ctx.itemId, "AAMkAD-other");
+    assert.equal(actions.ctx?.itemId, "AAMkAD-other");
   });
 });
 
@@ -352,6 +370,7 @@ describe("result sentences", () => {
   const nestor = { mailbox: "adele@contoso.com", me: "nestor@contoso.com", own: false };
 
   it("says a reply went as the mailbox and where its copy is", () => {
+    /** @type {ActionResult} */
     const result = { sent: true, route: "mailbox", sentAs: "sendAs", sentCopyIn: lee.mailbox };
     assert.equal(
       resultMessage("reply", { result }, lee),
@@ -360,6 +379,7 @@ describe("result sentences", () => {
   });
 
   it("says a delegate's reply went on behalf, with the copy in their own Sent Items", () => {
+    /** @type {ActionResult} */
     const result = { sent: true, route: "me", sentAs: "sendOnBehalf", sentCopyIn: nestor.me };
     const message = resultMessage("reply", { result }, nestor);
     assert.match(message, /sent on behalf of adele@contoso\.com \(Send on Behalf\)/);
@@ -372,6 +392,7 @@ describe("result sentences", () => {
       resultMessage("forward", { result: mailbox }, lee),
       /^Your forward is saved as a draft in support@contoso\.com's Drafts/,
     );
+    /** @type {ActionResult} */
     const own = { sent: false, route: "me", draft: { mailbox: nestor.me } };
     assert.match(resultMessage("replyAll", { result: own }, nestor), /in your own Drafts/);
   });
@@ -438,7 +459,8 @@ describe("the buttons", () => {
   });
 
   it("offers the two flag states the item is not in", () => {
-    const keys = (flag) => buttonsFor({ flag }, { flag: allowed }).map((b) => b.fields.flag);
+    /** @param {"flagged" | "complete" | "notFlagged"} flag */
+    const keys = (flag) => buttonsFor({ flag }, { flag: allowed }).map((b) => b.fields?.flag);
     assert.deepEqual(keys("notFlagged"), ["flagged", "complete"]);
     assert.deepEqual(keys("flagged"), ["complete", "notFlagged"]);
     assert.deepEqual(keys("complete"), ["flagged", "notFlagged"]);
@@ -476,8 +498,8 @@ describe("what the forms accept", () => {
       names: ["VIP", "Escalated"],
       error: null,
     });
-    assert.match(parseCategoryNames("Red, Blue").error, /comma/);
-    assert.match(parseCategoryNames("Tandem: Me (me@x.com)").error, /Claim and Release/);
+    assert.match(parseCategoryNames("Red, Blue").error ?? "", /comma/);
+    assert.match(parseCategoryNames("Tandem: Me (me@x.com)").error ?? "", /Claim and Release/);
   });
 
   it("takes a forward's recipients separated by semicolons", () => {
@@ -485,7 +507,7 @@ describe("what the forms accept", () => {
       addresses: ["a@contoso.com", "b@fabrikam.com"],
       error: null,
     });
-    assert.match(parseRecipients("").error, /at least one/);
-    assert.match(parseRecipients("maria").error, /isn't an email address/);
+    assert.match(parseRecipients("").error ?? "", /at least one/);
+    assert.match(parseRecipients("maria").error ?? "", /isn't an email address/);
   });
 });

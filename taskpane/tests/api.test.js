@@ -13,13 +13,30 @@ import {
 import { AuthError } from "../auth.js";
 import { settle } from "./clock.js";
 
+/**
+ * @import { TokenRequest } from "../auth.js"
+ * @import { ItemContext, OwnMailbox, SharedMailbox } from "../context.js"
+ */
+
+/** What every context of these tests says about the item and the person. */
+const ITEM = {
+  ewsId: "AAMkAD/item",
+  subject: "Printer jams",
+  from: { name: "Maria Lopez", address: "maria.lopez@adatum.com" },
+  person: { name: "Adele Vance", address: "adele@contoso.com" },
+};
+/** @type {OwnMailbox} */
 const OWN = {
+  ...ITEM,
   state: "own",
   itemId: "AAMkAD-own_item",
   itemType: "message",
   mailbox: "adele@contoso.com",
+  shared: null,
 };
+/** @type {SharedMailbox} */
 const SHARED = {
+  ...ITEM,
   state: "shared",
   itemId: "AAMkAD-shared_item",
   itemType: "message",
@@ -37,7 +54,13 @@ const ANSWER = {
   actions: {},
 };
 
-/** A problem+json response as the backend writes it. */
+/**
+ * A problem+json response as the backend writes it.
+ * @param {number} status
+ * @param {string} code
+ * @param {object} [members]
+ * @param {Record<string, string>} [headers]
+ */
 function problem(status, code, members = {}, headers = {}) {
   const body = {
     type: `urn:tandem:problem:${code}`,
@@ -54,11 +77,26 @@ function problem(status, code, members = {}, headers = {}) {
   });
 }
 
-/** A fake fetch answering from a queue and recording each request. */
+/**
+ * A fake fetch answering from a queue (undefined: the context answer) and recording each request.
+ * @param {...(Response | Error | undefined)} answers
+ */
 function fakeFetch(...answers) {
+  /**
+   * @type {{url: RequestInfo | URL, init: RequestInit & {headers: Record<string, string>},
+   *   body: unknown, auth: string}[]}
+   */
   const requests = [];
-  const fetch = async (url, init) => {
-    requests.push({ url, init, body: JSON.parse(init.body), auth: init.headers.Authorization });
+  /** @type {typeof globalThis.fetch} */
+  const fetch = async (url, options) => {
+    // The pane posts a JSON string with its headers as a plain object.
+    const init = /** @type {RequestInit & {headers: Record<string, string>}} */ (options);
+    requests.push({
+      url,
+      init,
+      body: JSON.parse(String(init.body)),
+      auth: init.headers.Authorization,
+    });
     const next = answers.shift();
     if (next instanceof Error) throw next;
     return (
@@ -74,7 +112,9 @@ function fakeFetch(...answers) {
 
 /** A fake getToken handing out numbered tokens and recording its requests. */
 function fakeTokens() {
+  /** @type {TokenRequest[]} */
   const asked = [];
+  /** @param {TokenRequest} request */
   const getToken = async (request) => {
     asked.push(request);
     return `token-${asked.length}`;
@@ -159,7 +199,7 @@ describe("postContext", () => {
     const tokens = fakeTokens();
     await assert.rejects(
       postContext(SHARED, { fetch, getToken: tokens.getToken }),
-      (e) => e.code === "interaction_required",
+      (e) => e instanceof ApiProblem && e.code === "interaction_required",
     );
     assert.equal(requests.length, 2);
     assert.equal(tokens.asked.length, 2);
@@ -169,7 +209,7 @@ describe("postContext", () => {
     const { fetch, requests } = fakeFetch(problem(403, "mailbox_access_denied"));
     await assert.rejects(
       postContext(SHARED, { fetch, getToken: fakeTokens().getToken }),
-      (e) => e.code === "mailbox_access_denied",
+      (e) => e instanceof ApiProblem && e.code === "mailbox_access_denied",
     );
     assert.equal(requests.length, 1);
   });
@@ -196,12 +236,12 @@ describe("postContext", () => {
     const first = fakeFetch(problem(429, "throttled", { retryAfter: 7 }));
     await assert.rejects(
       postContext(OWN, { fetch: first.fetch, getToken: fakeTokens().getToken }),
-      (e) => e.retryAfter === 7,
+      (e) => e instanceof ApiProblem && e.retryAfter === 7,
     );
     const second = fakeFetch(problem(429, "throttled", {}, { "Retry-After": "12" }));
     await assert.rejects(
       postContext(OWN, { fetch: second.fetch, getToken: fakeTokens().getToken }),
-      (e) => e.code === "throttled" && e.retryAfter === null,
+      (e) => e instanceof ApiProblem && e.code === "throttled" && e.retryAfter === null,
     );
   });
 
@@ -213,21 +253,27 @@ describe("postContext", () => {
     const { fetch } = fakeFetch(html);
     await assert.rejects(
       postContext(OWN, { fetch, getToken: fakeTokens().getToken }),
-      (e) => e.code === "bad_gateway" && e.status === 502,
+      (e) => e instanceof ApiProblem && e.code === "bad_gateway" && e.status === 502,
     );
   });
 
   it("gives up with timeout when the backend never answers", async () => {
     mock.timers.enable({ apis: ["setTimeout"] });
     try {
+      /** @type {typeof globalThis.fetch} */
       const fetch = (_url, init) =>
         new Promise((_resolve, reject) => {
-          init.signal.addEventListener("abort", () =>
+          const signal = init?.signal;
+          assert.ok(signal, "the pane gives its request a signal: the one its timeout aborts");
+          signal.addEventListener("abort", () =>
             reject(new DOMException("The operation was aborted.", "AbortError")),
           );
         });
       const pending = postContext(OWN, { fetch, getToken: fakeTokens().getToken });
-      const checked = assert.rejects(pending, (e) => e.code === "timeout" && e.status === 0);
+      const checked = assert.rejects(
+        pending,
+        (e) => e instanceof ApiProblem && e.code === "timeout" && e.status === 0,
+      );
       await settle();
       mock.timers.tick(REQUEST_TIMEOUT_MS);
       await checked;
@@ -240,7 +286,7 @@ describe("postContext", () => {
     const { fetch } = fakeFetch(new TypeError("Failed to fetch"));
     await assert.rejects(
       postContext(OWN, { fetch, getToken: fakeTokens().getToken }),
-      (e) => e.code === "network_error",
+      (e) => e instanceof ApiProblem && e.code === "network_error",
     );
   });
 
@@ -255,9 +301,14 @@ describe("postContext", () => {
 
   it("refuses to call the backend for an unknown or empty context", async () => {
     const { fetch, requests } = fakeFetch();
-    for (const state of ["unknown", "none"]) {
+    /** @type {ItemContext[]} */
+    const contexts = [
+      { ...OWN, state: "unknown", reason: "failed", detail: "9018", mailbox: null },
+      { state: "none", reason: "nothing-selected", mailbox: null, person: ITEM.person },
+    ];
+    for (const ctx of contexts) {
       await assert.rejects(
-        postContext({ state }, { fetch, getToken: fakeTokens().getToken }),
+        postContext(ctx, { fetch, getToken: fakeTokens().getToken }),
         RangeError,
       );
     }

@@ -13,6 +13,12 @@ import {
 import { advance, useMockTimers } from "./clock.js";
 import { fakeOffice, officeError } from "./fake-office.js";
 
+/** @import { FakeOffice } from "./fake-office.js" */
+
+/**
+ * The getAccessToken calls the fake Office saw: ["getAccessToken", options].
+ * @param {FakeOffice} office
+ */
 const tokenCalls = (office) => office.calls.filter((c) => c[0] === "getAccessToken");
 
 describe("SignIn, legacy path: getAccessToken", () => {
@@ -88,7 +94,10 @@ describe("SignIn, legacy path: getAccessToken", () => {
 
   it("refuses an empty token", async () => {
     const office = fakeOffice({ tokens: [""] });
-    await assert.rejects(new SignIn({ office }).token({}), (error) => error.code === "empty-token");
+    await assert.rejects(
+      new SignIn({ office }).token({}),
+      (error) => error instanceof AuthError && error.code === "empty-token",
+    );
   });
 });
 
@@ -108,7 +117,10 @@ describe("SignIn, legacy path: getAccessToken after 13008", () => {
   it("retries 13008 only once", async () => {
     const office = fakeOffice({ tokens: [officeError(13008), officeError(13008), "never"] });
     const pending = new SignIn({ office }).token({});
-    const checked = assert.rejects(pending, (error) => error.code === 13008);
+    const checked = assert.rejects(
+      pending,
+      (error) => error instanceof AuthError && error.code === 13008,
+    );
     await advance(RETRY_DELAY_MS);
     await checked;
     assert.equal(tokenCalls(office).length, 2);

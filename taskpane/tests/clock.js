@@ -10,12 +10,18 @@ export function useMockTimers() {
   afterEach(() => mock.timers.reset());
 }
 
-/** Lets pending promise callbacks run (setImmediate is not mocked), a few rounds deep. */
+/**
+ * Lets pending promise callbacks run (setImmediate is not mocked), a few rounds deep.
+ * @param {number} [rounds]
+ */
 export async function settle(rounds = 5) {
   for (let i = 0; i < rounds; i += 1) await new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Moves the mocked clock on by `ms`, letting the callbacks it fires finish their promises. */
+/**
+ * Moves the mocked clock on by `ms`, letting the callbacks it fires finish their promises.
+ * @param {number} ms
+ */
 export async function advance(ms) {
   await settle();
   mock.timers.tick(ms);

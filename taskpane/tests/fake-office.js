@@ -1,6 +1,18 @@
 // A small fake of the Office.js surface the pane touches, for the unit tests. Not a test file
 // itself (node --test runs only *.test.js here).
 
+/**
+ * The fake, as the pane's functions take it (Office's own type), with the calls it recorded.
+ * @typedef {typeof Office & {calls: unknown[][]}} FakeOffice
+ */
+
+/**
+ * How the fake item's getSharedPropertiesAsync answers: {value} succeeds, {error} fails,
+ * {never: true} never calls back, {throws} throws; after delayMs on the mocked clock if given.
+ * @typedef {{value?: object, error?: {name?: string, code?: number, message?: string},
+ *   never?: boolean, throws?: string, delayMs?: number}} SharedAnswer
+ */
+
 export const EWS_ID =
   "AAMkADQxNmU5OWIwLWUxM2UtNDEzZS1iZGFhLWVhMDBhMDFkNjE2ZgBGAAD/6rbIfRYM4WYc+uJj1WbdjieipwyiRfVMrTn64mDQX/ARJg36YN0Mm";
 export const REST_ID =
@@ -17,7 +29,11 @@ const ENUMS = {
   },
 };
 
-/** A read-mode message (or appointment) as Outlook exposes it. */
+/**
+ * A read-mode message (or appointment) as Outlook exposes it.
+ * @param {Record<string, unknown>} [overrides]
+ * @returns {Record<string, unknown>}
+ */
 export function message(overrides = {}) {
   return {
     itemId: EWS_ID,
@@ -32,6 +48,9 @@ export function message(overrides = {}) {
  * A fake Office namespace. `shared` adds getSharedPropertiesAsync to the item:
  * {value} succeeds, {error} fails, {never: true} never calls back, {throws} throws.
  * `tokens` is a queue of answers for getAccessToken: a string resolves, an object rejects.
+ * @param {{item?: Record<string, unknown> | null, shared?: SharedAnswer | null,
+ *   identity?: boolean, naa?: boolean, tokens?: (string | object)[], profile?: object}} [options]
+ * @returns {FakeOffice}
  */
 export function fakeOffice({
   item = message(),
@@ -41,6 +60,7 @@ export function fakeOffice({
   tokens = [],
   profile,
 } = {}) {
+  /** @type {unknown[][]} */
   const calls = [];
   const office = {
     ...ENUMS,
@@ -48,15 +68,24 @@ export function fakeOffice({
     context: {
       mailbox: {
         userProfile: profile ?? { displayName: "Lee Gu", emailAddress: "lee@contoso.com" },
-        /** EWS -> REST id, recording the call. */
+        /**
+         * EWS -> REST id, recording the call.
+         * @param {string} id
+         * @param {string} version
+         */
         convertToRestId(id, version) {
           calls.push(["convertToRestId", id, version]);
           return id.replace(/\//g, "-").replace(/\+/g, "_");
         },
+        /** @type {Record<string, unknown> | null} */
         item: null,
       },
       requirements: {
-        /** IdentityAPI and NestedAppAuth as the test says; Mailbox always. */
+        /**
+         * IdentityAPI and NestedAppAuth as the test says; Mailbox always.
+         * @param {string} name
+         * @param {string} [version]
+         */
         isSetSupported(name, version) {
           calls.push(["isSetSupported", name, version]);
           if (name === "NestedAppAuth") return naa;
@@ -65,7 +94,11 @@ export function fakeOffice({
       },
     },
     auth: {
-      /** The next queued answer: a string resolves, an object rejects. */
+      /**
+       * The next queued answer: a string resolves, an object rejects.
+       * @param {Office.AuthOptions} [options]
+       * @returns {Promise<string>}
+       */
       getAccessToken(options) {
         calls.push(["getAccessToken", options]);
         const next = tokens.length ? tokens.shift() : "token";
@@ -74,8 +107,10 @@ export function fakeOffice({
     },
   };
   if (item) {
+    /** @type {Record<string, unknown>} */
     const copy = { ...item };
     if (shared) {
+      /** @param {(result: {status: string, value?: object, error?: object}) => void} callback */
       copy.getSharedPropertiesAsync = (callback) => {
         calls.push(["getSharedPropertiesAsync"]);
         if (shared.throws) throw new Error(shared.throws);
@@ -91,10 +126,16 @@ export function fakeOffice({
     }
     office.context.mailbox.item = copy;
   }
-  return office;
+  // The fake has the members the pane touches, not all of Office.js: the pane takes it as Office.
+  return /** @type {FakeOffice} */ (/** @type {unknown} */ (office));
 }
 
-/** Office's getAccessToken rejection. */
+/**
+ * Office's getAccessToken rejection.
+ * @param {number} code
+ * @param {string} [name]
+ * @param {string} [message]
+ */
 export function officeError(code, name = "Error", message = "failed") {
   return { code, name, message };
 }

@@ -12,7 +12,17 @@ const MANIFEST = readFileSync(new URL("../../manifest.xml", import.meta.url), "u
 const APP = appOfManifest(MANIFEST);
 const SCOPE = `api://localhost:3000/${APP.clientId}/access_as_user`;
 
-/** A SignIn over a fake Office with NAA (unless told otherwise) and a fake MSAL.js. */
+/**
+ * @import { Configuration, SilentRequest } from "@azure/msal-browser"
+ * @import { App } from "../auth.js"
+ * @import { FakeOffice } from "./fake-office.js"
+ */
+
+/**
+ * A SignIn over a fake Office with NAA (unless told otherwise) and a fake MSAL.js.
+ * @param {{naa?: boolean, identity?: boolean, msal?: ReturnType<typeof fakeMsal>,
+ *   app?: () => Promise<App>}} [options]
+ */
 function signInWith({
   naa = true,
   identity = true,
@@ -20,6 +30,7 @@ function signInWith({
   app = async () => APP,
 } = {}) {
   const office = fakeOffice({ naa, identity, tokens: ["legacy-token"] });
+  /** @type {string[]} */
   const loads = [];
   const signIn = new SignIn({
     office,
@@ -32,14 +43,36 @@ function signInWith({
   return { signIn, office, msal, loads };
 }
 
+/**
+ * The getAccessToken calls the fake Office saw.
+ * @param {FakeOffice} office
+ */
 const legacyCalls = (office) => office.calls.filter((c) => c[0] === "getAccessToken");
+
+/**
+ * What the fake MSAL.js's `name` was called with, call by call (its first argument).
+ * @param {{calls: unknown[][]}} msal
+ * @param {string} name
+ */
 const msalCalls = (msal, name) => msal.calls.filter((c) => c[0] === name).map((c) => c[1]);
+
+/**
+ * What SignIn.describe() says, once a path was chosen.
+ * @param {SignIn} signIn
+ */
+function described(signIn) {
+  const description = signIn.describe();
+  assert.ok(description, "a sign-in path was chosen");
+  return description;
+}
 
 describe("SignIn, NAA path", () => {
   it("asks MSAL.js silently for Tandem's own API scope, with the manifest's client id", async () => {
     const { signIn, office, msal } = signInWith();
     assert.equal(await signIn.token({}), "naa-token");
-    const [config] = msalCalls(msal, "createNestablePublicClientApplication");
+    const [config] = /** @type {Configuration[]} */ (
+      msalCalls(msal, "createNestablePublicClientApplication")
+    );
     assert.equal(config.auth.clientId, APP.clientId);
     assert.deepEqual(msalCalls(msal, "acquireTokenSilent"), [{ scopes: [SCOPE] }]);
     assert.deepEqual(msalCalls(msal, "acquireTokenPopup"), []);
@@ -52,13 +85,20 @@ describe("SignIn, NAA path", () => {
   });
 
   it("asks for the person's Office account when MSAL.js knows it", async () => {
-    const account = { homeAccountId: "oid.tid", username: "lee@contoso.com" };
+    const account = {
+      homeAccountId: "oid.tid",
+      environment: "login.microsoftonline.com",
+      tenantId: "tid",
+      username: "lee@contoso.com",
+      localAccountId: "oid",
+    };
     const { signIn, msal } = signInWith({
       msal: fakeMsal({ accounts: { "lee@contoso.com": account } }),
     });
     await signIn.token({});
     assert.deepEqual(msalCalls(msal, "getAccountByUsername"), ["lee@contoso.com"]);
-    assert.deepEqual(msalCalls(msal, "acquireTokenSilent")[0].account, account);
+    const [silent] = /** @type {SilentRequest[]} */ (msalCalls(msal, "acquireTokenSilent"));
+    assert.deepEqual(silent.account, account);
   });
 
   it("opens the popup only after an interaction error, with the claims challenge passed through", async () => {
@@ -71,9 +111,10 @@ describe("SignIn, NAA path", () => {
   });
 
   it("recognises MSAL.js's own InteractionRequiredAuthError class", async () => {
+    /** @type {Error[]} */
     const silent = [];
     const msal = fakeMsal({ silent, popup: ["from-popup"] });
-    silent.push(new msal.InteractionRequiredAuthError("login_required"));
+    silent.push(new msal.InteractionRequiredAuthError("login_required", "correlation-1"));
     const { signIn } = signInWith({ msal });
     assert.equal(await signIn.token({}), "from-popup");
   });
@@ -95,7 +136,8 @@ describe("SignIn, NAA path", () => {
     assert.equal(msalCalls(msal, "acquireTokenSilent").length, 1);
   });
 
-  for (const [label, error, code] of [
+  /** @type {[string, Error, string][]} */
+  const popupFailures = [
     [
       "the person closed the window",
       msalError("ClientAuthError", "user_canceled"),
@@ -107,7 +149,8 @@ describe("SignIn, NAA path", () => {
       "no_network_connectivity",
     ],
     ["MFA still not done", interactionRequired("interaction_required"), "interaction_required"],
-  ]) {
+  ];
+  for (const [label, error, code] of popupFailures) {
     it(`explains a failed popup (${label}) with its sentence and offers Try again`, async () => {
       const msal = fakeMsal({ silent: [interactionRequired()], popup: [error] });
       const { signIn, office } = signInWith({ msal });
@@ -126,13 +169,19 @@ describe("SignIn, NAA path", () => {
   it("doesn't open the popup when the silent failure isn't about interaction", async () => {
     const msal = fakeMsal({ silent: [msalError("ClientAuthError", "no_network_connectivity")] });
     const { signIn } = signInWith({ msal });
-    await assert.rejects(signIn.token({}), (failure) => failure.code === "no_network_connectivity");
+    await assert.rejects(
+      signIn.token({}),
+      (failure) => failure instanceof AuthError && failure.code === "no_network_connectivity",
+    );
     assert.equal(msalCalls(msal, "acquireTokenPopup").length, 0);
   });
 
   it("refuses an empty token", async () => {
     const { signIn } = signInWith({ msal: fakeMsal({ silent: [""] }) });
-    await assert.rejects(signIn.token({}), (failure) => failure.code === "null_or_empty_token");
+    await assert.rejects(
+      signIn.token({}),
+      (failure) => failure instanceof AuthError && failure.code === "null_or_empty_token",
+    );
   });
 });
 
@@ -142,17 +191,17 @@ describe("SignIn, falling back to getAccessToken", () => {
     assert.equal(await signIn.token({}), "legacy-token");
     assert.deepEqual(loads, []);
     assert.equal(legacyCalls(office).length, 1);
-    const described = signIn.describe();
-    assert.equal(described.path, "legacy");
-    assert.match(described.text, /Office\.auth\.getAccessToken/);
-    assert.match(described.fallback, /NestedAppAuth 1\.1/);
+    const { path, text, fallback } = described(signIn);
+    assert.equal(path, "legacy");
+    assert.match(text, /Office\.auth\.getAccessToken/);
+    assert.match(fallback ?? "", /NestedAppAuth 1\.1/);
   });
 
   it("uses the legacy path when MSAL.js finds no bridge (a standard client)", async () => {
     const { signIn, msal } = signInWith({ msal: fakeMsal({ bridge: false }) });
     assert.equal(await signIn.token({}), "legacy-token");
     assert.equal(msalCalls(msal, "acquireTokenSilent").length, 0, "never a popup to Entra ID");
-    assert.match(signIn.describe().fallback, /no bridge/);
+    assert.match(described(signIn).fallback ?? "", /no bridge/);
   });
 
   it("uses the legacy path when the app's identity can't be read", async () => {
@@ -161,11 +210,12 @@ describe("SignIn, falling back to getAccessToken", () => {
     };
     const { signIn } = signInWith({ app });
     assert.equal(await signIn.token({}), "legacy-token");
-    assert.match(signIn.describe().fallback, /manifest\.xml answered 404/);
+    assert.match(described(signIn).fallback ?? "", /manifest\.xml answered 404/);
   });
 
   const consent = msalError("ServerError", "invalid_grant", "AADSTS65001: not consented");
-  for (const [label, silent, popup] of [
+  /** @type {[string, Error[], Error[]][]} */
+  const unavailable = [
     [
       "the bridge is unavailable",
       [msalError("ClientAuthError", "nested_app_auth_bridge_disabled")],
@@ -173,12 +223,13 @@ describe("SignIn, falling back to getAccessToken", () => {
     ],
     ["Outlook has no account NAA serves", [msalError("ClientAuthError", "no_account_found")], []],
     ["consent is missing", [interactionRequired("consent_required")], [consent]],
-  ]) {
+  ];
+  for (const [label, silent, popup] of unavailable) {
     it(`falls back when NAA says it isn't available here (${label}), and stays there`, async () => {
       const { signIn, office } = signInWith({ msal: fakeMsal({ silent, popup }) });
       assert.equal(await signIn.token({}), "legacy-token");
-      assert.equal(signIn.describe().path, "legacy");
-      assert.match(signIn.describe().fallback, /bridge answered/);
+      assert.equal(described(signIn).path, "legacy");
+      assert.match(described(signIn).fallback ?? "", /bridge answered/);
       await signIn.token({ fresh: true });
       assert.equal(legacyCalls(office).length, 2);
     });
@@ -193,6 +244,7 @@ describe("SignIn, falling back to getAccessToken", () => {
     const msal = fakeMsal({ silent: [interactionRequired("consent_required")], popup: [denied] });
     const { signIn } = signInWith({ msal, identity: false });
     await assert.rejects(signIn.token({}), (failure) => {
+      assert.ok(failure instanceof AuthError);
       assert.equal(failure.code, "consent_required");
       assert.match(failure.message, /administrator to grant consent/);
       return true;

@@ -19,7 +19,16 @@ const SENT = {
 const UNKNOWN_WORDS =
   "Microsoft 365 didn't confirm your reply, so it may or may not have gone out. Tandem won't send it again by itself.";
 
-/** An ItemActions on SHARED with a fake backend. */
+/**
+ * @import { ShownAnswer } from "../actions.js"
+ * @import { Queued, Recorded } from "./fakes.js"
+ */
+
+/**
+ * An ItemActions on SHARED with a fake backend.
+ * @param {Record<string, Queued[]>} routes
+ * @param {ShownAnswer} [answer]
+ */
 function setup(routes, answer = contextAnswer()) {
   const backend = fakeBackend({ "/api/items/context": [json(contextAnswer())], ...routes });
   const actions = new ItemActions({ seams: { fetch: backend.fetch, ...fakeTokens() } });
@@ -27,7 +36,11 @@ function setup(routes, answer = contextAnswer()) {
   return { actions, ...backend };
 }
 
-/** The Idempotency-Key each request carried. */
+/**
+ * The Idempotency-Key each request carried.
+ * @param {Recorded[]} requests
+ * @param {string} [path]
+ */
 function keys(requests, path = "/api/items/actions/reply") {
   return requests.filter((r) => r.path === path).map((r) => r.init.headers["Idempotency-Key"]);
 }
@@ -147,6 +160,7 @@ describe("a reply's length", () => {
     assert.equal(characters("𠀋"), 1);
     assert.equal(commentLimit({ limits: { commentCharacters: 500 } }), 500);
     assert.equal(commentLimit({}), COMMENT_LIMIT);
+    // @ts-expect-error -- a limit of the wrong type, as a broken server might send one
     assert.equal(commentLimit({ limits: { commentCharacters: "x" } }), COMMENT_LIMIT);
   });
 });

@@ -3,41 +3,45 @@ import { describe, it } from "node:test";
 
 import { PRESENCE_INTERVAL_MS, Presence, presenceLines, presenceText } from "../presence.js";
 import { advance, settle, useMockTimers } from "./clock.js";
+import { SHARED } from "./fakes.js";
 
-const SHARED = {
-  state: "shared",
-  itemId: "AAMkAD-shared_item",
-  itemType: "message",
-  mailbox: "support@contoso.com",
-  shared: {
-    targetMailbox: "support@contoso.com",
-    targetRestUrl: "https://outlook.office.com/api",
-    owner: "support@contoso.com",
-    delegatePermissions: 63,
-  },
-};
+/** @import { Other } from "../types/contract" */
+
+/** @type {Other} */
 const SAM = { upn: "sam@contoso.com", name: "Sam Taylor", state: "replying", since: 1 };
+
+/**
+ * What the fake route saw of one request.
+ * @typedef {{url: RequestInfo | URL, itemId: string, state: string, keepalive: boolean,
+ *   auth: string}} Seen
+ */
 
 /** A fake presence route: answers `others` (changeable) and records every request. */
 function fakePresence() {
+  /** @type {Seen[]} */
   const requests = [];
   const backend = {
+    /** @type {Other[]} */
     others: [],
     requests,
-    fetch: async (url, init) => {
-      const body = JSON.parse(init.body);
-      requests.push({
-        url,
-        itemId: body.itemId,
-        state: body.state,
-        keepalive: init.keepalive === true,
-        auth: init.headers.Authorization,
-      });
-      return new Response(JSON.stringify({ others: backend.others, ttl: 30 }), {
-        status: 200,
-        headers: { "Content-Type": "application/json" },
-      });
-    },
+    fetch: /** @type {typeof fetch} */ (
+      async (url, options) => {
+        // The pane posts a JSON string with its headers as a plain object.
+        const init = /** @type {RequestInit & {headers: Record<string, string>}} */ (options);
+        const body = JSON.parse(String(init.body));
+        requests.push({
+          url,
+          itemId: body.itemId,
+          state: body.state,
+          keepalive: init.keepalive === true,
+          auth: init.headers.Authorization,
+        });
+        return new Response(JSON.stringify({ others: backend.others, ttl: 30 }), {
+          status: 200,
+          headers: { "Content-Type": "application/json" },
+        });
+      }
+    ),
   };
   return backend;
 }
@@ -45,6 +49,7 @@ function fakePresence() {
 /** A Presence over the fake route, with the lists it was told to show. */
 function setup() {
   const backend = fakePresence();
+  /** @type {string[][]} */
   const shown = [];
   let n = 0;
   const presence = new Presence({
@@ -124,7 +129,7 @@ describe("Presence", () => {
     );
     presence.replying(false);
     await settle();
-    assert.equal(backend.requests.at(-1).state, "viewing");
+    assert.equal(backend.requests.at(-1)?.state, "viewing");
   });
 
   it("says gone when the selection moves on, and stops refreshing", async () => {
@@ -176,6 +181,7 @@ describe("Presence", () => {
     await settle();
     presence.unload();
     const last = backend.requests.at(-1);
+    assert.ok(last);
     assert.deepEqual([last.state, last.keepalive, last.auth], ["gone", true, "Bearer token-1"]);
     await advance(PRESENCE_INTERVAL_MS);
     assert.equal(backend.requests.length, 2);
