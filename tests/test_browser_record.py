@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from tests.support.browser import open_item, screenshot, unowned
+from tests.support.browser import axe_violations, open_item, screenshot, unowned
 from tests.support.servers import DemoHandle
 
 pytestmark = pytest.mark.browser
@@ -72,6 +72,8 @@ def test_assign_note_follow_up_pending_and_open_again(
     expect(entries.nth(0)).to_contain_text("Lee Gu added a note.")
     expect(entries.nth(1)).to_contain_text("Lee Gu assigned it to Sam Taylor.")
     screenshot(other_page, "record-02-sam-opens-the-follow-up")
+    # The whole pane, the record card with its notes and timeline, as a screen reader meets it.
+    assert axe_violations(other_page) == []
 
     # Sam sets it pending with the keyboard alone.
     status = record.locator("[data-testid=record-status-select]")

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from playwright.sync_api import Browser, FrameLocator, Page, expect
 
-from tests.support.paths import ARTIFACTS
+from tests.support.paths import ARTIFACTS, REPO
 from tests.support.servers import DemoHandle
 
 TALL = {"width": 1280, "height": 1500}  # the pane with a form open, whole
@@ -147,3 +147,32 @@ def action_posts(page: Page, action: str) -> list[Any]:
 def unowned(demo: DemoHandle, mailbox: str) -> list[dict[str, Any]]:
     """The mailbox's Inbox items with no category: none of the demo's seeded owners on them."""
     return [i for i in demo.items(mailbox) if not i["categories"]]
+
+
+AXE = REPO / "taskpane" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Page, selector: str = "body") -> list[dict[str, Any]]:
+    """axe-core's violations (WCAG 2 A and AA) in the pane's frame, under `selector`."""
+    handle = page.locator("#taskpane-frame").element_handle()
+    frame = handle.content_frame() if handle else None
+    assert frame is not None
+    # Through the DevTools protocol, not a script tag: the pane's CSP allows no inline script.
+    frame.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
+    result = frame.evaluate(
+        """async (selector) => {
+            const found = await axe.run(document.querySelector(selector), {
+                runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+            });
+            return {
+                passed: found.passes.length,
+                violations: found.violations.map((v) => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map((n) => n.target.join(" ")),
+                })),
+            };
+        }""",
+        selector,
+    )
+    assert result["passed"] > 10, result  # axe ran its rules on the pane
+    return list(result["violations"])
