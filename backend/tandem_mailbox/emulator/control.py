@@ -114,6 +114,8 @@ def _item_summary(item: Item) -> dict[str, Any]:
         "isDraft": bool(data.get("isDraft", False)),
         "flag": (data.get("flag") or {}).get("flagStatus") if message else None,
         "internetMessageId": data.get("internetMessageId"),
+        "conversationId": data.get("conversationId") if message else None,
+        "immutableId": item.immutable_id,
         "categories": list(data.get("categories", [])),
         "createdBy": item.created_by,
     }
@@ -128,6 +130,7 @@ def item_state(emulator: Emulator, item: Item) -> dict[str, Any]:
     return {
         "id": item.id,
         "ids": list(item.ids),
+        "immutableId": item.immutable_id,
         "kind": item.kind,
         "mailbox": mailbox.address,
         "folderId": folder.id if folder else None,
