@@ -698,13 +698,22 @@ class Exchange:
             drafts = self.well_known(mailbox, "drafts")
             assert drafts is not None
             data = self.new_message(mailbox, self._response_fields(mailbox, original, action, to))
-            data["conversationId"] = original.data.get("conversationId", data["conversationId"])
+            self._thread(data, original)
             body = message.get("body")
             if body is None:
                 data["body"] = self._comment_body(comment, original)
             data.update(copy.deepcopy(message))
             data["bodyPreview"] = preview(data["body"])
             return self.create(call, mailbox, drafts, data, "message")
+
+    @staticmethod
+    def _thread(data: dict[str, Any], original: Item) -> None:
+        """A response joins the original's conversation, one response level below it."""
+        data["conversationId"] = original.data.get("conversationId", data["conversationId"])
+        parent = original.data.get("conversationIndex")
+        if isinstance(parent, str):
+            seed = hashlib.sha256(str(data.get("internetMessageId")).encode()).digest()
+            data["conversationIndex"] = conversation_index(seed, now_iso(), parent=parent)
 
     @staticmethod
     def _response_fields(
@@ -901,7 +910,7 @@ class Exchange:
                 mailbox, original, "create" + action[0].upper() + action[1:], to
             )
             data = self.new_message(mailbox, fields)
-            data["conversationId"] = original.data.get("conversationId", data["conversationId"])
+            self._thread(data, original)
             if message.get("body") is None:
                 data["body"] = self._comment_body(comment, original)
             data.update(copy.deepcopy(message))
