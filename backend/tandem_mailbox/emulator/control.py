@@ -241,6 +241,28 @@ def blueprint(emulator: Emulator) -> Blueprint:
             emulator.graph.outside_change(item, body)
             return jsonify(item_state(emulator, item))
 
+    @bp.post("/items/<item_id>/move")
+    def move_item(item_id: str) -> Response:
+        """Move an item as a person would in Outlook: {"folder": id, well-known or display
+        name, "by": upn}; the item gets a new REST id and keeps its immutable id."""
+        body = _body()
+        unknown = sorted(set(body) - {"by", "folder"})
+        if unknown or not isinstance(body.get("folder"), str):
+            return _bad("members: folder (an id, a well-known or a display name), by")
+        with ex.lock:
+            item = ex.item(item_id)
+            mailbox = ex.mailbox(item.mailbox) if item is not None else None
+            if item is None or item.deleted or mailbox is None:
+                return _bad("no live item has that id", status=404)
+            name = body["folder"]
+            folder = ex.folder(mailbox, name) or next(
+                (f for f in mailbox.folders.values() if f.name.lower() == name.lower()), None
+            )
+            if folder is None or folder.kind != ("mail" if item.kind == "message" else "calendar"):
+                return _bad("no such folder of the item's kind in its mailbox")
+            ex.outlook_move(str(body.get("by") or item.mailbox), item, folder)
+            return jsonify(item_state(emulator, item))
+
     @bp.get("/faults")
     def list_faults() -> Response:
         return jsonify({"faults": emulator.faults.list()})

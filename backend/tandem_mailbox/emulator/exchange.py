@@ -10,8 +10,8 @@ item's own key, so an id tells which mailbox it belongs to (ErrorInvalidMailboxI
 its EWS form (standard base64) differs from its REST form (`/` -> `-`, `+` -> `_`). Such an
 id changes when the item moves. Every item also has an immutable id (Graph's
 `restImmutableEntryId`, asked for with `Prefer: IdType="ImmutableId"`), kept for as long as the
-item stays in its mailbox (learn.microsoft.com/graph/outlook-immutable-id): an entry id whose
-provider UID is the mailbox GUID (MS-OXCDATA 2.2.4.3), so it too tells its mailbox.
+item stays in its mailbox (learn.microsoft.com/graph/outlook-immutable-id); the emulator
+finds its mailbox by the store GUID inside it.
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ from typing import Any
 
 ID_PREFIX = b"\x00\x03\x24\x00"
 ID_MIDDLE = b"\x00\x46\x00\x00"
-# An immutable entry id: a 4-byte header, 4 bytes of flags, the mailbox GUID (binary), the
-# item's own key; "AAkALgAAAAAA..." in REST form, as Graph's restImmutableEntryId values read.
-IMMUTABLE_PREFIX = b"\x00\x09\x00\x2e\x00\x00\x00\x00"
+# An immutable entry id: the 27 bytes every restImmutableEntryId of Exchange Online starts with
+# ("AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A": a header, flags and a provider UID that is the same
+# for every mailbox), then a GUID of the mailbox's store and the item's own key. Nothing in it
+# reads as the mailbox's address or GUID to a client.
+IMMUTABLE_PREFIX = bytes.fromhex("0009002e00000000001d840311aa6611cd9bc800aa002fc45a0d00")
 FOLDER_MIDDLE = b"\x00\x2e\x00\x00"
 READ, WRITE, DELETE_OWN, DELETE_ALL, EDIT_OWN, EDIT_ALL = 1, 2, 4, 8, 16, 32
 ALL_BITS = 63
@@ -166,7 +168,7 @@ def is_immutable(any_id: str) -> bool:
         raw = base64.b64decode(ews_id(any_id)[:16], validate=True)
     except (ValueError, TypeError):
         return False
-    return raw.startswith(IMMUTABLE_PREFIX[:8])
+    return raw.startswith(IMMUTABLE_PREFIX[:12])
 
 
 def immutable_id(mailbox_guid: str, first_id: str) -> str:
@@ -603,6 +605,20 @@ class Exchange:
         person = self.person(upn) or Person(oid="", upn=upn, name=upn, tenant_id="")
         with self.lock:
             return self._apply(Call(person=person, via="outlook"), item, changes, "update")
+
+    def outlook_move(self, upn: str, item: Item, folder: Folder) -> Item:
+        """A move made in a person's own Outlook: no Graph rules, a new REST id, the same
+        immutable id (the item stays in its mailbox)."""
+        person = self.person(upn) or Person(oid="", upn=upn, name=upn, tenant_id="")
+        with self.lock:
+            mailbox = self.mailbox(item.mailbox)
+            assert mailbox is not None
+            source = item.folder_id
+            self._reid(mailbox, item, folder)
+            self.touch(item)
+            call = Call(person=person, via="outlook")
+            self._record(item, call, "move", {"parentFolderId": {"old": source, "new": folder.id}})
+            return item
 
     def move(self, call: Call, mailbox: Mailbox, item: Item, folder: Folder) -> Item:
         """Move within the mailbox: delete rights here, create rights there; a new id."""

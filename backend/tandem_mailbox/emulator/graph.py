@@ -361,7 +361,7 @@ class Graph:
             "graph",
             mailbox=mailbox.address,
             method=request.method,
-            path=request.path,
+            path=self.fault_path(),
             person=str(g.get("caller", "")),
         )
         if fault is None:
@@ -398,6 +398,18 @@ class Graph:
             g.after_fault = error
             return
         raise error
+
+    def fault_path(self) -> str:
+        """The request path a fault's `path` is matched against, with every other id of the
+        item it names appended: a fault aimed at an item by its REST id still finds it when
+        the request names it by its immutable id (or a later id), and the other way round."""
+        parts = request.path.split("/")
+        for n, part in enumerate(parts[:-1]):
+            if part in ("messages", "events"):
+                item = self.exchange.item(parts[n + 1])
+                if item is not None:
+                    return " ".join([request.path, *item.ids, item.immutable_id])
+        return request.path
 
     def locate(self, person: Person, mailbox: Mailbox, item_id: str, kind: str) -> Item:
         """The item an id names in this mailbox, with Exchange's checks in Exchange's order."""
@@ -709,6 +721,7 @@ def blueprint(graph: Graph) -> Blueprint:
                 "caller": g.get("caller"),
                 "status": response.status_code,
                 "clientRequestId": client,
+                "preferImmutable": prefers_immutable(),
                 "requestId": g.request_id,
                 "durationMs": round((time.perf_counter() - g.started) * 1000, 2),
             }

@@ -10,6 +10,7 @@ store reset) stops the action before any write or send (`Act.fence`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable
@@ -56,6 +57,13 @@ class Act:
     journal: idempotency.Journal | None = None  # the record of a keyed action
     holds: list[Hold] = field(default_factory=list)  # the locks it runs under
     sent: dict[str, Any] | None = None  # what a send did, for the audit line
+    posted_id: str = ""  # the item id as the pane posted it (ctx.item_id is the immutable one)
+    settled: bool = False  # ctx.item_id is the immutable id
+
+    @property
+    def previous_id(self) -> str:
+        """The id the pane knew the item by (a move's `previousId`)."""
+        return self.posted_id or self.ctx.item_id
 
     @property
     def item_path(self) -> str:
@@ -239,16 +247,40 @@ def begin(
     fields: dict[str, Any],
     etag: str | None,
 ) -> Act:
-    """An action on the item: the person's Graph token, the item's route, its time budget."""
+    """An action on the item: the person's Graph token, the item's route, its time budget.
+
+    The item is known by its immutable id (locks, presence, records and Graph calls alike),
+    whichever form the pane posted, so an item moved in Outlook keeps its keys: here when the
+    context call showed it, else from `settle`.
+    """
+    graph = services.graph
+    route = graph.route(caller, ctx.target, ctx.item_id)  # refuses another mailbox's id early
+    known = graph.known_stable_id(ctx.item_id)
     return Act(
-        graph=services.graph,
+        graph=graph,
         coordinator=services.coordinator,
         token=services.obo.graph_token(caller),
         caller=caller,
-        ctx=ctx,
-        route=services.graph.route(caller, ctx.target, ctx.item_id),
+        ctx=dataclasses.replace(ctx, item_id=known) if known else ctx,
+        route=graph.route(caller, ctx.target, known) if known else route,
         etag=etag,
         fields=fields,
-        deadline=services.graph.clock() + services.settings.action_budget,
+        deadline=graph.clock() + services.settings.action_budget,
         graph_timeout=services.settings.http_timeout,
+        posted_id=ctx.item_id,
+        settled=known is not None,
     )
+
+
+def settle(act: Act) -> None:
+    """Know the item by its immutable id before anything is keyed by it: remembered from the
+    context call the pane makes first, else asked of Graph (inside a keyed action's record,
+    so a refusal here is replayed as it was)."""
+    if act.settled:
+        return
+    stable = act.graph.stable_id(
+        act.token, act.route, act.ctx.item_type, act.ctx.item_id, deadline=act.deadline
+    )
+    act.ctx = dataclasses.replace(act.ctx, item_id=stable)
+    act.route = act.graph.route(act.caller, act.ctx.target, stable)
+    act.settled = True
