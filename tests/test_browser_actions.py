@@ -207,8 +207,8 @@ def test_move_through_the_folder_picker_uses_the_new_id(page: Page, fresh_demo: 
     assert new_id and new_id != item["id"]
 
     state = fresh_demo.item(item["id"])
-    assert state["id"] == new_id
-    assert state["ids"] == [item["id"], new_id]
+    assert state["immutableId"] == new_id  # the pane knows it by its immutable id
+    assert len(state["ids"]) == 2 and state["ids"][0] == item["id"]  # the REST id changed
     assert state["folderName"] == "Escalations"
 
     # The next action goes to the new id.
