@@ -40,7 +40,11 @@ def report(tandem: Any, caller: Caller, ctx: ItemContext, state: str) -> dict[st
     # Keyed by the item's immutable id: the pane of someone who opened it after it moved in
     # Outlook posts another REST id for the same item.
     route = graph.route(caller, ctx.target, ctx.item_id)
-    stable = graph.stable_id(tandem.obo.graph_token(caller), route, ctx.item_type, ctx.item_id)
+    if state == "gone":  # asks Graph nothing: the id as remembered, else as posted
+        stable = graph.known_stable_id(ctx.item_id) or ctx.item_id
+    else:
+        token = tandem.obo.graph_token(caller)
+        stable = graph.stable_id(token, route, ctx.item_type, ctx.item_id)
     ctx = dataclasses.replace(ctx, item_id=stable)
     key = f"{graph.route(caller, ctx.target, ctx.item_id).key}:{ctx.item_id}"
     if state == "gone":
