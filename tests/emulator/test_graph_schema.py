@@ -69,6 +69,10 @@ def test_reads_give_every_member_of_graphs_types(emulator: EmulatorHandle):
         assert problems("mailFolder", each) == []
     inbox = ok(lee("GET", f"{SUPPORT}/mailFolders/inbox"))
     assert problems("mailFolder", inbox) == []
+    root = ok(lee("GET", f"{SUPPORT}/mailFolders/msgfolderroot"))
+    assert problems("mailFolder", root) == []
+    everything = ok(lee("GET", f"{SUPPORT}/messages?$top=5"))
+    assert all(problems("message", m) == [] for m in everything["value"])
     children = ok(lee("GET", f"{SUPPORT}/mailFolders/inbox/childFolders"))
     assert children["value"] and all(problems("mailFolder", f) == [] for f in children["value"])
 
