@@ -135,8 +135,9 @@ def moved_to(well_known: str | None, name: str) -> Callable[[Run], None]:
         assert state["folderName"] == name
         assert state["folderWellKnownName"] == well_known
         assert result["previousId"] == run.item["id"]
-        if result["id"] is not None:  # Graph's move: a new id, and the answer read there
-            assert result["id"] != run.item["id"] and state["id"] == result["id"]
+        if result["id"] is not None:  # Graph's move: a new REST id; Tandem answers the
+            # immutable id (Prefer: IdType="ImmutableId"), which the move does not change
+            assert state["id"] != run.item["id"] and state["immutableId"] == result["id"]
             assert run.body["item"]["id"] == result["id"]
         else:  # Graph's DELETE: Exchange moved it itself
             assert result.get("deleted") is True and run.body["item"] is None

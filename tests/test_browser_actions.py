@@ -198,8 +198,8 @@ def test_move_through_the_folder_picker_uses_the_new_id(page: Page, fresh_demo: 
     assert new_id and new_id != item["id"]
 
     state = fresh_demo.item(item["id"])
-    assert state["id"] == new_id
-    assert state["ids"] == [item["id"], new_id]
+    assert state["immutableId"] == new_id  # the pane knows it by its immutable id
+    assert len(state["ids"]) == 2 and state["ids"][0] == item["id"]  # the REST id changed
     assert state["folderName"] == "Escalations"
 
     # The next action goes to the new id.
@@ -295,7 +295,8 @@ def test_delete_moves_to_deleted_items(page: Page, fresh_demo: DemoHandle) -> No
     expect(said(pane)).to_have_text("Deleted: it went to support@contoso.com's Deleted Items.")
     state = fresh_demo.item(item["id"])
     assert (state["mailbox"], state["folderWellKnownName"]) == (SUPPORT, "deleteditems")
-    assert pane_item_id(pane) == state["id"] != item["id"]
+    assert state["id"] != item["id"]  # a new REST id; the pane knows the immutable one
+    assert pane_item_id(pane) == state["immutableId"]
     screenshot(page, "actions-12-deleted")
 
 
@@ -423,7 +424,9 @@ def test_a_slow_action_shows_progress_and_cannot_be_sent_twice(
     patches = [
         r
         for r in fresh_demo.requests()
-        if r["method"] == "PATCH" and item["id"] in r["path"] and r["caller"] == "lee@contoso.com"
+        if r["method"] == "PATCH"
+        and any(i in r["path"] for i in (item["id"], item["immutableId"]))
+        and r["caller"] == "lee@contoso.com"
     ]
     assert len(patches) == 1
     assert len(writes_by(fresh_demo.item(item["id"]), "lee@contoso.com")) == 1

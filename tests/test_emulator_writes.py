@@ -596,8 +596,8 @@ def test_mail_folders_list_get_children_and_messages(emulator: EmulatorHandle):
     ).json()
     assert [set(m) for m in found["value"]] == [{"@odata.etag", "id", "subject"}]
     assert found["value"][0]["id"] == target["id"]
-    graph_error(
-        lee("GET", "/users/support@contoso.com/mailFolders/inbox/messages?$filter=isRead eq false"),
+    graph_error(  # a filter that does not parse (tests/emulator/test_list_queries.py: the rest)
+        lee("GET", "/users/support@contoso.com/mailFolders/inbox/messages?$filter=isRead eq"),
         400,
         "BadRequest",
     )

@@ -94,7 +94,7 @@ def test_the_pane_and_the_api_work_through_gunicorn(
         headers={"Authorization": f"Bearer {emulator.sso('lee@contoso.com')}"},
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json()["item"]["id"] == item["id"]
+    assert answer.json()["item"]["id"] == item["immutableId"]
     assert answer.headers["Strict-Transport-Security"] == "max-age=63072000"
 
 

@@ -171,7 +171,7 @@ def test_a_chunked_body_within_the_limit_is_read_whole(
         backend, cert_paths, "POST", "/api/items/context", headers, body.encode(), chunked=True
     )
     assert status == 200, answer[:300]
-    assert json.loads(answer)["item"]["id"] == item["id"]
+    assert json.loads(answer)["item"]["id"] == item["immutableId"]
 
 
 def test_a_declared_length_over_the_limit_is_413_too(backend: BackendHandle, cert_paths: CertPaths):

@@ -44,8 +44,8 @@
 
 /**
  * @typedef {{id: string, ewsId: string, itemType: "message"|"appointment", subject: string,
- *   from?: {name?: string, address?: string}, receivedDateTime: string|null, isRead?: boolean}}
- *   WorldItem
+ *   from?: {name?: string, address?: string}, receivedDateTime: string|null, isRead?: boolean,
+ *   conversationId?: string|null, categories?: string[]}} WorldItem
  */
 
 /**
@@ -981,11 +981,27 @@ function renderItems() {
       el("span", { class: "item-from" }, item.from?.name || item.from?.address || ""),
       el("span", { class: "item-time" }, shortTime(item.receivedDateTime)),
       el("span", { class: "item-subject" }, item.subject || "(no subject)"),
+      threadCount(found.box, item),
     );
     button.addEventListener("click", () => selectItem(item.id));
     return el("li", {}, button);
   });
   list.replaceChildren(...rows);
+}
+
+/**
+ * "3" beside an item of a conversation with others, as Outlook's conversation view shows.
+ * @param {Box} box
+ * @param {WorldItem} item
+ */
+function threadCount(box, item) {
+  const size = item.itemType === "message" ? threadOf(box, item).length : 0;
+  if (size < 2) return "";
+  return el(
+    "span",
+    { class: "item-thread", title: `${size} items in this conversation` },
+    String(size),
+  );
 }
 
 /** The reading pane: the item, and what Outlook tells add-ins about where it lives. */
@@ -1047,7 +1063,57 @@ function renderReading() {
       facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
     ),
     el("p", { class: "told", "data-testid": "shared-properties" }, told),
+    item.itemType === "message" ? threadSection(found.box, item) : "",
     clearSelectionButton(),
+  );
+}
+
+/**
+ * The thread: the items of the box (every folder this person sees) in the item's conversation,
+ * oldest first, as Outlook's conversation view lists them.
+ * @param {Box} box
+ * @param {WorldItem} item
+ * @returns {(WorldItem & {folder: string})[]}
+ */
+function threadOf(box, item) {
+  if (!item.conversationId) return [];
+  /** @type {(WorldItem & {folder: string})[]} */
+  const found = [];
+  for (const folder of box.folders) {
+    for (const each of folder.items) {
+      if (each.conversationId === item.conversationId) found.push({ ...each, folder: folder.name });
+    }
+  }
+  return found.sort((a, b) => String(a.receivedDateTime).localeCompare(String(b.receivedDateTime)));
+}
+
+/**
+ * The reading pane's thread section: one line per item of the conversation.
+ * @param {Box} box
+ * @param {WorldItem} item
+ */
+function threadSection(box, item) {
+  const thread = threadOf(box, item);
+  if (thread.length < 2) return "";
+  const rows = thread.map((each) => {
+    const here = each.id === item.id;
+    const from = each.from?.name || each.from?.address || "";
+    const claimed = (each.categories ?? []).find((c) => c.startsWith("Tandem: "));
+    return el(
+      "li",
+      { class: `thread-item${here ? " here" : ""}`, "aria-current": here ? "true" : null },
+      el("span", { class: "thread-time" }, shortTime(each.receivedDateTime)),
+      el("span", { class: "thread-from" }, from),
+      el("span", { class: "thread-folder" }, each.folder),
+      claimed ? el("span", { class: "thread-claim" }, claimed) : "",
+      here ? el("span", { class: "thread-here" }, "this item") : "",
+    );
+  });
+  return el(
+    "section",
+    { class: "thread", "data-testid": "thread", "aria-label": "Conversation" },
+    el("h4", {}, `Conversation · ${thread.length} items`),
+    el("ol", {}, ...rows),
   );
 }
 

@@ -111,7 +111,9 @@ def open_item(page: Page, demo: DemoHandle, persona: str, mailbox: str, item_id:
     pane = open_simulator(page, demo, persona=persona, mailbox=mailbox, item=item_id, **q)
     settled(pane)
     expect(pane.locator("[data-testid=actions]")).to_be_visible()
-    expect(pane.locator("[data-testid=item]")).to_have_attribute("data-item-id", item_id)
+    # The pane shows the id the backend answers: the item's immutable id.
+    stable = demo.item(item_id)["immutableId"]
+    expect(pane.locator("[data-testid=item]")).to_have_attribute("data-item-id", stable)
     return pane
 
 

@@ -115,6 +115,14 @@ class EmulatorHandle(EmulatorControl):
         response.raise_for_status()
         return response.json()
 
+    def move_in_outlook(self, item_id: str, folder: str, by: str = "") -> dict[str, Any]:
+        """Move an item as a person would in Outlook (POST /_emulator/items/<id>/move)."""
+        response = self.http.post(
+            f"{self.url}/_emulator/items/{item_id}/move", json={"folder": folder, "by": by}
+        )
+        response.raise_for_status()
+        return response.json()
+
 
 def start_emulator(cert_paths: CertPaths, http: Session) -> EmulatorHandle:
     """An emulator on a free loopback port, serving as PUBLIC_URL's identity provider and Graph."""

@@ -115,6 +115,8 @@ def _item_summary(item: Item) -> dict[str, Any]:
         "isDraft": bool(data.get("isDraft", False)),
         "flag": (data.get("flag") or {}).get("flagStatus") if message else None,
         "internetMessageId": data.get("internetMessageId"),
+        "conversationId": data.get("conversationId") if message else None,
+        "immutableId": item.immutable_id,
         "categories": list(data.get("categories", [])),
         "createdBy": item.created_by,
     }
@@ -129,6 +131,7 @@ def item_state(emulator: Emulator, item: Item) -> dict[str, Any]:
     return {
         "id": item.id,
         "ids": list(item.ids),
+        "immutableId": item.immutable_id,
         "kind": item.kind,
         "mailbox": mailbox.address,
         "folderId": folder.id if folder else None,
@@ -237,6 +240,28 @@ def blueprint(emulator: Emulator) -> Blueprint:
             if item is None or item.deleted:
                 return _bad("no live item has that id", status=404)
             emulator.graph.outside_change(item, body)
+            return jsonify(item_state(emulator, item))
+
+    @bp.post("/items/<item_id>/move")
+    def move_item(item_id: str) -> Response:
+        """Move an item as a person would in Outlook: {"folder": id, well-known or display
+        name, "by": upn}; the item gets a new REST id and keeps its immutable id."""
+        body = _body()
+        unknown = sorted(set(body) - {"by", "folder"})
+        if unknown or not isinstance(body.get("folder"), str):
+            return _bad("members: folder (an id, a well-known or a display name), by")
+        with ex.lock:
+            item = ex.item(item_id)
+            mailbox = ex.mailbox(item.mailbox) if item is not None else None
+            if item is None or item.deleted or mailbox is None:
+                return _bad("no live item has that id", status=404)
+            name = body["folder"]
+            folder = ex.folder(mailbox, name) or next(
+                (f for f in mailbox.folders.values() if f.name.lower() == name.lower()), None
+            )
+            if folder is None or folder.kind != ("mail" if item.kind == "message" else "calendar"):
+                return _bad("no such folder of the item's kind in its mailbox")
+            ex.outlook_move(str(body.get("by") or item.mailbox), item, folder)
             return jsonify(item_state(emulator, item))
 
     @bp.get("/faults")

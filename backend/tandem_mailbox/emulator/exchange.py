@@ -7,7 +7,11 @@ raises `ExchangeError` with Exchange's codes.
 
 Item ids look like Exchange's: base64 of 00 03 24 00, the mailbox GUID in ASCII, and the
 item's own key, so an id tells which mailbox it belongs to (ErrorInvalidMailboxItemId) and
-its EWS form (standard base64) differs from its REST form (`/` -> `-`, `+` -> `_`).
+its EWS form (standard base64) differs from its REST form (`/` -> `-`, `+` -> `_`). Such an
+id changes when the item moves. Every item also has an immutable id (Graph's
+`restImmutableEntryId`, asked for with `Prefer: IdType="ImmutableId"`), kept for as long as the
+item stays in its mailbox (learn.microsoft.com/graph/outlook-immutable-id); the emulator
+finds its mailbox by the store GUID inside it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ from typing import Any
 
 ID_PREFIX = b"\x00\x03\x24\x00"
 ID_MIDDLE = b"\x00\x46\x00\x00"
+# An immutable entry id: the 27 bytes every restImmutableEntryId of Exchange Online starts with
+# ("AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A": a header, flags and a provider UID that is the same
+# for every mailbox), then a GUID of the mailbox's store and the item's own key. Nothing in it
+# reads as the mailbox's address or GUID to a client.
+IMMUTABLE_PREFIX = bytes.fromhex("0009002e00000000001d840311aa6611cd9bc800aa002fc45a0d00")
 FOLDER_MIDDLE = b"\x00\x2e\x00\x00"
 READ, WRITE, DELETE_OWN, DELETE_ALL, EDIT_OWN, EDIT_ALL = 1, 2, 4, 8, 16, 32
 ALL_BITS = 63
@@ -51,6 +60,37 @@ SEND_AS_DENIED_MESSAGE = (
     "The user account which was used to submit this request does not have the right to send "
     "mail on behalf of the specified sending account. Cannot submit message."
 )
+
+
+# What Exchange stores for a member nobody set (the defaults the message and event resource
+# pages document): a message is Focused with no receipts asked; an event reminds 15 minutes
+# ahead, allows new time proposals, asks for responses and is not an online meeting.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "message": {
+        "bccRecipients": [],
+        "ccRecipients": [],
+        "replyTo": [],
+        "inferenceClassification": "focused",
+        "isDeliveryReceiptRequested": False,
+        "isReadReceiptRequested": False,
+    },
+    "event": {
+        "allowNewTimeProposals": True,
+        "hasAttachments": False,
+        "hideAttendees": False,
+        "importance": "normal",
+        "isAllDay": False,
+        "isDraft": False,
+        "isOnlineMeeting": False,
+        "isReminderOn": True,
+        "onlineMeetingProvider": "unknown",
+        "reminderMinutesBeforeStart": 15,
+        "responseRequested": True,
+        "sensitivity": "normal",
+        "originalStartTimeZone": "UTC",
+        "originalEndTimeZone": "UTC",
+    },
+}
 
 
 class ExchangeError(Exception):
@@ -103,13 +143,16 @@ def ews_id(rest: str) -> str:
 
 
 def decode_id(rest: str) -> str | None:
-    """The mailbox GUID an item id belongs to, or None when the id is malformed."""
+    """The mailbox GUID an item id (regular or immutable) belongs to; None when malformed."""
     if not rest or len(rest) > 1024:
         return None
     try:
         raw = base64.b64decode(ews_id(rest), validate=True)
     except (ValueError, TypeError):
         return None
+    if raw.startswith(IMMUTABLE_PREFIX) and len(raw) >= len(IMMUTABLE_PREFIX) + 16 + 8:
+        start = len(IMMUTABLE_PREFIX)
+        return str(uuid.UUID(bytes=raw[start : start + 16]))
     if not raw.startswith(ID_PREFIX) or len(raw) < len(ID_PREFIX) + 36 + len(ID_MIDDLE) + 8:
         return None
     guid = raw[len(ID_PREFIX) : len(ID_PREFIX) + 36]
@@ -117,6 +160,78 @@ def decode_id(rest: str) -> str | None:
         return str(uuid.UUID(guid.decode("ascii")))
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+def is_immutable(any_id: str) -> bool:
+    """Whether an item id is in the immutable form (restImmutableEntryId)."""
+    try:
+        raw = base64.b64decode(ews_id(any_id)[:16], validate=True)
+    except (ValueError, TypeError):
+        return False
+    return raw.startswith(IMMUTABLE_PREFIX[:12])
+
+
+def immutable_id(mailbox_guid: str, first_id: str) -> str:
+    """The item's immutable id, derived from the id it was created with (no draw on the
+    seeded random generator, so the seeded world's other ids stay as they were)."""
+    key = hashlib.sha256(first_id.encode()).digest()[:30]
+    raw = IMMUTABLE_PREFIX + uuid.UUID(mailbox_guid).bytes + b"\x07\x00" + key
+    return rest_id(base64.b64encode(raw).decode())
+
+
+def conversation_id(mailbox_guid: str, thread: bytes) -> str:
+    """A conversationId of this mailbox ("AAQkA..." as Graph's read): a header, the mailbox
+    GUID in ASCII, the thread's GUID."""
+    raw = b"\x00\x04\x24\x00" + mailbox_guid.encode() + b"\x00\x10\x00" + thread[:16]
+    return base64.b64encode(raw).decode()
+
+
+def conversation_index(conversation: bytes, delivered: str, *, parent: str | None = None) -> str:
+    """PidTagConversationIndex (MS-OXOMSG 2.2.1.3), base64 as Graph's Edm.Binary reads.
+
+    A new thread: 0x01, the 40 high bits of the delivery FILETIME (big-endian), the thread's
+    GUID (16 bytes); a response: its parent's index and a 5-byte response level (DC bit 0,
+    31 bits of time delta, a random nibble, a sequence nibble).
+    """
+    when = dt.datetime.strptime(delivered, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    filetime = int((when - dt.datetime(1601, 1, 1, tzinfo=dt.UTC)).total_seconds() * 10**7)
+    if parent is None:
+        header = b"\x01" + (filetime >> 24).to_bytes(5, "big") + conversation[:16]
+        return base64.b64encode(header).decode()
+    raw = base64.b64decode(parent)
+    start = int.from_bytes(raw[1:6], "big") << 24
+    delta = max(0, filetime - start) >> 18  # DC = 0: bits 49..18 of the difference
+    level = ((delta & 0x7FFFFFFF) << 8) | (conversation[0] & 0xF0) | (len(raw) - 22) // 5 % 16
+    return base64.b64encode(raw + level.to_bytes(5, "big")).decode()
+
+
+# translateExchangeIds' exchangeIdFormat members (learn.microsoft.com/graph/api/
+# user-translateexchangeids): the REST forms Graph uses, EWS's standard base64, and the binary
+# entry ids in URL-safe base64 with the padding replaced by its count.
+ID_FORMATS = ("entryId", "ewsId", "immutableEntryId", "restId", "restImmutableEntryId")
+
+
+def id_bytes(value: str, form: str) -> bytes | None:
+    """The binary id behind an id written in one of ID_FORMATS, or None when malformed."""
+    try:
+        if form in ("entryId", "immutableEntryId"):
+            if not value or not value[-1].isdigit():
+                return None
+            text = value[:-1].replace("-", "+").replace("_", "/") + "=" * int(value[-1])
+            return base64.b64decode(text, validate=True)
+        text = value if form == "ewsId" else ews_id(value)
+        return base64.b64decode(text, validate=True)
+    except (ValueError, TypeError):
+        return None
+
+
+def id_text(raw: bytes, form: str) -> str:
+    """A binary id written in one of ID_FORMATS."""
+    encoded = base64.b64encode(raw).decode()
+    if form in ("entryId", "immutableEntryId"):
+        bare = encoded.rstrip("=")
+        return bare.replace("+", "-").replace("/", "_") + str(len(encoded) - len(bare))
+    return encoded if form == "ewsId" else rest_id(encoded)
 
 
 def now_iso() -> str:
@@ -173,6 +288,7 @@ class Item:
     change_key: str = ""
     version: int = 0
     ids: list[str] = field(default_factory=list)
+    immutable_id: str = ""  # kept across moves within the mailbox
     history: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False  # removed for good (deleted from Deleted Items)
 
@@ -295,9 +411,26 @@ class Exchange:
             mailbox=mailbox.address,
         )
         item.ids.append(item.id)
+        item.immutable_id = immutable_id(mailbox.guid, item.id)
+        for name, value in DEFAULTS.get(kind, {}).items():
+            data.setdefault(name, copy.deepcopy(value))
+        if kind == "event":
+            data.setdefault(
+                "iCalUId",
+                "040000008200E00074C5B7101A82E00800000000"
+                + hashlib.sha256(item.immutable_id.encode()).hexdigest()[:40].upper(),
+            )
+            data.setdefault("locations", [data["location"]] if data.get("location") else [])
+        if kind == "message":
+            conversation = hashlib.sha256(str(data.get("conversationId", "")).encode()).digest()
+            data.setdefault(
+                "conversationIndex",
+                conversation_index(conversation, str(data.get("receivedDateTime") or now_iso())),
+            )
         self.touch(item)
         mailbox.items[item.id] = item
         self._by_any_id[item.id] = item
+        self._by_any_id[item.immutable_id] = item
         return item
 
     def touch(self, item: Item) -> None:
@@ -331,6 +464,23 @@ class Exchange:
     def item(self, any_id: str) -> Item | None:
         """An item by its current or any former id (deleted items too)."""
         return self._by_any_id.get(any_id)
+
+    def translate(self, mailbox: Mailbox, value: str, source: str, target: str) -> str:
+        """translateExchangeIds for one id of an item of this mailbox; ExchangeError when the
+        id is malformed or names no item here."""
+        raw = id_bytes(value, source)
+        immutable = source in ("immutableEntryId", "restImmutableEntryId")
+        if raw is None or raw.startswith(IMMUTABLE_PREFIX) != immutable:
+            raise ExchangeError(400, "ErrorInvalidIdMalformed", "Id is malformed.")
+        key = id_text(raw, "restImmutableEntryId" if immutable else "restId")
+        item = self._by_any_id.get(key)
+        if item is None or mailbox.items.get(item.id) is not item:
+            raise not_found()
+        if immutable and key != item.immutable_id:
+            raise not_found()
+        wanted = target in ("immutableEntryId", "restImmutableEntryId")
+        chosen = item.immutable_id if wanted else item.id
+        return id_text(id_bytes(chosen, "restId") or b"", target)
 
     def well_known(self, mailbox: Mailbox, name: str) -> Folder | None:
         """A well-known folder of the mailbox."""
@@ -456,6 +606,20 @@ class Exchange:
         with self.lock:
             return self._apply(Call(person=person, via="outlook"), item, changes, "update")
 
+    def outlook_move(self, upn: str, item: Item, folder: Folder) -> Item:
+        """A move made in a person's own Outlook: no Graph rules, a new REST id, the same
+        immutable id (the item stays in its mailbox)."""
+        person = self.person(upn) or Person(oid="", upn=upn, name=upn, tenant_id="")
+        with self.lock:
+            mailbox = self.mailbox(item.mailbox)
+            assert mailbox is not None
+            source = item.folder_id
+            self._reid(mailbox, item, folder)
+            self.touch(item)
+            call = Call(person=person, via="outlook")
+            self._record(item, call, "move", {"parentFolderId": {"old": source, "new": folder.id}})
+            return item
+
     def move(self, call: Call, mailbox: Mailbox, item: Item, folder: Folder) -> Item:
         """Move within the mailbox: delete rights here, create rights there; a new id."""
         with self.lock:
@@ -550,13 +714,22 @@ class Exchange:
             drafts = self.well_known(mailbox, "drafts")
             assert drafts is not None
             data = self.new_message(mailbox, self._response_fields(mailbox, original, action, to))
-            data["conversationId"] = original.data.get("conversationId", data["conversationId"])
+            self._thread(data, original)
             body = message.get("body")
             if body is None:
                 data["body"] = self._comment_body(comment, original)
             data.update(copy.deepcopy(message))
             data["bodyPreview"] = preview(data["body"])
             return self.create(call, mailbox, drafts, data, "message")
+
+    @staticmethod
+    def _thread(data: dict[str, Any], original: Item) -> None:
+        """A response joins the original's conversation, one response level below it."""
+        data["conversationId"] = original.data.get("conversationId", data["conversationId"])
+        parent = original.data.get("conversationIndex")
+        if isinstance(parent, str):
+            seed = hashlib.sha256(str(data.get("internetMessageId")).encode()).digest()
+            data["conversationIndex"] = conversation_index(seed, now_iso(), parent=parent)
 
     @staticmethod
     def _response_fields(
@@ -753,7 +926,7 @@ class Exchange:
                 mailbox, original, "create" + action[0].upper() + action[1:], to
             )
             data = self.new_message(mailbox, fields)
-            data["conversationId"] = original.data.get("conversationId", data["conversationId"])
+            self._thread(data, original)
             if message.get("body") is None:
                 data["body"] = self._comment_body(comment, original)
             data.update(copy.deepcopy(message))

@@ -15,7 +15,9 @@ PATCH 200, create and move 201, DELETE 204, send, reply and event responses 202.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import re
 import socket
 import time
 import uuid
@@ -27,7 +29,9 @@ from urllib.parse import quote, urlencode
 import jwt
 from flask import Blueprint, Response, g, jsonify, request
 
+from tandem_mailbox.emulator import queries, shapes
 from tandem_mailbox.emulator.exchange import (
+    ID_FORMATS,
     ROOT,
     Call,
     Exchange,
@@ -38,6 +42,7 @@ from tandem_mailbox.emulator.exchange import (
     Person,
     access_denied,
     decode_id,
+    is_immutable,
     not_found,
 )
 from tandem_mailbox.emulator.faults import Faults, RequestLog, Stats
@@ -45,38 +50,8 @@ from tandem_mailbox.emulator.identity import GRAPH_APP_ID, GRAPH_RESOURCES, Entr
 
 MAILBOX_CONCURRENCY = 4
 PAGE_SIZE = 10  # Graph's default page of a collection
-MESSAGE_FIELDS = {
-    "id",
-    "subject",
-    "bodyPreview",
-    "body",
-    "from",
-    "sender",
-    "toRecipients",
-    "ccRecipients",
-    "bccRecipients",
-    "replyTo",
-    "receivedDateTime",
-    "sentDateTime",
-    "createdDateTime",
-    "lastModifiedDateTime",
-    "isRead",
-    "isDraft",
-    "importance",
-    "hasAttachments",
-    "categories",
-    "flag",
-    "conversationId",
-    "internetMessageId",
-    "parentFolderId",
-    "changeKey",
-    "webLink",
-    "inferenceClassification",
-    "uniqueBody",
-    "isReadReceiptRequested",
-    "isDeliveryReceiptRequested",
-    "conversationIndex",
-}
+# Every member Graph's message and event types have (schema/graph-v1.0-mail.json), and `id`.
+MESSAGE_FIELDS = {"id", *shapes.properties("message")}
 # What PATCH may set (message-update); the rest of MESSAGE_FIELDS is read-only.
 MESSAGE_WRITABLE = {
     "bccRecipients",
@@ -95,30 +70,7 @@ MESSAGE_WRITABLE = {
     "subject",
     "toRecipients",
 }
-EVENT_FIELDS = {
-    "id",
-    "subject",
-    "bodyPreview",
-    "body",
-    "start",
-    "end",
-    "location",
-    "organizer",
-    "attendees",
-    "categories",
-    "isCancelled",
-    "showAs",
-    "createdDateTime",
-    "lastModifiedDateTime",
-    "changeKey",
-    "importance",
-    "isAllDay",
-    "sensitivity",
-    "responseStatus",
-    "webLink",
-    "type",
-    "isOrganizer",
-}
+EVENT_FIELDS = {"id", *shapes.properties("event")}
 EVENT_WRITABLE = {
     "categories",
     "subject",
@@ -128,15 +80,7 @@ EVENT_WRITABLE = {
     "importance",
     "sensitivity",
 }
-FOLDER_FIELDS = {
-    "id",
-    "displayName",
-    "parentFolderId",
-    "childFolderCount",
-    "unreadItemCount",
-    "totalItemCount",
-    "isHidden",
-}
+FOLDER_FIELDS = {"id", *shapes.properties("mailFolder")}
 FLAG_STATUSES = ("notFlagged", "flagged", "complete")
 READ_MAIL = {"Mail.Read", "Mail.ReadWrite", "Mail.Read.Shared", "Mail.ReadWrite.Shared"}
 READ_MAIL_SHARED = {"Mail.Read.Shared", "Mail.ReadWrite.Shared"}
@@ -153,8 +97,18 @@ READ_CAL = {
 READ_CAL_SHARED = {"Calendars.Read.Shared", "Calendars.ReadWrite.Shared"}
 WRITE_CAL = {"Calendars.ReadWrite", "Calendars.ReadWrite.Shared"}
 WRITE_CAL_SHARED = {"Calendars.ReadWrite.Shared"}
+# translateExchangeIds: User.ReadBasic.All at least, or a higher User permission
+# (learn.microsoft.com/graph/api/user-translateexchangeids, Permissions).
+READ_USER = {
+    "User.Read",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite",
+    "User.ReadWrite.All",
+}
 SCOPES = {
     # need -> (own mailbox, another's)
+    "readUser": (READ_USER, READ_USER),
     "readMail": (READ_MAIL, READ_MAIL_SHARED),
     "writeMail": (WRITE_MAIL, WRITE_MAIL_SHARED),
     "send": (SEND_MAIL, SEND_MAIL_SHARED),
@@ -407,7 +361,7 @@ class Graph:
             "graph",
             mailbox=mailbox.address,
             method=request.method,
-            path=request.path,
+            path=self.fault_path(),
             person=str(g.get("caller", "")),
         )
         if fault is None:
@@ -445,6 +399,18 @@ class Graph:
             return
         raise error
 
+    def fault_path(self) -> str:
+        """The request path a fault's `path` is matched against, with every other id of the
+        item it names appended: a fault aimed at an item by its REST id still finds it when
+        the request names it by its immutable id (or a later id), and the other way round."""
+        parts = request.path.split("/")
+        for n, part in enumerate(parts[:-1]):
+            if part in ("messages", "events"):
+                item = self.exchange.item(parts[n + 1])
+                if item is not None:
+                    return " ".join([request.path, *item.ids, item.immutable_id])
+        return request.path
+
     def locate(self, person: Person, mailbox: Mailbox, item_id: str, kind: str) -> Item:
         """The item an id names in this mailbox, with Exchange's checks in Exchange's order."""
         guid = decode_id(item_id)
@@ -456,7 +422,13 @@ class Graph:
             raise GraphError(
                 404, "ErrorInvalidMailboxItemId", "Item Id doesn't belong to the current mailbox."
             )
-        item = mailbox.items.get(item_id)
+        if is_immutable(item_id):
+            # Graph takes either form as input, whatever the Prefer header says.
+            item = self.exchange.item(item_id)
+            if item is not None and mailbox.items.get(item.id) is not item:
+                item = None  # deleted for good, or in another mailbox
+        else:
+            item = mailbox.items.get(item_id)
         if item is None or item.kind != kind:
             raise not_found()
         folder = mailbox.folders[item.folder_id]
@@ -511,21 +483,44 @@ class Graph:
         return body
 
     def fields(self, item: Item, select: str | None) -> dict[str, Any]:
-        """The item's members with its etag, id and computed members, honouring $select."""
-        known = MESSAGE_FIELDS if item.kind == "message" else EVENT_FIELDS
+        """The item as Graph's type has it: every default member (null or [] when unset), or
+        exactly the `$select`ed ones, with `@odata.etag` and `id` (immutable when preferred)."""
+        type_name = item.kind
         data = dict(item.data)
+        encoded = quote(item.id, safe="")
         if item.kind == "message":
             data["parentFolderId"] = item.folder_id
-        encoded = quote(item.id, safe="")
-        data["webLink"] = (
-            f"https://outlook.office.com/owa/?ItemID={encoded}&exvsurl=1&viewmodel=ReadMessageItem"
-            if item.kind == "message"
-            else f"https://outlook.office.com/owa/?itemid={encoded}&exvsurl=1&path=/calendar/item"
+            data["webLink"] = (
+                f"https://outlook.office.com/owa/?ItemID={encoded}&exvsurl=1"
+                "&viewmodel=ReadMessageItem"
+            )
+            data["uniqueBody"] = data.get("body")
+            data["internetMessageHeaders"] = (
+                [{"name": "Message-ID", "value": data["internetMessageId"]}]
+                if data.get("internetMessageId") and not data.get("isDraft")
+                else []
+            )
+        else:
+            data["webLink"] = (
+                f"https://outlook.office.com/owa/?itemid={encoded}&exvsurl=1&path=/calendar/item"
+            )
+        known = MESSAGE_FIELDS if item.kind == "message" else EVENT_FIELDS
+        wanted = _select(select, known, type_name)
+        names = (
+            shapes.default_members(type_name)
+            if wanted is None
+            else [n for n in shapes.properties(type_name) if n in wanted]
         )
-        wanted = _select(select, known, "message" if item.kind == "message" else "event")
-        if wanted is not None:
-            data = {k: v for k, v in data.items() if k in wanted}
-        return {"@odata.etag": f'W/"{item.change_key}"', "id": item.id, **data}
+        body: dict[str, Any] = {"@odata.etag": f'W/"{item.change_key}"', "id": self.shown_id(item)}
+        for name in names:
+            if name != "id":
+                body[name] = copy.deepcopy(data.get(name, shapes.unset(type_name, name)))
+        return body
+
+    @staticmethod
+    def shown_id(item: Item) -> str:
+        """The id an answer gives: the immutable one when the request prefers it."""
+        return item.immutable_id if prefers_immutable() else item.id
 
     def render_folder(
         self, person: Person, mailbox: Mailbox, folder: Folder, select: str | None
@@ -597,6 +592,51 @@ def _select(select: str | None, known: set[str], type_name: str) -> set[str] | N
     return wanted
 
 
+_PREFERENCE = re.compile(r'\s*([^=,\s]+)\s*(?:=\s*("[^"]*"|[^,]*))?')
+
+
+def preferences() -> dict[str, str]:
+    """The request's Prefer header(s) as {name (lower case): value}: RFC 7240, comma-separated."""
+    found: dict[str, str] = {}
+    for header in request.headers.getlist("Prefer"):
+        for match in _PREFERENCE.finditer(header):
+            name, value = match.group(1), (match.group(2) or "").strip().strip('"')
+            if name and name != ",":
+                found[name.lower()] = value
+    return found
+
+
+def prefers_immutable() -> bool:
+    """`Prefer: IdType="ImmutableId"` on this request (learn.microsoft.com/graph/
+    outlook-immutable-id: the header applies to the request it is sent with)."""
+    return preferences().get("idtype", "").lower() == "immutableid"
+
+
+def action_arguments(binding: str, action: str) -> dict[str, Any]:
+    """A bound action's parameters, matched to Graph's metadata case-insensitively, keyed by
+    their camelCase names; an unknown or repeated one refused as OData's reader refuses it."""
+    body = _json_body()
+    by_lower = {name.lower(): name for name in shapes.parameters(binding, action)}
+    found: dict[str, Any] = {}
+    for name, value in body.items():
+        if name.startswith("@odata."):
+            continue
+        canonical = by_lower.get(name.lower())
+        if canonical is None:
+            raise bad_body(
+                f"The parameter '{name}' in the request payload is not a valid parameter for "
+                f"the operation '{action}'."
+            )
+        key = shapes.camel(canonical)
+        if key in found:
+            raise bad_body(
+                f"Multiple parameters with the name '{canonical}' were found in the request "
+                "payload."
+            )
+        found[key] = value
+    return found
+
+
 def _int_arg(name: str, default: int) -> int:
     raw = request.args.get(name)
     if raw is None:
@@ -632,17 +672,6 @@ def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
     return value
 
 
-def _filter_message_id(expression: str | None) -> str | None:
-    """The value of `internetMessageId eq '<...>'`, the one $filter this emulator reads."""
-    if expression is None:
-        return None
-    name, _, rest = expression.strip().partition(" eq ")
-    rest = rest.strip()
-    if name.strip() != "internetMessageId" or len(rest) < 2 or rest[0] != "'" or rest[-1] != "'":
-        raise GraphError(400, "BadRequest", "Invalid filter clause")
-    return rest[1:-1].replace("''", "'")
-
-
 class ConnectionCut(Exception):
     """Raised after the client's connection was shut: there is nobody left to answer."""
 
@@ -675,6 +704,8 @@ def blueprint(graph: Graph) -> Blueprint:
     @bp.after_request
     def finish(response: Response) -> Response:
         response.headers["request-id"] = g.request_id
+        if prefers_immutable() and response.status_code < 400:
+            response.headers["Preference-Applied"] = 'IdType="ImmutableId"'
         client = request.headers.get("client-request-id")
         if client:
             response.headers["client-request-id"] = client
@@ -690,6 +721,7 @@ def blueprint(graph: Graph) -> Blueprint:
                 "caller": g.get("caller"),
                 "status": response.status_code,
                 "clientRequestId": client,
+                "preferImmutable": prefers_immutable(),
                 "requestId": g.request_id,
                 "durationMs": round((time.perf_counter() - g.started) * 1000, 2),
             }
@@ -766,7 +798,7 @@ def blueprint(graph: Graph) -> Blueprint:
     @route("/messages/<item_id>/move", ["POST"])
     def move_message(user: str, item_id: str) -> Response:
         person, mailbox, call = graph.open(user, "writeMail")
-        destination = _text(_json_body(), "destinationId")
+        destination = _text(action_arguments("message", "move"), "destinationId")
         if not destination:
             raise bad_body("The parameter 'destinationId' is required.")
         with graph.on_mailbox(mailbox), ex.lock:
@@ -778,12 +810,7 @@ def blueprint(graph: Graph) -> Blueprint:
             return created(graph.render(mailbox, item, None))
 
     def response_arguments(action: str) -> tuple[str | None, dict[str, Any], list | None]:
-        body = _json_body()
-        for name in body:
-            if name not in ("comment", "message", "toRecipients"):
-                raise bad_body(
-                    f"The parameter '{name}' is not in the function or action '{action}'."
-                )
+        body = action_arguments("message", action)
         comment = _text(body, "comment")
         raw = body.get("message") or {}
         if not isinstance(raw, dict):
@@ -795,9 +822,7 @@ def blueprint(graph: Graph) -> Blueprint:
                 400, "BadRequest", "Specify either a comment or the body property of the message."
             )
         to = None
-        if "toRecipients" in body:
-            if not action.lower().endswith("forward"):
-                raise bad_body(f"The parameter 'toRecipients' is not in the action '{action}'.")
+        if "toRecipients" in body:  # only createForward and forward have the parameter
             to = _recipients("toRecipients", body["toRecipients"])
             if "toRecipients" in message:
                 # message-createforward: either the parameter or the message's property.
@@ -835,6 +860,7 @@ def blueprint(graph: Graph) -> Blueprint:
     @route("/messages/<item_id>/send", ["POST"])
     def send_draft(user: str, item_id: str) -> Response:
         person, mailbox, call = graph.open(user, "send")
+        action_arguments("message", "send")  # send has no parameters
         with graph.on_mailbox(mailbox), ex.lock:
             draft = graph.locate(person, mailbox, item_id, "message")
             graph.sending_as_another(person, ex.sending_from(mailbox, draft.data))
@@ -844,7 +870,7 @@ def blueprint(graph: Graph) -> Blueprint:
     @route("/sendMail", ["POST"])
     def send_mail(user: str) -> Response:
         person, mailbox, call = graph.open(user, "send")
-        body = _json_body()
+        body = action_arguments("user", "sendMail")
         raw = body.get("message")
         if not isinstance(raw, dict):
             raise bad_body("The parameter 'message' is required and must be a message.")
@@ -854,6 +880,51 @@ def blueprint(graph: Graph) -> Blueprint:
         with graph.on_mailbox(mailbox), ex.lock:
             ex.send_mail(call, mailbox, message, save=save)
             return Response(status=202)
+
+    @route("/translateExchangeIds", ["POST"])
+    def translate_ids(user: str) -> Response:
+        """Ids of this mailbox's items from one format to another (user-translateexchangeids):
+        200 with a convertIdResult per input id, `errorDetails` for one it cannot convert."""
+        person, mailbox, _ = graph.open(user, "readUser")
+        args = action_arguments("user", "translateExchangeIds")
+        inputs = args.get("inputIds")
+        if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+            raise bad_body("The parameter 'InputIds' is required and must be strings.")
+        if len(inputs) > 1000:  # "Maximum size of this collection is 1000 strings."
+            raise GraphError(400, "ErrorInvalidParameter", "Too many ids: at most 1000.")
+        forms = {}
+        for name in ("sourceIdType", "targetIdType"):
+            value = args.get(name)
+            if value not in ID_FORMATS:
+                raise bad_body(
+                    f"The parameter '{name[0].upper() + name[1:]}' must be one of "
+                    f"{', '.join(ID_FORMATS)}."
+                )
+            forms[name] = value
+        with graph.on_mailbox(mailbox), ex.lock:
+            if not ex.any_access(person, mailbox):
+                raise access_denied()
+            results: list[dict[str, Any]] = []
+            for value in inputs:
+                try:
+                    target = ex.translate(
+                        mailbox, value, forms["sourceIdType"], forms["targetIdType"]
+                    )
+                    results.append({"sourceId": value, "targetId": target})
+                except ExchangeError as error:
+                    results.append(
+                        {
+                            "sourceId": value,
+                            "errorDetails": {"code": error.code, "message": error.message},
+                        }
+                    )
+        return jsonify(
+            {
+                "@odata.context": f"{graph.entra.base_url}/v1.0/$metadata#Collection("
+                "microsoft.graph.convertIdResult)",
+                "value": results,
+            }
+        )
 
     # -- mail folders -------------------------------------------------------------------------
     def folder_list(person: Person, mailbox: Mailbox, parent: Folder | None) -> Response:
@@ -913,26 +984,64 @@ def blueprint(graph: Graph) -> Blueprint:
                 raise access_denied()
             return folder_list(person, mailbox, folder)
 
+    def message_list(person: Person, mailbox: Mailbox, folder: Folder | None) -> Response:
+        """A page of the folder's (or, for None, the whole mailbox's) messages under $filter,
+        $orderby, $top, $skip, $count and $select, as Exchange answers them."""
+        raw_filter = request.args.get("$filter")
+        query = queries.parse_filter(raw_filter) if raw_filter is not None else None
+        order = queries.parse_orderby(request.args.get("$orderby") or "receivedDateTime desc")
+        if request.args.get("$orderby") is not None:
+            queries.check_combination(query, order)
+        count = request.args.get("$count")
+        if count is not None and count not in ("true", "false"):
+            raise GraphError(400, "BadRequest", f"Invalid value '{count}' for query option $count.")
+        items = [
+            i
+            for i in mailbox.items.values()
+            if i.kind == "message"
+            and (
+                i.folder_id == folder.id
+                if folder is not None
+                else mailbox.folders[i.folder_id].kind == "mail"
+            )
+        ]
+
+        def data(item: Item) -> dict[str, Any]:
+            return {**item.data, "parentFolderId": item.folder_id}
+
+        if query is not None:
+            items = [i for i in items if query.test(data(i))]
+        queries.sort(items, order, data)
+        select = request.args.get("$select")
+        values = [graph.fields(i, select) for i in items]
+        where = f"mailFolders('{folder.id}')/messages" if folder is not None else "messages"
+        body = graph.page(values, f"users('{quote(mailbox.address)}')/{where}")
+        if count == "true":
+            context = body.pop("@odata.context")
+            body = {"@odata.context": context, "@odata.count": len(items), **body}
+        return jsonify(body)
+
     @route("/mailFolders/<folder_id>/messages", ["GET"])
     def folder_messages(user: str, folder_id: str) -> Response:
         person, mailbox, _ = graph.open(user, "readMail")
-        wanted = _filter_message_id(request.args.get("$filter"))
         with graph.on_mailbox(mailbox), ex.lock:
             folder = graph.folder(person, mailbox, folder_id)
             if folder is None or not graph.readable(person, mailbox, folder):
                 raise access_denied()
-            items = [
-                i
-                for i in mailbox.items.values()
-                if i.folder_id == folder.id
-                and i.kind == "message"
-                and (wanted is None or i.data.get("internetMessageId") == wanted)
-            ]
-            items.sort(key=lambda i: str(i.data.get("receivedDateTime", "")), reverse=True)
-            select = request.args.get("$select")
-            values = [graph.fields(i, select) for i in items]
-            context = f"users('{quote(mailbox.address)}')/mailFolders('{folder.id}')/messages"
-            return jsonify(graph.page(values, context))
+            return message_list(person, mailbox, folder)
+
+    @route("/messages", ["GET"])
+    def list_messages(user: str) -> Response:
+        """Every message of the mailbox's mail folders (Deleted Items too, as Graph lists).
+
+        The whole mailbox is searched, so folder-level delegate rights are not enough:
+        owner or Full Access, else ErrorAccessDenied.
+        """
+        person, mailbox, _ = graph.open(user, "readMail")
+        with graph.on_mailbox(mailbox), ex.lock:
+            if not ex.full_rights(person, mailbox):
+                raise access_denied()
+            return message_list(person, mailbox, None)
 
     # -- events ---------------------------------------------------------------------------
     @route("/events/<item_id>", ["GET"])
@@ -954,10 +1063,7 @@ def blueprint(graph: Graph) -> Blueprint:
     @route("/events/<item_id>/<any(accept, tentativelyAccept, decline):action>", ["POST"])
     def respond(user: str, item_id: str, action: str) -> Response:
         person, mailbox, call = graph.open(user, "writeCalendar")
-        body = _json_body()
-        for name in body:
-            if name not in ("comment", "sendResponse", "proposedNewTime"):
-                raise bad_body(f"The parameter '{name}' is not in the action '{action}'.")
+        body = action_arguments("event", action)
         comment = _text(body, "comment") or ""
         send = _flag(body, "sendResponse", True)
         with graph.on_mailbox(mailbox), ex.lock:

@@ -11,7 +11,14 @@ import hashlib
 import random
 from typing import Any
 
-from tandem_mailbox.emulator.exchange import Exchange, Folder, Mailbox, Person
+from tandem_mailbox.emulator.exchange import (
+    Exchange,
+    Folder,
+    Mailbox,
+    Person,
+    conversation_id,
+    conversation_index,
+)
 
 CONTOSO = "9188040d-6c67-4c5b-b112-36a304b66dad"
 FABRIKAM = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -446,6 +453,7 @@ def build(seed: int = 7) -> Exchange:
         )
     adele.send_on_behalf.add("nestor@contoso.com")
     _add_later(ex, rng, support)
+    _add_threads(ex)
     return ex
 
 
@@ -486,3 +494,143 @@ def _add_later(ex: Exchange, rng: random.Random, support: Mailbox) -> None:
     support.send_as.add(upn)
     for box in ex.mailboxes.values():
         ex.add_folder(box, "Junk Email", well_known="junkemail")
+
+
+# Real threads in the shared mailboxes, for a queue and a first-response time: a customer
+# writes, a member answers from the mailbox (Sent Items), the customer writes again. Each step:
+# (who, days before BASE_TIME, "HH:MM", text); "customer" lands in the Inbox, a member's upn
+# sends from the mailbox. `read`, `claim` (the holder's upn) and `flag` describe the newest
+# customer item. All of it older than the other Inbox items, so their order stays.
+THREADS: dict[str, list[dict[str, Any]]] = {
+    "support@contoso.com": [
+        {
+            "customer": ("Maria Lopez", "maria.lopez@adatum.com"),
+            "subject": "Order 8812 never arrived",
+            "steps": [
+                ("customer", 3, "09:10", "Our order 8812 was due on Friday and never came."),
+                ("lee@contoso.com", 3, "11:40", "Sorry about that - I have asked the carrier."),
+                ("customer", 1, "08:05", "Still nothing today. Can you send a replacement?"),
+            ],
+            "read": False,
+            "claim": "lee@contoso.com",
+        },
+        {
+            "customer": ("Kenji Watanabe", "kenji@litware.com"),
+            "subject": "Cannot export invoices to PDF",
+            "steps": [
+                ("customer", 2, "14:20", "The PDF export button does nothing for invoices."),
+                ("customer", 2, "16:45", "Tried another browser, same. This blocks our month end."),
+            ],
+            "read": False,
+        },
+        {
+            "customer": ("Priya Raman", "priya.raman@tailspintoys.com"),
+            "subject": "Moving seats between teams",
+            "steps": [
+                ("customer", 4, "10:00", "How do we move three seats from Sales to Support?"),
+                ("lee@contoso.com", 4, "13:30", "Admin > Seats > Move: pick the team, then save."),
+                ("customer", 3, "09:00", "That worked, thank you!"),
+            ],
+            "read": True,
+        },
+        {
+            "customer": ("Tom Becker", "tom.becker@wingtiptoys.com"),
+            "subject": "New billing contact",
+            "steps": [
+                ("customer", 1, "13:30", "Please send invoices to ap@wingtiptoys.com from now on."),
+                ("sam@contoso.com", 1, "14:05", "Done: invoices go to ap@wingtiptoys.com."),
+            ],
+            "read": True,
+        },
+        {
+            "customer": ("Aisha Bello", "aisha@proseware.com"),
+            "subject": "Rotating our API key",
+            "steps": [
+                ("customer", 2, "09:40", "Can we rotate the API key without downtime?"),
+                ("sam@contoso.com", 2, "10:05", "Yes: create the second key, switch, revoke."),
+                ("customer", 1, "10:15", "The second key gets a 401. What are we missing?"),
+            ],
+            "read": False,
+            "claim": "sam@contoso.com",
+            "flag": "flagged",
+        },
+    ],
+    "sales@contoso.com": [
+        {
+            "customer": ("Lars Nilsson", "lars.nilsson@fourthcoffee.com"),
+            "subject": "Quote for 120 seats",
+            "steps": [
+                ("customer", 3, "11:00", "Could you quote 120 seats on the annual plan?"),
+                ("pat@contoso.com", 3, "15:20", "Attached: 120 seats, annual, 12% off."),
+                ("customer", 2, "09:30", "Thanks. Can the discount reach 15% on a 2-year term?"),
+            ],
+            "read": False,
+        },
+        {
+            "customer": ("Chen Wei", "chen.wei@woodgrovebank.com"),
+            "subject": "Renewal pricing for 2027",
+            "steps": [("customer", 1, "12:00", "What will our renewal cost for 2027?")],
+            "read": False,
+        },
+    ],
+}
+
+
+def _add_threads(ex: Exchange) -> None:
+    """The THREADS, built last so every earlier id stays as it was."""
+    for address, threads in THREADS.items():
+        mailbox = ex.mailbox(address)
+        assert mailbox is not None
+        inbox, sent = ex.well_known(mailbox, "inbox"), ex.well_known(mailbox, "sentitems")
+        assert inbox is not None and sent is not None
+        own = {"emailAddress": {"name": mailbox.display_name, "address": mailbox.address}}
+        for thread in threads:
+            guid = hashlib.sha256(f"{address}{thread['subject']}".encode()).digest()[:16]
+            conversation = conversation_id(mailbox.guid, guid)
+            name, customer = thread["customer"]
+            them = {"emailAddress": {"name": name, "address": customer}}
+            index: str | None = None
+            steps = thread["steps"]
+            last_customer = max(n for n, step in enumerate(steps) if step[0] == "customer")
+            for n, (who, days, clock, text) in enumerate(steps):
+                hour, minute = (int(part) for part in clock.split(":"))
+                when = (BASE_TIME - dt.timedelta(days=days)).replace(hour=hour, minute=minute)
+                stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+                index = conversation_index(guid, stamp, parent=index)
+                subject = thread["subject"] if n == 0 else f"RE: {thread['subject']}"
+                data: dict[str, Any] = {
+                    "subject": subject,
+                    "body": {"contentType": "text", "content": text},
+                    "bodyPreview": text[:255],
+                    "receivedDateTime": stamp,
+                    "sentDateTime": stamp,
+                    "createdDateTime": stamp,
+                    "isDraft": False,
+                    "importance": "normal",
+                    "hasAttachments": False,
+                    "categories": [],
+                    "flag": {"flagStatus": "notFlagged"},
+                    "conversationId": conversation,
+                    "conversationIndex": index,
+                    "internetMessageId": f"<{guid.hex()[:20]}.{n}@"
+                    f"{(customer if who == 'customer' else address).split('@')[1]}>",
+                }
+                if who == "customer":
+                    data.update({"from": them, "sender": them, "toRecipients": [own]})
+                    data["isRead"] = thread["read"] or n != last_customer
+                    if n == last_customer and thread.get("claim"):
+                        person = ex.person(thread["claim"])
+                        assert person is not None
+                        data["categories"] = [f"Tandem: {person.name} ({person.upn})"]
+                    if n == last_customer and thread.get("flag"):
+                        data["flag"] = {"flagStatus": thread["flag"]}
+                    ex.add_item(mailbox, inbox, "message", mailbox.address, data)
+                else:
+                    member = ex.person(who)
+                    assert member is not None
+                    acting = {"emailAddress": {"name": member.name, "address": member.upn}}
+                    # Send As: the mailbox is the sender; Send on Behalf: the member is.
+                    sender = own if who in mailbox.send_as else acting
+                    data.update({"from": own, "sender": sender, "toRecipients": [them]})
+                    data["isRead"] = True
+                    ex.add_item(mailbox, sent, "message", member.upn, data)

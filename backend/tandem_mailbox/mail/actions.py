@@ -129,8 +129,8 @@ def _move(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, An
     folder = folders.resolve(act, act.fields["folder"])
     moved = {"id": folder["id"], "name": folder["name"], "wellKnownName": folder["wellKnownName"]}
     if current.get("parentFolderId") == folder["id"]:
-        return None, {"id": act.ctx.item_id, "previousId": act.ctx.item_id, "movedTo": moved}
-    result = {"id": None, "previousId": act.ctx.item_id, "movedTo": moved}
+        return None, {"id": act.ctx.item_id, "previousId": act.previous_id, "movedTo": moved}
+    result = {"id": None, "previousId": act.previous_id, "movedTo": moved}
     move = _move_to(act, folder)
 
     def write(current: dict[str, Any]) -> str | None:
@@ -147,7 +147,7 @@ def _delete(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, 
         "name": folder["name"] if folder else "Deleted Items",
         "wellKnownName": "deleteditems",
     }
-    result: dict[str, Any] = {"id": None, "previousId": act.ctx.item_id, "movedTo": moved}
+    result: dict[str, Any] = {"id": None, "previousId": act.previous_id, "movedTo": moved}
     if folder and current.get("parentFolderId") == folder["id"]:
         return None, dict(result, id=act.ctx.item_id)
 
@@ -231,7 +231,9 @@ def _follow_claim(name: str, act: Act, result: dict[str, Any]) -> None:
     """A claim is the conversation assigned to oneself; a release, to nobody."""
     if act.record is None or not result.get("changed") or act.conversation_id is None:
         return
-    key = record.key_of(act.caller, act.ctx, {"conversationId": act.conversation_id})
+    key = record.key_of(
+        act.caller, act.ctx, {"conversationId": act.conversation_id}, mailbox=act.mailbox_id
+    )
     if key is None:
         return
     to = record.person(act.caller) if name == "claim" else None
@@ -322,6 +324,7 @@ def run(name: str, act: Act) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     a re-read that fails answers the item as None.
     """
     spec = SPECS[name]
+    operation.settle(act)
     if spec.run is not None:
         return spec.run(act)
     if name == "respond":
@@ -405,9 +408,18 @@ def _once(
     name: str, body: Any, caller: Caller, act: Act, key: str, request_id: str | None
 ) -> Outcome:
     """A keyed action: the first outcome for every replay, a send never made twice."""
-    ctx = act.ctx
     record_name = idempotency.scope(caller, key)
-    print_ = idempotency.fingerprint(name, body)
+    # The request names the item by its immutable id: a replay after the item moved (in
+    # Outlook, say) posts another REST id for the same item, and is the same request. A
+    # refusal while learning that id is the action's outcome, kept as any other.
+    unsettled: ApiError | None = None
+    try:
+        operation.settle(act)
+    except ApiError as error:
+        unsettled = error
+    ctx = act.ctx
+    same = dict(body, itemId=ctx.item_id) if isinstance(body, dict) else body
+    print_ = idempotency.fingerprint(name, same)
     journal = idempotency.open_journal(act.coordinator, record_name, action=name, print_=print_)
     if journal is not None and journal.done:
         return _replayed(journal)
@@ -424,6 +436,8 @@ def _once(
         if journal.stage is None:
             journal.note()  # the key is taken: a replay with another body is refused from now
         try:
+            if unsettled is not None:
+                raise unsettled
             item, result = run(name, act)
         except ApiError as error:
             if idempotency.kept(error):

@@ -73,7 +73,7 @@ def _timeline(
     """The action on its conversation's timeline: what it did, never a body or an address."""
     if name in OWN_EVENTS or act.record is None or act.conversation_id is None:
         return
-    key = key_of(caller, ctx, {"conversationId": act.conversation_id})
+    key = key_of(caller, ctx, {"conversationId": act.conversation_id}, mailbox=act.mailbox_id)
     if key is None:
         return
     detail = _detail(name, act, ctx, caller, result)

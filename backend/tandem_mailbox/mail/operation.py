@@ -10,6 +10,7 @@ store reset) stops the action before any write or send (`Act.fence`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from tandem_mailbox.errors import ApiError, Conflict, ItemNotFound, UpstreamUnav
 from tandem_mailbox.mail import claim_category, idempotency
 from tandem_mailbox.mail.answers import summary
 from tandem_mailbox.mail.context import ItemContext
-from tandem_mailbox.microsoft.graph import ITEM_PATHS, Answer, GraphClient, Route
+from tandem_mailbox.microsoft.graph import ITEM_PATHS, Answer, GraphClient, Route, mailbox_guid
 from tandem_mailbox.microsoft.identity import Caller
 from tandem_mailbox.services import Services
 from tandem_mailbox.store.record import Record
@@ -59,6 +60,14 @@ class Act:
     sent: dict[str, Any] | None = None  # what a send did, for the audit line
     record: Record | None = None  # the team's record
     conversation_id: str | None = None  # the item's conversation, once Graph said it
+    mailbox_id: str | None = None  # the item's mailbox GUID, once a folder id said it
+    posted_id: str = ""  # the item id as the pane posted it (ctx.item_id is the immutable one)
+    settled: bool = False  # ctx.item_id is the immutable id
+
+    @property
+    def previous_id(self) -> str:
+        """The id the pane knew the item by (a move's `previousId`)."""
+        return self.posted_id or self.ctx.item_id
 
     @property
     def item_path(self) -> str:
@@ -87,10 +96,15 @@ class Act:
         return raw
 
     def saw(self, message: dict[str, Any]) -> None:
-        """Note the conversation a message of the item's thread names (a read, a draft)."""
+        """Note the conversation a message of the item's thread names (a read, a draft), and
+        the mailbox its folder is in."""
         conversation = message.get("conversationId")
         if isinstance(conversation, str) and conversation:
             self.conversation_id = conversation
+        folder = message.get("parentFolderId")
+        guid = mailbox_guid(folder) if isinstance(folder, str) else None
+        if guid:
+            self.mailbox_id = guid
 
     def remaining(self) -> float:
         """Seconds left of the action's budget."""
@@ -250,17 +264,41 @@ def begin(
     fields: dict[str, Any],
     etag: str | None,
 ) -> Act:
-    """An action on the item: the person's Graph token, the item's route, its time budget."""
+    """An action on the item: the person's Graph token, the item's route, its time budget.
+
+    The item is known by its immutable id (locks, presence, records and Graph calls alike),
+    whichever form the pane posted, so an item moved in Outlook keeps its keys: here when the
+    context call showed it, else from `settle`.
+    """
+    graph = services.graph
+    route = graph.route(caller, ctx.target, ctx.item_id)  # refuses another mailbox's id early
+    known = graph.known_stable_id(ctx.item_id)
     return Act(
-        graph=services.graph,
+        graph=graph,
         coordinator=services.coordinator,
         token=services.obo.graph_token(caller),
         caller=caller,
-        ctx=ctx,
-        route=services.graph.route(caller, ctx.target, ctx.item_id),
+        ctx=dataclasses.replace(ctx, item_id=known) if known else ctx,
+        route=graph.route(caller, ctx.target, known) if known else route,
         etag=etag,
         fields=fields,
-        deadline=services.graph.clock() + services.settings.action_budget,
+        deadline=graph.clock() + services.settings.action_budget,
         graph_timeout=services.settings.http_timeout,
         record=services.record,
+        posted_id=ctx.item_id,
+        settled=known is not None,
     )
+
+
+def settle(act: Act) -> None:
+    """Know the item by its immutable id before anything is keyed by it: remembered from the
+    context call the pane makes first, else asked of Graph (inside a keyed action's record,
+    so a refusal here is replayed as it was)."""
+    if act.settled:
+        return
+    stable = act.graph.stable_id(
+        act.token, act.route, act.ctx.item_type, act.ctx.item_id, deadline=act.deadline
+    )
+    act.ctx = dataclasses.replace(act.ctx, item_id=stable)
+    act.route = act.graph.route(act.caller, act.ctx.target, stable)
+    act.settled = True

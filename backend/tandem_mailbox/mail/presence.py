@@ -9,6 +9,7 @@ they stay, Graph is asked whether they can read it; `gone` is answered with nobo
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from tandem_mailbox.errors import InvalidRequest
@@ -37,6 +38,15 @@ def state_of(body: dict[str, Any]) -> str:
 def report(tandem: Services, caller: Caller, ctx: ItemContext, state: str) -> dict[str, Any]:
     """Record the caller's state on the item; answers the others present there."""
     graph, coordinator = tandem.graph, tandem.coordinator
+    # Keyed by the item's immutable id: the pane of someone who opened it after it moved in
+    # Outlook posts another REST id for the same item.
+    route = graph.route(caller, ctx.target, ctx.item_id)
+    if state == "gone":  # asks Graph nothing: the id as remembered, else as posted
+        stable = graph.known_stable_id(ctx.item_id) or ctx.item_id
+    else:
+        token = tandem.obo.graph_token(caller)
+        stable = graph.stable_id(token, route, ctx.item_type, ctx.item_id)
+    ctx = dataclasses.replace(ctx, item_id=stable)
     key = f"{graph.route(caller, ctx.target, ctx.item_id).key}:{ctx.item_id}"
     if state == "gone":
         # The pane is moving on and shows nobody: answering the others would tell someone

@@ -42,11 +42,22 @@ def person(caller: Caller) -> Person:
     return Person(caller.oid, caller.upn.lower(), caller.name)
 
 
-def key_of(caller: Caller, ctx: ItemContext, item: dict[str, Any]) -> Key | None:
+def key_of(
+    caller: Caller, ctx: ItemContext, item: dict[str, Any], *, mailbox: str | None = None
+) -> Key | None:
     """The record's key for an item Graph answered: None for an appointment, or an item
-    whose mailbox or conversation Tandem can't tell."""
+    whose mailbox or conversation Tandem can't tell.
+
+    The mailbox's GUID is in a REST item id and in a folder id; an immutable id names none,
+    so an item known by it is placed by its `parentFolderId` (or `mailbox`, as learnt).
+    """
     conversation = item.get("conversationId")
-    mailbox = mailbox_guid(ctx.item_id) or mailbox_guid(str(item.get("id") or ""))
+    mailbox = (
+        mailbox
+        or mailbox_guid(ctx.item_id)
+        or mailbox_guid(str(item.get("id") or ""))
+        or mailbox_guid(str(item.get("parentFolderId") or ""))
+    )
     if ctx.item_type != "message" or not isinstance(conversation, str) or not mailbox:
         return None
     if not 0 < len(conversation) <= 512:

@@ -96,7 +96,7 @@ def _own_draft(act: Act, action: str) -> tuple[Route, dict[str, Any]]:
         act.item_path,
         params={
             "$select": "subject,from,replyTo,toRecipients,ccRecipients,body,sentDateTime,"
-            "conversationId"
+            "conversationId,parentFolderId"
         },
     ).body
     act.saw(original)

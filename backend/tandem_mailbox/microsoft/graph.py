@@ -60,6 +60,14 @@ SELECTS = {"message": MESSAGE_SELECT, "appointment": EVENT_SELECT}
 # ErrorInvalidMailboxItemId), so that is what `route` trusts, for this long.
 _EMBEDDED_GUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAILBOX_MEMORY = 3600.0
+# Every call asks for immutable ids (learn.microsoft.com/graph/outlook-immutable-id): an item
+# keeps its id while it stays in its mailbox, whichever folder it is moved to, in Outlook or
+# through Tandem; Graph takes either form as input. The header applies to the request it is
+# sent with, so it goes on every one.
+PREFER_IMMUTABLE = 'IdType="ImmutableId"'
+# How long the immutable id answered for a posted id is remembered: a posted REST id names one
+# item for good (it only stops working when the item moves), so this bounds memory only.
+STABLE_MEMORY = 3600.0
 
 
 def mailbox_guid(item_id: str) -> str | None:
@@ -191,8 +199,54 @@ class GraphClient:
         path = ITEM_PATHS[item_type] + quote(item_id, safe="")
         params = {"$select": SELECTS[item_type]}
         body = self.request("GET", token, route, path, params=params, deadline=deadline).body
-        self._learn(route, body.get("id"))
+        self._answered(route, item_id, body)
         return body
+
+    def stable_id(
+        self,
+        token: str,
+        route: Route,
+        item_type: str,
+        item_id: str,
+        *,
+        deadline: float | None = None,
+    ) -> str:
+        """The item's immutable id for an id the pane posted (its REST id, or the immutable id
+        a context answer gave it): what Tandem keys locks, presence and records by.
+
+        Remembered from the last answer about that id (the context call reads the item
+        anyway), else asked of Graph with `$select=id`.
+        """
+        known = self.known_stable_id(item_id)
+        if known:
+            return known
+        path = ITEM_PATHS[item_type] + quote(item_id, safe="")
+        body = self.request(
+            "GET", token, route, path, params={"$select": "id"}, deadline=deadline
+        ).body
+        return self._answered(route, item_id, body)
+
+    def known_stable_id(self, item_id: str) -> str | None:
+        """The immutable id remembered for a posted id, or None (no Graph call)."""
+        raw = self._coordinator.fetch(_stable_key(item_id))
+        return raw.decode() if raw else None
+
+    def _answered(self, route: Route, posted: str, body: dict[str, Any]) -> str:
+        """Learn what an answer about `posted` shows: the route's mailbox, the immutable id."""
+        stable = body.get("id")
+        if not isinstance(stable, str) or not stable:
+            raise UpstreamUnavailable("Microsoft Graph answered an item with no id.", status=502)
+        # An immutable id tells no mailbox; the id Graph just accepted through this route does
+        # (Exchange refuses an id of another mailbox), and so does the item's folder id
+        # (folder ids have one form only).
+        for candidate in (stable, posted, body.get("parentFolderId")):
+            if isinstance(candidate, str) and mailbox_guid(candidate):
+                self._learn(route, candidate)
+                break
+        self._coordinator.store(_stable_key(posted), stable.encode(), ttl=STABLE_MEMORY)
+        if stable != posted:
+            self._coordinator.store(_stable_key(stable), stable.encode(), ttl=STABLE_MEMORY)
+        return stable
 
     def clock(self) -> float:
         """The clock deadlines are measured on (monotonic)."""
@@ -220,7 +274,11 @@ class GraphClient:
         """
         safe = method in ("GET", "HEAD") if idempotent is None else idempotent
         url = self._graph_url + route.root + path
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "Prefer": PREFER_IMMUTABLE,
+        }
         request_id = self._request_id()
         if request_id:
             headers["client-request-id"] = request_id
@@ -350,6 +408,11 @@ def _unavailable(detail: str, status: int, *, reached: bool) -> UpstreamUnavaila
 
 class TokenRefused(ServerMisconfigured):
     """Graph answered 401 to a token that was renewed already, or that could not be."""
+
+
+def _stable_key(item_id: str) -> str:
+    """The coordinator's key for the immutable id of a posted id (hashed, as ids are long)."""
+    return "stable-id:" + hashlib.sha256(item_id.encode()).hexdigest()
 
 
 def _alias_key(alias: str) -> str:
