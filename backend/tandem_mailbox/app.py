@@ -18,7 +18,7 @@ from tandem_mailbox.config import Settings
 from tandem_mailbox.coordination import Coordinator
 from tandem_mailbox.errors import ServerMisconfigured
 from tandem_mailbox.services import build
-from tandem_mailbox.web import api, pages, problems, wsgi
+from tandem_mailbox.web import api, mailbox, pages, problems, wsgi
 
 log = logging.getLogger("tandem")
 
@@ -55,6 +55,7 @@ def create_app(
     app.extensions["tandem"] = services
     problems.register(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(mailbox.bp)
     app.register_blueprint(pages.bp)
     # The pane is served by this app (same origin: no CORS needed); other origins are refused
     # unless TANDEM_ALLOWED_ORIGINS names them. Each is handed to flask-cors as an anchored

@@ -25,6 +25,7 @@ from tandem_mailbox.microsoft.identity import KeySet, TokenValidator
 from tandem_mailbox.microsoft.obo import OnBehalfOf
 from tandem_mailbox.microsoft.outbound import Session, ssl_context
 from tandem_mailbox.store import Store
+from tandem_mailbox.store.mailbox import Mailboxes
 from tandem_mailbox.store.record import Record
 
 log = logging.getLogger("tandem")
@@ -41,6 +42,7 @@ class Services:
     graph: GraphClient
     coordinator: Coordinator
     record: Record  # the team's record (its database is opened on first use)
+    mailboxes: Mailboxes  # each mailbox's policy and templates, and the queue's reads
     wall: Callable[[], float] = time.time  # the wall clock (tests move it)
 
 
@@ -80,6 +82,8 @@ def build(
         clock=clock or time.monotonic,
     )
     coordinator = build_coordinator(settings)
+    store = Store(settings.database_url)
+    record = Record(store)
     _announce_coordination(settings, coordinator)
     # Naive mode (the benchmark's): a token cache of its own that keeps nothing.
     uncached: dict[str, Any] = {} if obo_cache else {"max_entries": 0}
@@ -108,7 +112,8 @@ def build(
             wall=wall,
         ),
         coordinator=coordinator,
-        record=Record(Store(settings.database_url)),
+        record=record,
+        mailboxes=Mailboxes(store, record),
         wall=wall,
     )
 

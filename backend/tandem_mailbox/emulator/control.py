@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any
 
 from cryptography import x509
@@ -303,6 +304,49 @@ def blueprint(emulator: Emulator) -> Blueprint:
             return _bad("pem must be a PEM certificate")
         entra.app.certificates.append(cert)
         return _json({"registered": len(entra.app.certificates)}, 201)
+
+    @bp.post("/mailboxes/<address>/conversations")
+    def new_conversation(address: str) -> Response:
+        """A thread written now: a customer's messages and the members' answers, each so many
+        minutes ago (the queue's tests and the demo make their conversations so)."""
+        body = _body()
+        customer = body.get("customer") or {}
+        steps = body.get("steps")
+        subject = body.get("subject")
+        if not (isinstance(customer, dict) and isinstance(customer.get("address"), str)):
+            return _bad("customer is {name, address}")
+        if not isinstance(subject, str) or not subject or not isinstance(steps, list) or not steps:
+            return _bad("subject and steps [{who, minutesAgo, text}] are required")
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        timed = []
+        for step in steps:
+            if not isinstance(step, dict) or not isinstance(step.get("minutesAgo"), int):
+                return _bad("each step is {who: 'customer' or a member's upn, minutesAgo, text}")
+            who = str(step.get("who", "customer")).lower()
+            if who != "customer" and ex.person(who) is None:
+                return _bad(f"no person {who[:80]}")
+            when = now - dt.timedelta(minutes=step["minutesAgo"])
+            timed.append((who, when, str(step.get("text") or subject)))
+        with ex.lock:
+            mailbox = ex.mailboxes.get(address.lower())
+            if mailbox is None:
+                return _bad("no mailbox at that address", status=404)
+            made = seed.add_conversation(
+                ex,
+                mailbox,
+                customer=(str(customer.get("name") or ""), customer["address"]),
+                subject=subject,
+                steps=timed,
+                read=bool(body.get("read", False)),
+                claim=body.get("claim"),
+            )
+            return _json(
+                {
+                    "conversationId": made[0].data.get("conversationId"),
+                    "items": [_item_summary(item) for item in made],
+                },
+                201,
+            )
 
     @bp.post("/items/<item_id>/follow-up")
     def follow_up(item_id: str) -> Response:

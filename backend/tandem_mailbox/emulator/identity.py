@@ -502,6 +502,9 @@ class Entra:
                 upn=person.upn,
                 ver="1.0",
             )
+        roles = seed.APP_ROLES.get(person.upn.lower())
+        if roles:  # the app roles assigned to the person on Tandem's enterprise app
+            claims["roles"] = list(roles)
         claims.update(overrides or {})
         for name in remove or []:
             claims.pop(name, None)

@@ -14,6 +14,7 @@ from typing import Any
 from tandem_mailbox.emulator.exchange import (
     Exchange,
     Folder,
+    Item,
     Mailbox,
     Person,
     conversation_id,
@@ -187,6 +188,11 @@ ADELE_SUBJECTS = [
     ("Office move timeline", "external"),
     ("Interview loop for Senior PM", "external"),
 ]
+
+# App roles assigned on Tandem's enterprise application (Entra puts them in the token's
+# `roles`): Adele may set her mailboxes' first-response policy, as DESIGN.md's seeded world says.
+ADMIN_ROLE = "Tandem.Admin"
+APP_ROLES: dict[str, tuple[str, ...]] = {"adele@contoso.com": (ADMIN_ROLE,)}
 
 
 def _message(
@@ -581,56 +587,86 @@ def _add_threads(ex: Exchange) -> None:
     for address, threads in THREADS.items():
         mailbox = ex.mailbox(address)
         assert mailbox is not None
-        inbox, sent = ex.well_known(mailbox, "inbox"), ex.well_known(mailbox, "sentitems")
-        assert inbox is not None and sent is not None
-        own = {"emailAddress": {"name": mailbox.display_name, "address": mailbox.address}}
         for thread in threads:
-            guid = hashlib.sha256(f"{address}{thread['subject']}".encode()).digest()[:16]
-            conversation = conversation_id(mailbox.guid, guid)
-            name, customer = thread["customer"]
-            them = {"emailAddress": {"name": name, "address": customer}}
-            index: str | None = None
-            steps = thread["steps"]
-            last_customer = max(n for n, step in enumerate(steps) if step[0] == "customer")
-            for n, (who, days, clock, text) in enumerate(steps):
+            steps = []
+            for who, days, clock, text in thread["steps"]:
                 hour, minute = (int(part) for part in clock.split(":"))
                 when = (BASE_TIME - dt.timedelta(days=days)).replace(hour=hour, minute=minute)
-                stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-                index = conversation_index(guid, stamp, parent=index)
-                subject = thread["subject"] if n == 0 else f"RE: {thread['subject']}"
-                data: dict[str, Any] = {
-                    "subject": subject,
-                    "body": {"contentType": "text", "content": text},
-                    "bodyPreview": text[:255],
-                    "receivedDateTime": stamp,
-                    "sentDateTime": stamp,
-                    "createdDateTime": stamp,
-                    "isDraft": False,
-                    "importance": "normal",
-                    "hasAttachments": False,
-                    "categories": [],
-                    "flag": {"flagStatus": "notFlagged"},
-                    "conversationId": conversation,
-                    "conversationIndex": index,
-                    "internetMessageId": f"<{guid.hex()[:20]}.{n}@"
-                    f"{(customer if who == 'customer' else address).split('@')[1]}>",
-                }
-                if who == "customer":
-                    data.update({"from": them, "sender": them, "toRecipients": [own]})
-                    data["isRead"] = thread["read"] or n != last_customer
-                    if n == last_customer and thread.get("claim"):
-                        person = ex.person(thread["claim"])
-                        assert person is not None
-                        data["categories"] = [f"Tandem: {person.name} ({person.upn})"]
-                    if n == last_customer and thread.get("flag"):
-                        data["flag"] = {"flagStatus": thread["flag"]}
-                    ex.add_item(mailbox, inbox, "message", mailbox.address, data)
-                else:
-                    member = ex.person(who)
-                    assert member is not None
-                    acting = {"emailAddress": {"name": member.name, "address": member.upn}}
-                    # Send As: the mailbox is the sender; Send on Behalf: the member is.
-                    sender = own if who in mailbox.send_as else acting
-                    data.update({"from": own, "sender": sender, "toRecipients": [them]})
-                    data["isRead"] = True
-                    ex.add_item(mailbox, sent, "message", member.upn, data)
+                steps.append((who, when, text))
+            add_conversation(
+                ex,
+                mailbox,
+                customer=thread["customer"],
+                subject=thread["subject"],
+                steps=steps,
+                read=thread["read"],
+                claim=thread.get("claim"),
+                flag=thread.get("flag"),
+            )
+
+
+def add_conversation(
+    ex: Exchange,
+    mailbox: Mailbox,
+    *,
+    customer: tuple[str, str],
+    subject: str,
+    steps: list[tuple[str, dt.datetime, str]],
+    read: bool = False,
+    claim: str | None = None,
+    flag: str | None = None,
+) -> list[Item]:
+    """A thread of `mailbox`: each step (who, when, text) a customer's message in the Inbox, or
+    a member's answer sent from the mailbox (its copy in Sent Items). `read`, `claim` (a
+    member's upn) and `flag` describe the newest customer message. Answers every item made."""
+    inbox, sent = ex.well_known(mailbox, "inbox"), ex.well_known(mailbox, "sentitems")
+    assert inbox is not None and sent is not None
+    own = {"emailAddress": {"name": mailbox.display_name, "address": mailbox.address}}
+    guid = hashlib.sha256(f"{mailbox.address}{subject}".encode()).digest()[:16]
+    conversation = conversation_id(mailbox.guid, guid)
+    name, address = customer
+    them = {"emailAddress": {"name": name, "address": address}}
+    index: str | None = None
+    customers = [n for n, step in enumerate(steps) if step[0] == "customer"]
+    last_customer = max(customers) if customers else -1
+    made: list[Item] = []
+    for n, (who, when, text) in enumerate(steps):
+        stamp = when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        index = conversation_index(guid, stamp, parent=index)
+        data: dict[str, Any] = {
+            "subject": subject if n == 0 else f"RE: {subject}",
+            "body": {"contentType": "text", "content": text},
+            "bodyPreview": text[:255],
+            "receivedDateTime": stamp,
+            "sentDateTime": stamp,
+            "createdDateTime": stamp,
+            "isDraft": False,
+            "importance": "normal",
+            "hasAttachments": False,
+            "categories": [],
+            "flag": {"flagStatus": "notFlagged"},
+            "conversationId": conversation,
+            "conversationIndex": index,
+            "internetMessageId": f"<{guid.hex()[:20]}.{n}@"
+            f"{(address if who == 'customer' else mailbox.address).split('@')[1]}>",
+        }
+        if who == "customer":
+            data.update({"from": them, "sender": them, "toRecipients": [own]})
+            data["isRead"] = read or n != last_customer
+            if n == last_customer and claim:
+                person = ex.person(claim)
+                assert person is not None
+                data["categories"] = [f"Tandem: {person.name} ({person.upn})"]
+            if n == last_customer and flag:
+                data["flag"] = {"flagStatus": flag}
+            made.append(ex.add_item(mailbox, inbox, "message", mailbox.address, data))
+        else:
+            member = ex.person(who)
+            assert member is not None
+            acting = {"emailAddress": {"name": member.name, "address": member.upn}}
+            # Send As: the mailbox is the sender; Send on Behalf: the member is.
+            sender = own if who in mailbox.send_as else acting
+            data.update({"from": own, "sender": sender, "toRecipients": [them]})
+            data["isRead"] = True
+            made.append(ex.add_item(mailbox, sent, "message", member.upn, data))
+    return made

@@ -15,7 +15,7 @@ from tandem_mailbox.mail.operation import Act
 from tandem_mailbox.mail.record import key_of
 from tandem_mailbox.microsoft.identity import Caller
 from tandem_mailbox.store import StoreUnavailable
-from tandem_mailbox.store.record import Person
+from tandem_mailbox.store.record import Person, utc_now
 
 log = logging.getLogger("tandem.audit")
 
@@ -80,6 +80,9 @@ def _timeline(
     try:
         by = Person(caller.oid, caller.upn.lower(), caller.name)
         act.record.event(key, name, by=by, detail=detail)
+        if name in ("reply", "replyAll", "forward") and detail.get("outcome") == "sent":
+            # Answered from the mailbox: the first-response clock stops.
+            act.record.saw_message(key, utc_now(), from_customer=False)
     except StoreUnavailable:
         log.warning("the timeline of a conversation missed an action (the store is unavailable)")
 

@@ -41,6 +41,8 @@ class Caller:
     name: str
     upn: str
     assertion: str = field(repr=False)
+    # The app roles Entra assigned the person on this app (the token's `roles`).
+    roles: frozenset[str] = frozenset()
 
 
 class KeySet:
@@ -277,12 +279,16 @@ class TokenValidator:
                 "The token names no user: it needs preferred_username (v2.0) or upn (v1.0) "
                 "holding the person's sign-in name."
             )
+        roles = claims.get("roles")
         return Caller(
             oid=oid,
             tid=tid,
             name=str(claims.get("name") or upn),
             upn=upn,
             assertion=token,
+            roles=frozenset(r for r in roles if isinstance(r, str))
+            if isinstance(roles, list)
+            else frozenset(),
         )
 
 

@@ -102,6 +102,7 @@ class Event:
     actor: Person | None
     kind: str
     detail: Mapping[str, Any]
+    conversation: str = ""  # the conversation it happened to
 
 
 class NoSuchNote(Exception):
@@ -138,7 +139,7 @@ class Record:
         """The conversation's record as it is now."""
         with self.store.transaction() as connection:
             row = connection.execute(select(conversations).where(key.where(conversations))).first()
-        return self._conversation(key, row)
+        return self.conversation_of(key, row)
 
     def notes(self, key: Key) -> list[Note]:
         """The conversation's notes, newest first."""
@@ -157,16 +158,18 @@ class Record:
             query = query.limit(limit)
         with self.store.transaction() as connection:
             rows = connection.execute(query).all()
-        return [
-            Event(
-                id=row.id,
-                at=_utc(row.at) or self._clock(),
-                actor=_person(row.actor_oid, row.actor_upn, row.actor_name),
-                kind=row.kind,
-                detail=dict(row.detail or {}),
-            )
-            for row in rows
-        ]
+        return [self.event_of(row) for row in rows]
+
+    def event_of(self, row: Row[Any]) -> Event:
+        """A timeline row as an Event."""
+        return Event(
+            id=row.id,
+            at=_utc(row.at) or self._clock(),
+            actor=_person(row.actor_oid, row.actor_upn, row.actor_name),
+            kind=row.kind,
+            detail=dict(row.detail or {}),
+            conversation=row.conversation_id,
+        )
 
     def members(self, tenant: str, mailbox: str) -> list[Person]:
         """The mailbox's members Tandem has seen, by name."""
@@ -186,7 +189,7 @@ class Record:
             was = row.assignee_oid
             now = self._clock()
             if was == (assignee.oid if assignee else None):
-                return self._conversation(key, row), False
+                return self.conversation_of(key, row), False
             connection.execute(
                 update(conversations)
                 .where(key.where(conversations))
@@ -205,6 +208,29 @@ class Record:
             self._event(connection, key, "assigned", by, detail, now)
             return self._reread(connection, key), True
 
+    def take_if_free(self, key: Key, to: Person) -> bool:
+        """Give an open conversation nobody owns to `to`, in one locked transaction: answers
+        False when someone owns it or it is not open by the time the lock is had."""
+        with self.store.transaction() as connection:
+            row = self._locked(connection, key)
+            if row.assignee_oid is not None or row.status != "open":
+                return False
+            now = self._clock()
+            connection.execute(
+                update(conversations)
+                .where(key.where(conversations))
+                .values(
+                    assignee_oid=to.oid,
+                    assignee_upn=to.upn,
+                    assignee_name=to.name,
+                    updated_at=now,
+                    version=conversations.c.version + 1,
+                )
+            )
+            detail = {"to": {"upn": to.upn, "name": to.name}, "from": None, "why": "next"}
+            self._event(connection, key, "assigned", to, detail, now)
+            return True
+
     def set_status(self, key: Key, status: str, *, by: Person) -> tuple[Conversation, bool]:
         """Set the status (open, pending: waiting on the customer, done)."""
         if status not in STATUSES:
@@ -212,7 +238,7 @@ class Record:
         with self.store.transaction() as connection:
             row = self._locked(connection, key)
             if row.status == status:
-                return self._conversation(key, row), False
+                return self.conversation_of(key, row), False
             now = self._clock()
             connection.execute(
                 update(conversations)
@@ -310,7 +336,7 @@ class Record:
                 if answered is None or received < answered:
                     changes["answered_at"] = received
             if not changes:
-                return self._conversation(key, row), False
+                return self.conversation_of(key, row), False
             now = self._clock()
             connection.execute(
                 update(conversations)
@@ -368,7 +394,7 @@ class Record:
 
     def _reread(self, connection: Connection, key: Key) -> Conversation:
         row = connection.execute(select(conversations).where(key.where(conversations))).one()
-        return self._conversation(key, row)
+        return self.conversation_of(key, row)
 
     @staticmethod
     def _touch(connection: Connection, key: Key, now: dt.datetime) -> None:
@@ -410,7 +436,8 @@ class Record:
             )
         )
 
-    def _conversation(self, key: Key, row: Row[Any] | None) -> Conversation:
+    def conversation_of(self, key: Key, row: Row[Any] | None) -> Conversation:
+        """A conversation's row as its record (no row: open and nobody's)."""
         if row is None:
             return Conversation(key)
         return Conversation(

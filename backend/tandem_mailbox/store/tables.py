@@ -1,4 +1,5 @@
-"""The team's record as tables: conversations, notes, the timeline, members.
+"""The team's record as tables: conversations, notes, the timeline, members, and each
+mailbox's first-response policy and reply templates.
 
 Every row is keyed by the tenant (`tid`), the mailbox (its Exchange GUID) and the
 conversation (Graph's `conversationId` in that mailbox), never by an item id that changes when
@@ -41,6 +42,7 @@ OID = 36
 UPN = 320  # an SMTP address
 NAME = 256
 NOTE_TEXT = 4000  # characters (code points), the contract's limit
+TEMPLATE_NAME = 100
 STATUSES = ("open", "pending", "done")
 
 conversations = Table(
@@ -115,4 +117,29 @@ members = Table(
     Column("name", String(NAME), nullable=False),
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=False),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("tenant_id", String(TENANT), primary_key=True),
+    Column("mailbox_id", String(MAILBOX), primary_key=True),
+    Column("first_response_minutes", Integer, nullable=False),
+    # {"days": [0..6], "start": minutes, "end": minutes, "zone": "Europe/London"}
+    Column("business_hours", JSON, nullable=False),
+    Column("updated_by", String(UPN), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(TENANT), nullable=False),
+    Column("mailbox_id", String(MAILBOX), nullable=False),
+    Column("name", String(TEMPLATE_NAME), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_by", String(UPN), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(None, "tenant_id", "mailbox_id", "name"),
 )

@@ -12,9 +12,7 @@ from tandem_mailbox.errors import PROBLEM_JSON, InvalidRequest
 from tandem_mailbox.mail import (
     actions,
     answers,
-    folders,
     idempotency,
-    operation,
     permissions,
     presence,
     record,
@@ -26,7 +24,7 @@ from tandem_mailbox.web.auth import services, sso_required
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def _json_body() -> Any:
+def json_body() -> Any:
     """The JSON body, or 415 / 400 as problem+json."""
     if not request.is_json:
         raise UnsupportedMediaType("The body must be application/json.")
@@ -51,7 +49,7 @@ def _context(caller: Caller, body: Any, extra: frozenset[str] = frozenset()) -> 
 def item_context(caller: Caller) -> ResponseReturnValue:
     """What may be done with this item, and its summary."""
     tandem = services()
-    ctx = _context(caller, _json_body())
+    ctx = _context(caller, json_body())
     token = tandem.obo.graph_token(caller)
     route = tandem.graph.route(caller, ctx.target, ctx.item_id)
     raw = tandem.graph.item(token, route, ctx.item_type, ctx.item_id)
@@ -82,7 +80,7 @@ def _record_actions(bits: int) -> dict[str, dict[str, object]]:
 def item_record(caller: Caller) -> ResponseReturnValue:
     """The team's record of the item's conversation (after Graph let the person read it)."""
     tandem = services()
-    ctx = _context(caller, _json_body())
+    ctx = _context(caller, json_body())
     token = tandem.obo.graph_token(caller)
     route = tandem.graph.route(caller, ctx.target, ctx.item_id)
     raw = tandem.graph.item(token, route, ctx.item_type, ctx.item_id)
@@ -100,7 +98,7 @@ def item_action(name: str, caller: Caller) -> ResponseReturnValue:
     key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
     outcome = actions.perform(
         name,
-        _json_body(),
+        json_body(),
         caller,
         services(),
         key=key,
@@ -116,19 +114,10 @@ def item_action(name: str, caller: Caller) -> ResponseReturnValue:
     return response
 
 
-@bp.post("/mailbox/folders")
-@sso_required
-def mailbox_folders(caller: Caller) -> ResponseReturnValue:
-    """The folders of the item's mailbox the person can see, for the move picker."""
-    ctx = _context(caller, _json_body())
-    act = operation.begin(services(), caller, ctx, {}, None)
-    return jsonify({"folders": folders.listing(act)})
-
-
 @bp.post("/items/presence")
 @sso_required
 def item_presence(caller: Caller) -> ResponseReturnValue:
     """Say this person is viewing or replying to the item; answers who else is."""
-    body = _json_body()
+    body = json_body()
     ctx = _context(caller, body, frozenset({"state"}))
     return jsonify(presence.report(services(), caller, ctx, presence.state_of(body)))
