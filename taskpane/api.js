@@ -5,7 +5,8 @@
 import { AuthError, SignIn } from "./auth.js";
 
 /**
- * @import { ActionAnswer, ContextAnswer, ContextBody, Folder, Limits, PresenceAnswer, ProblemBody,
+ * @import { ActionAnswer, ContextAnswer, ContextBody, Folder, Limits, NextAnswer, PolicyAnswer,
+ *   PresenceAnswer, ProblemBody, QueueAnswer, QueueView, StatsAnswer, Template, TemplatesAnswer,
  *   Upn } from "./types/contract"
  * @import { ItemContext, KnownMailbox } from "./context.js"
  * @import { TokenRequest } from "./auth.js"
@@ -311,6 +312,105 @@ export async function postFolders(ctx, seams = {}) {
     await request("/api/mailbox/folders", bodyOf(checked(ctx)), seams)
   );
   return Array.isArray(answer.folders) ? answer.folders : [];
+}
+
+/**
+ * One POST to a mailbox route (/api/mailbox/<route>): the item's context says which mailbox,
+ * and the route's own fields go beside it.
+ * @param {string} route  queue, next, templates, templates/save, policy, stats, ...
+ * @param {ItemContext | null} ctx
+ * @param {Record<string, unknown>} [fields]
+ * @param {Seams} [seams]
+ * @returns {Promise<object>}
+ */
+export function postMailbox(route, ctx, fields = {}, seams = {}) {
+  return request(`/api/mailbox/${route}`, { ...bodyOf(checked(ctx)), ...fields }, seams);
+}
+
+/**
+ * The queue: counts for every view and one page of `view`, oldest due first.
+ * @param {ItemContext | null} ctx
+ * @param {QueueView} view
+ * @param {number} page
+ * @param {Seams} [seams]
+ * @returns {Promise<QueueAnswer>}
+ */
+export async function postQueue(ctx, view, page, seams = {}) {
+  return /** @type {QueueAnswer} */ (await postMailbox("queue", ctx, { view, page }, seams));
+}
+
+/**
+ * Take the next one: the open conversation nobody owns that is due soonest becomes the caller's.
+ * @param {ItemContext | null} ctx
+ * @param {Seams} [seams]
+ * @returns {Promise<NextAnswer>}
+ */
+export async function postNext(ctx, seams = {}) {
+  return /** @type {NextAnswer} */ (await postMailbox("next", ctx, {}, seams));
+}
+
+/**
+ * The mailbox's templates.
+ * @param {ItemContext | null} ctx
+ * @param {Seams} [seams]
+ * @returns {Promise<TemplatesAnswer>}
+ */
+export async function postTemplates(ctx, seams = {}) {
+  const answer = /** @type {Partial<TemplatesAnswer>} */ (
+    await postMailbox("templates", ctx, {}, seams)
+  );
+  return {
+    templates: Array.isArray(answer.templates) ? answer.templates : [],
+    placeholders: Array.isArray(answer.placeholders) ? answer.placeholders : [],
+  };
+}
+
+/**
+ * Creates a template (no id) or changes one; answers it as saved.
+ * @param {ItemContext | null} ctx
+ * @param {{id?: string | null, name: string, body: string}} template
+ * @param {Seams} [seams]
+ * @returns {Promise<Template>}
+ */
+export async function postSaveTemplate(ctx, { id = null, name, body }, seams = {}) {
+  const fields = id ? { id, name, body } : { name, body };
+  const answer = /** @type {{template: Template}} */ (
+    await postMailbox("templates/save", ctx, fields, seams)
+  );
+  return answer.template;
+}
+
+/**
+ * Removes a template.
+ * @param {ItemContext | null} ctx
+ * @param {string} id
+ * @param {Seams} [seams]
+ */
+export async function postDeleteTemplate(ctx, id, seams = {}) {
+  await postMailbox("templates/delete", ctx, { id }, seams);
+}
+
+/**
+ * The mailbox's first-response policy, and whether the person may change it.
+ * @param {ItemContext | null} ctx
+ * @param {Record<string, unknown> | null} [change]  a new policy to save (Tandem.Admin only)
+ * @param {Seams} [seams]
+ * @returns {Promise<PolicyAnswer>}
+ */
+export async function postPolicy(ctx, change = null, seams = {}) {
+  const route = change ? "policy/save" : "policy";
+  return /** @type {PolicyAnswer} */ (await postMailbox(route, ctx, change ?? {}, seams));
+}
+
+/**
+ * The mailbox's numbers over the last 7 or 30 days.
+ * @param {ItemContext | null} ctx
+ * @param {7 | 30} days
+ * @param {Seams} [seams]
+ * @returns {Promise<StatsAnswer>}
+ */
+export async function postStats(ctx, days, seams = {}) {
+  return /** @type {StatsAnswer} */ (await postMailbox("stats", ctx, { days }, seams));
 }
 
 /**

@@ -7,12 +7,14 @@
 
 import { buttonsFor, FORMS } from "./actions.js";
 import { explain, safeHttpsUrl } from "./api.js";
+import { templatePicker, unfilled } from "./templates.js";
 import { h } from "./ui.js";
 
 /**
  * @import { ButtonSpec, Outcome, ShownAnswer } from "./actions.js"
  * @import { Explained } from "./api.js"
  * @import { KnownMailbox } from "./context.js"
+ * @import { TemplateSource } from "./templates.js"
  * @import { Draft, Folder, Limits } from "./types/contract"
  */
 
@@ -26,6 +28,8 @@ import { h } from "./ui.js";
  * @property {(open: boolean) => void} replying  the reply form opened or closed (presence)
  * @property {() => void} reload  the context call again
  * @property {(url: string) => void} openLink  opens a page outside the add-in
+ * @property {TemplateSource | null} [templates]  the mailbox's templates for the reply form
+ *   (a shared mailbox's), or none
  */
 
 /**
@@ -703,6 +707,7 @@ export class ActionsCard {
     });
     /** @type {HTMLInputElement | null} */
     let to = null;
+    /** @type {HTMLElement[]} */
     const fields = [
       h(
         d,
@@ -749,6 +754,8 @@ export class ActionsCard {
     };
     comment.addEventListener("input", recount);
     recount();
+    if (this.handlers.templates && name !== "forward")
+      fields.push(templatePicker(d, comment, this.handlers.templates));
     fields.push(
       h(
         d,
@@ -764,6 +771,11 @@ export class ActionsCard {
       if (characters(comment.value) > limit)
         return form.showError(
           `Your message is longer than the ${limit.toLocaleString("en-US")} characters a reply may have: shorten it, then send.`,
+        );
+      const left = this.handlers.templates ? unfilled(comment.value) : [];
+      if (send && left.length)
+        return form.showError(
+          `Your message still holds ${left.map((p) => `{{${p}}}`).join(", ")}: replace it with the words you mean, then send.`,
         );
       /** @type {Record<string, unknown>} */
       const body = { comment: comment.value, send };

@@ -10,6 +10,8 @@ import { readContext } from "./context.js";
 import { ActionsCard } from "./controls.js";
 import { Presence, presenceLines } from "./presence.js";
 import { RECORD_ACTIONS, RecordCard } from "./record.js";
+import { TeamCard } from "./team.js";
+import { templateValues } from "./templates.js";
 import { View } from "./ui.js";
 
 /**
@@ -28,6 +30,8 @@ let generation = 0;
 let card = null;
 /** @type {RecordCard | null} the shown item's record card, when it has a conversation */
 let recordCard = null;
+/** @type {TeamCard | null} the team's card of the shared mailbox last shown (kept across items) */
+let team = null;
 
 const actions = new ItemActions({
   seams,
@@ -80,11 +84,52 @@ function openLink(url) {
 }
 
 /**
+ * Opens an item of the mailbox in Outlook: displayMessageForm takes an EWS id, so the REST
+ * (immutable) id the backend answers with is converted first.
+ * @param {string} itemId
+ */
+function openItem(itemId) {
+  const office = globalThis.Office;
+  const mailbox = office?.context?.mailbox;
+  if (!mailbox || typeof mailbox.displayMessageForm !== "function") return;
+  const ews =
+    typeof mailbox.convertToEwsId === "function"
+      ? mailbox.convertToEwsId(itemId, office.MailboxEnums.RestVersion.v2_0)
+      : itemId;
+  mailbox.displayMessageForm(ews);
+}
+
+/**
+ * The team's card for the shown item's shared mailbox: the one already open when it is the
+ * same mailbox for the same person, else a new one (none outside shared mailboxes).
+ * @param {KnownMailbox} ctx
+ * @param {ShownAnswer} answer
+ */
+function teamFor(ctx, answer) {
+  if (ctx.state !== "shared") return null;
+  const key = `${answer.person?.upn ?? ""}\n${ctx.shared.targetMailbox}`.toLowerCase();
+  if (team && team.element.dataset.key !== key) {
+    team.stop();
+    team = null;
+  }
+  if (!team) {
+    // The card's calls (a refresh every minute among them) reuse the token the pane last had,
+    // as presence does: Outlook is asked again only when the backend says it expired.
+    const reuse = { getToken: (/** @type {TokenRequest} */ r) => signIn.reuse(r) };
+    team = new TeamCard(document, { ctx, seams: reuse, open: openItem, count });
+    team.element.dataset.key = key;
+  }
+  team.shown(ctx);
+  return team;
+}
+
+/**
  * The handlers the actions card calls: each checks that its item is still the one shown.
  * @param {number} mine
+ * @param {ShownAnswer | null} [answer]  the item's answer (its sender fills templates)
  * @returns {CardHandlers}
  */
-function handlersFor(mine) {
+function handlersFor(mine, answer = null) {
   /**
    * Renders an action's outcome when it worked (the card shows the others itself); a record
    * action's notice shows in the record card.
@@ -113,6 +158,18 @@ function handlersFor(mine) {
     replying: (open) => presence.replying(open),
     reload: () => reload(mine),
     openLink,
+    templates:
+      team && answer
+        ? {
+            load: () => /** @type {TeamCard} */ (team).loadTemplates(),
+            values: () =>
+              templateValues({
+                customer: answer.item?.from ?? null,
+                me: answer.person ?? null,
+                mailboxName: team?.mailboxName ?? null,
+              }),
+          }
+        : null,
   };
 }
 
@@ -128,7 +185,8 @@ function handlersFor(mine) {
  */
 function show(mine, ctx, answer, notice = null, noticeIn = "actions") {
   actions.show(ctx, answer);
-  const handlers = handlersFor(mine);
+  const teamCard = teamFor(ctx, answer);
+  const handlers = handlersFor(mine, answer);
   card = new ActionsCard(document, {
     ctx,
     answer,
@@ -147,6 +205,7 @@ function show(mine, ctx, answer, notice = null, noticeIn = "actions") {
   view.answer(ctx, answer, signIn.describe(), {
     card: card.element,
     record: recordCard?.element ?? null,
+    team: teamCard?.element ?? null,
     status: notice?.text ?? null,
   });
   presence.show(ctx);

@@ -77,10 +77,12 @@ export function eventText(event) {
   const who = event.actor ? nameOf(event.actor) : "Tandem";
   const d = event.detail ?? {};
   switch (event.kind) {
-    case "assigned":
-      return d.to && typeof d.to === "object"
-        ? `${who} assigned it to ${nameOf(d.to)}.`
-        : `${who} made it nobody's.`;
+    case "assigned": {
+      if (!d.to || typeof d.to !== "object") return `${who} made it nobody's.`;
+      const self =
+        event.actor?.upn && String(d.to.upn ?? "").toLowerCase() === event.actor.upn.toLowerCase();
+      return self ? `${who} took it.` : `${who} assigned it to ${nameOf(d.to)}.`;
+    }
     case "status": {
       if (d.why === "customer_wrote") return "The customer wrote again: it is open again.";
       const to = String(d.to ?? "open");

@@ -779,10 +779,15 @@ export class View {
    * @param {KnownMailbox} ctx
    * @param {ShownAnswer} answer
    * @param {SignInDescription | null} [signIn]
-   * @param {{card?: HTMLElement | null, record?: HTMLElement | null, status?: string | null}}
-   *   [options]
+   * @param {{card?: HTMLElement | null, record?: HTMLElement | null, team?: HTMLElement | null,
+   *   status?: string | null}} [options]
    */
-  answer(ctx, answer, signIn = null, { card = null, record = null, status = null } = {}) {
+  answer(
+    ctx,
+    answer,
+    signIn = null,
+    { card = null, record = null, team = null, status = null } = {},
+  ) {
     const subject = answer?.item?.subject || "(no subject)";
     if (status) this.focusPending = true;
     this.replace(
@@ -793,6 +798,7 @@ export class View {
       this.itemSection(ctx, answer.item),
       record,
       card,
+      team,
       this.permissionsSection(ctx, answer.permissions),
     );
   }

@@ -19,6 +19,7 @@ from tests.support.browser import (
     action_posts,
     button,
     calls,
+    fixed_world,
     notice,
     open_item,
     said,
@@ -158,7 +159,7 @@ def test_delegate_replies_on_behalf_with_the_copy_in_their_own_sent_items(
 
 def test_member_replies_as_the_shared_mailbox(page: Page, fresh_demo: DemoHandle) -> None:
     """Lee replies as support@ (Send As): the copy is in support@'s Sent Items."""
-    item = fresh_demo.items(SUPPORT)[0]
+    item = fixed_world(fresh_demo, SUPPORT)[0]
     pane = open_item(page, fresh_demo, "lee@contoso.com", SUPPORT, item["id"])
     button(pane, "reply").click()
     pane.locator("[data-testid=reply-comment]").fill("We are looking into the printer today.")
@@ -182,7 +183,7 @@ def test_member_replies_as_the_shared_mailbox(page: Page, fresh_demo: DemoHandle
 
 def test_move_through_the_folder_picker_uses_the_new_id(page: Page, fresh_demo: DemoHandle) -> None:
     """Move to Inbox/Escalations: the item is re-rendered at its new id, and a flag works on it."""
-    item = fresh_demo.items(SUPPORT)[1]
+    item = fixed_world(fresh_demo, SUPPORT)[1]
     pane = open_item(page, fresh_demo, "lee@contoso.com", SUPPORT, item["id"])
     button(pane, "move").click()
     form = pane.locator("[data-testid=form-move]")
@@ -289,7 +290,7 @@ def test_flag_and_read_state(page: Page, fresh_demo: DemoHandle) -> None:
 
 def test_delete_moves_to_deleted_items(page: Page, fresh_demo: DemoHandle) -> None:
     """Lee deletes: the item is in support@'s Deleted Items, and the pane shows it there."""
-    item = fresh_demo.items(SUPPORT)[4]
+    item = fixed_world(fresh_demo, SUPPORT)[4]
     pane = open_item(page, fresh_demo, "lee@contoso.com", SUPPORT, item["id"])
     button(pane, "delete").click()
     expect(said(pane)).to_have_text("Deleted: it went to support@contoso.com's Deleted Items.")
@@ -318,7 +319,7 @@ def test_delegate_delete_through_graph_delete_says_where_it_went(
 
 def test_save_as_draft_offers_the_draft(page: Page, fresh_demo: DemoHandle) -> None:
     """Reply all, Save as draft: nothing is sent; the draft opens with openBrowserWindow."""
-    item = fresh_demo.items(SUPPORT)[5]
+    item = fixed_world(fresh_demo, SUPPORT)[5]
     pane = open_item(page, fresh_demo, "lee@contoso.com", SUPPORT, item["id"])
     button(pane, "replyAll").click()
     pane.locator("[data-testid=reply-comment]").fill("Draft: checking with the warehouse.")
@@ -345,7 +346,7 @@ def test_save_as_draft_offers_the_draft(page: Page, fresh_demo: DemoHandle) -> N
 
 def test_forward_to_recipients(page: Page, fresh_demo: DemoHandle) -> None:
     """Forward to two addresses, Send now: one delivery to both, a bad address refused first."""
-    item = fresh_demo.items(SUPPORT)[6]
+    item = fixed_world(fresh_demo, SUPPORT)[6]
     pane = open_item(page, fresh_demo, "lee@contoso.com", SUPPORT, item["id"])
     button(pane, "forward").click()
     form = pane.locator("[data-testid=form-forward]")
@@ -436,7 +437,7 @@ def test_an_expired_sign_in_during_an_action_is_retried_with_a_fresh_token(
     page: Page, fresh_demo: DemoHandle
 ) -> None:
     """Entra says the assertion expired while an action runs: a fresh token, one retry."""
-    item = fresh_demo.items(SUPPORT)[8]
+    item = fixed_world(fresh_demo, SUPPORT)[8]
     pane = open_item(page, fresh_demo, "lee@contoso.com", SUPPORT, item["id"], naa="off")
     # The first presence report is in: the next token request is the action's (naa=off: Office
     # hands out a new SSO token per call, so each one is exchanged on-behalf-of anew).
@@ -462,7 +463,7 @@ def test_presence_shows_who_is_replying_and_clears_when_they_stop(
     Lee's clock is Playwright's: each fast_forward moves it one refresh (10 s) on, so the test
     waits for the pane's next report, never for real time.
     """
-    item = fresh_demo.items(SUPPORT)[9]
+    item = fixed_world(fresh_demo, SUPPORT)[9]
     page.clock.install()
     lee = open_item(page, fresh_demo, "lee@contoso.com", SUPPORT, item["id"])
     # Lee's first report is in before Sam arrives: from here each refresh adds one answer.
@@ -505,7 +506,7 @@ def test_presence_shows_who_is_replying_and_clears_when_they_stop(
     assert delivery["by"] == "sam@contoso.com"
 
     # Sam selects another message: "gone", and Lee lists nobody.
-    other = fresh_demo.items(SUPPORT)[10]
+    other = fixed_world(fresh_demo, SUPPORT)[10]
     other_page.locator(f'[data-testid=item][data-item-id="{other["id"]}"]').click()
     expect(sam.locator("[data-testid=item-subject]")).to_have_text(other["subject"])
     lee_refreshes()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from tests.support.browser import axe_violations, open_item, screenshot, unowned
+from tests.support.browser import axe_violations, fixed_world, open_item, screenshot, unowned
 from tests.support.servers import DemoHandle
 
 pytestmark = pytest.mark.browser
@@ -106,7 +106,7 @@ def test_assign_note_follow_up_pending_and_open_again(
 
 def test_the_demo_shows_a_record_from_the_start(page: Page, demo: DemoHandle) -> None:
     """The demo seeds owners, notes and statuses: a conversation waiting on its customer."""
-    owned = [i for i in demo.items(SUPPORT) if i["categories"]]
+    owned = [i for i in fixed_world(demo, SUPPORT) if i["categories"]]
     assert owned, "the demo seeds owned conversations"
     seeded = next(i for i in owned if "Sam Taylor" in i["categories"][0])
     pane = open_item(page, demo, "lee@contoso.com", SUPPORT, seeded["id"])

@@ -45,7 +45,7 @@
 /**
  * @typedef {{id: string, ewsId: string, itemType: "message"|"appointment", subject: string,
  *   from?: {name?: string, address?: string}, receivedDateTime: string|null, isRead?: boolean,
- *   conversationId?: string|null, categories?: string[]}} WorldItem
+ *   conversationId?: string|null, categories?: string[], immutableId?: string|null}} WorldItem
  */
 
 /**
@@ -409,6 +409,10 @@ const host = {
   },
   /** The host side of the NAA bridge: one request envelope (JSON text) in, a response out. */
   bridgeRequest,
+  /** Office.context.mailbox.displayMessageForm: opens a message (here: in the reading pane). */
+  displayMessageForm: (ewsId) => {
+    displayMessageForm(ewsId);
+  },
   /**
    * Office.auth.getAccessToken: the emulator's SSO token for the persona, or the injected failure.
    * @param {unknown} options
@@ -1168,6 +1172,73 @@ function fireItemChanged() {
   for (const { handler } of live) {
     setTimeout(() => handler({ type: "olkItemSelectedChanged" }), LATENCY_MS);
   }
+}
+
+/**
+ * A REST id (the immutable one too) in EWS form, as Office's convertToEwsId writes it.
+ * @param {string | null | undefined} id
+ */
+function ewsFormOf(id) {
+  return String(id ?? "")
+    .replace(/-/g, "/")
+    .replace(/_/g, "+");
+}
+
+/**
+ * The box, folder and item of the persona's mailboxes with this id (EWS, REST or immutable).
+ * @param {string} id
+ */
+function locate(id) {
+  for (const box of state.boxes) {
+    for (const folder of box.folders) {
+      const item = folder.items.find(
+        (i) => i.ewsId === id || i.id === id || (i.immutableId && ewsFormOf(i.immutableId) === id),
+      );
+      if (item) return { box, folder, item };
+    }
+  }
+  return null;
+}
+
+/** Loads the emulator's world again (mail that came since), keeping the selection. */
+async function reloadWorld() {
+  const response = await fetch(`${state.emulatorUrl}/_emulator/world`);
+  if (!response.ok) return;
+  state.world = await response.json();
+  state.boxes = state.person ? mailboxesFor(state.person) : [];
+}
+
+/**
+ * Office.context.mailbox.displayMessageForm: Outlook opens the message in a window of its own,
+ * where the pinned add-in follows it. The simulator has one window, so the message opens in
+ * its reading pane, its folder selected, and the pane follows (ItemChanged). An id the loaded
+ * world doesn't know (mail that came later) loads the world again first; an id nobody knows
+ * shows nothing and says nothing, as Outlook does.
+ * @param {string} ewsId
+ */
+async function displayMessageForm(ewsId) {
+  const entry = logCall("displayMessageForm", [ewsId]);
+  let found = locate(ewsId);
+  if (!found) {
+    await reloadWorld();
+    found = locate(ewsId);
+  }
+  if (!found) {
+    entry.outcome("no such message: nothing opens");
+    return;
+  }
+  entry.outcome(`opened “${found.item.subject}”`);
+  state.selection = {
+    address: found.box.mailbox.address,
+    folderId: found.folder.id,
+    itemId: found.item.id,
+  };
+  state.version += 1;
+  writeUrl();
+  renderTree();
+  renderItems();
+  renderReading();
+  fireItemChanged();
 }
 
 /**

@@ -361,6 +361,32 @@
       return String(itemId).replace(/-/g, "/").replace(/_/g, "+");
     },
     /**
+     * Opens an existing message by its EWS id (Mailbox 1.1); says nothing when there is none.
+     * @param {string} itemId
+     */
+    displayMessageForm: (itemId) => {
+      host.displayMessageForm(String(itemId));
+    },
+    /**
+     * The same, with a callback (Mailbox 1.9).
+     * @param {string} itemId
+     * @param {AsyncOptions | AsyncCallback} [first]
+     * @param {AsyncCallback} [second]
+     */
+    displayMessageFormAsync: (itemId, first, second) => {
+      const args = optionsAndCallback(first, second);
+      host.displayMessageForm(String(itemId));
+      later(
+        args.callback,
+        new AsyncResult(
+          AsyncResultStatus.Succeeded,
+          undefined,
+          undefined,
+          args.options.asyncContext,
+        ),
+      );
+    },
+    /**
      * Registers an ItemChanged handler with the host (the only event the pane uses).
      * @param {string} eventType
      * @param {ItemChangedHandler} handler

@@ -20,6 +20,10 @@ describe("the timeline's sentences", () => {
       "Sam Taylor made it nobody's.",
     );
     assert.equal(
+      eventText({ kind: "assigned", actor: LEE, detail: { to: { ...LEE }, from: null } }),
+      "Lee Gu took it.",
+    );
+    assert.equal(
       eventText({ kind: "status", actor: SAM, detail: { from: "open", to: "pending" } }),
       "Sam Taylor set it to Waiting on the customer.",
     );

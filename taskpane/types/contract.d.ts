@@ -223,3 +223,89 @@ export interface ProblemBody {
   item?: Item | null;
   retryAfter?: number;
 }
+
+/** The queue's views (POST /api/mailbox/queue's `view`). */
+export type QueueView = "unassigned" | "mine" | "pending" | "overdue" | "open";
+
+/** One conversation of the queue. */
+export interface QueueRow {
+  itemId: string;
+  conversationId: string;
+  subject: string;
+  from: Address;
+  receivedDateTime: string | null;
+  assignee: Upn | null;
+  status: "open" | "pending" | "done";
+  due: string | null;
+  overdue: boolean;
+}
+
+/** POST /api/mailbox/queue's answer. */
+export interface QueueAnswer {
+  /** false: Exchange won't let the person list the mailbox's Inbox and Sent Items (no queue). */
+  available?: boolean;
+  mailbox: string;
+  mailboxName?: string;
+  view: QueueView;
+  counts: Record<QueueView, number>;
+  items: QueueRow[];
+  page: number;
+  pages: number;
+  total: number;
+  asOf: string | null;
+}
+
+/** POST /api/mailbox/next's answer: the conversation now the caller's, or null. */
+export interface NextAnswer {
+  taken: QueueRow | null;
+}
+
+/** One of the mailbox's reply templates. */
+export interface Template {
+  id: string;
+  name: string;
+  body: string;
+  updatedBy?: Upn | null;
+  updatedAt?: string;
+}
+
+/** POST /api/mailbox/templates's answer. */
+export interface TemplatesAnswer {
+  templates: Template[];
+  placeholders: string[];
+}
+
+/** A mailbox's business hours. */
+export interface BusinessHoursBody {
+  days: string[];
+  start: string;
+  end: string;
+  timeZone: string;
+}
+
+/** POST /api/mailbox/policy's answer. */
+export interface PolicyAnswer {
+  canEdit: boolean;
+  policy: {
+    firstResponseMinutes: number;
+    businessHours: BusinessHoursBody;
+    updatedBy?: Upn | null;
+  } | null;
+}
+
+/** The numbers of one person, or of the mailbox. */
+export interface Numbers {
+  repliesSent: number;
+  conversationsDone: number;
+  firstResponses: number;
+  firstResponseMedian: number | null;
+  firstResponseP90: number | null;
+}
+
+/** POST /api/mailbox/stats's answer. */
+export interface StatsAnswer {
+  days: 7 | 30;
+  mailbox: Numbers;
+  people: (Numbers & Upn)[];
+  daily: { day: string; replies: number; done: number }[];
+}

@@ -90,5 +90,6 @@ export interface SimulatorHost {
   removeItemChangedHandlers(doc: Document): void;
   openBrowserWindow(url: string): void;
   bridgeRequest(text: string): Promise<BridgeResponseEnvelope | null>;
+  displayMessageForm(ewsId: string): void;
   getAccessToken(options: unknown): Promise<string>;
 }

@@ -4,11 +4,14 @@ of 240 minutes around the clock, and what Lee and Sam did to them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from tandem_mailbox.store.record import Key, Person, Record
 from tests.support.api import shared_body
 from tests.support.servers import BackendHandle, EmulatorHandle
 
@@ -105,6 +108,8 @@ def test_every_views_count_and_order(team):
     d = next(i for i in opened["items"] if i["subject"].endswith("D"))
     assert d["due"] is None and d["overdue"] is False  # answered: its clock stopped
     assert e["from"] == {"name": "Customer E", "address": "e@adatum.com"}
+    # What the mailbox is called, from its own sent mail (the templates' {{mailbox.name}}).
+    assert opened["mailboxName"] == "Contoso Support"
 
 
 def test_a_reply_through_tandem_stops_the_clock(team):
@@ -222,3 +227,61 @@ def test_the_numbers(team):
     assert sum(d["replies"] for d in numbers["daily"]) == 1
     refused = _post(backend, lee, "/api/mailbox/stats", {**team["at"]["C"], "days": 9})
     assert refused.status_code == 400
+
+
+def test_the_numbers_count_whole_days_in_the_mailboxs_time_zone(team):
+    """The daily series and the totals count the same events: whole days in the policy's time
+    zone, today and the six before it; an event of the day before that counts nowhere."""
+    backend, lee = team["backend"], team["lee"]
+    hours = dict(AROUND_THE_CLOCK, timeZone="Pacific/Auckland")
+    saved = _post(
+        backend,
+        lee,
+        "/api/mailbox/policy/save",
+        {**team["at"]["C"], "firstResponseMinutes": 240, "businessHours": hours},
+    )
+    assert saved.status_code == 200, saved.text
+    services = backend.app.extensions["tandem"]
+    zone = ZoneInfo("Pacific/Auckland")
+    today = dt.datetime.now(zone).date()
+    conversation = team["emulator"].item(team["at"]["B"]["itemId"])["item"]["conversationId"]
+    mailbox = next(m for m in team["emulator"].world()["mailboxes"] if m["address"] == SUPPORT)
+    key = Key(mailbox["tenantId"], mailbox["id"], conversation)
+    lee_person = Person("x", "lee@contoso.com", "Lee Gu")
+    # One reply at noon local time on each of the last nine days (today included).
+    for back in range(9):
+        noon = dt.datetime.combine(today - dt.timedelta(days=back), dt.time(12), zone)
+        at = Record(services.record.store, clock=lambda noon=noon: noon.astimezone(dt.UTC))
+        at.event(key, "reply", by=lee_person, detail={"outcome": "sent", "route": "mailbox"})
+    numbers = _post(backend, lee, "/api/mailbox/stats", {**team["at"]["C"], "days": 7}).json()
+    assert numbers["timeZone"] == "Pacific/Auckland"
+    assert [d["day"] for d in numbers["daily"]] == [
+        (today - dt.timedelta(days=back)).isoformat() for back in range(6, -1, -1)
+    ]
+    assert [d["replies"] for d in numbers["daily"]] == [1] * 7
+    assert numbers["mailbox"]["repliesSent"] == sum(d["replies"] for d in numbers["daily"]) == 7
+    assert numbers["mailbox"]["conversationsDone"] == sum(d["done"] for d in numbers["daily"])
+
+
+def test_a_delegate_of_the_inbox_alone_gets_no_queue_made_from_sent_items(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    """Megan reviews Adele's Inbox but not her Sent Items: the queue answers that there is none
+    for her (the pane then shows no team card), and Take the next one is refused; what the
+    mailbox's members made of it is never shown to her."""
+    backend = make_backend(fresh_emulator)
+    adele = "adele@contoso.com"
+    megan = fresh_emulator.sso("megan@contoso.com")
+    item = fresh_emulator.items(adele)[0]
+    body = shared_body(item["id"], adele, bits=1)
+    assert backend.context(megan, body).status_code == 200
+    answer = _post(backend, megan, "/api/mailbox/queue", {**body, "view": "open"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"available": False, "mailbox": adele}
+    taken = _post(backend, megan, "/api/mailbox/next", body)
+    assert taken.status_code == 403
+    assert taken.json()["code"] == "permission_denied"
+    assert "Sent Items" in taken.json()["detail"]
+    # Adele herself (her own mailbox) has a queue.
+    own = _post(backend, fresh_emulator.sso(adele), "/api/mailbox/queue", {**body, "view": "open"})
+    assert own.status_code == 200 and own.json()["available"] is True

@@ -5,6 +5,7 @@ from a checkout, never from the wheel)."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import tempfile
 import threading
 from pathlib import Path
@@ -15,10 +16,13 @@ from tandem_mailbox.cli.common import configure_logging, loopback_only
 from tandem_mailbox.cli.devserver import Server
 from tandem_mailbox.config import Settings
 from tandem_mailbox.emulator import host as simulator
+from tandem_mailbox.emulator import seed
 from tandem_mailbox.emulator.app import create_app as create_emulator
 from tandem_mailbox.emulator.world import Emulator
 from tandem_mailbox.mail.claim_category import category_for, is_claim
-from tandem_mailbox.store.record import Key, Person, Record
+from tandem_mailbox.services import Services
+from tandem_mailbox.store.mailbox import Policy
+from tandem_mailbox.store.record import Key, Person, Record, utc_now
 
 SUPPORT, SALES = "support@contoso.com", "sales@contoso.com"
 
@@ -51,7 +55,9 @@ def demo_servers(
         }
     )
     app = create_app(settings)
-    seed_record(app.extensions["tandem"].record, emulator)
+    services: Services = app.extensions["tandem"]
+    seed_record(services.record, emulator)
+    seed_week(services, emulator, utc_now())
     app.register_blueprint(simulator.blueprint(emulator_server.url))
     backend_server.app = app
     backend_server.start()
@@ -106,6 +112,99 @@ def seed_record(record: Record, emulator: Emulator) -> None:
             item.data["categories"] = [*kept, category_for(owner.name, owner.upn)]
 
 
+# The recent week's record (emulator/seed.py's RECENT_WEEK): when each conversation was set
+# done or waiting on the customer, in minutes ago; the owner is the member whose claim the
+# newest customer message carries, who took it two minutes after the customer first wrote.
+WEEK_STATUS: dict[str, tuple[str, int]] = {
+    "Quote for 50 seats": ("pending", 890),
+    "VAT number on invoices": ("pending", 1290),
+    "Cancel my subscription": ("pending", 5490),  # the customer wrote again 300 minutes ago
+    "Upgrade to the Pro plan": ("done", 2800),
+    "Broken link in the welcome email": ("done", 2650),
+    "Login page is slow": ("done", 3200),
+    "Change of billing contact": ("done", 4150),
+    "Two-factor codes not arriving": ("done", 3900),
+    "Data export in CSV": ("done", 5550),
+    "Training session for new staff": ("done", 6900),
+    "Password policy question": ("done", 7200),
+    "Missing items in order 66120": ("done", 8200),
+    "Accessibility of the portal": ("done", 8700),
+    "Holiday opening hours": ("done", 9400),
+}
+FIRST_RESPONSE_MINUTES = 240  # around the clock: three of the week's conversations are late
+TEMPLATES = [
+    (
+        "Thanks, we're on it",
+        "Hi {{customer.firstName}},\n\nThanks for writing to {{mailbox.name}}. I'm looking "
+        "into this now and will come back to you today.\n\nBest regards,\n{{me.name}}",
+    ),
+    (
+        "Password reset steps",
+        "Hi {{customer.firstName}},\n\nTo sign in again, open the sign-in page, choose "
+        '"Forgot password" and follow the link we send to your work address: it works for 30 '
+        "minutes. If it doesn't arrive, tell me and I'll reset it for you.\n\n"
+        "{{me.firstName}}, {{mailbox.name}}",
+    ),
+    (
+        "Refund on its way",
+        "Hi {{customer.firstName}},\n\nThe refund is on its way: it reaches your card within "
+        "five working days.\n\nKind regards,\n{{me.name}}\n{{mailbox.name}}",
+    ),
+]
+
+
+def seed_week(services: Services, emulator: Emulator, now: dt.datetime) -> None:
+    """support@'s recent week in Exchange (RECENT_WEEK) and in the team's record, as if Tandem
+    had been there: who took each conversation, the answers sent through Tandem, what was set
+    done or waiting, each at its own time; a first-response target of 240 minutes around the
+    clock and the team's templates. The queue and the numbers have something to show."""
+    ex = emulator.exchange
+    store = services.record.store
+    people = {p.upn: Person(p.oid, p.upn, p.name) for p in ex.people.values()}
+
+    def at(minutes_ago: int) -> Record:
+        moment = now - dt.timedelta(minutes=minutes_ago)
+        return Record(store, clock=lambda: moment)
+
+    with ex.lock:
+        threads = seed.add_recent_week(ex, now)
+        support = ex.mailboxes[SUPPORT]
+        tenant, guid = support.tenant_id, support.guid
+        for (_, subject, steps, claim), items in zip(seed.RECENT_WEEK, threads, strict=True):
+            key = Key(tenant, guid, str(items[0].data["conversationId"]))
+            happenings: list[tuple[int, str, str]] = [(ago, who, "") for who, ago, _ in steps]
+            if claim:
+                happenings.append((steps[0][1] - 2, claim, "take"))
+            if subject in WEEK_STATUS:
+                status, ago = WEEK_STATUS[subject]
+                happenings.append((ago, claim or "lee@contoso.com", status))
+            for ago, who, what in sorted(happenings, key=lambda h: -h[0]):
+                moment = now - dt.timedelta(minutes=ago)
+                record = at(ago)
+                if what == "take":
+                    record.assign(key, people[who], by=people[who])
+                elif what:
+                    record.set_status(key, what, by=people[who])
+                elif who == "customer":
+                    record.saw_message(key, moment, from_customer=True)
+                else:  # an answer sent through Tandem: the timeline's reply, the clock stops
+                    detail = {"outcome": "sent", "route": "mailbox", "sentAs": "sendAs"}
+                    record.event(key, "reply", by=people[who], detail=detail | {"recipients": 1})
+                    record.saw_message(key, moment, from_customer=False)
+    adele = people["adele@contoso.com"]
+    services.mailboxes.save_policy(
+        tenant,
+        guid,
+        Policy(FIRST_RESPONSE_MINUTES, frozenset(range(7)), 0, 24 * 60, "UTC"),
+        by=adele,
+    )
+    for n, (name, body) in enumerate(TEMPLATES):
+        author = people["lee@contoso.com" if n % 2 == 0 else "sam@contoso.com"]
+        services.mailboxes.save_template(
+            tenant, guid, template_id=None, name=name, body=body, by=author
+        )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the emulator and the backend wired to it, until interrupted."""
     configure_logging(args.verbose)
@@ -149,6 +248,8 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         key=paths.key,
         public_url=args.public_url,
     )
+    with emulator.exchange.lock:  # support@'s recent week, for a queue worth looking at
+        seed.add_recent_week(emulator.exchange, utc_now())
     print(f"Emulator of Entra ID and Graph on {server.url}", flush=True)
     print("Settings for a backend:", flush=True)
     settings = dict(

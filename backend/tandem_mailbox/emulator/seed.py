@@ -670,3 +670,223 @@ def add_conversation(
             data["isRead"] = True
             made.append(ex.add_item(mailbox, sent, "message", member.upn, data))
     return made
+
+
+# A week of support@'s work, written relative to the moment the emulator starts (the demo's and
+# `tandem emulator`'s, not the tests' fixed world): the queue has something to show. Each
+# conversation: (customer, subject, steps as (who, minutes ago, text), claim), where the claim
+# is the member whose Tandem claim category the newest customer message carries. With a
+# first-response target of 240 minutes around the clock, three are late (two nobody's, one
+# Sam's), five are due later, and the others were answered on time or late over the week.
+RECENT_WEEK: list[tuple[tuple[str, str], str, list[tuple[str, int, str]], str | None]] = [
+    (
+        ("Olivia Grant", "olivia.grant@fabrikam.com"),
+        "Cannot log in after the password reset",
+        [("customer", 520, "Since this morning's password reset none of us can sign in.")],
+        None,
+    ),
+    (
+        ("Noah Fischer", "noah.fischer@adventure-works.com"),
+        "Invoice 4471 charged twice",
+        [("customer", 380, "Our card was charged twice for invoice 4471. Please refund one.")],
+        None,
+    ),
+    (
+        ("Emma Rossi", "emma.rossi@northwindtraders.com"),
+        "Shipping address for order 88213",
+        [("customer", 1500, "Please ship order 88213 to our new Milan office instead.")],
+        "sam@contoso.com",
+    ),
+    (
+        ("Lucas Martin", "lucas.martin@contoso-partner.com"),
+        "Printer driver for the X200",
+        [("customer", 200, "Where do we find the macOS driver for the X200?")],
+        None,
+    ),
+    (
+        ("Mia Svensson", "mia.svensson@woodgrovebank.com"),
+        "Bulk licence discount",
+        [("customer", 170, "Is there a discount above 200 licences?")],
+        "lee@contoso.com",
+    ),
+    (
+        ("Ethan Clarke", "ethan.clarke@litware.com"),
+        "API rate limits",
+        [("customer", 95, "We hit 429s at 50 requests a second. Is that the documented limit?")],
+        None,
+    ),
+    (
+        ("Sofia Jensen", "sofia.jensen@proseware.com"),
+        "Where is my refund?",
+        [("customer", 40, "The refund you promised last week hasn't arrived.")],
+        None,
+    ),
+    (
+        ("Liam O'Brien", "liam.obrien@tailspintoys.com"),
+        "Feature request: dark mode",
+        [("customer", 12, "Any plans for a dark mode in the portal?")],
+        None,
+    ),
+    (
+        ("Chloe Dubois", "chloe.dubois@wingtiptoys.com"),
+        "Order 7781 arrived damaged",
+        [
+            ("customer", 600, "Two of the five monitors in order 7781 arrived cracked."),
+            ("lee@contoso.com", 560, "I'm sorry! Replacements are on their way today."),
+        ],
+        "lee@contoso.com",
+    ),
+    (
+        ("Jonas Weber", "jonas.weber@fourthcoffee.com"),
+        "Integration with Teams",
+        [
+            ("customer", 2000, "Can Tandem's notifications go to a Teams channel?"),
+            ("sam@contoso.com", 1950, "Not yet: I've added your vote to the request."),
+        ],
+        "sam@contoso.com",
+    ),
+    (
+        ("Ava Novak", "ava.novak@adatum.com"),
+        "Quote for 50 seats",
+        [
+            ("customer", 1000, "Could you quote 50 seats for a year?"),
+            ("lee@contoso.com", 900, "Attached: 50 seats, annual. Valid for 30 days."),
+        ],
+        "lee@contoso.com",
+    ),
+    (
+        ("Mateo Silva", "mateo.silva@relecloud.com"),
+        "VAT number on invoices",
+        [
+            ("customer", 1400, "Our VAT number is missing from the last two invoices."),
+            ("sam@contoso.com", 1300, "Which VAT number should they show? I'll reissue both."),
+        ],
+        "sam@contoso.com",
+    ),
+    (
+        ("Isabella Moreau", "isabella.moreau@fabrikam.com"),
+        "Cancel my subscription",
+        [
+            ("customer", 5800, "Please cancel our subscription at the end of the term."),
+            ("sam@contoso.com", 5500, "Done: it ends on the 31st. Anything we could do better?"),
+            ("customer", 300, "Actually, could we keep two seats instead of cancelling?"),
+        ],
+        "sam@contoso.com",
+    ),
+    (
+        ("Henry Walsh", "henry.walsh@northwindtraders.com"),
+        "Upgrade to the Pro plan",
+        [
+            ("customer", 2900, "How do we upgrade to Pro mid-term?"),
+            ("lee@contoso.com", 2850, "Admin > Plan > Upgrade: you pay the difference only."),
+        ],
+        "lee@contoso.com",
+    ),
+    (
+        ("Zoe Kowalski", "zoe.kowalski@litware.com"),
+        "Broken link in the welcome email",
+        [
+            ("customer", 3000, "The 'Get started' link in the welcome email is a 404."),
+            ("sam@contoso.com", 2700, "Thanks! Fixed, and the old link redirects now."),
+        ],
+        "sam@contoso.com",
+    ),
+    (
+        ("Oscar Lindqvist", "oscar.lindqvist@woodgrovebank.com"),
+        "Login page is slow",
+        [
+            ("customer", 3500, "The login page takes 20 seconds to load."),
+            ("lee@contoso.com", 3450, "We found a slow CDN node and moved you off it."),
+            ("customer", 3300, "Much better now, thanks!"),
+        ],
+        "lee@contoso.com",
+    ),
+    (
+        ("Grace Kim", "grace.kim@proseware.com"),
+        "Change of billing contact",
+        [
+            ("customer", 4300, "Please send invoices to finance@proseware.com from now on."),
+            ("lee@contoso.com", 4200, "Done: finance@proseware.com gets them from now on."),
+        ],
+        "lee@contoso.com",
+    ),
+    (
+        ("Samuel Adeyemi", "samuel.adeyemi@adventure-works.com"),
+        "Two-factor codes not arriving",
+        [
+            ("customer", 4400, "Our staff in Lagos get no two-factor codes by text."),
+            ("sam@contoso.com", 4000, "Switched your tenant to the app-based codes: try now."),
+        ],
+        "sam@contoso.com",
+    ),
+    (
+        ("Hannah Berg", "hannah.berg@tailspintoys.com"),
+        "Data export in CSV",
+        [
+            ("customer", 5700, "Can we export the audit log as CSV?"),
+            ("lee@contoso.com", 5600, "Yes: Reports > Audit > Export, pick CSV."),
+        ],
+        "lee@contoso.com",
+    ),
+    (
+        ("Daniel Costa", "daniel.costa@wingtiptoys.com"),
+        "Training session for new staff",
+        [
+            ("customer", 7100, "Could you run a one-hour training for six new starters?"),
+            ("lee@contoso.com", 7000, "Gladly: Tuesday at 10:00 works for us."),
+        ],
+        "lee@contoso.com",
+    ),
+    (
+        ("Leah Fischer", "leah.fischer@fourthcoffee.com"),
+        "Password policy question",
+        [
+            ("customer", 7300, "Can we require 14-character passwords?"),
+            ("sam@contoso.com", 7250, "Yes: Admin > Security > Password length."),
+        ],
+        "sam@contoso.com",
+    ),
+    (
+        ("Arjun Mehta", "arjun.mehta@relecloud.com"),
+        "Missing items in order 66120",
+        [
+            ("customer", 8500, "Order 66120 is missing the docking stations."),
+            ("lee@contoso.com", 8300, "They ship separately and arrive Thursday."),
+        ],
+        "lee@contoso.com",
+    ),
+    (
+        ("Nora Lindgren", "nora.lindgren@adatum.com"),
+        "Accessibility of the portal",
+        [
+            ("customer", 9000, "Does the portal meet WCAG 2.1 AA?"),
+            ("sam@contoso.com", 8800, "Yes: our conformance report is attached."),
+        ],
+        "sam@contoso.com",
+    ),
+    (
+        ("Peter Novak", "peter.novak@northwindtraders.com"),
+        "Holiday opening hours",
+        [
+            ("customer", 9500, "Are you open between Christmas and New Year?"),
+            ("lee@contoso.com", 9450, "Yes, 9 to 5 on working days."),
+        ],
+        "lee@contoso.com",
+    ),
+]
+
+
+def add_recent_week(ex: Exchange, now: dt.datetime) -> list[list[Item]]:
+    """RECENT_WEEK into support@, its times counted back from `now`; answers each thread's
+    items (added after everything else, so every earlier id stays as it was)."""
+    support = ex.mailbox("support@contoso.com")
+    assert support is not None
+    made = []
+    for customer, subject, steps, claim in RECENT_WEEK:
+        timed = [(who, now - dt.timedelta(minutes=ago), text) for who, ago, text in steps]
+        made.append(
+            add_conversation(
+                ex, support, customer=customer, subject=subject, steps=timed, claim=claim
+            )
+        )
+    return made

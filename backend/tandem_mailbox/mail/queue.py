@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tandem_mailbox.coordination import CoordinationUnavailable, LockTimeout
-from tandem_mailbox.errors import InvalidRequest
+from tandem_mailbox.errors import (
+    InvalidRequest,
+    ItemNotFound,
+    MailboxAccessDenied,
+    PermissionDenied,
+)
 from tandem_mailbox.mail.context import ItemContext
 from tandem_mailbox.mail.hours import BusinessHours
 from tandem_mailbox.microsoft.graph import Route, mailbox_guid
@@ -65,6 +70,23 @@ def mailbox_of(services: Services, caller: Caller, ctx: ItemContext) -> Mailbox:
         services.coordinator.store(mark, b"1", ttl=ACCESS_TTL)
     address = (ctx.target or caller.upn).lower()
     return Mailbox(route, token, caller.tid, guid, address)
+
+
+def sees_sent_items(services: Services, caller: Caller, box: Mailbox) -> bool:
+    """Whether Exchange lets the caller open the mailbox's Sent Items (asked once per
+    ACCESS_TTL). The queue is made of the Inbox's and the Sent Items' lists: a person who may
+    not see the second (a delegate of the Inbox alone) gets no queue made from it."""
+    mark = _key("sent-items", caller.tid, caller.oid, box.route.key)
+    known = services.coordinator.fetch(mark)
+    if known is not None:
+        return known == b"1"
+    try:
+        services.graph.get(box.token, box.route, "/mailFolders/sentitems", **{"$select": "id"})
+        seen = True
+    except (MailboxAccessDenied, ItemNotFound):
+        seen = False
+    services.coordinator.store(mark, b"1" if seen else b"0", ttl=ACCESS_TTL)
+    return seen
 
 
 def _learnt(route: Route) -> str | None:
@@ -116,7 +138,7 @@ def _list(services: Services, box: Mailbox, now: dt.datetime) -> dict[str, Any]:
         {
             "$filter": f"sentDateTime ge {since}",
             "$orderby": "sentDateTime desc",
-            "$select": "conversationId,sentDateTime",
+            "$select": "conversationId,sentDateTime,from",
             "$top": "100",
         },
     )
@@ -139,11 +161,22 @@ def _list(services: Services, box: Mailbox, now: dt.datetime) -> dict[str, Any]:
         )
         entry["messages"].append([received, str(email.get("address") or "").lower()])
     answers: dict[str, list[str]] = {}
+    name = ""
     for message in sent:
         conversation, when = message.get("conversationId"), message.get("sentDateTime")
         if isinstance(conversation, str) and isinstance(when, str):
             answers.setdefault(conversation, []).append(when)
-    return {"at": now.isoformat(), "conversations": conversations, "answers": answers}
+        # What the mailbox is called, as its own sent mail says (from is the mailbox, also
+        # for mail a member sent on its behalf): the templates' {{mailbox.name}}.
+        email = _email(message.get("from"))
+        if not name and str(email.get("address") or "").lower() == box.address:
+            name = str(email.get("name") or "")
+    return {
+        "at": now.isoformat(),
+        "conversations": conversations,
+        "answers": answers,
+        "name": name,
+    }
 
 
 def _pages(
@@ -200,7 +233,16 @@ def hours_of(policy: Policy | None) -> BusinessHours:
     return BusinessHours(policy.days, policy.start, policy.end, policy.zone)
 
 
-def rows(services: Services, box: Mailbox, now: dt.datetime) -> tuple[list[Row], dt.datetime]:
+@dataclass(frozen=True)
+class Rows:
+    """The queue's conversations, when Exchange was asked, and the mailbox's display name."""
+
+    found: list[Row]
+    asked: dt.datetime
+    name: str
+
+
+def rows(services: Services, box: Mailbox, now: dt.datetime) -> Rows:
     """The queue's conversations, Exchange's lists joined with the record, and when Exchange was
     asked; a customer's message newer than a `pending` or `done` status opens the
     conversation again, here too."""
@@ -246,7 +288,7 @@ def rows(services: Services, box: Mailbox, now: dt.datetime) -> tuple[list[Row],
                 overdue=due is not None and now > due and current.status == "open",
             )
         )
-    return found, dt.datetime.fromisoformat(made["at"])
+    return Rows(found, dt.datetime.fromisoformat(made["at"]), str(made.get("name") or ""))
 
 
 def in_view(row: Row, view: str, me: str) -> bool:
@@ -274,21 +316,26 @@ def queue(
     """Counts for every view, and one page of the chosen view's conversations."""
     now = utc_now()
     box = mailbox_of(services, caller, ctx)
-    found, asked = rows(services, box, now)
+    if not sees_sent_items(services, caller, box):
+        return {"available": False, "mailbox": box.address}
+    listed = rows(services, box, now)
+    found = listed.found
     me = caller.upn.lower()
     chosen = order([r for r in found if in_view(r, view, me)])
     pages = max(1, -(-len(chosen) // PAGE_SIZE))
     page = min(page, pages)
     shown = chosen[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     return {
+        "available": True,
         "mailbox": box.address,
+        "mailboxName": listed.name or box.address,
         "view": view,
         "counts": {v: sum(1 for r in found if in_view(r, v, me)) for v in VIEWS},
         "items": [r.shown() for r in shown],
         "page": page,
         "pages": pages,
         "total": len(chosen),
-        "asOf": _iso(asked),
+        "asOf": _iso(listed.asked),
     }
 
 
@@ -297,9 +344,13 @@ def take_next(services: Services, caller: Caller, ctx: ItemContext) -> dict[str,
     people pressing at once get two conversations); answers its newest item."""
     now = utc_now()
     box = mailbox_of(services, caller, ctx)
+    if not sees_sent_items(services, caller, box):
+        raise PermissionDenied(
+            "Taking the next one needs this mailbox's Inbox and Sent Items, and your access "
+            "doesn't include its Sent Items."
+        )
     me = Person(caller.oid, caller.upn.lower(), caller.name)
-    found, _ = rows(services, box, now)
-    for row in order([r for r in found if in_view(r, "unassigned", "")]):
+    for row in order([r for r in rows(services, box, now).found if in_view(r, "unassigned", "")]):
         if services.record.take_if_free(row.key, me):
             return {"taken": row.shown() | {"assignee": {"upn": me.upn, "name": me.name}}}
     return {"taken": None}

@@ -8,6 +8,7 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tandem_mailbox.errors import InvalidRequest, PermissionDenied
 from tandem_mailbox.mail.hours import BusinessHours, PolicyError
@@ -165,9 +166,13 @@ def stats(services: Services, box: Mailbox, days: int) -> dict[str, Any]:
     business minutes), per person and for the mailbox, over the last `days`, with a daily
     series."""
     now = utc_now()
-    since = now - dt.timedelta(days=days)
     books = services.mailboxes
     hours = hours_of(books.policy(box.tenant, box.guid))
+    # Whole days in the mailbox's time zone (its policy's, else UTC): today and the days
+    # before it, so the daily series and the totals count the same events.
+    zone = ZoneInfo(hours.zone)
+    first_day = now.astimezone(zone).date() - dt.timedelta(days=days - 1)
+    since = dt.datetime.combine(first_day, dt.time(0), zone).astimezone(dt.UTC)
     happened = books.events_since(box.tenant, box.guid, since)
     replies: Counter[str] = Counter()
     done: Counter[str] = Counter()
@@ -178,7 +183,7 @@ def stats(services: Services, box: Mailbox, days: int) -> dict[str, Any]:
         who = event.actor.upn if event.actor else ""
         if event.actor:
             names[who] = event.actor.name
-        day = event.at.astimezone(dt.UTC).date().isoformat()
+        day = event.at.astimezone(zone).date().isoformat()
         if event.kind in REPLIES and event.detail.get("outcome") == "sent":
             replies[who] += 1
             daily[day]["replies"] += 1
@@ -206,10 +211,11 @@ def stats(services: Services, box: Mailbox, days: int) -> dict[str, Any]:
     people = sorted(set(replies) | set(done) | set(per_person) - {""})
     series = []
     for n in range(days):
-        day = (since + dt.timedelta(days=n + 1)).date().isoformat()
+        day = (first_day + dt.timedelta(days=n)).isoformat()
         series.append({"day": day, **daily.get(day, {"replies": 0, "done": 0})})
     return {
         "days": days,
+        "timeZone": hours.zone,
         "mailbox": {
             "repliesSent": sum(replies.values()),
             "conversationsDone": sum(done.values()),
