@@ -88,6 +88,12 @@ def directory(emulator: EmulatorHandle) -> dict[str, Any]:
     return emulator.http.get(f"{emulator.url}/_emulator/directory").json()
 
 
+def registered(state: dict[str, Any]) -> dict[str, Any]:
+    """The registration `tandem register` made for PUBLIC_URL (beside the seeded Tandem's)."""
+    (app,) = [a for a in state["applications"] if a["uniqueName"] == "tandem-tandem-contoso-com"]
+    return app
+
+
 def test_register_creates_the_registration_once(
     fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
 ):
@@ -95,9 +101,8 @@ def test_register_creates_the_registration_once(
     assert first.returncode == 0, first.stderr
     assert "created the application" in first.stdout
     state = directory(fresh_emulator)
-    (app,) = state["applications"]
+    app = registered(state)
     app_id = app["appId"]
-    assert app["uniqueName"] == "tandem-tandem-contoso-com"
     assert app["identifierUris"] == [f"api://tandem.contoso.com/{app_id}"]
     assert app["signInAudience"] == "AzureADMyOrg"
     assert app["api"]["requestedAccessTokenVersion"] == 2
@@ -170,7 +175,7 @@ def test_a_certificate_credential_is_uploaded_once_and_others_are_kept(
     assert run.settings()["TANDEM_CLIENT_CERT"] == str(first_cert.resolve())
     assert "TANDEM_CLIENT_SECRET" not in run.settings()
     state = directory(fresh_emulator)
-    (app,) = state["applications"]
+    app = registered(state)
     thumbprint = (
         x509.load_pem_x509_certificate(first_cert.read_bytes())
         .fingerprint(hashes.SHA1())  # noqa: S303 - Entra's thumbprint
@@ -184,7 +189,7 @@ def test_a_certificate_credential_is_uploaded_once_and_others_are_kept(
     other = _certificate(tmp_path / "two.pem", "tandem two")
     third = register(fresh_emulator, cert_paths, tmp_path, "--certificate", str(other))
     assert third.returncode == 0, third.stderr
-    (app,) = directory(fresh_emulator)["applications"]
+    app = registered(directory(fresh_emulator))
     assert len(app["keyCredentials"]) == 2
     assert app["keyCredentials"][0]["customKeyIdentifier"] == thumbprint
 
