@@ -26,6 +26,7 @@ from tandem_mailbox.certs import CertPaths, self_signed
 from tandem_mailbox.cli.devserver import Server
 from tandem_mailbox.cli.register import OFFICE_CLIENTS
 from tandem_mailbox.emulator.directory import GRAPH_SCOPES
+from tests.support.graph import AdminGraph
 from tests.support.servers import EmulatorHandle
 
 PUBLIC_URL = "https://tandem.contoso.com"
@@ -88,6 +89,12 @@ def directory(emulator: EmulatorHandle) -> dict[str, Any]:
     return emulator.http.get(f"{emulator.url}/_emulator/directory").json()
 
 
+def registered(state: dict[str, Any]) -> dict[str, Any]:
+    """The registration `tandem register` made for PUBLIC_URL (beside the seeded Tandem's)."""
+    (app,) = [a for a in state["applications"] if a["uniqueName"] == "tandem-tandem-contoso-com"]
+    return app
+
+
 def test_register_creates_the_registration_once(
     fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
 ):
@@ -95,9 +102,8 @@ def test_register_creates_the_registration_once(
     assert first.returncode == 0, first.stderr
     assert "created the application" in first.stdout
     state = directory(fresh_emulator)
-    (app,) = state["applications"]
+    app = registered(state)
     app_id = app["appId"]
-    assert app["uniqueName"] == "tandem-tandem-contoso-com"
     assert app["identifierUris"] == [f"api://tandem.contoso.com/{app_id}"]
     assert app["signInAudience"] == "AzureADMyOrg"
     assert app["api"]["requestedAccessTokenVersion"] == 2
@@ -115,6 +121,17 @@ def test_register_creates_the_registration_once(
     assert app["web"]["redirectUris"] == [f"{PUBLIC_URL}/consent-done"]
     assert [p["displayName"] for p in app["passwordCredentials"]] == ["tandem backend"]
     assert [sp["appId"] for sp in state["servicePrincipals"]].count(app_id) == 1
+    (role,) = app["appRoles"]
+    assert role == {
+        "id": role["id"],
+        "value": "Tandem.Admin",
+        "displayName": "Tandem administrator",
+        "description": "Lets a person set a shared mailbox's first-response target in Tandem.",
+        "allowedMemberTypes": ["User"],
+        "isEnabled": True,
+        "origin": "Application",
+    }
+    assert re.search(r"  set [a-zA-Z, ]*appRoles", first.stdout)
 
     settings = first.settings()
     assert settings["TANDEM_CLIENT_ID"] == app_id
@@ -126,8 +143,68 @@ def test_register_creates_the_registration_once(
     second = register(fresh_emulator, cert_paths, tmp_path)
     assert second.returncode == 0, second.stderr
     assert "nothing changed" in second.stdout
+    assert "appRoles" not in second.stdout
     assert "TANDEM_CLIENT_SECRET" not in second.settings()
     assert directory(fresh_emulator) == state
+
+
+def test_register_says_how_to_assign_tandem_admin_with_the_real_ids(
+    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
+):
+    run = register(fresh_emulator, cert_paths, tmp_path)
+    assert run.returncode == 0, run.stderr
+    state = directory(fresh_emulator)
+    app = registered(state)
+    (sp,) = [s for s in state["servicePrincipals"] if s["appId"] == app["appId"]]
+    (role,) = app["appRoles"]
+    assert (
+        f"Enterprise apps > Tandem (application id {app['appId']}) > Users and groups > "
+        "Add user/group > the people > Select a role: Tandem.Admin > Assign"
+    ) in run.stdout
+    assert "AppRoleAssignment.ReadWrite.All" in run.stdout
+    post = f"POST {fresh_emulator.url}/v1.0/servicePrincipals/{sp['id']}/appRoleAssignedTo"
+    assert post in run.stdout
+    body = json.loads(run.stdout.split(post, 1)[1].splitlines()[1])
+    assert body["resourceId"] == sp["id"] and body["appRoleId"] == role["id"]
+    # The printed request, with a person's id filled in, is one Graph answers with 201.
+    graph = AdminGraph(fresh_emulator, ["AppRoleAssignment.ReadWrite.All", "Application.Read.All"])
+    lee = fresh_emulator.emulator.exchange.person("lee@contoso.com")
+    assert lee is not None
+    made = graph(
+        "POST",
+        post.split("/v1.0", 1)[1],
+        dict(body, principalId=lee.oid),
+    )
+    assert made.status_code == 201, made.text
+    # Later runs print the same ids.
+    again = register(fresh_emulator, cert_paths, tmp_path)
+    assert post in again.stdout and role["id"] in again.stdout
+
+
+def test_register_keeps_the_apps_own_roles_and_enables_tandem_admin(
+    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path, graph: Any
+):
+    """An app made by hand before: its roles stay; a disabled Tandem.Admin is enabled again."""
+    path = "/applications(uniqueName='tandem-tandem-contoso-com')"
+    assert graph("PATCH", path, {"displayName": "T"}, Prefer="create-if-missing").ok
+    theirs = {
+        "id": "0b4c2a51-7d3e-4f60-9a18-5c2e7b9d1f34",
+        "value": "Reports.Read",
+        "displayName": "Reports reader",
+        "description": "Reads reports.",
+        "allowedMemberTypes": ["User", "Application"],
+        "isEnabled": True,
+    }
+    admin = dict(theirs, id="6e1f3b7a-2c4d-4e8f-9a0b-1c2d3e4f5a6b", value="Tandem.Admin")
+    admin.update(allowedMemberTypes=["Application"], isEnabled=False)
+    assert graph("PATCH", path, {"appRoles": [theirs, admin]}).status_code == 204
+    run = register(fresh_emulator, cert_paths, tmp_path)
+    assert run.returncode == 0, run.stderr
+    roles = {r["value"]: r for r in registered(directory(fresh_emulator))["appRoles"]}
+    assert roles["Reports.Read"] == dict(theirs, origin="Application")
+    assert roles["Tandem.Admin"]["id"] == admin["id"]  # the same role, not a second one
+    assert roles["Tandem.Admin"]["isEnabled"] is True
+    assert roles["Tandem.Admin"]["allowedMemberTypes"] == ["Application", "User"]
 
 
 def test_the_printed_settings_serve_the_pane(
@@ -170,7 +247,7 @@ def test_a_certificate_credential_is_uploaded_once_and_others_are_kept(
     assert run.settings()["TANDEM_CLIENT_CERT"] == str(first_cert.resolve())
     assert "TANDEM_CLIENT_SECRET" not in run.settings()
     state = directory(fresh_emulator)
-    (app,) = state["applications"]
+    app = registered(state)
     thumbprint = (
         x509.load_pem_x509_certificate(first_cert.read_bytes())
         .fingerprint(hashes.SHA1())  # noqa: S303 - Entra's thumbprint
@@ -184,7 +261,7 @@ def test_a_certificate_credential_is_uploaded_once_and_others_are_kept(
     other = _certificate(tmp_path / "two.pem", "tandem two")
     third = register(fresh_emulator, cert_paths, tmp_path, "--certificate", str(other))
     assert third.returncode == 0, third.stderr
-    (app,) = directory(fresh_emulator)["applications"]
+    app = registered(directory(fresh_emulator))
     assert len(app["keyCredentials"]) == 2
     assert app["keyCredentials"][0]["customKeyIdentifier"] == thumbprint
 

@@ -4,10 +4,10 @@
 
 reads Microsoft's published metadata (default: ../shared/graph/v1.0-metadata.xml beside the
 checkout, MIT licence, see its README) and writes
-backend/tandem_mailbox/emulator/schema/graph-v1.0-mail.json: the entity types the emulator
-answers with (message, event, mailFolder, and the convertIdResult of translateExchangeIds),
-every complex and enum type they reach, with inherited properties flattened in, and the
-parameter lists of the actions the emulator serves. The JSON is committed; this script
+backend/tandem_mailbox/emulator/schema/graph-v1.0-mail.json: the types the emulator answers
+with (message, event, mailFolder, the convertIdResult of translateExchangeIds, and the
+directory's appRoleAssignment and appRole), every complex and enum type they reach, with
+inherited properties flattened in, and the parameter lists of the actions the emulator serves. The JSON is committed; this script
 regenerates it when the CSDL is updated.
 
 What the CSDL cannot say is kept in SELECT_ONLY: members Graph returns only when `$select`
@@ -31,8 +31,8 @@ TARGET = ROOT / "backend" / "tandem_mailbox" / "emulator" / "schema" / "graph-v1
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 EDMX = "{http://docs.oasis-open.org/odata/ns/edmx}"
 
-ENTITY_TYPES = ("message", "event", "mailFolder")
-COMPLEX_ROOTS = ("convertIdResult",)
+ENTITY_TYPES = ("message", "event", "mailFolder", "appRoleAssignment")
+COMPLEX_ROOTS = ("convertIdResult", "appRole")
 # (binding type, action): the actions the emulator serves.
 ACTIONS = (
     ("message", "move"),
@@ -58,6 +58,7 @@ SELECT_ONLY = {
     "message": ["internetMessageHeaders", "uniqueBody"],
     "event": ["cancelledOccurrences"],
     "mailFolder": [],
+    "appRoleAssignment": [],
 }
 
 

@@ -239,8 +239,9 @@ def parser() -> argparse.ArgumentParser:
         "register",
         help="create or update the app registration (device-code sign-in)",
         description="Create or update the add-in's app registration in a tenant through "
-        "Microsoft Graph, after an administrator signs in with a device code; then print "
-        "the TANDEM_* settings and the admin-consent URL. A second run changes nothing.",
+        "Microsoft Graph, after an administrator signs in with a device code, with the app "
+        "role Tandem.Admin; then print the TANDEM_* settings, the admin-consent URL and how "
+        "to assign Tandem.Admin. A second run changes nothing.",
     )
     reg.add_argument("--tenant", required=True, help="tenant id or domain to register in")
     reg.add_argument("--public-url", required=True, help="where the backend serves the pane")

@@ -10,7 +10,9 @@ nothing:
 2. its Application ID URI api://<host[:port]>/<client id>, the `access_as_user` scope,
    requestedAccessTokenVersion 2, the delegated Graph permissions of TANDEM_SCOPES (their
    ids read from Graph's own service principal), the NAA redirect brk-multihub://<host>
-   (single-page application) and the admin-consent return page (web);
+   (single-page application) and the admin-consent return page (web), and the app role
+   Tandem.Admin (the people who may set a mailbox's first-response target), the app's other
+   roles kept;
 3. the Office clients pre-authorized for that scope (learn.microsoft.com/office/dev/add-ins/
    develop/register-sso-add-in-aad-v2 lists them), in a second PATCH, since Graph accepts a
    pre-authorization only for a scope the application already exposes;
@@ -18,7 +20,8 @@ nothing:
 5. a client secret (addPassword: its text is shown once) unless one made by Tandem is there,
    or a certificate (keyCredentials, matched by thumbprint; the existing ones are kept).
 
-Then it prints the TANDEM_* settings and the admin-consent URL.
+Then it prints the TANDEM_* settings, the admin-consent URL and how to assign Tandem.Admin
+(the Entra admin center, or Graph's appRoleAssignedTo with the ids filled in).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import argparse
 import base64
 import copy
 import io
+import json
 import os
 import re
 import sys
@@ -50,6 +54,9 @@ from tandem_mailbox.microsoft.outbound import Session, ssl_context
 GRAPH_CLI = "14d82eec-204b-4c2f-b7e8-296a70dab67e"  # Microsoft Graph Command Line Tools
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 SCOPE = "access_as_user"
+# The app role whose holders may set a mailbox's first-response target (mail/team.py reads it
+# from the SSO token's `roles`).
+ADMIN_ROLE = "Tandem.Admin"
 CREDENTIAL_NAME = "tandem backend"  # the display name of the credentials Tandem adds
 # Every Office client id Microsoft documents for pre-authorization (register-sso-add-in-
 # aad-v2); ea5a67f6-… alone covers all Office hosts, the others are listed as well.
@@ -114,6 +121,8 @@ class Outcome:
     tenant_id: str
     changes: list[str] = field(default_factory=list)
     secret: str | None = None
+    service_principal_id: str = ""
+    admin_role_id: str = ""
 
 
 class Graph:
@@ -224,6 +233,30 @@ def _scope(existing: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
     return [*existing, ours], scope_id
 
 
+def _admin_role(existing: list[dict[str, Any]]) -> tuple[list[dict[str, Any]] | None, str]:
+    """The app's roles with Tandem.Admin among them, enabled and assignable to people (None
+    when they already are), and that role's id."""
+    # `origin` is Graph's to set (the appRole resource: not in a POST or PATCH).
+    roles = [{k: v for k, v in r.items() if k != "origin"} for r in existing]
+    for role in roles:
+        if role.get("value") != ADMIN_ROLE:
+            continue
+        if role.get("isEnabled") and "User" in (role.get("allowedMemberTypes") or []):
+            return None, role["id"]
+        role["isEnabled"] = True
+        role["allowedMemberTypes"] = _union(role.get("allowedMemberTypes") or [], ["User"])
+        return roles, role["id"]
+    ours: dict[str, Any] = {
+        "id": str(uuid.uuid4()),  # made once: later runs find the role by its value
+        "value": ADMIN_ROLE,
+        "displayName": "Tandem administrator",
+        "description": "Lets a person set a shared mailbox's first-response target in Tandem.",
+        "allowedMemberTypes": ["User"],
+        "isEnabled": True,
+    }
+    return [*roles, ours], ours["id"]
+
+
 def register(target: Target, graph: Graph, tenant_id: str) -> Outcome:
     """Bring the registration to what Tandem needs; each step only where it differs."""
     path = f"/applications(uniqueName='{quote(target.unique_name, safe='')}')"
@@ -244,6 +277,7 @@ def register(target: Target, graph: Graph, tenant_id: str) -> Outcome:
     bare = [s.rsplit("/", 1)[-1] for s in target.scopes]
     names = ["openid", "profile", "offline_access"] + [s for s in bare if s not in OIDC_SCOPES]
     scopes, scope_id = _scope(copy.deepcopy(app["api"].get("oauth2PermissionScopes", [])))
+    roles, role_id = _admin_role(app.get("appRoles") or [])
     wanted: dict[str, Any] = {
         "displayName": target.name,
         "signInAudience": "AzureADMultipleOrgs" if target.multi_tenant else "AzureADMyOrg",
@@ -272,6 +306,8 @@ def register(target: Target, graph: Graph, tenant_id: str) -> Outcome:
             ),
         ),
     }
+    if roles is not None:
+        wanted["appRoles"] = roles
     _patch(graph, path, app, wanted, changes)
     status, app = graph.call("GET", path)
     others = [
@@ -281,11 +317,17 @@ def register(target: Target, graph: Graph, tenant_id: str) -> Outcome:
     ]
     pre = others + [{"appId": c, "delegatedPermissionIds": [scope_id]} for c in OFFICE_CLIENTS]
     _patch(graph, path, app, {"api": dict(app["api"], preAuthorizedApplications=pre)}, changes)
-    status, _ = graph.call("GET", f"/servicePrincipals(appId='{app_id}')?$select=id,appId")
+    status, sp = graph.call("GET", f"/servicePrincipals(appId='{app_id}')?$select=id,appId")
     if status == 404:
-        graph.call("POST", "/servicePrincipals", {"appId": app_id}, ok=(201,))
+        _, sp = graph.call("POST", "/servicePrincipals", {"appId": app_id}, ok=(201,))
         changes.append("created the service principal")
-    outcome = Outcome(app=app, tenant_id=tenant_id, changes=changes)
+    outcome = Outcome(
+        app=app,
+        tenant_id=tenant_id,
+        changes=changes,
+        service_principal_id=sp["id"],
+        admin_role_id=role_id,
+    )
     if target.certificate:
         _certificate(graph, app, target.certificate, changes)
     else:
@@ -370,6 +412,30 @@ def settings(target: Target, outcome: Outcome) -> dict[str, str]:
     if target.ca_bundle:
         values["TANDEM_CA_BUNDLE"] = str(target.ca_bundle.resolve())
     return values
+
+
+def role_instructions(target: Target, outcome: Outcome) -> list[str]:
+    """How an administrator gives people Tandem.Admin: the Entra admin center's steps, and
+    the Graph request (serviceprincipal-post-approleassignedto) with the real ids."""
+    sp = outcome.service_principal_id
+    body = {
+        "principalId": "<the person's object id: GET /users/<upn>?$select=id>",
+        "resourceId": sp,
+        "appRoleId": outcome.admin_role_id,
+    }
+    return [
+        f"The app role {ADMIN_ROLE} lets a person set a shared mailbox's first-response target.",
+        "Assign it to those people (as a Cloud Application Administrator, an Application "
+        "Administrator or the app's owner):",
+        f"  in the Entra admin center: Entra ID > Enterprise apps > {target.name} (application "
+        f"id {outcome.app['appId']}) > Users and groups > Add user/group > the people > "
+        f"Select a role: {ADMIN_ROLE} > Assign;",
+        "  or through Microsoft Graph, once per person (AppRoleAssignment.ReadWrite.All and "
+        "Application.Read.All):",
+        f"    POST {target.graph}/servicePrincipals/{sp}/appRoleAssignedTo",
+        f"    {json.dumps(body)}",
+        "A person's Tandem token carries the role from their next sign-in.",
+    ]
 
 
 def consent_url(target: Target, outcome: Outcome) -> str:
@@ -467,7 +533,10 @@ def run(target: Target, *, env_file: Path | None = None, out: TextIO = sys.stdou
             file=out,
         )
     print("An administrator grants the Graph permissions for the organisation at:", file=out)
-    print(f"  {consent_url(target, outcome)}", file=out, flush=True)
+    print(f"  {consent_url(target, outcome)}", file=out)
+    for line in role_instructions(target, outcome):
+        print(line, file=out)
+    out.flush()
     return 1 if env_file and not secret_in_file else 0
 
 

@@ -7,8 +7,17 @@ device_code answers authorization_pending, authorization_declined, expired_token
 bad_verification_code until the person signs in), application-upsert (PATCH /applications
 (uniqueName='…') with Prefer: create-if-missing: 201 with the new object, 204 for an update,
 404 without the header), application-update, application-addpassword (the secretText is
-returned once), serviceprincipal-post-serviceprincipals, and Graph's directory errors
+returned once), serviceprincipal-post-serviceprincipals, serviceprincipal-post-approleassignedto
+and serviceprincipal-list-approleassignedto, and Graph's directory errors
 (Request_ResourceNotFound, Request_BadRequest, Authorization_RequestDenied).
+
+An application's appRoles follow the appRole resource page: each needs a GUID id and at least
+one allowedMemberTypes, values are unique (400 DuplicateValue), `origin` is Graph's to set, and
+an enabled role can be neither removed nor changed until a first PATCH disables it (400
+CannotDeleteOrUpdateEnabledEntitlement), as for the scopes. The service principal shows its
+application's roles. The directory holds Tandem's own registration (the seeded app the token
+endpoint serves) with the role Tandem.Admin, assigned to the people of seed.APP_ROLES; every
+assignment on it is read into the `roles` of that person's next SSO token.
 
 The token endpoint belongs to identity.py's blueprint; the device-code grant is answered
 before it (a before_app_request hook on that one URL and grant), so the two stay apart.
@@ -36,8 +45,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from flask import Blueprint, Response, jsonify, request
 
-from tandem_mailbox.emulator import seed
+from tandem_mailbox.emulator import seed, shapes
+from tandem_mailbox.emulator.exchange import Exchange, Person
 from tandem_mailbox.emulator.graph import GraphError
+from tandem_mailbox.emulator.identity import AppRegistration
 from tandem_mailbox.emulator.world import Emulator
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -70,8 +81,21 @@ GRAPH_SCOPES = {
     "Calendars.Read.Shared": "2b9c4092-424d-4249-948d-b43879977640",
     "Calendars.ReadWrite.Shared": "12466101-c9b8-439a-8589-dd09ee67e8e9",
     "MailboxSettings.Read": "87f447af-9fa4-4c32-9dfa-4a57a73d18ce",
+    "Application.Read.All": "c79f8feb-a9db-4090-85f9-90d820caa0eb",
     APPLICATION_READWRITE_ALL: "bdfbf15f-ee85-4955-8675-146e8e5296b5",
+    "AppRoleAssignment.ReadWrite.All": "84bccea3-f856-4a8a-967b-dbe0a3d53a64",
+    "Directory.Read.All": "06da0dbc-49e2-44d2-8312-53f166ab848a",
 }
+# What lets a token read applications and service principals (application-get and
+# serviceprincipal-list-approleassignedto, least to most privileged); assigning a role takes
+# AppRoleAssignment.ReadWrite.All as well (serviceprincipal-post-approleassignedto).
+READ_APPLICATIONS = {
+    "Application.Read.All",
+    "Directory.Read.All",
+    APPLICATION_READWRITE_ALL,
+    "Directory.ReadWrite.All",
+}
+APP_ROLE_ASSIGNMENT_READWRITE_ALL = "AppRoleAssignment.ReadWrite.All"
 # What PATCH and POST may set on an application here (a subset of Graph's writable ones).
 WRITABLE = {
     "displayName",
@@ -84,12 +108,21 @@ WRITABLE = {
     "web",
     "publicClient",
     "keyCredentials",
+    "appRoles",
     "tags",
     "notes",
     "info",
 }
 AUDIENCES = {"AzureADMyOrg", "AzureADMultipleOrgs"}
 URI_SCHEMES = ("api://", "https://", "urn:")
+MEMBER_TYPES = {"User", "Application"}
+# An app role's value: at most 120 of these characters, no space (the appRole resource page).
+ROLE_VALUE = re.compile(r"[A-Za-z0-9!#$%&'()*+,\-./:;<=>?@\[\]^_`{|}~]{1,120}")
+# appRoleId of the default access, for an assignment to the app without a role of its own.
+DEFAULT_ACCESS = "00000000-0000-0000-0000-000000000000"
+ENTITLEMENT_ENABLED = (
+    "Permission (scope or role) cannot be deleted or updated unless disabled first."
+)
 
 
 @dataclass
@@ -110,13 +143,21 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Directory:
-    """Applications and service principals of the emulated tenants, and device codes."""
+def _stable_id(name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"tandem-emulator/{name}"))
 
-    def __init__(self) -> None:
+
+class Directory:
+    """Applications, service principals and app role assignments of the home tenant, and
+    device codes."""
+
+    def __init__(self, *, exchange: Exchange, tandem: AppRegistration) -> None:
         self.lock = threading.Lock()
+        self.exchange = exchange
+        self.tandem_app_id = tandem.client_id
         self.applications: dict[str, dict[str, Any]] = {}
         self.service_principals: dict[str, dict[str, Any]] = {}
+        self.assignments: dict[str, dict[str, Any]] = {}  # appRoleAssignments by id
         self.device_codes: dict[str, DeviceCode] = {}
         self._secrets: dict[str, str] = {}  # keyId -> SHA-256 of the secret text
         graph_sp: dict[str, Any] = {
@@ -138,6 +179,52 @@ class Directory:
             ],
         }
         self.service_principals[graph_sp["id"]] = graph_sp
+        self._seed_tandem(tandem)
+
+    def _seed_tandem(self, tandem: AppRegistration) -> None:
+        """Tandem's own registration, its service principal in the home tenant (the object id
+        its app-only tokens carry) and the seeded people's Tandem.Admin assignments."""
+        role = {
+            "id": _stable_id(seed.ADMIN_ROLE),
+            "value": seed.ADMIN_ROLE,
+            "displayName": "Tandem administrator",
+            "description": "Sets a shared mailbox's first-response target in Tandem.",
+            "allowedMemberTypes": ["User"],
+            "isEnabled": True,
+        }
+        scope = {
+            "id": _stable_id("access_as_user"),
+            "value": "access_as_user",
+            "type": "User",
+            "isEnabled": True,
+            "adminConsentDisplayName": "Use Tandem as the signed-in person",
+            "adminConsentDescription": "Lets Office call Tandem's backend as the person.",
+        }
+        app = self._new_application(None)
+        app.update(id=_stable_id("tandem-app"), appId=tandem.client_id)
+        self.update_application(
+            app,
+            {
+                "displayName": tandem.name,
+                "signInAudience": "AzureADMultipleOrgs",
+                "identifierUris": list(tandem.identifier_uris),
+                "appRoles": [role],
+            },
+        )
+        self.update_application(
+            app, {"api": {"requestedAccessTokenVersion": 2, "oauth2PermissionScopes": [scope]}}
+        )
+        self.applications[app["id"]] = app
+        sp = self.create_service_principal(
+            tandem.client_id,
+            object_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tandem.client_id}/{seed.CONTOSO}")),
+        )
+        for upn, roles in seed.APP_ROLES.items():
+            person = self.exchange.person(upn)
+            if person is not None and person.tenant_id == seed.CONTOSO and seed.ADMIN_ROLE in roles:
+                self.assign(
+                    sp, {"principalId": person.oid, "resourceId": sp["id"], "appRoleId": role["id"]}
+                )
 
     def snapshot(self) -> dict[str, Any]:
         """Everything stored, for tests that compare the directory before and after."""
@@ -148,6 +235,9 @@ class Directory:
                 ),
                 "servicePrincipals": sorted(
                     copy.deepcopy(list(self.service_principals.values())), key=lambda s: s["id"]
+                ),
+                "appRoleAssignments": sorted(
+                    copy.deepcopy(list(self.assignments.values())), key=lambda a: a["id"]
                 ),
             }
 
@@ -166,6 +256,24 @@ class Directory:
                 return sp
         return None
 
+    def roles_of(self, person: Person) -> list[str]:
+        """The values of the enabled app roles assigned to the person on Tandem's service
+        principal: what Entra puts in the `roles` of the person's tokens for Tandem."""
+        with self.lock:
+            sp = self.find_service_principal(self.tandem_app_id)
+            if sp is None:
+                return []
+            enabled = {r["id"]: r["value"] for r in sp["appRoles"] if r["isEnabled"] and r["value"]}
+            return sorted(
+                {
+                    enabled[a["appRoleId"]]
+                    for a in self.assignments.values()
+                    if a["resourceId"] == sp["id"]
+                    and a["principalId"] == person.oid
+                    and a["appRoleId"] in enabled
+                }
+            )
+
     # -- writes ----------------------------------------------------------------------------
     def create_application(self, body: dict[str, Any], unique_name: str | None) -> dict[str, Any]:
         """A new application object (Graph assigns id and appId)."""
@@ -175,7 +283,14 @@ class Directory:
                 "Request_BadRequest",
                 "Invalid value specified for property 'displayName' of resource 'Application'.",
             )
-        app: dict[str, Any] = {
+        app = self._new_application(unique_name)
+        self.update_application(app, body)
+        self.applications[app["id"]] = app
+        return app
+
+    @staticmethod
+    def _new_application(unique_name: str | None) -> dict[str, Any]:
+        return {
             "id": str(uuid.uuid4()),
             "appId": str(uuid.uuid4()),
             "uniqueName": unique_name,
@@ -194,11 +309,9 @@ class Directory:
             "publicClient": {"redirectUris": []},
             "keyCredentials": [],
             "passwordCredentials": [],
+            "appRoles": [],
             "tags": [],
         }
-        self.update_application(app, body)
-        self.applications[app["id"]] = app
-        return app
 
     def update_application(self, app: dict[str, Any], body: dict[str, Any]) -> None:
         """Apply a PATCH body with Graph's rules; nothing is changed when one is broken."""
@@ -221,11 +334,19 @@ class Directory:
                 updated[key].update(copy.deepcopy(value))
             elif key == "keyCredentials":
                 updated[key] = [self._key_credential(c, app) for c in value]
+            elif key == "appRoles":
+                if not isinstance(value, list):
+                    raise GraphError(400, "Request_BadRequest", "appRoles is a collection.")
+                updated[key] = [_app_role(r) for r in value]
             else:
                 updated[key] = copy.deepcopy(value)
         self._check(app, updated)
         app.clear()
         app.update(updated)
+        sp = self.find_service_principal(app["appId"])
+        if sp is not None:  # the service principal shows its application's roles and scopes
+            sp["appRoles"] = copy.deepcopy(app["appRoles"])
+            sp["oauth2PermissionScopes"] = copy.deepcopy(app["api"]["oauth2PermissionScopes"])
 
     def _check(self, before: dict[str, Any], after: dict[str, Any]) -> None:
         if after.get("signInAudience") not in AUDIENCES:
@@ -253,12 +374,7 @@ class Directory:
                 and changed != scope
                 and changed.get("isEnabled") is not False
             ):
-                raise GraphError(
-                    400,
-                    "CannotDeleteOrUpdateEnabledEntitlement",
-                    "Permission (scope or role) cannot be deleted or updated unless disabled "
-                    "first.",
-                )
+                raise GraphError(400, "CannotDeleteOrUpdateEnabledEntitlement", ENTITLEMENT_ENABLED)
         for scope in new_scopes.values():
             try:
                 uuid.UUID(str(scope.get("id")))
@@ -266,6 +382,7 @@ class Directory:
                 raise GraphError(400, "Request_BadRequest", "A scope id must be a GUID.") from None
             if not re.fullmatch(r"[A-Za-z0-9_.]{1,120}", str(scope.get("value", ""))):
                 raise GraphError(400, "Request_BadRequest", "Invalid scope value.")
+        self._check_roles(before.get("appRoles", []), after.get("appRoles", []))
         # Pre-authorized clients may name only permissions the app already exposes.
         stored = set(old_scopes)
         for entry in api.get("preAuthorizedApplications", []):
@@ -277,6 +394,22 @@ class Directory:
                         "Property preAuthorizedApplications references a permission that does "
                         "not exist on the application.",
                     )
+
+    @staticmethod
+    def _check_roles(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> None:
+        """Ids and values unique; an enabled role stays, with its value, until disabled."""
+        ids = [r["id"] for r in after]
+        values = [r["value"] for r in after if r["value"] is not None]
+        if len(set(ids)) != len(ids) or len(set(values)) != len(values):
+            raise GraphError(
+                400, "DuplicateValue", "Request contains a property with duplicate values."
+            )
+        now = {r["id"]: r for r in after}
+        for role in before:
+            # PATCH replaces the collection: a stored role left out is a role deleted.
+            kept = now.get(role["id"])
+            if role["isEnabled"] and (kept is None or kept["value"] != role["value"]):
+                raise GraphError(400, "CannotDeleteOrUpdateEnabledEntitlement", ENTITLEMENT_ENABLED)
 
     def _key_credential(self, credential: dict[str, Any], app: dict[str, Any]) -> dict[str, Any]:
         """A certificate credential as Graph keeps it (its key must be a DER certificate)."""
@@ -322,7 +455,9 @@ class Directory:
         self._secrets[credential["keyId"]] = hashlib.sha256(text.encode()).hexdigest()
         return dict(credential, secretText=text)
 
-    def create_service_principal(self, app_id: str) -> dict[str, Any]:
+    def create_service_principal(
+        self, app_id: str, *, object_id: str | None = None
+    ) -> dict[str, Any]:
         """The service principal of an application of this tenant."""
         app = self.find_application("appId", app_id)
         if app is None:
@@ -339,15 +474,138 @@ class Directory:
                 "The service principal name is already present for the tenant.",
             )
         sp = {
-            "id": str(uuid.uuid4()),
+            "id": object_id or str(uuid.uuid4()),
             "appId": app_id,
             "displayName": app["displayName"],
             "servicePrincipalType": "Application",
             "appOwnerOrganizationId": seed.CONTOSO,
+            "appRoles": copy.deepcopy(app["appRoles"]),
             "oauth2PermissionScopes": copy.deepcopy(app["api"]["oauth2PermissionScopes"]),
         }
         self.service_principals[sp["id"]] = sp
         return sp
+
+    def assign(self, sp: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """A new appRoleAssignment of a person of the tenant to a role of the service
+        principal, with Graph's rules (serviceprincipal-post-approleassignedto)."""
+        members = shapes.properties("appRoleAssignment")
+        unknown = [k for k in body if k not in members and not k.startswith("@odata.")]
+        if unknown:
+            raise GraphError(
+                400,
+                "Request_BadRequest",
+                f"Property '{unknown[0]}' does not exist on type "
+                "'microsoft.graph.appRoleAssignment'.",
+            )
+        wanted = {}
+        for name in ("principalId", "resourceId", "appRoleId"):
+            try:
+                wanted[name] = str(uuid.UUID(str(body.get(name))))
+            except ValueError:
+                raise GraphError(
+                    400,
+                    "Request_BadRequest",
+                    f"Invalid value specified for property '{name}' of resource "
+                    "'AppRoleAssignment'.",
+                ) from None
+        if wanted["resourceId"] != sp["id"]:
+            # Emulator's choice of words: the body names the service principal it is posted to.
+            raise GraphError(
+                400,
+                "Request_BadRequest",
+                "The resourceId must be the id of the service principal the assignment is "
+                "posted to.",
+            )
+        person = self.exchange.person(wanted["principalId"])
+        if person is None or person.tenant_id != seed.CONTOSO:
+            raise GraphError(
+                404,
+                "Request_ResourceNotFound",
+                f"Resource '{wanted['principalId']}' does not exist or one of its queried "
+                "reference-property objects are not present.",
+            )
+        # A role the app defines for users, enabled (or the default access).
+        role = next((r for r in sp["appRoles"] if r["id"] == wanted["appRoleId"]), None)
+        if wanted["appRoleId"] != DEFAULT_ACCESS and (
+            role is None or not role["isEnabled"] or "User" not in role["allowedMemberTypes"]
+        ):
+            raise GraphError(
+                400,
+                "Request_BadRequest",
+                f"Permission being assigned was not found on application '{sp['appId']}'.",
+            )
+        for existing in self.assignments.values():
+            if all(existing[k] == v for k, v in wanted.items()):
+                raise GraphError(
+                    400,
+                    "Request_BadRequest",
+                    "Permission being assigned already exists on the object.",
+                )
+        # Graph's assignment id: the principal's GUID bytes, then 16 more, base64url.
+        key = uuid.UUID(person.oid).bytes_le + uuid.uuid4().bytes
+        stored = {
+            name: shapes.unset("appRoleAssignment", name)
+            for name in shapes.default_members("appRoleAssignment")
+        }
+        stored.update(
+            wanted,
+            id=base64.urlsafe_b64encode(key).decode().rstrip("="),
+            createdDateTime=_now(),
+            principalDisplayName=person.name,
+            principalType="User",
+            resourceDisplayName=sp["displayName"],
+        )
+        self.assignments[stored["id"]] = stored
+        return stored
+
+    def assigned_to(self, sp: dict[str, Any]) -> list[dict[str, Any]]:
+        """The assignments to the service principal's roles, oldest first."""
+        return [a for a in self.assignments.values() if a["resourceId"] == sp["id"]]
+
+
+def _app_role(role: Any) -> dict[str, Any]:
+    """An appRole as Graph stores it: exactly graph.appRole's members, checked."""
+    members = shapes.properties("appRole")
+    if not isinstance(role, dict):
+        raise GraphError(400, "Request_BadRequest", "An app role is an object.")
+    unknown = [k for k in role if k not in members and not k.startswith("@odata.")]
+    if unknown:
+        raise GraphError(
+            400,
+            "Request_BadRequest",
+            f"Property '{unknown[0]}' does not exist on type 'microsoft.graph.appRole'.",
+        )
+    shaped = {
+        name: copy.deepcopy(role.get(name, shapes.unset("appRole", name))) for name in members
+    }
+    try:
+        shaped["id"] = str(uuid.UUID(str(role.get("id"))))
+    except ValueError:
+        raise GraphError(400, "Request_BadRequest", "An app role id must be a GUID.") from None
+    shaped["isEnabled"] = role.get("isEnabled", True)  # true unless said otherwise
+    shaped["origin"] = "Application"  # read-only: Graph says where the role is defined
+    types = shaped["allowedMemberTypes"]
+    if not types:
+        raise GraphError(
+            400,
+            "Request_BadRequest",
+            f"App role with identifier '{shaped['id']}' must have at least one value specified "
+            "for 'allowedMemberTypes'.",
+        )
+    value = shaped["value"]
+    if (
+        not isinstance(types, list)
+        or not all(isinstance(t, str) and t in MEMBER_TYPES for t in types)
+        or not isinstance(shaped["isEnabled"], bool)
+        or not (value is None or (isinstance(value, str) and ROLE_VALUE.fullmatch(value)))
+        or not all(isinstance(shaped[t], str | None) for t in ("displayName", "description"))
+    ):
+        raise GraphError(
+            400,
+            "Request_BadRequest",
+            f"Invalid value specified for a property of app role '{shaped['id']}'.",
+        )
+    return shaped
 
 
 def _visible(app: dict[str, Any], *, with_keys: bool) -> dict[str, Any]:
@@ -369,9 +627,10 @@ def _selected(obj: dict[str, Any], select: str | None) -> dict[str, Any]:
 
 def blueprint(emulator: Emulator) -> Blueprint:
     """The device-code endpoints, the app-registration Graph routes and their control routes."""
-    directory = Directory()
-    emulator.directory = directory
     entra, graph = emulator.entra, emulator.graph
+    directory = Directory(exchange=emulator.exchange, tandem=entra.app)
+    emulator.directory = directory
+    entra.assigned_roles = directory.roles_of  # the `roles` of Tandem's tokens
     bp = Blueprint("directory", __name__)
 
     def entra_error(status: int, error: str, code: int, message: str) -> Response:
@@ -535,16 +794,19 @@ def blueprint(emulator: Emulator) -> Blueprint:
         )
 
     # -- Graph: applications and service principals -----------------------------------------
-    def admin() -> Any:
-        """The caller, when its Graph token may manage app registrations."""
-        person, scopes = graph.caller()
-        if APPLICATION_READWRITE_ALL not in scopes:
+    def may(needed: set[str], *also: set[str]) -> None:
+        """403 unless the token holds one scope of `needed` and one of each of `also`."""
+        _, scopes = graph.caller()
+        if not all(scopes & group for group in (needed, *also)):
             raise GraphError(
                 403,
                 "Authorization_RequestDenied",
                 "Insufficient privileges to complete the operation.",
             )
-        return person
+
+    def admin() -> None:
+        """403 unless the caller's Graph token may manage app registrations."""
+        may({APPLICATION_READWRITE_ALL})
 
     def body() -> dict[str, Any]:
         data = request.get_json(silent=True)
@@ -585,7 +847,7 @@ def blueprint(emulator: Emulator) -> Blueprint:
     @bp.get("/v1.0/applications")
     def list_applications() -> Response:
         def work() -> Response:
-            admin()
+            may(READ_APPLICATIONS)
             found = list(directory.applications.values())
             expression = request.args.get("$filter")
             if expression:
@@ -621,7 +883,10 @@ def blueprint(emulator: Emulator) -> Blueprint:
 
     def addressed(key: str, value: str, method: str) -> Response:
         def work() -> Response:
-            admin()
+            if method == "GET":
+                may(READ_APPLICATIONS)
+            else:
+                admin()
             with directory.lock:
                 if method == "GET":
                     return one(application(key, value))
@@ -664,7 +929,7 @@ def blueprint(emulator: Emulator) -> Blueprint:
     @bp.get("/v1.0/servicePrincipals(appId='<app_id>')")
     def service_principal(app_id: str) -> Response:
         def work() -> Response:
-            admin()
+            may(READ_APPLICATIONS)
             with directory.lock:
                 sp = directory.find_service_principal(app_id)
                 if sp is None:
@@ -672,6 +937,45 @@ def blueprint(emulator: Emulator) -> Blueprint:
                 return jsonify(_selected(copy.deepcopy(sp), request.args.get("$select")))
 
         return handle(work)
+
+    def app_role_assigned_to(key: str, value: str) -> Response:
+        def work() -> Response:
+            if request.method == "POST":
+                may({APP_ROLE_ASSIGNMENT_READWRITE_ALL}, READ_APPLICATIONS)
+            else:
+                may(READ_APPLICATIONS)
+            with directory.lock:
+                if key == "id":
+                    sp = directory.service_principals.get(value.lower())
+                else:
+                    sp = directory.find_service_principal(value)
+                if sp is None:
+                    raise not_found(value)
+                context = (
+                    "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals"
+                    f"('{sp['id']}')/appRoleAssignedTo"
+                )
+                if request.method == "GET":
+                    listed = copy.deepcopy(directory.assigned_to(sp))
+                    return jsonify({"@odata.context": context, "value": listed})
+                made = copy.deepcopy(directory.assign(sp, body()))
+            response = jsonify({"@odata.context": context + "/$entity", **made})
+            response.status_code = 201
+            return response
+
+        return handle(work)
+
+    for key, rule in (
+        ("id", "/v1.0/servicePrincipals/<value>/appRoleAssignedTo"),
+        ("appId", "/v1.0/servicePrincipals(appId='<value>')/appRoleAssignedTo"),
+    ):
+
+        def assignments(value: str, key: str = key) -> Response:
+            return app_role_assigned_to(key, value)
+
+        bp.add_url_rule(
+            rule, f"app_role_assigned_to_by_{key}", assignments, methods=["GET", "POST"]
+        )
 
     @bp.post("/v1.0/servicePrincipals")
     def create_service_principal() -> Response:

@@ -22,6 +22,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -311,6 +312,9 @@ class Entra:
                 seed.FABRIKAM: set(DELEGATED_SCOPES),
             },
         )
+        # The app roles assigned to a person on the app's service principal (what Entra puts
+        # in `roles`): the directory's assignments once directory.py is wired in.
+        self.assigned_roles: Callable[[Person], list[str]] = lambda person: []
 
     # -- keys -----------------------------------------------------------------------------
     @property
@@ -502,9 +506,12 @@ class Entra:
                 upn=person.upn,
                 ver="1.0",
             )
-        roles = seed.APP_ROLES.get(person.upn.lower())
-        if roles:  # the app roles assigned to the person on Tandem's enterprise app
-            claims["roles"] = list(roles)
+        # The app roles assigned to the person on Tandem's enterprise app: the seeded table,
+        # and the assignments made through Graph (appRoleAssignedTo).
+        roles = list(seed.APP_ROLES.get(person.upn.lower(), ()))
+        roles += [r for r in self.assigned_roles(person) if r not in roles]
+        if roles:
+            claims["roles"] = roles
         claims.update(overrides or {})
         for name in remove or []:
             claims.pop(name, None)
