@@ -143,7 +143,11 @@ export class TargetPanel {
     const start = /** @type {HTMLInputElement} */ (
       h(d, "input", {
         id: startId,
-        type: "time",
+        type: "text",
+        class: "policy-clock",
+        inputmode: "numeric",
+        pattern: "[0-2][0-9]:[0-5][0-9]",
+        "aria-describedby": `${startId}-hint`,
         value: hoursNow.start,
         "data-testid": "policy-start",
       })
@@ -152,7 +156,9 @@ export class TargetPanel {
       h(d, "input", {
         id: endId,
         type: "text",
+        class: "policy-clock",
         inputmode: "numeric",
+        "aria-describedby": `${startId}-hint`,
         pattern: "[0-2][0-9]:[0-5][0-9]",
         value: hoursNow.end,
         "data-testid": "policy-end",
@@ -218,11 +224,17 @@ export class TargetPanel {
       h(
         d,
         "div",
-        { class: "field field-inline" },
+        { class: "field field-inline policy-hours" },
         h(d, "label", { for: startId }, "From"),
         start,
         h(d, "label", { for: endId }, "to"),
         end,
+        h(
+          d,
+          "p",
+          { class: "hint", id: `${startId}-hint` },
+          "24-hour clock in the time zone below; 24:00 is the end of the day.",
+        ),
       ),
       h(d, "div", { class: "field" }, h(d, "label", { for: zoneId }, "Time zone"), zone, zones),
       error,

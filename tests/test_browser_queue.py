@@ -161,3 +161,82 @@ def test_lee_takes_the_next_one_answers_it_from_a_template_and_sam_sees_the_coun
     assert int(total.inner_text()) == series  # the chart and the table count the same replies
     _card(team, "queue-05-the-numbers")
     assert axe_violations(page, "[data-testid=team]") == []
+
+
+def test_members_keep_the_templates_and_the_administrator_sets_the_target(
+    page: Page, other_page: Page, fresh_demo: DemoHandle
+) -> None:
+    lee = _open_support(page, fresh_demo, "lee@contoso.com")
+    team = _team(lee)
+
+    # A new template, its placeholder put in with a button; then renamed; then deleted.
+    team.locator("[data-testid=team-tab-templates]").click()
+    expect(team.locator("[data-testid=template]")).to_have_count(3)
+    team.locator("[data-testid=template-new]").click()
+    form = team.locator("[data-testid=template-form]")
+    form.locator("[data-testid=template-name]").fill("Back on Monday")
+    form.locator("[data-testid=template-body]").fill("Hi ,\n\nWe're back on Monday.")
+    form.locator("[data-testid=template-body]").evaluate("a => a.setSelectionRange(3, 3)")
+    form.locator('[data-placeholder="customer.firstName"]').click()
+    form.locator("[data-testid=template-save]").click()
+    expect(team.locator("[data-testid=template-said]")).to_have_text(
+        "Saved “Back on Monday” for the team."
+    )
+    added = team.locator('[data-testid=template][data-name="Back on Monday"]')
+    expect(added.locator(".template-body")).to_have_text(
+        "Hi {{customer.firstName}},\n\nWe're back on Monday."
+    )
+    expect(added).to_contain_text("Last changed by Lee Gu")
+    _card(team, "queue-06-a-new-template")
+    added.locator("[data-testid=template-edit]").click()
+    form = team.locator("[data-testid=template-form]")
+    form.locator("[data-testid=template-name]").fill("Back on Tuesday")
+    form.locator("[data-testid=template-body]").fill("Hi {{customer.firstName}}, {{order.id}}")
+    form.locator("[data-testid=template-save]").click()
+    expect(form.locator(".form-error")).to_contain_text("Unknown placeholder {{order.id}}")
+    form.locator("[data-testid=template-body]").fill("Hi {{customer.firstName}}, Tuesday.")
+    form.locator("[data-testid=template-save]").click()
+    renamed = team.locator('[data-testid=template][data-name="Back on Tuesday"]')
+    expect(renamed).to_have_count(1)
+    renamed.locator("[data-testid=template-delete]").click()
+    expect(renamed).to_contain_text("Delete “Back on Tuesday” for the whole team?")
+    renamed.locator("[data-testid=template-delete-yes]").click()
+    expect(team.locator("[data-testid=template-said]")).to_have_text("Deleted “Back on Tuesday”.")
+    expect(team.locator("[data-testid=template]")).to_have_count(3)
+
+    # The target: Lee (a Tandem administrator in the demo) sets business hours in London.
+    team.locator("[data-testid=team-tab-target]").click()
+    expect(team.locator("[data-testid=policy-text]")).to_have_text(
+        "The first answer is due within 4 h of business time: every day, around the clock (UTC)."
+    )
+    form = team.locator("[data-testid=policy-form]")
+    form.locator("[data-testid=policy-minutes]").fill("60")
+    for day in ("Sat", "Sun"):
+        form.get_by_label(day, exact=True).uncheck()
+    form.locator("[data-testid=policy-start]").fill("09:00")
+    form.locator("[data-testid=policy-end]").fill("17:00")
+    form.locator("[data-testid=policy-zone]").fill("Europe/London")
+    form.locator("[data-testid=policy-save]").click()
+    expect(team.locator("[data-testid=policy-said]")).to_contain_text("Saved")
+    expect(team.locator("[data-testid=policy-text]")).to_have_text(
+        "The first answer is due within 1 h of business time: Mon, Tue, Wed, Thu, Fri, "
+        "09:00–17:00 (Europe/London)."
+    )
+    _card(team, "queue-07-the-target")
+    assert axe_violations(page, "[data-testid=team]") == []
+    # A time zone that isn't one: the server's own sentence, nothing saved.
+    form = team.locator("[data-testid=policy-form]")
+    form.locator("[data-testid=policy-zone]").fill("Mars/Olympus")
+    form.locator("[data-testid=policy-save]").click()
+    expect(form.locator("[data-testid=policy-error]")).to_be_visible()
+    expect(team.locator("[data-testid=policy-text]")).to_contain_text("(Europe/London)")
+
+    # Sam reads the target but has no form: he isn't a Tandem administrator.
+    sam = _open_support(other_page, fresh_demo, "sam@contoso.com")
+    _team(sam).locator("[data-testid=team-tab-target]").click()
+    expect(_team(sam).locator("[data-testid=policy-text]")).to_contain_text("(Europe/London)")
+    expect(_team(sam).locator("[data-testid=policy-admin-only]")).to_be_visible()
+    expect(_team(sam).locator("[data-testid=policy-form]")).to_have_count(0)
+    # His templates are the team's: the three the demo seeded.
+    _team(sam).locator("[data-testid=team-tab-templates]").click()
+    expect(_team(sam).locator("[data-testid=template]")).to_have_count(3)

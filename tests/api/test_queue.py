@@ -201,7 +201,12 @@ def test_templates_are_the_mailboxs_own(team):
         "/api/mailbox/templates/save",
         {**at, "id": template["id"], "name": "Thanks!", "body": body},
     )
-    assert edited.json()["template"]["updatedBy"] == "sam@contoso.com"
+    assert edited.json()["template"]["updatedBy"] == {
+        "upn": "sam@contoso.com",
+        "name": "Sam Taylor",
+    }
+    listed = _post(backend, lee, "/api/mailbox/templates", at).json()
+    assert listed["templates"][0]["updatedBy"] == {"upn": "sam@contoso.com", "name": "Sam Taylor"}
     unknown = _post(
         backend, lee, "/api/mailbox/templates/save", {**at, "name": "x", "body": "{{customer.ssn}}"}
     )

@@ -191,6 +191,18 @@ def seed_week(services: Services, emulator: Emulator, now: dt.datetime) -> None:
                     detail = {"outcome": "sent", "route": "mailbox", "sentAs": "sendAs"}
                     record.event(key, "reply", by=people[who], detail=detail | {"recipients": 1})
                     record.saw_message(key, moment, from_customer=False)
+    # Lee leads support@'s team in the demo: a Tandem administrator, assigned the app role as
+    # an administrator would (Graph's appRoleAssignedTo on Tandem's service principal), so the
+    # pane's Target tab is his to change.
+    directory = emulator.directory
+    with directory.lock:
+        sp = directory.find_service_principal(emulator.entra.app.client_id)
+        assert sp is not None
+        role = next(r for r in sp["appRoles"] if r["value"] == seed.ADMIN_ROLE)
+        lee = people["lee@contoso.com"]
+        directory.assign(
+            sp, {"principalId": lee.oid, "resourceId": sp["id"], "appRoleId": role["id"]}
+        )
     adele = people["adele@contoso.com"]
     services.mailboxes.save_policy(
         tenant,

@@ -41,12 +41,18 @@ def _person(caller: Caller) -> Person:
 
 
 # -- templates ----------------------------------------------------------------------------------
-def _template(template: Template) -> dict[str, Any]:
+def _names(services: Services, box: Mailbox) -> dict[str, str]:
+    """The mailbox's members' names by upn, as Tandem has seen them."""
+    return {m.upn: m.name for m in services.record.members(box.tenant, box.guid)}
+
+
+def _template(template: Template, names: dict[str, str]) -> dict[str, Any]:
+    by = template.updated_by
     return {
         "id": template.id,
         "name": template.name,
         "body": template.body,
-        "updatedBy": template.updated_by,
+        "updatedBy": {"upn": by, "name": names.get(by, by)},
         "updatedAt": template.updated_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
     }
 
@@ -54,7 +60,11 @@ def _template(template: Template) -> dict[str, Any]:
 def templates(services: Services, box: Mailbox) -> dict[str, Any]:
     """The mailbox's templates, and the placeholders they may hold."""
     found = services.mailboxes.templates(box.tenant, box.guid)
-    return {"templates": [_template(t) for t in found], "placeholders": list(PLACEHOLDERS)}
+    names = _names(services, box)
+    return {
+        "templates": [_template(t, names) for t in found],
+        "placeholders": list(PLACEHOLDERS),
+    }
 
 
 def _text(body: dict[str, Any], name: str, limit: int) -> str:
@@ -94,7 +104,7 @@ def save_template(
         )
     except NoSuchTemplate:
         raise InvalidRequest("There is no such template in this mailbox.", field="id") from None
-    return {"template": _template(saved)}
+    return {"template": _template(saved, {caller.upn.lower(): caller.name})}
 
 
 def delete_template(services: Services, box: Mailbox, body: dict[str, Any]) -> dict[str, Any]:
