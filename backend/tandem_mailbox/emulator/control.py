@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import uuid
 from typing import Any
 
 from cryptography import x509
 from flask import Blueprint, Response, jsonify, request
 
 from tandem_mailbox.emulator import seed
-from tandem_mailbox.emulator.exchange import WELL_KNOWN_MAIL, Item, Mailbox, ews_id
+from tandem_mailbox.emulator.exchange import WELL_KNOWN_MAIL, Item, Mailbox, Person, ews_id
 from tandem_mailbox.emulator.graph import GraphError, normalise_flag
 from tandem_mailbox.emulator.identity import AADSTS, DELEGATED_SCOPES, OFFICE_DESKTOP
 from tandem_mailbox.emulator.world import Emulator
@@ -347,6 +348,29 @@ def blueprint(emulator: Emulator) -> Blueprint:
                 },
                 201,
             )
+
+    @bp.post("/mailboxes/<address>/members")
+    def new_member(address: str) -> Response:
+        """An administrator grants a person Full Access and Send As on a shared mailbox (the
+        person is made in the mailbox's tenant if new): a team of any size, for the queue's
+        benchmark. Exchange's hour before a new grant works is not emulated."""
+        body = _body()
+        upn, name = body.get("upn"), body.get("name")
+        if not (isinstance(upn, str) and "@" in upn and isinstance(name, str) and name.strip()):
+            return _bad("upn and name are required")
+        with ex.lock:
+            mailbox = ex.mailboxes.get(address.lower())
+            if mailbox is None or mailbox.kind != "shared":
+                return _bad("no shared mailbox at that address", status=404)
+            person = ex.person(upn.lower())
+            if person is None:
+                oid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{mailbox.tenant_id}/{upn.lower()}"))
+                person = ex.add_person(Person(oid, upn.lower(), name.strip(), mailbox.tenant_id))
+            elif person.tenant_id != mailbox.tenant_id:
+                return _bad("that person is of another tenant")
+            mailbox.full_access.add(person.upn)
+            mailbox.send_as.add(person.upn)
+            return _json({"upn": person.upn, "name": person.name, "oid": person.oid}, 201)
 
     @bp.post("/items/<item_id>/follow-up")
     def follow_up(item_id: str) -> Response:
