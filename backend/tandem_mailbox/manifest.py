@@ -269,10 +269,10 @@ def validate(
     read = points.get("MessageReadCommandSurface")
     if read is None:
         problems.add("xml.read-surface", "no button on MessageReadCommandSurface")
-    elif not _shows(read, urls, expected, public_url):
+    elif not _shows(read, urls, public_url):
         problems.add("xml.taskpane", f"the read-surface button must show {expected}")
     compose = points.get("MessageComposeCommandSurface")
-    if compose is None or not _shows(compose, urls, expected, public_url):
+    if compose is None or not _shows(compose, urls, public_url):
         problems.add(
             "xml.compose-surface", f"no MessageComposeCommandSurface button shows {expected}"
         )
@@ -304,7 +304,7 @@ def _at(url: Any, path: str, public_url: str | None) -> bool:
     return url == public_url.rstrip("/") + path if public_url else url.endswith(path)
 
 
-def _shows(point: ET.Element, urls: dict[str, Any], expected: str, public_url: str | None) -> bool:
+def _shows(point: ET.Element, urls: dict[str | None, str | None], public_url: str | None) -> bool:
     """Whether an extension point's button shows the task pane."""
     action = point.find(".//v11:Action", NS)
     source = action.find("v11:SourceLocation", NS) if action is not None else None
@@ -320,7 +320,7 @@ def _send_event(
     problems: _Problems,
     v11: ET.Element,
     launch: ET.Element | None,
-    urls: dict[str, Any],
+    urls: dict[str | None, str | None],
     public_url: str | None,
 ) -> None:
     """Smart Alerts: the LaunchEvent for OnMessageSend and the Runtime it names."""
@@ -494,7 +494,9 @@ def _send_event_json(
     ):
         problems.add("json.send-event", f"messageSending must run {SEND_HANDLER}, promptUser")
     runtime = runtime_of.get(SEND_HANDLER) or {}
-    action = next((a for a in runtime.get("actions", []) if a.get("id") == SEND_HANDLER), {})
+    action: dict[str, Any] = next(
+        (a for a in runtime.get("actions", []) if a.get("id") == SEND_HANDLER), {}
+    )
     code = runtime.get("code") or {}
     mailbox = [
         c
