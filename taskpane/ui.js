@@ -779,10 +779,16 @@ export class View {
    * @param {KnownMailbox} ctx
    * @param {ShownAnswer} answer
    * @param {SignInDescription | null} [signIn]
-   * @param {{card?: HTMLElement | null, record?: HTMLElement | null, status?: string | null}}
-   *   [options]
+   * @param {{card?: HTMLElement | null, record?: HTMLElement | null,
+   *   outlook?: HTMLElement | null, status?: string | null}} [options]  `outlook`: Reply in
+   *   Outlook's card (compose.js)
    */
-  answer(ctx, answer, signIn = null, { card = null, record = null, status = null } = {}) {
+  answer(
+    ctx,
+    answer,
+    signIn = null,
+    { card = null, record = null, outlook = null, status = null } = {},
+  ) {
     const subject = answer?.item?.subject || "(no subject)";
     if (status) this.focusPending = true;
     this.replace(
@@ -792,6 +798,7 @@ export class View {
       this.mailboxSection(ctx, answer, signIn),
       this.itemSection(ctx, answer.item),
       record,
+      outlook,
       card,
       this.permissionsSection(ctx, answer.permissions),
     );

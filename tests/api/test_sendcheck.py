@@ -194,6 +194,10 @@ def test_a_draft_s_record_and_presence_are_its_conversation_s(world):
     gone = post(backend, "presence", lee, {**draft, "state": "gone"})
     assert gone.status_code == 200
     assert post(backend, "presence", sam, {**body, "state": "viewing"}).json()["others"] == []
+    # Pressing Send ends the draft's presence too (its pane's "gone" may never arrive).
+    post(backend, "presence", lee, {**draft, "state": "replying"})
+    assert check(backend, lee, item["conversationId"]) is None
+    assert post(backend, "presence", sam, {**body, "state": "viewing"}).json()["others"] == []
 
 
 @pytest.mark.parametrize(

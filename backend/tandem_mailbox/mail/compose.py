@@ -19,6 +19,7 @@ notes name on the timeline (`settle`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -221,7 +222,8 @@ def sendcheck(
 ) -> dict[str, Any]:
     """Whether to warn before this draft is sent: someone else replied in the conversation
     since the draft was opened (`replied`), or holds the conversation (`held`). Reads only;
-    leaves a note that the caller is sending, by which their copy is named later."""
+    leaves a note that the caller is sending, by which their copy is named later, and ends
+    their draft's presence."""
     now = dt.datetime.fromtimestamp(tandem.wall(), dt.UTC)
     try:
         thread = read_thread(tandem, caller, draft)
@@ -254,6 +256,9 @@ def sendcheck(
     replies = attribute(copies, events, notes, members, mailbox)
     seen = [copy_hash(str(c.get("id"))) for c in copies]
     _note(tandem, thread.route, draft.conversation, caller, now, seen)
+    # Send was pressed: the draft is going (its pane's "gone" at unload may not arrive; if the
+    # person chooses Don't Send, the pane's next refresh says "replying" again).
+    _stop_replying(tandem, thread.route, draft.conversation, caller)
     theirs = [
         r
         for r in replies
@@ -452,6 +457,12 @@ def _replying_since(
     mine = here.get(caller.oid)
     since = _number(mine.get("since")) if mine and mine.get("state") == "replying" else None
     return dt.datetime.fromtimestamp(since, dt.UTC) if since is not None else None
+
+
+def _stop_replying(tandem: Services, route: Route, conversation: str, caller: Caller) -> None:
+    """The caller's draft is no longer present in the conversation (best effort)."""
+    with contextlib.suppress(CoordinationUnavailable):
+        tandem.coordinator.leave(presence.conversation_key(route.key, conversation), caller.oid)
 
 
 def settle_item(tandem: Services, caller: Caller, ctx: ItemContext, item: dict[str, Any]) -> None:
