@@ -2,16 +2,17 @@
 // render the item with a button for every action the server allows. A pinned pane follows the
 // selection through ItemChanged; answers for an item that is no longer selected are dropped.
 // While an item is shown the pane says so (presence.js) and lists the others on it. Beside a
-// draft (compose mode) the pane is compose.js's: the conversation's record, insert a text.
+// draft (compose mode) the pane is replying.js's: the conversation's record, insert a text.
 
 import { ItemActions } from "./actions.js";
 import { ApiProblem, explain, postContext, postFolders } from "./api.js";
 import { AuthError, SignIn } from "./auth.js";
-import { isCompose, openReplyForm, replyInOutlookCard, startCompose } from "./compose.js";
+import { isCompose, openReplyForm } from "./compose.js";
 import { readContext } from "./context.js";
 import { ActionsCard } from "./controls.js";
 import { Presence, presenceLines } from "./presence.js";
 import { RECORD_ACTIONS, RecordCard } from "./record.js";
+import { replyInOutlookCard, startCompose } from "./replying.js";
 import { View } from "./ui.js";
 
 /**

@@ -1,4 +1,4 @@
-"""Who sent which reply of a conversation (mail/compose.py's `attribute`), and how the send
+"""Who sent which reply of a conversation (mail/replies.py's `attribute`), and how the send
 check says it: pure functions over Graph's listed messages, the timeline and the checks'
 notes."""
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tandem_mailbox.mail import compose
+from tandem_mailbox.mail import compose, replies
 from tandem_mailbox.store.record import Event, Person
 
 MAILBOX = "support@contoso.com"
@@ -36,13 +36,13 @@ def copy(ident: str, seconds: int, sender: str = MAILBOX) -> dict[str, Any]:
     }
 
 
-def note(who: Person, seconds: float, seen: tuple[str, ...] = ()) -> compose.Note:
+def note(who: Person, seconds: float, seen: tuple[str, ...] = ()) -> replies.Note:
     """A send check `who` ran at T0 + seconds, having seen these copies."""
-    hashes = frozenset(compose.copy_hash(c) for c in seen)
-    return compose.Note(f"{who.oid}:{seconds}", who, at(seconds), hashes)
+    hashes = frozenset(replies.copy_hash(c) for c in seen)
+    return replies.Note(f"{who.oid}:{seconds}", who, at(seconds), hashes)
 
 
-def names(replies: list[compose.Reply]) -> list[tuple[str | None, str]]:
+def names(replies: list[replies.Reply]) -> list[tuple[str | None, str]]:
     """(who, via) of each reply, in order."""
     return [(r.by.name if r.by else None, r.via) for r in replies]
 
@@ -50,50 +50,50 @@ def names(replies: list[compose.Reply]) -> list[tuple[str | None, str]]:
 def test_each_copy_is_named_by_the_check_that_ran_before_it():
     copies = [copy("a", 10), copy("b", 40)]
     notes = [note(SAM, 8), note(LEE, 35, seen=("a",))]
-    replies = compose.attribute(copies, [], notes, [LEE, SAM], MAILBOX)
-    assert names(replies) == [("Sam Taylor", "outlook"), ("Lee Gu", "outlook")]
-    assert [r.sent_as for r in replies] == ["sendAs", "sendAs"]
+    found = replies.attribute(copies, [], notes, [LEE, SAM], MAILBOX)
+    assert names(found) == [("Sam Taylor", "outlook"), ("Lee Gu", "outlook")]
+    assert [r.sent_as for r in found] == ["sendAs", "sendAs"]
 
 
 def test_two_copies_of_one_second_are_told_apart_by_what_each_check_saw():
     copies = [copy("sam", 10), copy("lee", 10)]
     notes = [note(SAM, 10.2), note(LEE, 10.6, seen=("sam",))]
-    replies = compose.attribute(copies, [], notes, [LEE, SAM], MAILBOX)
-    by_copy = {r.copy: r.by.name for r in replies if r.by}
-    assert by_copy == {compose.copy_hash("sam"): "Sam Taylor", compose.copy_hash("lee"): "Lee Gu"}
+    found = replies.attribute(copies, [], notes, [LEE, SAM], MAILBOX)
+    by_copy = {r.copy: r.by.name for r in found if r.by}
+    assert by_copy == {replies.copy_hash("sam"): "Sam Taylor", replies.copy_hash("lee"): "Lee Gu"}
 
 
 def test_a_check_followed_by_don_t_send_names_nothing():
     # Sam checked and chose Don't Send; Lee checked later and sent.
-    replies = compose.attribute([copy("x", 30)], [], [note(SAM, 5), note(LEE, 25)], [], MAILBOX)
-    assert names(replies) == [("Lee Gu", "outlook")]
+    found = replies.attribute([copy("x", 30)], [], [note(SAM, 5), note(LEE, 25)], [], MAILBOX)
+    assert names(found) == [("Lee Gu", "outlook")]
 
 
 def test_a_copy_long_after_any_check_is_someone_s():
-    late = compose.CHECK_WINDOW + 60
-    replies = compose.attribute([copy("x", int(late))], [], [note(SAM, 0)], [], MAILBOX)
-    assert names(replies) == [(None, "outlook")]
+    late = replies.CHECK_WINDOW + 60
+    found = replies.attribute([copy("x", int(late))], [], [note(SAM, 0)], [], MAILBOX)
+    assert names(found) == [(None, "outlook")]
 
 
 def test_send_on_behalf_names_the_sender():
-    replies = compose.attribute([copy("x", 5, sender=PAT.upn)], [], [], [PAT], MAILBOX)
-    assert names(replies) == [("Pat Lee", "outlook")]
-    assert replies[0].sent_as == "sendOnBehalf"
+    found = replies.attribute([copy("x", 5, sender=PAT.upn)], [], [], [PAT], MAILBOX)
+    assert names(found) == [("Pat Lee", "outlook")]
+    assert found[0].sent_as == "sendOnBehalf"
 
 
 def test_tandem_s_own_reply_is_its_timeline_entry():
     event = Event(1, at(3), SAM, "reply", {"outcome": "sent", "sentAs": "sendAs"})
     elsewhere = Event(2, at(50), LEE, "replyAll", {"outcome": "sent"})
-    replies = compose.attribute([copy("x", 4)], [event, elsewhere], [note(LEE, 1)], [], MAILBOX)
+    found = replies.attribute([copy("x", 4)], [event, elsewhere], [note(LEE, 1)], [], MAILBOX)
     # The copy is Sam's (Tandem sent it), not the check's; Lee's reply has no copy here.
-    assert names(replies) == [("Sam Taylor", "tandem"), ("Lee Gu", "tandem")]
-    assert replies[0].copy == compose.copy_hash("x") and replies[1].copy is None
+    assert names(found) == [("Sam Taylor", "tandem"), ("Lee Gu", "tandem")]
+    assert found[0].copy == replies.copy_hash("x") and found[1].copy is None
 
 
 def test_a_copy_already_on_the_timeline_keeps_its_name():
-    settled = Event(7, at(9), SAM, "reply", {"via": "outlook", "copy": compose.copy_hash("x")})
-    replies = compose.attribute([copy("x", 9)], [settled], [note(LEE, 8)], [], MAILBOX)
-    assert names(replies) == [("Sam Taylor", "outlook")]
+    settled = Event(7, at(9), SAM, "reply", {"via": "outlook", "copy": replies.copy_hash("x")})
+    found = replies.attribute([copy("x", 9)], [settled], [note(LEE, 8)], [], MAILBOX)
+    assert names(found) == [("Sam Taylor", "outlook")]
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from tandem_mailbox.mail import (
     permissions,
     presence,
     record,
+    replies,
 )
 from tandem_mailbox.mail.context import ItemContext, parse_context
 from tandem_mailbox.microsoft.identity import Caller
@@ -58,7 +59,7 @@ def item_context(caller: Caller) -> ResponseReturnValue:
     route = tandem.graph.route(caller, ctx.target, ctx.item_id)
     raw = tandem.graph.item(token, route, ctx.item_type, ctx.item_id)
     answer = answers.context(caller, ctx, raw, tandem.settings)
-    compose.settle_item(tandem, caller, ctx, raw)
+    replies.settle_item(tandem, caller, ctx, raw)
     shown, conversation = record.snapshot(tandem.record, caller, ctx, raw)
     owner = conversation.assignee if conversation else None
     holder = (answer["item"].get("claim") or {}).get("upn")
@@ -93,7 +94,7 @@ def item_record(caller: Caller) -> ResponseReturnValue:
     token = tandem.obo.graph_token(caller)
     route = tandem.graph.route(caller, ctx.target, ctx.item_id)
     raw = tandem.graph.item(token, route, ctx.item_type, ctx.item_id)
-    compose.settle_item(tandem, caller, ctx, raw)
+    replies.settle_item(tandem, caller, ctx, raw)
     shown, _ = record.snapshot(tandem.record, caller, ctx, raw)
     if shown is None:
         raise InvalidRequest("This item has no conversation record.", field="itemId")
