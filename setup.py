@@ -15,11 +15,11 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 PANE = HERE / "taskpane"
-# What the backend serves (tandem_mailbox/web/pages.py: top-level pages, modules and styles, assets/ and
-# the vendored MSAL.js in vendor/ when npm ci made it); never simulator/, tests/,
-# node_modules/ or the package files.
+# What the backend serves (tandem_mailbox/web/pages.py: top-level pages, modules and styles, assets/,
+# the vendored MSAL.js in vendor/ when npm ci made it, the OnMessageSend handler in launch/);
+# never simulator/, tests/, node_modules/ or the package files.
 TOP_LEVEL = ("*.html", "*.css", "*.js")
-FOLDERS = ("assets", "vendor")
+FOLDERS = ("assets", "vendor", "launch")
 SERVED = (".js", ".css", ".png", ".svg", ".html", ".ico", ".map")
 
 

@@ -435,12 +435,18 @@ export async function postPresence(ctx, state, seams = {}) {
  * @param {{fetch?: typeof fetch, baseUrl?: string}} [seams]
  * @returns {Promise<Response | null>}
  */
-export function presenceGoneNow(
-  ctx,
-  token,
-  { fetch: fetchImpl = globalThis.fetch, baseUrl = "" } = {},
-) {
-  const body = { ...bodyOf(checked(ctx)), state: "gone" };
+export function presenceGoneNow(ctx, token, seams = {}) {
+  return goneNow({ ...bodyOf(checked(ctx)), state: "gone" }, token, seams);
+}
+
+/**
+ * The "gone" of presenceGoneNow for any body the presence route takes (a draft's too).
+ * @param {object} body  the item's or draft's context with state "gone"
+ * @param {string} token
+ * @param {{fetch?: typeof fetch, baseUrl?: string}} [seams]
+ * @returns {Promise<Response | null>}
+ */
+export function goneNow(body, token, { fetch: fetchImpl = globalThis.fetch, baseUrl = "" } = {}) {
   try {
     return Promise.resolve(
       fetchImpl(`${baseUrl}/api/items/presence`, {

@@ -1,15 +1,18 @@
 // The pane's start: Office.onReady -> read the item's context -> render -> ask the backend ->
 // render the item with a button for every action the server allows. A pinned pane follows the
 // selection through ItemChanged; answers for an item that is no longer selected are dropped.
-// While an item is shown the pane says so (presence.js) and lists the others on it.
+// While an item is shown the pane says so (presence.js) and lists the others on it. Beside a
+// draft (compose mode) the pane is replying.js's: the conversation's record, insert a text.
 
 import { ItemActions } from "./actions.js";
 import { ApiProblem, explain, postContext, postFolders } from "./api.js";
 import { AuthError, SignIn } from "./auth.js";
+import { isCompose, openReplyForm } from "./compose.js";
 import { readContext } from "./context.js";
 import { ActionsCard } from "./controls.js";
 import { Presence, presenceLines } from "./presence.js";
 import { RECORD_ACTIONS, RecordCard } from "./record.js";
+import { replyInOutlookCard, startCompose } from "./replying.js";
 import { TeamCard } from "./team.js";
 import { templateValues } from "./templates.js";
 import { View } from "./ui.js";
@@ -174,6 +177,42 @@ function handlersFor(mine, answer = null) {
 }
 
 /**
+ * Reply in Outlook's own form: first takes the conversation when nobody holds it (a claim
+ * makes the caller its owner); someone else taking it meanwhile stops here, with their name.
+ * Answers what to say in the card, or null once the form opened.
+ * @param {number} mine
+ * @param {boolean} all
+ * @param {string} text  the reply's start (a template's text, once templates are chosen here)
+ * @returns {Promise<string | null>}
+ */
+async function replyInOutlook(mine, all, text) {
+  if (!isCurrent(mine)) return null;
+  const answer = actions.answer;
+  const holder = answer?.record?.conversation?.assignee ?? answer?.item?.claim ?? null;
+  if (!holder && answer?.actions?.claim?.allowed) {
+    const outcome = await handlersFor(mine).act("claim", {});
+    if (outcome.kind === "conflict")
+      return `${outcome.message} Choose Reply in Outlook again to answer anyway.`;
+    if (outcome.kind === "problem") return outcome.explained.message;
+    if (outcome.kind === "busy") return "Another action is still running. Try again in a moment.";
+  }
+  await openReplyForm(globalThis.Office, all, text);
+  return null;
+}
+
+/**
+ * Whether Outlook can open its own reply form for the item shown (Mailbox 1.9, read mode).
+ * @param {ShownAnswer} answer
+ */
+function replyFormOffered(answer) {
+  const item = globalThis.Office?.context?.mailbox?.item;
+  return (
+    answer.item?.type !== "appointment" &&
+    typeof (/** @type {Office.MessageRead | undefined} */ (item)?.displayReplyFormAsync) ===
+      "function"
+  );
+}
+
 /**
  * Renders a context answer (with a notice after an action, in the card it belongs to) and says
  * "viewing" for the item.
@@ -202,10 +241,17 @@ function show(mine, ctx, answer, notice = null, noticeIn = "actions") {
         notice: noticeIn === "record" ? notice : null,
       })
     : null;
+  const outlook = replyFormOffered(answer)
+    ? replyInOutlookCard(document, {
+        open: (all, text) => replyInOutlook(mine, all, text),
+        templates: handlers.templates ?? null,
+      })
+    : null;
   view.answer(ctx, answer, signIn.describe(), {
     card: card.element,
     record: recordCard?.element ?? null,
     team: teamCard?.element ?? null,
+    outlook,
     status: notice?.text ?? null,
   });
   presence.show(ctx);
@@ -292,6 +338,11 @@ async function start() {
   const info = await office.onReady();
   if (info?.host !== office.HostType.Outlook || !office.context?.mailbox) {
     view.notOutlook();
+    return;
+  }
+  if (isCompose(office.context.mailbox.item)) {
+    // Beside a draft: compose.js's pane (the insert box will take a chosen template's text).
+    await startCompose({ office, view, seams });
     return;
   }
   // The pane closes or reloads: "gone" for the item, with the token already held.

@@ -100,6 +100,14 @@ export function eventText(event) {
       /** @type {Record<string, string>} */
       const whats = { reply: "replied", replyAll: "replied to all", forward: "forwarded it" };
       const what = whats[event.kind];
+      if (d.via === "outlook") {
+        // Found by its copy in the mailbox: its sender is whoever the send check named.
+        const as = d.sentAs === "sendOnBehalf" ? "on behalf of" : "as";
+        const mailbox = d.mailbox ? ` ${as} ${d.mailbox}` : "";
+        return event.actor
+          ? `${who} ${what}${mailbox} in Outlook.`
+          : `Someone ${what}${mailbox} in Outlook (Tandem can't tell who).`;
+      }
       if (d.outcome === "drafted")
         return `${who} saved a draft of a ${event.kind === "forward" ? "forward" : "reply"}.`;
       if (d.outcome === "unknown")
@@ -173,10 +181,15 @@ export class RecordCard {
   /**
    * @param {Document} doc
    * @param {{record: ConversationRecord, me: string, handlers: RecordHandlers,
-   *   allowed?: (name: string) => boolean, notice?: {text: string}|null}} options
+   *   allowed?: (name: string) => boolean, notice?: {text: string}|null,
+   *   readOnly?: boolean}} options  `readOnly`: shown beside a draft (no controls)
    */
-  constructor(doc, { record, me, handlers, allowed = () => true, notice = null }) {
+  constructor(
+    doc,
+    { record, me, handlers, allowed = () => true, notice = null, readOnly = false },
+  ) {
     this.doc = doc;
+    this.readOnly = readOnly;
     this.record = record;
     this.me = String(me ?? "").toLowerCase();
     this.handlers = handlers;
@@ -275,23 +288,25 @@ export class RecordCard {
       assign.disabled = true;
     }
     const ownerText = owner ? nameOf(owner) : "Nobody";
+    const summary = h(
+      d,
+      "p",
+      { class: "record-summary", "data-testid": "record-summary" },
+      h(d, "span", { "data-testid": "record-owner" }, `Owner: ${ownerText}`),
+      " · ",
+      h(
+        d,
+        "span",
+        { "data-testid": "record-status", "data-status": conversation.status ?? "open" },
+        `Status: ${STATUS_LABELS[conversation.status] ?? "Open"}`,
+      ),
+    );
+    if (this.readOnly) return h(d, "div", { class: "record-state" }, summary);
     return h(
       d,
       "div",
       { class: "record-state" },
-      h(
-        d,
-        "p",
-        { class: "record-summary", "data-testid": "record-summary" },
-        h(d, "span", { "data-testid": "record-owner" }, `Owner: ${ownerText}`),
-        " · ",
-        h(
-          d,
-          "span",
-          { "data-testid": "record-status", "data-status": conversation.status ?? "open" },
-          `Status: ${STATUS_LABELS[conversation.status] ?? "Open"}`,
-        ),
-      ),
+      summary,
       h(
         d,
         "div",
@@ -351,12 +366,16 @@ export class RecordCard {
       this.showError(error, null);
       this.run("note", { text });
     });
+    const shown = [
+      h(d, "h3", { id: headingId, class: "subheading" }, `Notes (${notes.length})`),
+      notes.length ? list : h(d, "p", { class: "note" }, "No notes yet."),
+    ];
+    if (this.readOnly) return h(d, "div", { class: "record-notes" }, ...shown);
     return h(
       d,
       "div",
       { class: "record-notes" },
-      h(d, "h3", { id: headingId, class: "subheading" }, `Notes (${notes.length})`),
-      notes.length ? list : h(d, "p", { class: "note" }, "No notes yet."),
+      ...shown,
       h(
         d,
         "div",
@@ -401,7 +420,7 @@ export class RecordCard {
       ),
       text,
     );
-    if (note.mine) {
+    if (note.mine && !this.readOnly) {
       const edit = this.button("Edit", "note-edit", () => this.editNote(item, note), true);
       const remove = this.button(
         "Delete",

@@ -780,13 +780,14 @@ export class View {
    * @param {ShownAnswer} answer
    * @param {SignInDescription | null} [signIn]
    * @param {{card?: HTMLElement | null, record?: HTMLElement | null, team?: HTMLElement | null,
-   *   status?: string | null}} [options]
+   *   outlook?: HTMLElement | null, status?: string | null}} [options]  `outlook`: Reply in
+   *   Outlook's card (compose.js)
    */
   answer(
     ctx,
     answer,
     signIn = null,
-    { card = null, record = null, team = null, status = null } = {},
+    { card = null, record = null, team = null, outlook = null, status = null } = {},
   ) {
     const subject = answer?.item?.subject || "(no subject)";
     if (status) this.focusPending = true;
@@ -797,6 +798,7 @@ export class View {
       this.mailboxSection(ctx, answer, signIn),
       this.itemSection(ctx, answer.item),
       record,
+      outlook,
       card,
       team,
       this.permissionsSection(ctx, answer.permissions),

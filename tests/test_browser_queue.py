@@ -14,10 +14,12 @@ from tests.support.browser import (
     axe_violations,
     calls,
     loads,
+    open_item,
     open_simulator,
     screenshot,
     settled,
     settled_after,
+    unowned,
 )
 from tests.support.paths import ARTIFACTS
 from tests.support.servers import DemoHandle
@@ -240,3 +242,37 @@ def test_members_keep_the_templates_and_the_administrator_sets_the_target(
     # His templates are the team's: the three the demo seeded.
     _team(sam).locator("[data-testid=team-tab-templates]").click()
     expect(_team(sam).locator("[data-testid=template]")).to_have_count(3)
+
+
+def test_templates_in_outlooks_own_reply_and_beside_the_draft(
+    page: Page, fresh_demo: DemoHandle
+) -> None:
+    """Reply in Outlook starts from a template filled for the customer; beside the draft, the
+    pane's Insert text has the templates too, filled from the draft's To and From."""
+    item = next(i for i in unowned(fresh_demo, SUPPORT) if i["from"]["address"] != SUPPORT)
+    first = item["from"]["name"].split()[0]
+    lee = open_item(page, fresh_demo, "lee@contoso.com", SUPPORT, item["id"])
+    card = lee.locator("[data-testid=outlook-reply-card]")
+    card.locator("[data-testid=template-select]").select_option(label="Thanks, we're on it")
+    card.locator("[data-testid=template-insert]").click()
+    text = card.locator("[data-testid=outlook-reply-text]").input_value()
+    assert text.startswith(f"Hi {first},\n\nThanks for writing to Contoso Support.")
+    assert text.endswith("Best regards,\nLee Gu")
+    card.locator("[data-testid=outlook-reply]").click()
+    expect(page.locator("[data-testid=compose]")).to_be_visible(timeout=15_000)
+    body = page.locator("[data-testid=compose-body]")
+    expect(body).to_contain_text(f"Hi {first},")
+
+    beside = page.frame_locator("#taskpane-frame")
+    settled(beside)
+    insert = beside.locator("[data-testid=insert-card]")
+    insert.locator("[data-testid=template-select]").select_option(label="Refund on its way")
+    insert.locator("[data-testid=template-insert]").click()
+    filled = insert.locator("[data-testid=insert-text]").input_value()
+    assert filled.startswith(f"Hi {first},\n\nThe refund is on its way")
+    assert filled.endswith("Lee Gu\nContoso Support")  # the mailbox's name from the draft's From
+    insert.locator("[data-testid=insert-button]").click()
+    expect(insert.locator("[data-testid=insert-notice]")).to_have_text("Inserted in your message.")
+    expect(body).to_contain_text("The refund is on its way")
+    screenshot(page, "queue-08-a-template-beside-the-draft")
+    assert axe_violations(page) == []

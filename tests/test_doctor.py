@@ -104,6 +104,7 @@ def test_all_green_against_the_emulator(
         "ok    client credential",
         "ok    Graph",
         "ok    Redis",
+        "ok    database",
         "ok    token exchange",
     ], result.stdout
     assert "lee@contoso.com" in lines[-1]

@@ -279,6 +279,13 @@ XML_BREAKAGES = {
     "xml.appointment-surface": lambda t: t.replace(
         "AppointmentAttendeeCommandSurface", "AppointmentOrganizerCommandSurface"
     ),
+    "xml.compose-surface": lambda t: t.replace(
+        'xsi:type="MessageComposeCommandSurface"', 'xsi:type="MessageReadCommandSurface"'
+    ),
+    "xml.send-event": lambda t: t.replace('SendMode="PromptUser"', 'SendMode="Block"'),
+    "xml.send-runtime": lambda t: t.replace(
+        '<Override type="javascript" resid="SendCheck.Script"/>', ""
+    ),
     "xml.taskpane": lambda t: t.replace(
         '<bt:Url id="Taskpane.Url" DefaultValue="https://localhost:3000/taskpane.html"/>',
         '<bt:Url id="Taskpane.Url" DefaultValue="https://localhost:3000/other.html"/>',
@@ -302,7 +309,14 @@ JSON_BREAKAGES = {
     "json.https": _json(_set("developer/privacyUrl", "http://localhost:3000/support.html")),
     "json.read-surface": _json(_set("extensions/0/ribbons/0/contexts", ["mailCompose"])),
     "json.appointment-surface": _json(
-        _set("extensions/0/ribbons/1/contexts", ["meetingDetailsOrganizer"])
+        _set("extensions/0/ribbons/2/contexts", ["meetingDetailsOrganizer"])
+    ),
+    "json.compose-surface": _json(_set("extensions/0/ribbons/1/contexts", ["mailRead"])),
+    "json.send-event": _json(
+        _set("extensions/0/autoRunEvents/0/events/0/options/sendMode", "softBlock")
+    ),
+    "json.send-runtime": _json(
+        _set("extensions/0/runtimes/1/code/script", "https://localhost:3000/other.js")
     ),
     "json.taskpane": _json(
         _set("extensions/0/runtimes/0/code/page", "https://localhost:3000/other.html")

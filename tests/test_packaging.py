@@ -56,7 +56,8 @@ def test_the_wheel_holds_the_pane_and_not_the_emulator(wheel: Path):
     assert {t for t in tops if not t.endswith(".dist-info")} == {"tandem_mailbox"}
     assert not [n for n in names if n.startswith("tandem_mailbox/emulator")]
     assert not [n for n in names if "simulator" in n or "/tests/" in n or "node_modules" in n]
-    for served in ("taskpane.html", "main.js", "taskpane.css", "assets/icon-32.png"):
+    served_files = ("taskpane.html", "main.js", "taskpane.css", "assets/icon-32.png")
+    for served in (*served_files, "launch/onsend.html", "launch/onsend.js"):
         assert f"tandem_mailbox/pane/{served}" in names
     for template in ("manifest.xml.j2", "manifest.json.j2", "color.png", "outline.png"):
         assert f"tandem_mailbox/templates/{template}" in names

@@ -11,7 +11,10 @@ follow Outlook's documented requirements: element order (manifest-element-orderi
 SupportsSharedFolders only in the V1_1 overrides and first in DesktopFormFactor
 (supportssharedfolders), WebApplicationInfo after Resources (webapplicationinfo), and for
 the unified manifest Mailbox.ReadWrite.User and Mailbox.SharedFolder (understanding-outlook-
-add-in-permissions, delegate-access).
+add-in-permissions, delegate-access). The compose surface and Smart Alerts' OnMessageSend
+follow smart-alerts-onmessagesend-walkthrough: a LaunchEvent (XML) or an autoRunEvents entry
+(unified) naming the handler, with SendMode PromptUser, and its runtime: a page for Outlook
+on the web, the new Outlook and Mac, and the script alone for classic Outlook on Windows.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPO = Path(__file__).resolve().parents[2]  # backend/tandem_mailbox/ -> the checkout
 SCHEMAS = REPO / "tools/manifest-schema/node_modules/@microsoft/app-manifest/build/json-schemas"
 SSO_SCOPES = ["openid", "profile"]
+SEND_HANDLER = "onMessageSendHandler"  # the function launch/onsend.js associates
+SEND_PAGE, SEND_SCRIPT = "/launch/onsend.html", "/launch/onsend.js"
 
 NS = {
     "o": "http://schemas.microsoft.com/office/appforoffice/1.1",
@@ -83,6 +88,11 @@ XML_RULES = {
     "xml.shared-folders-v1_0": "SupportsSharedFolders appears only in the V1_1 overrides",
     "xml.read-surface": "a button on MessageReadCommandSurface",
     "xml.appointment-surface": "a button on AppointmentAttendeeCommandSurface",
+    "xml.compose-surface": "a button on MessageComposeCommandSurface shows the task pane",
+    "xml.send-event": f"a LaunchEvent: OnMessageSend runs {SEND_HANDLER}, SendMode PromptUser",
+    "xml.send-runtime": (
+        f"the event's Runtime is <public URL>{SEND_PAGE}, overridden by <public URL>{SEND_SCRIPT}"
+    ),
     "xml.taskpane": "the read-surface button shows the task pane at <public URL>/taskpane.html",
     "xml.sso": "WebApplicationInfo follows Resources in V1_1, with Scopes",
     "xml.sso-id": "WebApplicationInfo Id is the app's client id",
@@ -99,6 +109,12 @@ JSON_RULES = {
     "json.https": "every URL is https",
     "json.read-surface": "a button in the mailRead context opens the task pane",
     "json.appointment-surface": "a button in the meetingDetailsAttendee context",
+    "json.compose-surface": "a button in the mailCompose context opens the task pane",
+    "json.send-event": f"autoRunEvents: messageSending runs {SEND_HANDLER}, sendMode promptUser",
+    "json.send-runtime": (
+        f"{SEND_HANDLER} is an executeFunction of a runtime of <public URL>{SEND_PAGE} and "
+        f"{SEND_SCRIPT}, for Mailbox 1.12"
+    ),
     "json.taskpane": "the task pane runtime's page is <public URL>/taskpane.html",
     "json.sso-id": "webApplicationInfo.id is the app's client id",
     "json.sso-resource": "webApplicationInfo.resource is api://<public host>/<client id>",
@@ -249,23 +265,20 @@ def validate(
         )
     points = {p.get(XSI_TYPE): p for p in v11.iterfind(".//v11:ExtensionPoint", NS)}
     urls = {u.get("id"): u.get("DefaultValue") for u in v11.iterfind(".//bt:Url", NS)}
+    expected = (public_url.rstrip("/") if public_url else "") + "/taskpane.html"
     read = points.get("MessageReadCommandSurface")
     if read is None:
         problems.add("xml.read-surface", "no button on MessageReadCommandSurface")
-    else:
-        action = read.find(".//v11:Action", NS)
-        source = action.find("v11:SourceLocation", NS) if action is not None else None
-        target = urls.get(source.get("resid")) if source is not None else None
-        expected = (public_url.rstrip("/") if public_url else "") + "/taskpane.html"
-        if (
-            action is None
-            or action.get(XSI_TYPE) != "ShowTaskpane"
-            or not target
-            or not (target == expected if public_url else target.endswith("/taskpane.html"))
-        ):
-            problems.add("xml.taskpane", f"the read-surface button must show {expected}")
+    elif not _shows(read, urls, public_url):
+        problems.add("xml.taskpane", f"the read-surface button must show {expected}")
+    compose = points.get("MessageComposeCommandSurface")
+    if compose is None or not _shows(compose, urls, public_url):
+        problems.add(
+            "xml.compose-surface", f"no MessageComposeCommandSurface button shows {expected}"
+        )
     if "AppointmentAttendeeCommandSurface" not in points:
         problems.add("xml.appointment-surface", "no button on AppointmentAttendeeCommandSurface")
+    _send_event(problems, v11, points.get("LaunchEvent"), urls, public_url)
     info = v11.find("v11:WebApplicationInfo", NS)
     if (
         info is None
@@ -282,6 +295,65 @@ def validate(
             problems.add("xml.sso-id", f"WebApplicationInfo Id {app_id!r} is not the client id")
         _resource(problems, "xml.sso-resource", resource, app_id, public_url)
     return problems
+
+
+def _at(url: Any, path: str, public_url: str | None) -> bool:
+    """Whether `url` is the deployment's `path` (any origin's, when no public URL is given)."""
+    if not isinstance(url, str):
+        return False
+    return url == public_url.rstrip("/") + path if public_url else url.endswith(path)
+
+
+def _shows(point: ET.Element, urls: dict[str | None, str | None], public_url: str | None) -> bool:
+    """Whether an extension point's button shows the task pane."""
+    action = point.find(".//v11:Action", NS)
+    source = action.find("v11:SourceLocation", NS) if action is not None else None
+    target = urls.get(source.get("resid")) if source is not None else None
+    return (
+        action is not None
+        and action.get(XSI_TYPE) == "ShowTaskpane"
+        and _at(target, "/taskpane.html", public_url)
+    )
+
+
+def _send_event(
+    problems: _Problems,
+    v11: ET.Element,
+    launch: ET.Element | None,
+    urls: dict[str | None, str | None],
+    public_url: str | None,
+) -> None:
+    """Smart Alerts: the LaunchEvent for OnMessageSend and the Runtime it names."""
+    events = launch.findall("v11:LaunchEvents/v11:LaunchEvent", NS) if launch is not None else []
+    send = [e for e in events if e.get("Type") == "OnMessageSend"]
+    if (
+        len(send) != 1
+        or send[0].get("FunctionName") != SEND_HANDLER
+        or send[0].get("SendMode") != "PromptUser"
+    ):
+        problems.add("xml.send-event", f"OnMessageSend must run {SEND_HANDLER}, PromptUser")
+    source = launch.find("v11:SourceLocation", NS) if launch is not None else None
+    resid = source.get("resid") if source is not None else None
+    runtime = next(
+        (
+            r
+            for r in v11.iterfind("v11:Hosts/v11:Host/v11:Runtimes/v11:Runtime", NS)
+            if resid and r.get("resid") == resid
+        ),
+        None,
+    )
+    override = runtime.find("v11:Override", NS) if runtime is not None else None
+    script = (
+        urls.get(override.get("resid"))
+        if override is not None and override.get("type") == "javascript"
+        else None
+    )
+    if not (
+        _at(urls.get(resid or ""), SEND_PAGE, public_url) and _at(script, SEND_SCRIPT, public_url)
+    ):
+        problems.add(
+            "xml.send-runtime", f"the event's Runtime must be {SEND_PAGE} with {SEND_SCRIPT}"
+        )
 
 
 def _resource(
@@ -364,9 +436,11 @@ def validate_json(
         if url.startswith("http") and not url.startswith("https://"):
             problems.add("json.https", f"URL is not https: {url}")
     actions = {}
+    runtime_of = {}
     for runtime in extension.get("runtimes", []):
         for action in runtime.get("actions", []):
             actions[action.get("id")] = (action.get("type"), runtime.get("code", {}).get("page"))
+            runtime_of[action.get("id")] = runtime
     expected = (public_url.rstrip("/") if public_url else "") + "/taskpane.html"
     contexts: dict[str, set[str]] = {}
     for ribbon in extension.get("ribbons", []):
@@ -379,6 +453,12 @@ def validate_json(
         problems.add("json.read-surface", "no button in mailRead that opens a page")
     if "meetingDetailsAttendee" not in contexts:
         problems.add("json.appointment-surface", "no button in meetingDetailsAttendee")
+    if not any(
+        kind == "openPage" and _at(page, "/taskpane.html", public_url)
+        for kind, page in (actions.get(a, ("", None)) for a in contexts.get("mailCompose", ()))
+    ):
+        problems.add("json.compose-surface", "no button in mailCompose that opens the task pane")
+    _send_event_json(problems, extension, runtime_of, public_url)
     pages = [page for kind, page in actions.values() if kind == "openPage"]
     if not any(
         (page == expected) if public_url else str(page).endswith("/taskpane.html") for page in pages
@@ -392,6 +472,47 @@ def validate_json(
     if doc.get("icons") != {"color": "color.png", "outline": "outline.png"}:
         problems.add("json.icons", "icons must be color.png and outline.png (in the package)")
     return problems
+
+
+def _send_event_json(
+    problems: _Problems,
+    extension: dict[str, Any],
+    runtime_of: dict[Any, dict[str, Any]],
+    public_url: str | None,
+) -> None:
+    """Smart Alerts: the autoRunEvents entry for messageSending and the runtime it names."""
+    events = [
+        event
+        for auto in extension.get("autoRunEvents") or []
+        for event in auto.get("events") or []
+        if event.get("type") == "messageSending"
+    ]
+    if (
+        len(events) != 1
+        or events[0].get("actionId") != SEND_HANDLER
+        or (events[0].get("options") or {}).get("sendMode") != "promptUser"
+    ):
+        problems.add("json.send-event", f"messageSending must run {SEND_HANDLER}, promptUser")
+    runtime = runtime_of.get(SEND_HANDLER) or {}
+    action: dict[str, Any] = next(
+        (a for a in runtime.get("actions", []) if a.get("id") == SEND_HANDLER), {}
+    )
+    code = runtime.get("code") or {}
+    mailbox = [
+        c
+        for c in (runtime.get("requirements") or {}).get("capabilities", [])
+        if c.get("name") == "Mailbox"
+    ]
+    if (
+        action.get("type") != "executeFunction"
+        or not _at(code.get("page"), SEND_PAGE, public_url)
+        or not _at(code.get("script"), SEND_SCRIPT, public_url)
+        or not mailbox
+        or _version(mailbox[0].get("minVersion")) < (1, 12)
+    ):
+        problems.add(
+            "json.send-runtime", f"{SEND_HANDLER} must run in {SEND_PAGE} / {SEND_SCRIPT}, 1.12"
+        )
 
 
 def _version(text: Any) -> tuple[int, ...]:

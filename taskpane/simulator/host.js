@@ -7,11 +7,13 @@
 // timeout), token (v1|v2), fail (a getAccessToken error code for the next call), naa (supported|
 // unsupported|unavailable|interaction|consent|cancel|network: nested app authentication, see
 // NAA_SCENARIOS; off = unsupported), identityApi
-// (off), scenario (open).
+// (off), scenario (open), compose (reply|replyAll: a draft of a reply to the item, open).
 //
 // The whole simulated Outlook window (personas, folder tree, item list, reading pane, scenario
 // switches and the NAA bridge the pane talks to), its parts sharing one state object: test and
 // demo equipment, never shipped in production.
+
+import { ComposeWindow, sendCheck, smartAlert, startRuntime } from "./compose.js";
 
 /**
  * @import { BridgeRequestEnvelope, BridgeResponseEnvelope, CallRecord, ItemChangedHandler,
@@ -87,6 +89,11 @@
  * @property {HTMLInputElement} sim-token-v2
  * @property {HTMLElement} simulator-log
  * @property {HTMLIFrameElement} taskpane-frame
+ * @property {HTMLDialogElement} sim-smart-alert
+ * @property {HTMLElement} sim-smart-alert-title
+ * @property {HTMLElement} sim-smart-alert-text
+ * @property {HTMLButtonElement} sim-smart-alert-send
+ * @property {HTMLButtonElement} sim-smart-alert-dont
  */
 
 /** What Office reports as targetRestUrl worldwide (the backend maps it to Graph). */
@@ -204,7 +211,18 @@ const $ = (id) => /** @type {HostElements[K]} */ (document.getElementById(id));
  * @property {{handler: ItemChangedHandler, doc: Document}[]} handlers
  * @property {CallRecord[]} calls
  * @property {{interactive: boolean, claims: Set<string>}} naaSession
+ * @property {Draft | null} compose  the draft of a reply open in the compose window
+ * @property {Map<string, (event: unknown) => unknown>} associated  Office.actions.associate's
  */
+
+/**
+ * A draft of a reply: the compose window, the item it answers, its sessionData.
+ * @typedef {{kind: "reply" | "replyAll", window: ComposeWindow, box: Box, item: WorldItem,
+ *   sessionData: Map<string, string>}} Draft
+ */
+
+/** The OnMessageSend runtime's page (the manifests' SendCheck.Page). */
+const SEND_CHECK_PAGE = "/launch/onsend.html";
 
 /** @type {HostState} */
 const state = {
@@ -230,6 +248,8 @@ const state = {
   // What the person did in a sign-in window this session (until persona or scenario change):
   // signed in interactively, and the claims challenges they satisfied.
   naaSession: { interactive: false, claims: new Set() },
+  compose: null,
+  associated: new Map(),
 };
 
 /**
@@ -355,6 +375,23 @@ function selectedItem() {
           targetRestUrl: TARGET_REST_URL,
           delegatePermissions: folder.bits,
         };
+  if (state.compose) {
+    const spec = state.compose.window.spec;
+    return {
+      mode: "compose",
+      ewsId: "",
+      restId: "",
+      itemType: "message",
+      subject: spec.subject,
+      from: spec.from,
+      to: spec.to,
+      receivedDateTime: null,
+      start: null,
+      createdDateTime: null,
+      conversationId: item.conversationId ?? null,
+      shared,
+    };
+  }
   return {
     ewsId: item.ewsId,
     restId: item.id,
@@ -412,6 +449,48 @@ const host = {
   /** Office.context.mailbox.displayMessageForm: opens a message (here: in the reading pane). */
   displayMessageForm: (ewsId) => {
     displayMessageForm(ewsId);
+  },
+  /**
+   * displayReplyFormAsync / displayReplyAllFormAsync: Outlook's own reply form opens (after
+   * the add-in's callback), the add-in reopens beside it.
+   * @param {"reply" | "replyAll"} kind
+   * @param {string} htmlBody
+   */
+  displayReplyForm(kind, htmlBody) {
+    setTimeout(() => openCompose(kind, htmlBody), LATENCY_MS * 3);
+  },
+  /**
+   * Office.actions.associate: the runtime's handler for a manifest's function name.
+   * @param {string} name
+   * @param {(event: unknown) => unknown} handler
+   */
+  associate(name, handler) {
+    logCall("Office.actions.associate", [name]);
+    state.associated.set(name, handler);
+  },
+  /** body.getTypeAsync of the draft. */
+  composeBodyType: () => state.compose?.window.bodyType() ?? "html",
+  /**
+   * body.setSelectedDataAsync of the draft.
+   * @param {string} data
+   * @param {string} coercion
+   */
+  composeInsert(data, coercion) {
+    if (!state.compose) throw new Error("no draft is open");
+    state.compose.window.insert(data, coercion);
+  },
+  /**
+   * item.sessionData.getAsync of the draft.
+   * @param {string} key
+   */
+  sessionGet: (key) => state.compose?.sessionData.get(key) ?? null,
+  /**
+   * item.sessionData.setAsync of the draft.
+   * @param {string} key
+   * @param {string} value
+   */
+  sessionSet(key, value) {
+    state.compose?.sessionData.set(key, String(value));
   },
   /**
    * Office.auth.getAccessToken: the emulator's SSO token for the persona, or the injected failure.
@@ -894,6 +973,7 @@ function writeUrl() {
   if (state.scenario.naa !== "supported") query.set("naa", state.scenario.naa);
   if (!state.scenario.identityApi) query.set("identityApi", "off");
   if (!$("sim-scenario").hidden) query.set("scenario", "open");
+  if (state.compose) query.set("compose", state.compose.kind);
   history.replaceState(null, "", `${window.location.pathname}?${query}`);
 }
 
@@ -1011,6 +1091,10 @@ function threadCount(box, item) {
 /** The reading pane: the item, and what Outlook tells add-ins about where it lives. */
 function renderReading() {
   const reading = $("sim-reading");
+  if (state.compose) {
+    reading.replaceChildren(state.compose.window.element);
+    return;
+  }
   const found = findSelection();
   const item = found?.item;
   const d = selectedItem();
@@ -1200,14 +1284,6 @@ function locate(id) {
   return null;
 }
 
-/** Loads the emulator's world again (mail that came since), keeping the selection. */
-async function reloadWorld() {
-  const response = await fetch(`${state.emulatorUrl}/_emulator/world`);
-  if (!response.ok) return;
-  state.world = await response.json();
-  state.boxes = state.person ? mailboxesFor(state.person) : [];
-}
-
 /**
  * Office.context.mailbox.displayMessageForm: Outlook opens the message in a window of its own,
  * where the pinned add-in follows it. The simulator has one window, so the message opens in
@@ -1242,11 +1318,127 @@ async function displayMessageForm(ewsId) {
 }
 
 /**
+ * Opens Outlook's compose window on a reply to the selected message, and the add-in beside it.
+ * @param {"reply" | "replyAll"} kind
+ * @param {string} htmlBody  what the add-in gave displayReplyFormAsync
+ */
+function openCompose(kind, htmlBody) {
+  const found = findSelection();
+  const item = found?.item;
+  if (!found || !item || item.itemType !== "message") return;
+  closeCompose();
+  const { box } = found;
+  const subject = /^re:/i.test(item.subject) ? item.subject : `RE: ${item.subject}`;
+  const spec = {
+    kind,
+    subject,
+    from: { name: box.mailbox.displayName || box.mailbox.address, address: box.mailbox.address },
+    to: item.from ?? null,
+    quoted: `From: ${item.from?.name ?? ""} · Sent: ${shortTime(item.receivedDateTime)} · Subject: ${item.subject}`,
+    htmlBody,
+  };
+  const composing = new ComposeWindow(document, spec, {
+    onSend: () => sendCompose(),
+    onDiscard: () => {
+      closeCompose();
+      afterCompose();
+    },
+  });
+  state.compose = { kind, window: composing, box, item, sessionData: new Map() };
+  state.version += 1;
+  writeUrl();
+  renderReading();
+  reloadPane();
+}
+
+/** Closes the compose window (sent or discarded). */
+function closeCompose() {
+  if (!state.compose) return;
+  state.compose.window.close();
+  state.compose = null;
+  state.version += 1;
+  document.getElementById("sim-event-runtime")?.remove();
+}
+
+/** Back to the item the reply answered, the add-in reopened on it. */
+function afterCompose() {
+  writeUrl();
+  renderTree();
+  renderItems();
+  renderReading();
+  reloadPane();
+}
+
+/** Send: the OnMessageSend check as Outlook runs it, then the reply, or back to the draft. */
+async function sendCompose() {
+  const draft = state.compose;
+  if (!draft) return;
+  draft.window.say("Checking with Tandem…");
+  state.associated.delete("onMessageSendHandler");
+  const handler = await startRuntime(
+    document,
+    (name) => state.associated.get(name) ?? null,
+    SEND_CHECK_PAGE,
+  );
+  const parts = {
+    dialog: $("sim-smart-alert"),
+    title: $("sim-smart-alert-title"),
+    text: $("sim-smart-alert-text"),
+    send: $("sim-smart-alert-send"),
+    dont: $("sim-smart-alert-dont"),
+  };
+  const decision = await sendCheck({
+    handler,
+    log: logCall,
+    alert: (message, dontLabel) => smartAlert(parts, "Tandem", message, dontLabel),
+  });
+  if (state.compose !== draft) return;
+  if (!decision.send) {
+    draft.window.say("Not sent: the draft is still open.");
+    return;
+  }
+  draft.window.say("Sending…");
+  const entry = logCall("send", { kind: draft.kind, from: draft.window.spec.from.address });
+  const response = await fetch(
+    `${state.emulatorUrl}/_emulator/items/${encodeURIComponent(draft.item.id)}/outlook-reply`,
+    {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        by: signedIn().upn,
+        action: draft.kind,
+        from: draft.window.spec.from.address,
+        body: { contentType: "html", content: draft.window.html() },
+      }),
+    },
+  );
+  if (!response.ok) {
+    const answer = await response.json().catch(() => ({}));
+    entry.outcome(`refused ${response.status} ${answer.error ?? ""}`);
+    draft.window.say(`Exchange refused to send it: ${answer.message ?? response.status}`);
+    return;
+  }
+  entry.outcome(`sent (${decision.why})`);
+  closeCompose();
+  await reloadWorld();
+  afterCompose();
+}
+
+/** The emulator's world again (a reply was sent: its copy is in Sent Items now). */
+async function reloadWorld() {
+  const response = await fetch(`${state.emulatorUrl}/_emulator/world`);
+  if (!response.ok) return;
+  state.world = await response.json();
+  state.boxes = mailboxesFor(signedIn());
+}
+
+/**
  * Selects an item of the current folder (null clears the selection).
  * @param {string | null} itemId
  */
 function selectItem(itemId) {
-  if (state.selection.itemId === itemId) return;
+  if (state.selection.itemId === itemId && !state.compose) return;
+  closeCompose();
   state.selection = { ...state.selection, itemId };
   state.version += 1;
   writeUrl();
@@ -1261,6 +1453,7 @@ function selectItem(itemId) {
  * @param {ShownFolder} folder
  */
 function selectFolder(box, folder) {
+  closeCompose();
   state.selection = {
     address: box.mailbox.address,
     folderId: folder.id,
@@ -1286,6 +1479,7 @@ function reloadPane() {
  * @param {{fromUrl?: boolean}} [options]  `fromUrl`: select what the URL names
  */
 function switchPersona(upn, { fromUrl = false } = {}) {
+  closeCompose();
   state.person = personOf(upn) ?? loadedWorld().people.find((p) => p.persona) ?? null;
   state.boxes = state.person ? mailboxesFor(state.person) : [];
   if (fromUrl) initialSelection();
@@ -1394,6 +1588,8 @@ async function start() {
     return;
   }
   switchPersona(params.get("persona"), { fromUrl: true });
+  const compose = params.get("compose");
+  if (compose === "reply" || compose === "replyAll") openCompose(compose, "");
   document.body.dataset.ready = "true";
   resolveReady();
 }

@@ -1,5 +1,6 @@
 // Office host simulator: a stand-in for Office.js (https://appsforoffice.microsoft.com/lib/1/hosted/office.js)
-// in a plain browser. The demo serves the task pane with this script instead of Microsoft's.
+// in a plain browser. The demo serves the task pane (and the OnMessageSend handler's page,
+// launch/onsend.html) with this script instead of Microsoft's.
 //
 // Inside the simulator host's frame it answers from window.parent.tandemSimulatorHost (same
 // origin): the persona, the selected item, the scenario switches, the SSO token. Opened in a
@@ -52,6 +53,36 @@
  * @property {Date} [start]
  * @property {(first?: AsyncOptions | AsyncCallback, second?: AsyncCallback) => void}
  *   [getSharedPropertiesAsync]
+ * @property {(formData: unknown, first?: AsyncOptions | AsyncCallback,
+ *   second?: AsyncCallback) => void} [displayReplyFormAsync]
+ * @property {(formData: unknown, first?: AsyncOptions | AsyncCallback,
+ *   second?: AsyncCallback) => void} [displayReplyAllFormAsync]
+ */
+
+/**
+ * A getter of one value, as Office's compose objects (subject, from, to) have.
+ * @typedef {{getAsync: (first?: AsyncOptions | AsyncCallback, second?: AsyncCallback) => void}}
+ *   Getter
+ */
+
+/**
+ * The compose-mode message the stand-in exposes (a draft of a reply): Office's MessageCompose
+ * members the simulated Outlook fills in.
+ * @typedef {object} ComposedItem
+ * @property {"message"} itemType
+ * @property {string} itemClass
+ * @property {string | null} conversationId
+ * @property {Getter} subject
+ * @property {Getter} from
+ * @property {Getter} to
+ * @property {{getTypeAsync: (first?: AsyncOptions | AsyncCallback, second?: AsyncCallback) => void,
+ *   setSelectedDataAsync: (data: string, first?: (AsyncOptions & {coercionType?: string})
+ *   | AsyncCallback, second?: AsyncCallback) => void}} body
+ * @property {{getAsync: (key: string, first?: AsyncOptions | AsyncCallback,
+ *   second?: AsyncCallback) => void, setAsync: (key: string, value: string,
+ *   first?: AsyncOptions | AsyncCallback, second?: AsyncCallback) => void}} sessionData
+ * @property {(first?: AsyncOptions | AsyncCallback, second?: AsyncCallback) => void}
+ *   [getSharedPropertiesAsync]
  */
 
 (() => {
@@ -89,7 +120,9 @@
     Android: "Android",
     Universal: "Universal",
   });
+  const CoercionType = Object.freeze({ Html: "html", Text: "text" });
   const MailboxEnums = Object.freeze({
+    SendModeOverride: Object.freeze({ PromptUser: "promptUser" }),
     ItemType: Object.freeze({ Message: "message", Appointment: "appointment" }),
     RestVersion: Object.freeze({ v1_0: "v1.0", v2_0: "v2.0", Beta: "beta" }),
     DelegatePermissions: Object.freeze({
@@ -217,18 +250,102 @@
     };
   }
 
-  /** @type {{version: number, item: Readonly<SimulatedItem> | null}} */
+  /** @type {{version: number, item: Readonly<SimulatedItem | ComposedItem> | null}} */
   let itemCache = { version: -1, item: null };
 
   /** The Office item object for the host's current selection (a new object per selection). */
   function currentItem() {
     const selection = host.currentItem();
     if (itemCache.version === selection.version) return itemCache.item;
+    const d = selection.item;
     itemCache = {
       version: selection.version,
-      item: selection.item ? makeItem(selection.item) : null,
+      item: d ? (d.mode === "compose" ? makeComposeItem(d) : makeItem(d)) : null,
     };
     return itemCache.item;
+  }
+
+  /**
+   * Office's AsyncResult of a success, to the callback after the host's latency (logged).
+   * @param {string} call
+   * @param {unknown} args
+   * @param {AsyncOptions | AsyncCallback | undefined} first
+   * @param {AsyncCallback | undefined} second
+   * @param {() => unknown} answer  the value (it may throw: a failure)
+   */
+  function answered(call, args, first, second, answer) {
+    const { options, callback } = optionsAndCallback(first, second);
+    const entry = host.log(call, args);
+    let result;
+    try {
+      const value = answer();
+      entry.outcome(`succeeded${value === undefined ? "" : ` ${JSON.stringify(value)}`}`);
+      result = new AsyncResult(AsyncResultStatus.Succeeded, value, undefined, options.asyncContext);
+    } catch (error) {
+      const message = String(/** @type {{message?: unknown}} */ (error)?.message ?? error);
+      entry.outcome(`failed ${message}`);
+      const failure = new OfficeError(9002, "InvalidRequest", message);
+      result = new AsyncResult(AsyncResultStatus.Failed, undefined, failure, options.asyncContext);
+    }
+    later(callback, result);
+  }
+
+  /**
+   * A draft of a reply as Outlook exposes it in compose mode: no itemId until saved, its
+   * conversation, From (the mailbox), To, its body (written to at the cursor) and its
+   * sessionData (shared with the event handler's runtime).
+   * @param {ItemDescriptor} d
+   * @returns {Readonly<ComposedItem>}
+   */
+  function makeComposeItem(d) {
+    /** @param {{name?: string, address?: string} | null | undefined} who */
+    const details = (who) => addressDetails(who ?? null);
+    /** @type {ComposedItem} */
+    const item = {
+      itemType: "message",
+      itemClass: "IPM.Note",
+      conversationId: d.conversationId ?? null,
+      subject: {
+        getAsync: (first, second) =>
+          answered("subject.getAsync", undefined, first, second, () => d.subject),
+      },
+      from: {
+        getAsync: (first, second) =>
+          answered("from.getAsync", undefined, first, second, () => details(d.from)),
+      },
+      to: {
+        getAsync: (first, second) =>
+          answered("to.getAsync", undefined, first, second, () => (d.to ? [details(d.to)] : [])),
+      },
+      body: {
+        getTypeAsync: (first, second) =>
+          answered("body.getTypeAsync", undefined, first, second, () => host.composeBodyType()),
+        setSelectedDataAsync: (data, first, second) => {
+          const coercion = typeof first === "object" ? (first.coercionType ?? "text") : "text";
+          answered("body.setSelectedDataAsync", { coercionType: coercion }, first, second, () => {
+            host.composeInsert(String(data), coercion);
+            return undefined;
+          });
+        },
+      },
+      sessionData: {
+        getAsync: (key, first, second) =>
+          answered("sessionData.getAsync", [key], first, second, () => {
+            const value = host.sessionGet(key);
+            if (value === null) throw new Error(`no session data under ${key}`);
+            return value;
+          }),
+        setAsync: (key, value, first, second) =>
+          answered("sessionData.setAsync", [key, value], first, second, () => {
+            host.sessionSet(key, value);
+            return undefined;
+          }),
+      },
+    };
+    const shared = d.shared;
+    if (shared && host.scenario().sharedProperties !== "missing")
+      item.getSharedPropertiesAsync = sharedPropertiesAsync(shared);
+    return Object.freeze(item);
   }
 
   /**
@@ -257,47 +374,62 @@
     // missing altogether on clients that lack it (the "missing" scenario).
     const shared = d.shared;
     if (shared && host.scenario().sharedProperties !== "missing") {
-      /** Answers owner, targetMailbox, targetRestUrl and delegatePermissions, as the scenario says. */
-      item.getSharedPropertiesAsync = (first, second) => {
-        const args = optionsAndCallback(first, second);
-        const entry = host.log("getSharedPropertiesAsync", plain(args.options));
-        const mode = host.scenario().sharedProperties;
-        const context = args.options.asyncContext;
-        if (mode === "timeout") {
-          entry.outcome("no answer (never calls back)");
-          return;
-        }
-        if (mode === "fails") {
-          // The failure people report (office-js#3748): code 9018, GenericTokenError.
-          const error = new OfficeError(
-            9018,
-            "GenericTokenError",
-            "An internal error has occurred.",
-          );
-          entry.outcome("failed 9018 GenericTokenError");
-          later(
-            args.callback,
-            new AsyncResult(AsyncResultStatus.Failed, undefined, error, context),
-          );
-          return;
-        }
-        const value =
-          mode === "empty"
-            ? { owner: "", targetMailbox: "", targetRestUrl: "", delegatePermissions: 0 }
-            : {
-                owner: shared.owner,
-                targetMailbox: shared.targetMailbox,
-                targetRestUrl: shared.targetRestUrl,
-                delegatePermissions: shared.delegatePermissions,
-              };
-        entry.outcome(`succeeded ${JSON.stringify(value)}`);
-        later(
-          args.callback,
-          new AsyncResult(AsyncResultStatus.Succeeded, value, undefined, context),
-        );
+      item.getSharedPropertiesAsync = sharedPropertiesAsync(shared);
+    }
+    if (d.itemType === "message") {
+      /** @type {(kind: "reply" | "replyAll") => NonNullable<SimulatedItem["displayReplyFormAsync"]>} */
+      const display = (kind) => (formData, first, second) => {
+        const html =
+          typeof formData === "string"
+            ? formData
+            : String(/** @type {{htmlBody?: unknown}} */ (formData)?.htmlBody ?? "");
+        const call = kind === "reply" ? "displayReplyFormAsync" : "displayReplyAllFormAsync";
+        answered(call, { htmlBody: html }, first, second, () => {
+          host.displayReplyForm(kind, html);
+          return undefined;
+        });
       };
+      item.displayReplyFormAsync = display("reply");
+      item.displayReplyAllFormAsync = display("replyAll");
     }
     return Object.freeze(item);
+  }
+
+  /**
+   * getSharedPropertiesAsync for an item of a shared folder or mailbox: owner, targetMailbox,
+   * targetRestUrl and delegatePermissions, as the scenario says.
+   * @param {NonNullable<ItemDescriptor["shared"]>} shared
+   * @returns {NonNullable<SimulatedItem["getSharedPropertiesAsync"]>}
+   */
+  function sharedPropertiesAsync(shared) {
+    return (first, second) => {
+      const args = optionsAndCallback(first, second);
+      const entry = host.log("getSharedPropertiesAsync", plain(args.options));
+      const mode = host.scenario().sharedProperties;
+      const context = args.options.asyncContext;
+      if (mode === "timeout") {
+        entry.outcome("no answer (never calls back)");
+        return;
+      }
+      if (mode === "fails") {
+        // The failure people report (office-js#3748): code 9018, GenericTokenError.
+        const error = new OfficeError(9018, "GenericTokenError", "An internal error has occurred.");
+        entry.outcome("failed 9018 GenericTokenError");
+        later(args.callback, new AsyncResult(AsyncResultStatus.Failed, undefined, error, context));
+        return;
+      }
+      const value =
+        mode === "empty"
+          ? { owner: "", targetMailbox: "", targetRestUrl: "", delegatePermissions: 0 }
+          : {
+              owner: shared.owner,
+              targetMailbox: shared.targetMailbox,
+              targetRestUrl: shared.targetRestUrl,
+              delegatePermissions: shared.delegatePermissions,
+            };
+      entry.outcome(`succeeded ${JSON.stringify(value)}`);
+      later(args.callback, new AsyncResult(AsyncResultStatus.Succeeded, value, undefined, context));
+    };
   }
 
   /**
@@ -517,11 +649,42 @@
     return ready;
   }
 
+  /** Office.auth: the SSO token the simulated Outlook hands the add-in. */
+  const auth = {
+    /**
+     * Office.auth.getAccessToken: a promise of the SSO token; rejects with {code, name, message}.
+     * @param {Office.AuthOptions} [options]
+     * @returns {Promise<string>}
+     */
+    getAccessToken: (options) => {
+      const copy = plain(options || {});
+      return new Promise((resolve, reject) => {
+        host.getAccessToken(copy).then(
+          (token) => {
+            resolve(String(token));
+          },
+          (error) => {
+            reject(new OfficeError(error.code, error.name, error.message));
+          },
+        );
+      });
+    },
+  };
+
   /**
    * The stand-in itself; Office.initialize is the add-in's to set.
    * @type {{initialize?: (reason: string) => void} & Record<string, unknown>}
    */
   const office = {
+    CoercionType: CoercionType,
+    /** Office.actions.associate: the event handler's function for a manifest's name. */
+    actions: Object.freeze({
+      /**
+       * @param {string} name
+       * @param {(event: unknown) => unknown} handler
+       */
+      associate: (name, handler) => host.associate(String(name), handler),
+    }),
     HostType: HostType,
     PlatformType: PlatformType,
     AsyncResultStatus: AsyncResultStatus,
@@ -549,27 +712,12 @@
         },
       },
     },
-    auth: {
-      /**
-       * Office.auth.getAccessToken: a promise of the SSO token; rejects with {code, name, message}.
-       * @param {Office.AuthOptions} [options]
-       * @returns {Promise<string>}
-       */
-      getAccessToken: (options) => {
-        const copy = plain(options || {});
-        return new Promise((resolve, reject) => {
-          host.getAccessToken(copy).then(
-            (token) => {
-              resolve(String(token));
-            },
-            (error) => {
-              reject(new OfficeError(error.code, error.name, error.message));
-            },
-          );
-        });
-      },
-    },
+    auth: auth,
   };
   // The pane reads this as Office.js: it has the members the pane and MSAL.js call, no more.
   window.Office = /** @type {typeof Office} */ (/** @type {unknown} */ (office));
+  // OfficeRuntime.auth, which event-based runtimes sign in with (the same SSO token).
+  window.OfficeRuntime = Object.freeze({
+    auth: Object.freeze({ getAccessToken: auth.getAccessToken }),
+  });
 })();

@@ -108,6 +108,10 @@ export interface EventDetail {
   flag?: string;
   isRead?: boolean;
   note?: string;
+  /** A reply sent from Outlook's own window, found by its copy ("outlook"). */
+  via?: "outlook" | "tandem";
+  /** What the timeline keeps of such a reply's copy (a hash of its id). */
+  copy?: string;
 }
 
 /** An entry of a conversation's timeline: what Tandem did (never a body or an address). */
@@ -205,6 +209,11 @@ export interface Other {
 export interface PresenceAnswer {
   others: Other[];
   ttl?: number;
+}
+
+/** POST /api/items/sendcheck's answer: a warning to show before the draft is sent, or none. */
+export interface SendCheckAnswer {
+  warn: { code: "replied" | "held" | string; sentence: string } | null;
 }
 
 /** An application/problem+json body (RFC 9457) with the contract's members. */

@@ -44,6 +44,12 @@ export interface Scenario {
 
 /** The selected item as the host describes it to office.js, which makes Office's item of it. */
 export interface ItemDescriptor {
+  /** "compose": a draft of a reply in the compose window (no ids until it is saved). */
+  mode?: "compose";
+  /** A draft's conversation (item.conversationId). */
+  conversationId?: string | null;
+  /** A draft's recipient (its To). */
+  to?: { name?: string; address?: string } | null;
   ewsId: string;
   restId: string;
   itemType: "message" | "appointment";
@@ -92,4 +98,10 @@ export interface SimulatorHost {
   bridgeRequest(text: string): Promise<BridgeResponseEnvelope | null>;
   displayMessageForm(ewsId: string): void;
   getAccessToken(options: unknown): Promise<string>;
+  displayReplyForm(kind: "reply" | "replyAll", htmlBody: string): void;
+  associate(name: string, handler: (event: unknown) => unknown): void;
+  composeBodyType(): string;
+  composeInsert(data: string, coercion: string): void;
+  sessionGet(key: string): string | null;
+  sessionSet(key: string, value: string): void;
 }

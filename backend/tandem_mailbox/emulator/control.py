@@ -11,7 +11,16 @@ from cryptography import x509
 from flask import Blueprint, Response, jsonify, request
 
 from tandem_mailbox.emulator import seed
-from tandem_mailbox.emulator.exchange import WELL_KNOWN_MAIL, Item, Mailbox, Person, ews_id
+from tandem_mailbox.emulator.exchange import (
+    WELL_KNOWN_MAIL,
+    Call,
+    ExchangeError,
+    Item,
+    Mailbox,
+    Person,
+    ews_id,
+    recipient,
+)
 from tandem_mailbox.emulator.graph import GraphError, normalise_flag
 from tandem_mailbox.emulator.identity import AADSTS, DELEGATED_SCOPES, OFFICE_DESKTOP
 from tandem_mailbox.emulator.world import Emulator
@@ -408,6 +417,51 @@ def blueprint(emulator: Emulator) -> Blueprint:
             address = str(sender.get("emailAddress", {}).get("address", "")).lower()
             item = ex.add_item(mailbox, inbox, "message", address or mailbox.address, data)
             return _json(_item_summary(item), 201)
+
+    @bp.post("/items/<item_id>/outlook-reply")
+    def outlook_reply(item_id: str) -> Response:
+        """A reply sent from a person's own Outlook window, not through Graph: {"by": upn,
+        "action": "reply" | "replyAll", "from": the address sent as (default: the item's
+        mailbox), "body": {"contentType", "content"}}. Exchange's rules hold (Full Access,
+        Send As or Send on Behalf); the copy lands in the mailbox's Sent Items."""
+        body = _body()
+        unknown = sorted(set(body) - {"by", "action", "from", "body"})
+        if unknown or not isinstance(body.get("by"), str):
+            return _bad("members: by (a upn), action, from, body")
+        action = body.get("action", "reply")
+        if action not in ("reply", "replyAll"):
+            return _bad("action must be reply or replyAll")
+        content = body.get("body") or {"contentType": "text", "content": ""}
+        if not (
+            isinstance(content, dict)
+            and content.get("contentType") in ("text", "html")
+            and isinstance(content.get("content"), str)
+            and len(content["content"]) <= 100_000
+        ):
+            return _bad("body must be {contentType: text | html, content: a string}")
+        with ex.lock:
+            person = ex.person(body["by"])
+            original = ex.item(item_id)
+            if person is None or original is None or original.deleted:
+                return _bad("no such person, or no live message with that id", status=404)
+            mailbox = ex.mailboxes[original.mailbox]
+            sent_as = str(body.get("from") or mailbox.address).lower()
+            target = ex.mailbox(sent_as)
+            shown = target.display_name if target is not None else sent_as
+            message = {"from": recipient(shown, sent_as), "body": dict(content)}
+            try:
+                copy_ = ex.send_now(
+                    Call(person=person, via="outlook"),
+                    mailbox,
+                    original,
+                    action,
+                    comment=None,
+                    message=message,
+                    to=None,
+                )
+            except ExchangeError as error:
+                return _json({"error": error.code, "message": error.message}, error.status)
+            return _json(_item_summary(copy_) if copy_ is not None else {}, 201)
 
     @bp.post("/settings")
     def settings() -> Response:

@@ -80,9 +80,17 @@ def parse_context(
     item_type = body.get("itemType", "message")
     if not isinstance(item_type, str) or item_type not in ITEM_TYPES:
         raise InvalidRequest("itemType must be 'message' or 'appointment'.", field="itemType")
-    shared = body.get("shared")
+    target, owner, bits = parse_shared(body.get("shared"), settings, caller)
+    return ItemContext(item_id, item_type, target, owner, bits)
+
+
+def parse_shared(
+    shared: Any, settings: Settings, caller: Caller
+) -> tuple[str | None, str | None, int]:
+    """The `shared` member (absent: the person's own mailbox), validated: the target mailbox
+    (lower case; None for the person's own), the owner Office named, and the bits."""
     if shared is None:
-        return ItemContext(item_id, item_type, None, None, permissions.ALL_BITS)
+        return None, None, permissions.ALL_BITS
     if not isinstance(shared, dict):
         raise InvalidRequest("shared must be an object.", field="shared")
     unknown = sorted(str(k) for k in shared if k not in SHARED_FIELDS)
@@ -110,5 +118,5 @@ def parse_context(
         raise InvalidRequest("shared.owner must be a string.", field="shared.owner")
     if target.lower() == caller.upn.lower():
         # Some clients report shared properties for the person's own mailbox.
-        return ItemContext(item_id, item_type, None, owner, permissions.ALL_BITS)
-    return ItemContext(item_id, item_type, target.lower(), owner, bits)
+        return None, owner, permissions.ALL_BITS
+    return target.lower(), owner, bits

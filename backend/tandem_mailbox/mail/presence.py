@@ -5,12 +5,17 @@ on) every few seconds; an entry lives PRESENCE_TTL seconds unless refreshed, so 
 laptop disappears by itself. Presence never tells anyone about an item they could not open
 themselves: before a person first appears on an item, and again every RECHECK seconds while
 they stay, Graph is asked whether they can read it; `gone` is answered with nobody.
+
+A draft of a reply open in Outlook (the compose pane, mail/compose.py) is present on its
+conversation rather than on an item: the pane of someone on any item of that conversation
+lists it too, so "Sam Taylor is replying" shows wherever the customer's messages are read.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import hashlib
+from typing import Any, TypeGuard
 
 from tandem_mailbox.errors import InvalidRequest
 from tandem_mailbox.mail.context import ItemContext
@@ -56,14 +61,18 @@ def report(tandem: Services, caller: Caller, ctx: ItemContext, state: str) -> di
     now = tandem.wall()
     here = coordinator.present(key).get(caller.oid)
     verified = _number(here.get("verified")) if here else None
+    along = here.get("conversation") if here else None
     if verified is None or not 0 <= now - verified < RECHECK:
         # Exchange is the judge of who may see the item (404 or 403 end it here).
         route = graph.route(caller, ctx.target, ctx.item_id)
-        graph.item(tandem.obo.graph_token(caller), route, ctx.item_type, ctx.item_id)
+        raw = graph.item(tandem.obo.graph_token(caller), route, ctx.item_type, ctx.item_id)
         verified = now
         # The read may have shown which mailbox the route reaches: key by it from now on.
-        key = f"{graph.route(caller, ctx.target, ctx.item_id).key}:{ctx.item_id}"
+        route = graph.route(caller, ctx.target, ctx.item_id)
+        key = f"{route.key}:{ctx.item_id}"
         here = coordinator.present(key).get(caller.oid)
+        conversation = raw.get("conversationId")
+        along = conversation_key(route.key, conversation) if _named(conversation) else None
     since = _number(here.get("since")) if here and here.get("state") == state else None
     value = {
         "upn": caller.upn,
@@ -71,15 +80,37 @@ def report(tandem: Services, caller: Caller, ctx: ItemContext, state: str) -> di
         "state": state,
         "since": now if since is None else since,
         "verified": verified,
+        "conversation": along if isinstance(along, str) else None,
     }
     coordinator.announce(key, caller.oid, value, ttl=PRESENCE_TTL)
-    others = [
-        {"upn": v["upn"], "name": v["name"], "state": v["state"], "since": v["since"]}
-        for member, v in coordinator.present(key).items()
-        if member != caller.oid
-    ]
+    keys = [key, along] if isinstance(along, str) else [key]
+    return {"others": others_at(tandem, keys, caller.oid), "ttl": PRESENCE_TTL}
+
+
+def conversation_key(route_key: str, conversation: str) -> str:
+    """Where the drafts of replies in a conversation are present (hashed: ids are long)."""
+    digest = hashlib.sha256(conversation.encode()).hexdigest()[:32]
+    return f"{route_key}:conversation:{digest}"
+
+
+def others_at(tandem: Services, keys: list[str], me: str) -> list[dict[str, Any]]:
+    """Everyone present at any of `keys` but `me`, once each (replying wins), replying first."""
+    found: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        for member, v in tandem.coordinator.present(key).items():
+            if member == me:
+                continue
+            entry = {"upn": v["upn"], "name": v["name"], "state": v["state"], "since": v["since"]}
+            if member not in found or entry["state"] == "replying":
+                found[member] = entry
+    others = list(found.values())
     others.sort(key=lambda v: (v["state"] != "replying", v["since"]))
-    return {"others": others, "ttl": PRESENCE_TTL}
+    return others
+
+
+def _named(value: Any) -> TypeGuard[str]:
+    """Whether Graph answered a conversation id."""
+    return isinstance(value, str) and 0 < len(value) <= 512
 
 
 def _number(value: Any) -> float | None:

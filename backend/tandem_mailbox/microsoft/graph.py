@@ -170,6 +170,11 @@ class GraphClient:
         raw = self._coordinator.fetch(_alias_key(alias))
         return raw.decode() if raw else None
 
+    def learn(self, route: Route, answered_id: str) -> None:
+        """Remember the mailbox a route reaches from an id Graph answered through it (a listed
+        message's folder id, say): its slots, locks and presence are keyed by it from now on."""
+        self._learn(route, answered_id)
+
     def _learn(self, route: Route, item_id: Any) -> None:
         """Remember the mailbox a route reaches: Graph answered an item of it through it.
 

@@ -298,13 +298,22 @@ class Record:
             self._touch(connection, key, now)
             self._event(connection, key, "note_deleted", by, {"note": note_id}, now)
 
-    def event(self, key: Key, kind: str, *, by: Person | None, detail: Mapping[str, Any]) -> None:
-        """Add to the timeline what an action did (the audit line's twin)."""
+    def event(
+        self,
+        key: Key,
+        kind: str,
+        *,
+        by: Person | None,
+        detail: Mapping[str, Any],
+        at: dt.datetime | None = None,
+    ) -> None:
+        """Add to the timeline what an action did (the audit line's twin); `at` when it
+        happened before it was learnt (a reply sent from Outlook, found by its copy)."""
         with self.store.transaction() as connection:
             self._locked(connection, key)
             now = self._clock()
             self._touch(connection, key, now)
-            self._event(connection, key, kind, by, dict(detail), now)
+            self._event(connection, key, kind, by, dict(detail), _utc(at) or now)
 
     def saw_message(
         self, key: Key, received: dt.datetime, *, from_customer: bool

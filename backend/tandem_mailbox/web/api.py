@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
@@ -12,10 +13,12 @@ from tandem_mailbox.errors import PROBLEM_JSON, InvalidRequest
 from tandem_mailbox.mail import (
     actions,
     answers,
+    compose,
     idempotency,
     permissions,
     presence,
     record,
+    replies,
 )
 from tandem_mailbox.mail.context import ItemContext, parse_context
 from tandem_mailbox.microsoft.identity import Caller
@@ -54,6 +57,7 @@ def item_context(caller: Caller) -> ResponseReturnValue:
     route = tandem.graph.route(caller, ctx.target, ctx.item_id)
     raw = tandem.graph.item(token, route, ctx.item_type, ctx.item_id)
     answer = answers.context(caller, ctx, raw, tandem.settings)
+    replies.settle_item(tandem, caller, ctx, raw)
     shown, conversation = record.snapshot(tandem.record, caller, ctx, raw)
     owner = conversation.assignee if conversation else None
     holder = (answer["item"].get("claim") or {}).get("upn")
@@ -78,17 +82,41 @@ def _record_actions(bits: int) -> dict[str, dict[str, object]]:
 @bp.post("/items/record")
 @sso_required
 def item_record(caller: Caller) -> ResponseReturnValue:
-    """The team's record of the item's conversation (after Graph let the person read it)."""
+    """The team's record of the item's conversation (after Graph let the person read it), or
+    of a draft's (its conversation, after Graph listed it for the person)."""
     tandem = services()
-    ctx = _context(caller, json_body())
+    body = json_body()
+    if compose.is_draft(body):
+        return jsonify(compose.record_of(tandem, caller, _draft(caller, body)))
+    ctx = _context(caller, body)
     token = tandem.obo.graph_token(caller)
     route = tandem.graph.route(caller, ctx.target, ctx.item_id)
     raw = tandem.graph.item(token, route, ctx.item_type, ctx.item_id)
+    replies.settle_item(tandem, caller, ctx, raw)
     shown, _ = record.snapshot(tandem.record, caller, ctx, raw)
     if shown is None:
         raise InvalidRequest("This item has no conversation record.", field="itemId")
     shown["actions"] = _record_actions(ctx.bits)
     return jsonify(shown)
+
+
+@bp.post("/items/sendcheck")
+@sso_required
+def item_sendcheck(caller: Caller) -> ResponseReturnValue:
+    """Before a draft is sent (Outlook's OnMessageSend): whether someone else replied in its
+    conversation since it was opened, or holds it."""
+    tandem = services()
+    body = json_body()
+    draft = _draft(caller, body, frozenset({"openedAt"}))
+    opened = compose.opened_at(body, dt.datetime.fromtimestamp(tandem.wall(), dt.UTC))
+    return jsonify(compose.sendcheck(tandem, caller, draft, opened))
+
+
+def _draft(caller: Caller, body: Any, extra: frozenset[str] = frozenset()) -> compose.Draft:
+    """The draft's context in the body, its mailbox named for this request's log line."""
+    draft = compose.parse_draft(body, services().settings, caller, extra=extra)
+    g.target_mailbox = draft.ctx.target or caller.upn
+    return draft
 
 
 @bp.post("/items/actions/<name>")
@@ -117,7 +145,11 @@ def item_action(name: str, caller: Caller) -> ResponseReturnValue:
 @bp.post("/items/presence")
 @sso_required
 def item_presence(caller: Caller) -> ResponseReturnValue:
-    """Say this person is viewing or replying to the item; answers who else is."""
+    """Say this person is viewing or replying to the item (or writing a draft in its
+    conversation); answers who else is."""
     body = json_body()
+    if compose.is_draft(body):
+        draft = _draft(caller, body, frozenset({"state"}))
+        return jsonify(compose.report(services(), caller, draft, presence.state_of(body)))
     ctx = _context(caller, body, frozenset({"state"}))
     return jsonify(presence.report(services(), caller, ctx, presence.state_of(body)))

@@ -11,7 +11,7 @@ from flask import Blueprint, g, jsonify
 from flask.typing import ResponseReturnValue
 
 from tandem_mailbox.errors import InvalidRequest
-from tandem_mailbox.mail import actions, folders, operation, queue, record, team
+from tandem_mailbox.mail import actions, compose, folders, operation, queue, record, team
 from tandem_mailbox.mail.context import ItemContext, parse_context
 from tandem_mailbox.microsoft.identity import Caller
 from tandem_mailbox.web.api import json_body
@@ -27,6 +27,10 @@ def _context(caller: Caller, body: Any, extra: frozenset[str] = frozenset()) -> 
 
 
 def _mailbox(caller: Caller, body: Any, *extra: str) -> queue.Mailbox:
+    if compose.is_draft(body):  # the pane beside a draft: its conversation says which mailbox
+        draft = compose.parse_draft(body, services().settings, caller, extra=frozenset(extra))
+        g.target_mailbox = draft.ctx.target or caller.upn
+        return queue.mailbox_of(services(), caller, draft.ctx)
     return queue.mailbox_of(services(), caller, _context(caller, body, frozenset(extra)))
 
 

@@ -4,6 +4,7 @@ security headers every answer carries."""
 from __future__ import annotations
 
 import hmac
+import json
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +29,11 @@ TASKPANE = PACKAGED if PACKAGED.is_dir() else PACKAGE.parents[1] / "taskpane"
 # Folders of the pane served beside its top-level files (vendor/: MSAL.js, filled by npm ci).
 FOLDERS = ("assets", "vendor")
 SERVED = (".js", ".css", ".png", ".svg", ".html", ".ico", ".map")
+# The OnMessageSend handler (launch/): classic Outlook on Windows runs its script alone, in a
+# JavaScript-only runtime where a relative URL can't be fetched ("Activate add-ins with
+# events", Request external data), so the script is served with this deployment's public URL
+# written into this line of it.
+PUBLIC_URL_LINE = 'const PUBLIC_URL = "";'
 # HSTS for two years (RFC 6797); no includeSubDomains: the deployment need not own its
 # parent domain's other hosts. Sent on secure requests only (6797 7.2).
 HSTS = "max-age=63072000"
@@ -81,15 +87,47 @@ def _every_answer(response: Response) -> Response:
     return response
 
 
-@bp.get("/")
-@bp.get("/taskpane.html")
-def taskpane() -> Response:
-    """The task pane page, with Office.js from Microsoft's CDN (or the configured script)."""
-    html = (TASKPANE / "taskpane.html").read_text(encoding="utf-8")
+def _page(path: Path) -> Response:
+    """A page of the pane, with Office.js from Microsoft's CDN (or the configured script)."""
+    html = path.read_text(encoding="utf-8")
     office_js = services().settings.office_js_url
     if office_js != OFFICE_JS_CDN:
         html = html.replace(OFFICE_JS_CDN, office_js)
     return _secure(Response(html, mimetype="text/html"))
+
+
+@bp.get("/")
+@bp.get("/taskpane.html")
+def taskpane() -> Response:
+    """The task pane page."""
+    return _page(TASKPANE / "taskpane.html")
+
+
+@bp.get("/launch/onsend.html")
+def onsend_page() -> Response:
+    """The OnMessageSend handler's page (Outlook on the web, new Outlook, Mac: a browser
+    runtime loads it, and it loads the script)."""
+    return _page(TASKPANE / "launch" / "onsend.html")
+
+
+@bp.get("/launch/onsend.js")
+def onsend_script() -> Response:
+    """The OnMessageSend handler's script, with the deployment's public URL written in."""
+    script = (TASKPANE / "launch" / "onsend.js").read_text(encoding="utf-8")
+    if PUBLIC_URL_LINE not in script:
+        abort(500)
+    public_url = services().settings.public_url.rstrip("/")
+    script = script.replace(PUBLIC_URL_LINE, f"const PUBLIC_URL = {json.dumps(public_url)};", 1)
+    return _secure(Response(script, mimetype="text/javascript"))
+
+
+@bp.get("/.well-known/microsoft-officeaddins-allowed.json")
+def officeaddins_allowed() -> Response:
+    """The scripts of this origin allowed single sign-on and CORS in an event-based runtime
+    (classic Outlook on Windows reads this list: "Use single sign-on (SSO) or cross-origin
+    resource sharing (CORS) in your event-based or spam-reporting Office Add-in")."""
+    public_url = services().settings.public_url.rstrip("/")
+    return jsonify({"allowed": [f"{public_url}/launch/onsend.js"]})
 
 
 @bp.get("/<name>")

@@ -1,0 +1,51 @@
+// What Office gives an event-based add-in that @types/office-js doesn't declare: OfficeRuntime
+// (its auth, recommended in event-based runtimes); and what the
+// OnMessageSend handler (launch/onsend.js, a classic script) puts on globalThis for its tests
+// and the simulator.
+
+/** OfficeRuntime.auth.getAccessToken's options (office-runtime's AuthOptions). */
+interface OfficeRuntimeAuthOptions {
+  allowSignInPrompt?: boolean;
+  allowConsentPrompt?: boolean;
+  forMSGraphAccess?: boolean;
+}
+
+/** The OfficeRuntime namespace, as far as the handler uses it. */
+interface OfficeRuntimeApi {
+  auth?: { getAccessToken(options?: OfficeRuntimeAuthOptions): Promise<string> };
+}
+
+/** What Office hands an OnMessageSend handler. */
+interface SendEvent {
+  completed(options?: Office.SmartAlertsEventCompletedOptions): void;
+}
+
+/** A draft as the send check posts it: its conversation, its mailbox, when it was opened. */
+interface DraftBody {
+  conversationId: string;
+  itemType: "message";
+  shared?: import("./contract").SharedBody;
+  openedAt?: string;
+}
+
+/** The handler's parts (launch/onsend.js), on globalThis for the unit tests and the simulator. */
+interface TandemSendCheck {
+  BUDGET_MS: number;
+  OPENED_KEY: string;
+  decide(seams?: SendCheckSeams): Promise<Office.SmartAlertsEventCompletedOptions>;
+  draftOf(office: typeof Office | undefined): Promise<DraftBody | null>;
+  messageFor(sentence: string): string;
+  onMessageSendHandler(event: SendEvent): Promise<void>;
+}
+
+/** What decide() uses, each replaceable in tests. */
+interface SendCheckSeams {
+  office?: typeof Office;
+  runtime?: OfficeRuntimeApi;
+  fetch?: typeof fetch;
+  baseUrl?: string;
+  budgetMs?: number;
+}
+
+declare var OfficeRuntime: OfficeRuntimeApi | undefined;
+declare var tandemSendCheck: TandemSendCheck | undefined;
