@@ -1,5 +1,5 @@
 """Replying in Outlook itself, in a real Chromium against `tandem demo`: Lee opens Outlook's
-reply from the pane with a starting text (a template's, once templates are chosen) and
+reply from the pane with a template filled for the customer and
 inserts more at the cursor from the pane beside the draft; Sam, meanwhile, answers the same
 conversation in his own Outlook (warned that Lee holds it, he sends anyway); Lee presses
 Send, is warned naming Sam, sends anyway, and the timeline shows both replies. With nobody
@@ -26,7 +26,6 @@ from tests.support.servers import DemoHandle
 pytestmark = pytest.mark.browser
 
 SUPPORT = "support@contoso.com"
-START = "Hello,\nThanks for writing to Contoso support."
 WARNING = 15_000  # ms: the check answers within 4 s; the dialog follows
 
 
@@ -53,10 +52,22 @@ def test_lee_is_warned_that_sam_replied_and_sends_anyway(
     lee = open_item(page, fresh_demo, "lee@contoso.com", SUPPORT, item["id"])
     expect(lee.locator("[data-testid=record-owner]")).to_have_text("Owner: Nobody")
 
-    # Lee replies in Outlook's own form: Tandem takes the conversation for him first.
-    beside = _reply_in_outlook(page, lee, START)
+    # Lee replies in Outlook's own form, starting from a template filled for the customer:
+    # Tandem takes the conversation for him first.
+    card = lee.locator("[data-testid=outlook-reply-card]")
+    card.locator("[data-testid=template-select]").select_option(label="Thanks, we're on it")
+    card.locator("[data-testid=template-insert]").click()
+    first = item["from"]["name"].split()[0]
+    expect(card.locator("[data-testid=outlook-reply-text]")).to_have_value(
+        f"Hi {first},\n\nThanks for writing to Contoso Support. I'm looking into this now and "
+        "will come back to you today.\n\nBest regards,\nLee Gu"
+    )
+    card.locator("[data-testid=outlook-reply]").click()
+    expect(page.locator("[data-testid=compose]")).to_be_visible(timeout=15_000)
+    beside = page.frame_locator("#taskpane-frame")
+    settled(beside)
     body = page.locator("[data-testid=compose-body]")
-    expect(body).to_contain_text("Thanks for writing to Contoso support.")
+    expect(body).to_contain_text("Thanks for writing to Contoso Support.")
     expect(page.locator("[data-testid=compose-from]")).to_contain_text(SUPPORT)
     log = [name for name, _ in calls(page)]
     assert "displayReplyFormAsync" in log
@@ -74,8 +85,8 @@ def test_lee_is_warned_that_sam_replied_and_sends_anyway(
     beside.locator("[data-testid=insert-text]").fill(" Your order 8812 <ships> today.")
     beside.locator("[data-testid=insert-button]").click()
     expect(beside.locator("[data-testid=insert-notice]")).to_have_text("Inserted in your message.")
-    expect(body.locator("[data-testid=compose-text]")).to_have_text(
-        "Hello,Thanks for writing to Contoso support. Your order 8812 <ships> today."
+    expect(body.locator("[data-testid=compose-text]")).to_contain_text(
+        "Lee Gu Your order 8812 <ships> today."
     )
     assert ("body.setSelectedDataAsync", '{"coercionType":"html"}') in calls(page)
     screenshot(page, "compose-01-lee-replies-in-outlook")
