@@ -1,19 +1,23 @@
 """Fixtures: live servers on loopback (the emulator, backends wired to it, the demo, `tandem
-serve`, Redis and gunicorn), a real Chromium, and the session's checks of every log line."""
+serve`, Redis and gunicorn), a real Chromium, and the session's checks of every log line; the
+lanes' rules (tests/support/lanes.py) and Hypothesis's profiles."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tandem_mailbox.certs import CertPaths, ensure
 from tandem_mailbox.microsoft.outbound import Session, ssl_context
+from tests.support import lanes
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.clock import FakeClock
 from tests.support.deployment import Gunicorn, RedisServer, spawn_gunicorn
@@ -29,6 +33,69 @@ from tests.support.servers import (
     stop_demo,
 )
 from tests.support.serving import Served, StartServe, launch_serve
+
+TESTS = Path(__file__).resolve().parent
+
+# Hypothesis: every property derandomized (a run is repeatable) and without a deadline (the
+# machine may be loaded); the full lane runs today's examples, the fast lane a tenth of them.
+# scripts/test chooses with HYPOTHESIS_PROFILE; plain pytest runs the full count.
+hypothesis_settings.register_profile(
+    "full", max_examples=300, deadline=None, derandomize=True, database=None
+)
+hypothesis_settings.register_profile(
+    "fast", hypothesis_settings.get_profile("full"), max_examples=30
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "full"))
+
+
+# -- the lanes ----------------------------------------------------------------------------------
+_fast_test: list[str] = []  # the node id of the fast-lane test running now, read by the hook
+
+
+def _refuse_processes(event: str, args: tuple[Any, ...]) -> None:
+    """An audit hook (PEP 578): a fast-lane test that starts a server, the command line, a
+    browser or pip fails there, whether or not it asked for a fixture to do it."""
+    if event == "subprocess.Popen" and _fast_test and lanes.starts_a_process(args[1]):
+        raise lanes.LaneError(
+            f"{_fast_test[0]} starts {args[1]!r}: the fast lane starts no process; "
+            "the test belongs in tests/processes"
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install the audit hook (it stays for the process, and only acts during a fast test)."""
+    sys.addaudithook(_refuse_processes)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of tests/browser carries the browser marker (`-m "not browser"` works)."""
+    for item in items:
+        if lanes.lane_of(item.path, TESTS) == "browser":
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Mark the fast-lane test running now, for the audit hook."""
+    fast = lanes.lane_of(item.path, TESTS) in lanes.FAST
+    if fast:
+        _fast_test.append(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        if fast:
+            _fast_test.clear()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A fast-lane test asking for a process or a browser fails before anything starts."""
+    why = lanes.refusal(
+        lanes.lane_of(item.path, TESTS),
+        getattr(item, "fixturenames", ()),
+        item.get_closest_marker("browser") is not None,
+    )
+    if why is not None:
+        pytest.fail(why, pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -3,8 +3,8 @@
 Any body to the context, action, folder and presence routes gives 200, a 4xx problem+json, or
 a defined upstream code (502/503/504 upstream_unavailable) — never a 500 — and no request ever
 reaches Graph on a path outside `/users/<one segment>/...` or `/me/...` (checked on the raw,
-still percent-encoded, path the emulator received). Hypothesis runs derandomized, so a run is
-repeatable.
+still percent-encoded, path the emulator received). Hypothesis runs derandomized (the root
+conftest's profiles), so a run is repeatable.
 """
 
 from __future__ import annotations
@@ -145,13 +145,7 @@ ROUTES = [
 def test_any_body_gets_a_defined_answer_and_graph_sees_one_segment(world):
     emulator, backend, values = world
 
-    @settings(
-        max_examples=300,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(route=st.sampled_from(ROUTES), body=_bodies(values))
     def check(route: str, body: Any) -> None:
         answer = backend.http.post(
