@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from tests.support import lanes
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.clock import FakeClock
 from tests.support.deployment import Gunicorn, RedisServer, spawn_gunicorn
+from tests.support.pool import Lease, ServerPool, WorldSupply, lease_backend, lease_emulator
 from tests.support.servers import (
     BackendHandle,
     BackendSettings,
@@ -189,9 +191,15 @@ def cert_paths(tmp_path_factory: pytest.TempPathFactory) -> CertPaths:
 
 
 @pytest.fixture(scope="session")
-def http(cert_paths: CertPaths) -> Session:
+def trust(cert_paths: CertPaths) -> ssl.SSLContext:
+    """The TLS context trusting the test CA, built once (each build reads every system root)."""
+    return ssl_context(cert_paths.ca_cert)
+
+
+@pytest.fixture(scope="session")
+def http(trust: ssl.SSLContext) -> Session:
     """A requests session trusting the test CA (the environment's CA bundle can't override it)."""
-    return Session(context=ssl_context(cert_paths.ca_cert), timeout=30)
+    return Session(context=trust, timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -202,12 +210,32 @@ def emulator(cert_paths: CertPaths, http: Session) -> Iterator[EmulatorHandle]:
     handle.server.stop()
 
 
+@pytest.fixture(scope="session")
+def server_pool(cert_paths: CertPaths) -> Iterator[ServerPool]:
+    """Loopback HTTPS servers kept for the session, each serving one test's app at a time."""
+    pool = ServerPool(cert_paths)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def fresh_emulator(cert_paths: CertPaths, http: Session) -> Iterator[EmulatorHandle]:
-    """An emulator of this test's own, for faults, key rotation and writes."""
-    handle = start_emulator(cert_paths, http)
-    yield handle
-    handle.server.stop()
+def lease(server_pool: ServerPool) -> Iterator[Lease]:
+    """The pooled servers this test's apps are on, handed back (or stopped) at its end."""
+    held = Lease(server_pool)
+    yield held
+    held.end()
+
+
+@pytest.fixture(scope="session")
+def worlds() -> WorldSupply:
+    """Fresh emulator worlds with their apps, built ahead."""
+    return WorldSupply()
+
+
+@pytest.fixture
+def fresh_emulator(lease: Lease, http: Session, worlds: WorldSupply) -> EmulatorHandle:
+    """An emulator world of this test's own, for faults, key rotation and writes."""
+    return lease_emulator(lease, http, worlds)
 
 
 @pytest.fixture(scope="session")
@@ -221,20 +249,17 @@ def backend_settings(cert_paths: CertPaths) -> BackendSettings:
 
 
 @pytest.fixture
-def make_backend(cert_paths: CertPaths, http: Session) -> Iterator[Callable[..., BackendHandle]]:
-    """Build backends wired to an emulator, each with a fresh MSAL client and caches."""
-    servers: list[BackendHandle] = []
+def make_backend(
+    lease: Lease, cert_paths: CertPaths, http: Session, trust: ssl.SSLContext
+) -> Callable[..., BackendHandle]:
+    """Build backends wired to an emulator, each a fresh app with its own MSAL client and caches."""
 
     def make(
         emulator: EmulatorHandle, clock: Callable[[], float] | None = None, **overrides: str
     ) -> BackendHandle:
-        handle = start_backend(emulator, cert_paths, http, clock, **overrides)
-        servers.append(handle)
-        return handle
+        return lease_backend(lease, emulator, cert_paths, http, trust, clock, **overrides)
 
-    yield make
-    for handle in servers:
-        handle.server.stop()
+    return make
 
 
 @pytest.fixture(scope="session")
