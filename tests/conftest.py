@@ -228,7 +228,7 @@ def lease(server_pool: ServerPool) -> Iterator[Lease]:
 
 @pytest.fixture(scope="session")
 def worlds() -> WorldSupply:
-    """Fresh emulator worlds with their apps, built ahead."""
+    """Fresh emulator worlds, built ahead."""
     return WorldSupply()
 
 

@@ -128,29 +128,30 @@ class Lease:
 
 
 class WorldSupply:
-    """Fresh emulator worlds with their apps, built ahead on a thread of their own.
+    """Fresh emulator worlds, built ahead on a thread of their own.
 
-    A world's signing key (OpenSSL lets go of the GIL while it makes an RSA key) and its app's
-    routes (werkzeug compiles each one) are most of what a test's setup costs, and a test spends
-    much of its time waiting on sockets, when this thread can work.
+    Most of a world is its Entra signing key, a 2048-bit RSA key that OpenSSL makes without
+    holding the GIL, so this thread works while the tests wait on sockets. A world's app is
+    built by the test that takes it: werkzeug compiles every route with `ast`, and CPython 3.11
+    raises "SystemError: AST constructor recursion depth mismatch" when two threads build ASTs
+    at once (seen here; python/cpython#106905).
     """
 
     def __init__(self, ahead: int = 2):
-        self._ready: queue.Queue[tuple[Emulator, Any] | BaseException] = queue.Queue(ahead)
+        self._ready: queue.Queue[Emulator | BaseException] = queue.Queue(ahead)
         threading.Thread(target=self._build, name="emulator-worlds", daemon=True).start()
 
     def _build(self) -> None:
         while True:
             try:
-                emulator = Emulator(public_url=PUBLIC_URL)
-                built: tuple[Emulator, Any] | BaseException = (emulator, create_emulator(emulator))
+                built: Emulator | BaseException = Emulator(public_url=PUBLIC_URL)
             except BaseException as error:  # handed to the test that takes it, then stop
                 self._ready.put(error)
                 return
             self._ready.put(built)  # waits while `ahead` worlds are ready
 
-    def take(self) -> tuple[Emulator, Any]:
-        """A world and its app, never given out before (its URL is set by whoever serves it)."""
+    def take(self) -> Emulator:
+        """A world never given out before (its URL is set by whoever serves it)."""
         built = self._ready.get(timeout=60)
         if isinstance(built, BaseException):
             self._ready.put(built)  # every later test fails the same way
@@ -159,12 +160,12 @@ class WorldSupply:
 
 
 def lease_emulator(lease: Lease, http: Session, worlds: WorldSupply) -> EmulatorHandle:
-    """A fresh emulator world on a pooled server, advertising that server's URL."""
-    emulator, app = worlds.take()
+    """A fresh emulator world and app on a pooled server, advertising that server's URL."""
+    emulator = worlds.take()
 
     def build(url: str) -> Any:
         emulator.base_url = url  # what its tokens, metadata and settings() name
-        return app
+        return create_emulator(emulator)
 
     return EmulatorHandle(emulator=emulator, server=lease.serve(build), http=http)
 
