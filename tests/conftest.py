@@ -39,15 +39,15 @@ from tests.support.serving import Served, StartServe, launch_serve
 TESTS = Path(__file__).resolve().parent
 
 # Hypothesis: every property derandomized (a run is repeatable) and without a deadline (the
-# machine may be loaded); the full lane runs today's examples, the fast lane a tenth of them.
-# scripts/test chooses with HYPOTHESIS_PROFILE; plain pytest runs the full count.
+# machine may be loaded); the full lane runs the examples each test names, the fast lane a
+# tenth of them (the profile is the lane: TEST_LANE, which scripts/test sets).
 hypothesis_settings.register_profile(
     "full", max_examples=300, deadline=None, derandomize=True, database=None
 )
 hypothesis_settings.register_profile(
     "fast", hypothesis_settings.get_profile("full"), max_examples=30
 )
-hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "full"))
+hypothesis_settings.load_profile(lanes.running())
 
 
 # -- the lanes ----------------------------------------------------------------------------------

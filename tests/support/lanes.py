@@ -29,6 +29,21 @@ PROCESS_PROGRAMS = frozenset({"tandem", "gunicorn", "redis-server", "chromium", 
 PROCESS_MODULES = frozenset({"tandem_mailbox.cli", "gunicorn", "pip", "venv"})
 
 
+def running() -> str:
+    """The lane this run is: "fast" or "full" (TEST_LANE, which scripts/test sets; plain pytest
+    runs as the full lane)."""
+    lane = os.environ.get("TEST_LANE", "full")
+    if lane not in ("fast", "full"):
+        raise ValueError(f"TEST_LANE is {lane!r}: fast or full")
+    return lane
+
+
+def rounds(full: int) -> int:
+    """How many times a repeated check runs: `full` in the full lane, a quarter of it in the
+    fast one (as Hypothesis runs a tenth of its examples there)."""
+    return full if running() == "full" else max(1, full // 4)
+
+
 class LaneError(RuntimeError):
     """A fast-lane test started what only the full lane may start."""
 

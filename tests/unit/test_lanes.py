@@ -93,3 +93,21 @@ def test_a_fast_test_that_starts_a_server_fails_here():
         subprocess.run([sys.executable, "-m", "tandem_mailbox.cli", "--help"], check=False)
     done = subprocess.run([sys.executable, "-c", "print('tools still run')"], capture_output=True)
     assert done.stdout == b"tools still run\n"
+
+
+@pytest.mark.parametrize(
+    ("lane", "rounds"), [("fast", 25), ("full", 100), (None, 100), ("slow", None)]
+)
+def test_the_lane_decides_how_many_rounds_run(
+    monkeypatch: pytest.MonkeyPatch, lane: str | None, rounds: int | None
+):
+    if lane is None:
+        monkeypatch.delenv("TEST_LANE", raising=False)
+    else:
+        monkeypatch.setenv("TEST_LANE", lane)
+    if rounds is None:
+        with pytest.raises(ValueError, match="TEST_LANE"):
+            lanes.rounds(100)
+    else:
+        assert lanes.rounds(100) == rounds
+        assert lanes.rounds(1) == 1
