@@ -29,7 +29,8 @@ def test_a_module_between_the_lanes_is_found(tmp_path: Path):
         "unit/test_ok.py",
         "api/deeper/test_ok_too.py",
         "unit/helpers.py",
-        "support/test_data.py",  # support code: not collected as tests
+        "support/helpers.py",
+        "support/test_data.py",  # no lane runs tests/support
         "conftest.py",
     ]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -37,6 +38,7 @@ def test_a_module_between_the_lanes_is_found(tmp_path: Path):
     assert lanes.misplaced(tmp_path) == [
         Path("flat_test.py"),
         Path("misc/test_elsewhere.py"),
+        Path("support/test_data.py"),
         Path("test_flat.py"),
     ]
 
