@@ -1,22 +1,28 @@
 """Fixtures: live servers on loopback (the emulator, backends wired to it, the demo, `tandem
-serve`, Redis and gunicorn), a real Chromium, and the session's checks of every log line."""
+serve`, Redis and gunicorn), a real Chromium, and the session's checks of every log line; the
+lanes' rules (tests/support/lanes.py) and Hypothesis's profiles."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tandem_mailbox.certs import CertPaths, ensure
 from tandem_mailbox.microsoft.outbound import Session, ssl_context
+from tests.support import lanes
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.clock import FakeClock
 from tests.support.deployment import Gunicorn, RedisServer, spawn_gunicorn
+from tests.support.pool import Lease, ServerPool, WorldSupply, lease_backend, lease_emulator
 from tests.support.postgres import PostgresServer
 from tests.support.servers import (
     BackendHandle,
@@ -30,6 +36,69 @@ from tests.support.servers import (
     stop_demo,
 )
 from tests.support.serving import Served, StartServe, launch_serve
+
+TESTS = Path(__file__).resolve().parent
+
+# Hypothesis: every property derandomized (a run is repeatable) and without a deadline (the
+# machine may be loaded); the full lane runs the examples each test names, the fast lane a
+# tenth of them (the profile is the lane: TEST_LANE, which scripts/test sets).
+hypothesis_settings.register_profile(
+    "full", max_examples=300, deadline=None, derandomize=True, database=None
+)
+hypothesis_settings.register_profile(
+    "fast", hypothesis_settings.get_profile("full"), max_examples=30
+)
+hypothesis_settings.load_profile(lanes.running())
+
+
+# -- the lanes ----------------------------------------------------------------------------------
+_fast_test: list[str] = []  # the node id of the fast-lane test running now, read by the hook
+
+
+def _refuse_processes(event: str, args: tuple[Any, ...]) -> None:
+    """An audit hook (PEP 578): a fast-lane test that starts a server, the command line, a
+    browser or pip fails there, whether or not it asked for a fixture to do it."""
+    if event == "subprocess.Popen" and _fast_test and lanes.starts_a_process(args[1]):
+        raise lanes.LaneError(
+            f"{_fast_test[0]} starts {args[1]!r}: the fast lane starts no process; "
+            "the test belongs in tests/processes"
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install the audit hook (it stays for the process, and only acts during a fast test)."""
+    sys.addaudithook(_refuse_processes)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of tests/browser carries the browser marker (`-m "not browser"` works)."""
+    for item in items:
+        if lanes.lane_of(item.path, TESTS) == "browser":
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Mark the fast-lane test running now, for the audit hook."""
+    fast = lanes.lane_of(item.path, TESTS) in lanes.FAST
+    if fast:
+        _fast_test.append(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        if fast:
+            _fast_test.clear()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A fast-lane test asking for a process or a browser fails before anything starts."""
+    why = lanes.refusal(
+        lanes.lane_of(item.path, TESTS),
+        getattr(item, "fixturenames", ()),
+        item.get_closest_marker("browser") is not None,
+    )
+    if why is not None:
+        pytest.fail(why, pytrace=False)
 
 
 @pytest.fixture(autouse=True)
@@ -123,9 +192,15 @@ def cert_paths(tmp_path_factory: pytest.TempPathFactory) -> CertPaths:
 
 
 @pytest.fixture(scope="session")
-def http(cert_paths: CertPaths) -> Session:
+def trust(cert_paths: CertPaths) -> ssl.SSLContext:
+    """The TLS context trusting the test CA, built once (each build reads every system root)."""
+    return ssl_context(cert_paths.ca_cert)
+
+
+@pytest.fixture(scope="session")
+def http(trust: ssl.SSLContext) -> Session:
     """A requests session trusting the test CA (the environment's CA bundle can't override it)."""
-    return Session(context=ssl_context(cert_paths.ca_cert), timeout=30)
+    return Session(context=trust, timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -136,12 +211,32 @@ def emulator(cert_paths: CertPaths, http: Session) -> Iterator[EmulatorHandle]:
     handle.server.stop()
 
 
+@pytest.fixture(scope="session")
+def server_pool(cert_paths: CertPaths) -> Iterator[ServerPool]:
+    """Loopback HTTPS servers kept for the session, each serving one test's app at a time."""
+    pool = ServerPool(cert_paths)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def fresh_emulator(cert_paths: CertPaths, http: Session) -> Iterator[EmulatorHandle]:
-    """An emulator of this test's own, for faults, key rotation and writes."""
-    handle = start_emulator(cert_paths, http)
-    yield handle
-    handle.server.stop()
+def lease(server_pool: ServerPool) -> Iterator[Lease]:
+    """The pooled servers this test's apps are on, handed back (or stopped) at its end."""
+    held = Lease(server_pool)
+    yield held
+    held.end()
+
+
+@pytest.fixture(scope="session")
+def worlds() -> WorldSupply:
+    """Fresh emulator worlds, built ahead."""
+    return WorldSupply()
+
+
+@pytest.fixture
+def fresh_emulator(lease: Lease, http: Session, worlds: WorldSupply) -> EmulatorHandle:
+    """An emulator world of this test's own, for faults, key rotation and writes."""
+    return lease_emulator(lease, http, worlds)
 
 
 @pytest.fixture(scope="session")
@@ -155,20 +250,17 @@ def backend_settings(cert_paths: CertPaths) -> BackendSettings:
 
 
 @pytest.fixture
-def make_backend(cert_paths: CertPaths, http: Session) -> Iterator[Callable[..., BackendHandle]]:
-    """Build backends wired to an emulator, each with a fresh MSAL client and caches."""
-    servers: list[BackendHandle] = []
+def make_backend(
+    lease: Lease, cert_paths: CertPaths, http: Session, trust: ssl.SSLContext
+) -> Callable[..., BackendHandle]:
+    """Build backends wired to an emulator, each a fresh app with its own MSAL client and caches."""
 
     def make(
         emulator: EmulatorHandle, clock: Callable[[], float] | None = None, **overrides: str
     ) -> BackendHandle:
-        handle = start_backend(emulator, cert_paths, http, clock, **overrides)
-        servers.append(handle)
-        return handle
+        return lease_backend(lease, emulator, cert_paths, http, trust, clock, **overrides)
 
-    yield make
-    for handle in servers:
-        handle.server.stop()
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -29,12 +30,14 @@ def create_app(
     clock: Callable[[], float] | None = None,
     obo_cache: bool = True,
     mailbox_gate: bool = True,
+    trust: ssl.SSLContext | None = None,
 ) -> Flask:
     """The backend app; settings from the environment, or `config` laid over it.
 
     `obo_cache` and `mailbox_gate` exist for the benchmark's naive mode only (bench/servers.py):
     off, every request exchanges its token with Entra ID, and Graph calls take no mailbox slot.
-    No setting reaches them.
+    No setting reaches them. `trust`, the TLS context of outbound calls, is built from
+    TANDEM_CA_BUNDLE unless given (the tests build one per session, not one per app).
     """
     settings = config if isinstance(config, Settings) else Settings.load(config)
     services = build(
@@ -44,6 +47,7 @@ def create_app(
         mailbox_gate=mailbox_gate,
         request_id=_request_id,
         observe=_graph_answered,
+        trust=trust,
     )
     coordinator = services.coordinator
 

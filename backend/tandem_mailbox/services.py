@@ -9,6 +9,7 @@ shares locks, slots and caches between workers, and the team's record (store/).
 from __future__ import annotations
 
 import logging
+import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -54,12 +55,14 @@ def build(
     mailbox_gate: bool = True,
     request_id: Callable[[], str | None] = lambda: None,
     observe: Callable[[str], None] = lambda request_id: None,
+    trust: ssl.SSLContext | None = None,
 ) -> Services:
     """Every client of one app, from its settings.
 
     `obo_cache` and `mailbox_gate` exist for the benchmark's naive mode only (bench/servers.py):
     off, every request exchanges its token with Entra ID, and Graph calls take no mailbox slot.
-    `request_id` and `observe` tie Graph calls to the request that made them.
+    `request_id` and `observe` tie Graph calls to the request that made them. `trust` is the
+    TLS context of every outbound call, ssl_context(settings.ca_bundle) unless given.
     """
     logs.install(
         [
@@ -69,7 +72,7 @@ def build(
         ]
     )
     wall = clock or time.time
-    context = ssl_context(settings.ca_bundle)
+    context = trust or ssl_context(settings.ca_bundle)
     timeout = (3.05, settings.http_timeout)
     entra_session = Session(context=context, timeout=timeout)
     graph_session = Session(context=context, timeout=timeout, pool_size=64)

@@ -1,0 +1,1 @@
+"""The full lane: a real Chromium driving the pane."""

@@ -1,0 +1,1 @@
+"""The fast lane: the emulator alone, as Microsoft's services answer on the wire."""

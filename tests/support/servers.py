@@ -1,4 +1,5 @@
-"""Live servers on loopback: the emulator, backends wired to it, and `tandem demo`, as handles."""
+"""Live servers on loopback: the emulator, backends wired to it, and `tandem demo`, as handles
+(a test's own emulator and backends are served by tests/support/pool.py)."""
 
 from __future__ import annotations
 

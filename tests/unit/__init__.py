@@ -1,0 +1,1 @@
+"""The fast lane without a server: pure functions, parsers, settings, contracts, properties."""

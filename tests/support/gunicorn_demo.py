@@ -1,9 +1,9 @@
 """The backend as `tandem serve` runs it (tandem_mailbox.cli.gunicorn, gunicorn workers), with
 the Office host simulator added, so a real browser can use the pane through gunicorn.
 
-Test equipment: `python -m tests.gunicorn_demo --workers 2 --cert C --key K`, configured by the
-TANDEM_* environment like `tandem serve`, with TANDEM_TEST_EMULATOR_URL naming the emulator the
-simulator's page talks to. Production never serves the simulator.
+Test equipment: `python -m tests.support.gunicorn_demo --workers 2 --cert C --key K`,
+configured by the TANDEM_* environment like `tandem serve`, with TANDEM_TEST_EMULATOR_URL
+naming the emulator the simulator's page talks to. Production never serves the simulator.
 """
 
 from __future__ import annotations

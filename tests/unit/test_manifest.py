@@ -9,7 +9,6 @@ import json
 import re
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -17,8 +16,9 @@ import pytest
 
 from tandem_mailbox import manifest
 from tandem_mailbox.emulator import seed
+from tests.support.paths import REPO
 
-MANIFEST = Path(__file__).resolve().parent.parent / "manifest.xml"
+MANIFEST = REPO / "manifest.xml"
 NS = manifest.NS
 XSI = f"{{{NS['xsi']}}}type"
 SCOPES = ["Mail.ReadWrite.Shared", "Mail.Send.Shared", "Calendars.ReadWrite.Shared", "User.Read"]

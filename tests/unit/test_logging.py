@@ -1,40 +1,12 @@
-"""No token or secret ever reaches a log line, whoever logs it (us, MSAL, urllib3, werkzeug)."""
+"""No token or secret survives redaction, and the fast redaction is the full one."""
 
 from __future__ import annotations
-
-import logging
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tandem_mailbox import logs
-from tandem_mailbox.emulator import seed
-from tests.support.api import shared_body
-from tests.support.servers import EmulatorHandle
-
-
-def test_a_whole_flow_logs_no_token_or_secret(
-    make_backend, fresh_emulator: EmulatorHandle, caplog: pytest.LogCaptureFixture
-):
-    backend = make_backend(fresh_emulator)
-    token = fresh_emulator.sso("lee@contoso.com")
-    item = fresh_emulator.items("support@contoso.com")[0]
-    with caplog.at_level(logging.DEBUG):
-        assert backend.context(token, shared_body(item["id"], "support@contoso.com")).ok
-        fresh_emulator.fault(target="token", aadsts=50076)
-        other = fresh_emulator.sso("lee@contoso.com")
-        assert (
-            backend.context(other, shared_body(item["id"], "support@contoso.com")).status_code
-            == 401
-        )
-        logging.getLogger("tandem.test").warning("leaked %s and Bearer %s", token, other)
-    text = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
-    assert caplog.records, "the flow should log something"
-    assert token not in text and other not in text
-    assert token.split(".")[1] not in text
-    assert seed.CLIENT_SECRET not in text
-    assert "[token]" in text
 
 
 @pytest.mark.parametrize(
@@ -90,7 +62,7 @@ _PIECES = st.sampled_from(
 )
 
 
-@settings(max_examples=400, derandomize=True, deadline=None)
+@settings(max_examples=settings.default.max_examples * 4 // 3)  # 400 in the full lane
 @given(st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=12).map("".join))
 def test_the_fast_redaction_is_the_full_one(text: str):
     """Skipping a regex when its word is absent never changes what is redacted."""

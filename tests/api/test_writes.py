@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tandem_mailbox import logs
+from tests.support import lanes
 from tests.support.api import shared_body
 from tests.support.servers import BackendHandle, EmulatorHandle
 
@@ -60,8 +61,9 @@ def test_two_people_claiming_one_item_at_once_exactly_one_wins(
     assert backend.context(people["lee@contoso.com"], body).status_code == 200
     assert backend.context(people["sam@contoso.com"], body).status_code == 200
     wins = {upn: 0 for upn in people}
+    rounds = lanes.rounds(100)  # a quarter of them in the fast lane
     with ThreadPoolExecutor(max_workers=16) as pool:
-        for _ in range(100):
+        for _ in range(rounds):
             start = threading.Barrier(16)
 
             def claim(upn: str, start: threading.Barrier = start) -> tuple[str, Any]:
@@ -90,8 +92,9 @@ def test_two_people_claiming_one_item_at_once_exactly_one_wins(
             released = backend.action(people[winner], "release", body)
             assert released.status_code == 200 and released.json()["result"]["changed"]
     assert_no_lost_update(fresh_emulator, body["itemId"])
-    assert len(_categories_over_time(fresh_emulator, body["itemId"])) == 200  # claim + release
-    assert sum(wins.values()) == 100
+    changes = _categories_over_time(fresh_emulator, body["itemId"])
+    assert len(changes) == 2 * rounds  # a claim and a release each round
+    assert sum(wins.values()) == rounds
 
 
 def test_release_is_for_the_holder_or_the_mailboxs_owner(

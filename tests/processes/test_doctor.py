@@ -22,7 +22,6 @@ from cryptography.x509.oid import NameOID
 
 from tandem_mailbox import certs
 from tandem_mailbox.certs import CertPaths
-from tandem_mailbox.cli.doctor import redacted
 from tests.support.deployment import RedisServer, free_port
 from tests.support.servers import BackendSettings, EmulatorHandle
 
@@ -267,19 +266,6 @@ def test_a_redis_password_with_an_at_sign_is_never_printed(
     assert "redis://***@127.0.0.1:" in line
     for part in [password, *re.split(r"[@:/?%]", password), "user"]:
         assert len(part) < 3 or part not in result.stdout + result.stderr, part
-
-
-@pytest.mark.parametrize(
-    ("url", "shown"),
-    [
-        ("redis://:a@b@host:6379/0", "redis://***@host:6379/0"),
-        ("rediss://u:pa/ss?x@wo@rd@host/1", "rediss://***@host/1"),
-        ("redis://host:6379/0?password=secret", "redis://host:6379/0?…"),
-        ("redis://host:6379", "redis://host:6379"),
-    ],
-)
-def test_redacted_redis_urls_keep_only_where_redis_is(url: str, shown: str):
-    assert redacted(url) == shown
 
 
 def test_a_rediss_server_signed_by_the_ca_bundle_passes_as_serve_connects(

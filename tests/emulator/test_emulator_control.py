@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import jwt
 import pytest
-from playwright.sync_api import Page, expect
 
 from tandem_mailbox.emulator import seed
-from tandem_mailbox.microsoft.outbound import Session, ssl_context
-from tests.support.browser import open_simulator, settled
+from tandem_mailbox.microsoft.outbound import Session
 from tests.support.graph import G, msal_app
-from tests.support.paths import REPO
-from tests.support.servers import DemoHandle, EmulatorHandle
+from tests.support.servers import EmulatorHandle
 
 
 def test_graph_token_is_what_on_behalf_of_would_issue(emulator: EmulatorHandle):
@@ -168,65 +158,3 @@ def test_faults_refuse_malformed_entries(emulator: EmulatorHandle, fault: dict):
     response = emulator.http.post(f"{emulator.url}/_emulator/faults", json=fault)
     assert response.status_code == 400
     assert emulator.http.get(f"{emulator.url}/_emulator/faults").json()["faults"] == []
-
-
-@pytest.mark.browser
-def test_the_simulator_lists_sam(page: Page, demo: DemoHandle) -> None:
-    """Sam is a persona of the simulator (it reads the world) and works in support@."""
-    pane = open_simulator(page, demo, persona="sam@contoso.com", mailbox="support@contoso.com")
-    settled(pane)
-    expect(page.locator("#sim-persona")).to_have_value("sam@contoso.com")
-    expect(page.locator("#sim-persona option[value='sam@contoso.com']")).to_contain_text(
-        "Sam Taylor"
-    )
-    expect(page.locator("#sim-persona-description")).to_have_text(
-        "Member of support@ with Full Access and Send As"
-    )
-    expect(pane.locator("[data-testid=mailbox-address]")).to_have_text("support@contoso.com")
-
-
-def test_tandem_emulator_serves_on_a_free_port_and_prints_its_settings(tmp_path: Path) -> None:
-    """`tandem emulator --port 0`: serve_emulator binds a free port; the settings name it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tandem_mailbox.cli",
-            "emulator",
-            "--port",
-            "0",
-            "--certs",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not any("TANDEM_GRAPH_URL" in x for x in lines):
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-        text = "".join(lines)
-        match = re.search(r"Emulator of Entra ID and Graph on (https://localhost:(\d+))", text)
-        assert match, text
-        url = match.group(1)
-        assert int(match.group(2)) > 0
-        assert f"export TANDEM_GRAPH_URL={url}/v1.0" in text
-        trusting = Session(context=ssl_context(tmp_path / "ca.pem"), timeout=5)
-        config = trusting.get(f"{url}/_emulator/config").json()
-        assert config["baseUrl"] == url
-        assert config["settings"]["TANDEM_AUTHORITY_HOST"] == url.split("://")[1]
-        trusting.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()

@@ -41,7 +41,7 @@ def gunicorn_demo(
         [
             sys.executable,
             "-m",
-            "tests.gunicorn_demo",
+            "tests.support.gunicorn_demo",
             "--workers",
             "2",
             "--cert",
