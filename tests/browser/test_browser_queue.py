@@ -111,16 +111,17 @@ def test_lee_takes_the_next_one_answers_it_from_a_template_and_sam_sees_the_coun
 
     # A reply from a template: its placeholders filled from the customer, Lee and the mailbox.
     lee.locator("[data-testid=action-reply]").click()
-    picker = lee.locator("[data-testid=template-select]")
+    form = lee.locator("[data-testid=form-reply]")
+    picker = form.locator("[data-testid=template-select]")
     expect(picker).to_be_enabled()
     picker.select_option(label="Password reset steps")
-    lee.locator("[data-testid=template-insert]").click()
+    form.locator("[data-testid=template-insert]").click()
     comment = lee.locator("[data-testid=reply-comment]")
     text = comment.input_value()
     assert text.startswith("Hi Olivia,\n\nTo sign in again")
     assert text.endswith("Lee, Contoso Support")
     assert "{{" not in text
-    expect(lee.locator("[data-testid=template-said]")).to_have_text(
+    expect(form.locator("[data-testid=template-said]")).to_have_text(
         "Inserted “Password reset steps”."
     )
     _card(lee.locator("[data-testid=actions]"), "queue-02-lee-inserts-a-template")

@@ -179,9 +179,10 @@ def test_register_says_how_to_assign_tandem_admin_with_the_real_ids(
 
 
 def test_register_keeps_the_apps_own_roles_and_enables_tandem_admin(
-    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path, graph: Any
+    fresh_emulator: EmulatorHandle, cert_paths: CertPaths, tmp_path: Path
 ):
     """An app made by hand before: its roles stay; a disabled Tandem.Admin is enabled again."""
+    graph = AdminGraph(fresh_emulator, ["Application.ReadWrite.All"])
     path = "/applications(uniqueName='tandem-tandem-contoso-com')"
     assert graph("PATCH", path, {"displayName": "T"}, Prefer="create-if-missing").ok
     theirs = {

@@ -67,7 +67,9 @@ def test_doctor_names_a_schema_behind_and_its_fix(postgres: PostgresServer):
     doctor._database(report, url)
     assert "run `tandem db upgrade`" in out.getvalue()
     assert report.failed
-    Store(url).upgrade()
+    store = Store(url)
+    store.upgrade()
+    store.dispose()
     out = io.StringIO()
     report = doctor.Report(out)
     doctor._database(report, url)
