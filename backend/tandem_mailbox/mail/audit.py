@@ -60,17 +60,19 @@ def record(
         **extra,
     )
     if act is not None and ctx is not None and outcome in ("ok", "send_outcome_unknown"):
-        _timeline(name, act, caller, ctx, result or {})
+        timeline(name, act, caller, ctx, result or {})
 
 
 # The record's actions, and claim and release (an assignment), put their own events there.
 OWN_EVENTS = frozenset({"assign", "status", "note", "editNote", "deleteNote", "claim", "release"})
 
 
-def _timeline(
-    name: str, act: Act, caller: Caller, ctx: ItemContext, result: dict[str, Any]
-) -> None:
-    """The action on its conversation's timeline: what it did, never a body or an address."""
+def timeline(name: str, act: Act, caller: Caller, ctx: ItemContext, result: dict[str, Any]) -> None:
+    """The action on its conversation's timeline (once): what it did, never a body or an
+    address. Written before the action's answer is made, so the record it carries shows it."""
+    if act.timelined:
+        return
+    act.timelined = True
     if name in OWN_EVENTS or act.record is None or act.conversation_id is None:
         return
     key = key_of(caller, ctx, {"conversationId": act.conversation_id}, mailbox=act.mailbox_id)
