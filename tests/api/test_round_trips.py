@@ -121,7 +121,7 @@ def count(e: EmulatorHandle, route: Route, what: str, call: Callable[[], Any]) -
     answer = call()
     made = graph_calls(e, since)
     route.counted[what] = len(made)
-    route.calls[what] = [f"{r['method']} {r['path'].split('/v1.0', 1)[-1][:70]}" for r in made]
+    route.calls[what] = [f"{r['method']} {r['path'].split('/v1.0', 1)[-1]}" for r in made]
     return answer
 
 
@@ -248,7 +248,8 @@ def check(route: Route) -> None:
         if where == route.name:
             wanted[f"{what} (cold)"] = wanted[what] + extra
     wrong = [
-        f"{what}: {route.counted.get(what)} Graph requests, expected {n}: {route.calls.get(what)}"
+        f"{what}: {route.counted.get(what)} Graph requests, expected {n}: "
+        + ", ".join(c[:70] for c in route.calls.get(what, []))
         for what, n in wanted.items()
         if route.counted.get(what) != n
     ]
@@ -285,3 +286,29 @@ def test_delegate_route_costs_the_minimum(make_backend, fresh_emulator: Emulator
 
 def test_the_table_in_the_docs_is_the_one_asserted():
     assert minimum.table() == MINIMUM
+
+
+def test_a_remembered_destination_exchange_calls_gone_is_resolved_afresh(
+    make_backend, fresh_emulator: EmulatorHandle
+):
+    e = fresh_emulator
+    backend = make_backend(e)
+    route = support_route(e)
+    route.token = e.sso(LEE)
+    first, second = route.messages[:2]
+    act(e, backend, route, "move (cold)", first, "move", folder=route.folder)
+    # Exchange answers the next move ErrorItemNotFound: the folder is looked up again (it is
+    # still there, so it is the item that is gone) and nothing else is written.
+    e.fault(target="graph", method="POST", path="/move", status=404, code="ErrorItemNotFound")
+    body = body_of(route, second)
+    etag = backend.context(route.token, body).json()["item"]["etag"]
+    gone = count(
+        e,
+        route,
+        "gone",
+        lambda: backend.action(route.token, "move", body, etag=etag, folder=route.folder),
+    )
+    assert gone.status_code == 404 and gone.json()["code"] == "item_not_found", gone.text
+    made = [(c.split(" ")[0], c.rsplit("/", 1)[-1]) for c in route.calls["gone"]]
+    assert [m for m, _ in made] == ["GET", "POST", "GET", "GET"], made
+    assert [end for _, end in made[1:]] == ["move", "inbox", "childFolders"], made
