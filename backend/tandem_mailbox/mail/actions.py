@@ -490,7 +490,7 @@ def _record_of(act: Act) -> dict[str, Any] | None:
     if key is None:
         return None
     try:
-        shown = record.view(act.record, act.caller, key)
+        shown = record.view(act.record, act.caller, key)  # one read of the record
     except StoreUnavailable:
         log.warning("the team's record is unavailable; the action is answered without it")
         return None

@@ -104,6 +104,18 @@ class Event:
     detail: Mapping[str, Any]
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A conversation as the pane shows it, read at once: its record (`recorded` False when it
+    has no row yet), its notes, its newest events and the mailbox's members."""
+
+    conversation: Conversation
+    recorded: bool
+    notes: list[Note]
+    timeline: list[Event]
+    members: list[Person]
+
+
 class NoSuchNote(Exception):
     """No note with that id on this conversation."""
 
@@ -140,6 +152,32 @@ class Record:
             row = connection.execute(select(conversations).where(key.where(conversations))).first()
         return self._conversation(key, row)
 
+    def look(self, key: Key, *, limit: int) -> Seen:
+        """The conversation, its notes, its newest `limit` events and the mailbox's members,
+        in one transaction that only reads (what every context call and action shows)."""
+        with self.store.reading() as connection:
+            row = connection.execute(select(conversations).where(key.where(conversations))).first()
+            noted = connection.execute(
+                select(notes)
+                .where(key.where(notes))
+                .order_by(notes.c.created_at.desc(), notes.c.id.desc())
+            ).all()
+            happened = connection.execute(
+                select(events).where(key.where(events)).order_by(events.c.id.desc()).limit(limit)
+            ).all()
+            seen = connection.execute(
+                select(members)
+                .where(members.c.tenant_id == key.tenant, members.c.mailbox_id == key.mailbox)
+                .order_by(func.lower(members.c.name), members.c.upn)
+            ).all()
+        return Seen(
+            conversation=self._conversation(key, row),
+            recorded=row is not None,
+            notes=[self._note(r) for r in noted],
+            timeline=[self._event_of(r) for r in happened],
+            members=[Person(r.oid, r.upn, r.name) for r in seen],
+        )
+
     def notes(self, key: Key) -> list[Note]:
         """The conversation's notes, newest first."""
         with self.store.transaction() as connection:
@@ -157,16 +195,16 @@ class Record:
             query = query.limit(limit)
         with self.store.transaction() as connection:
             rows = connection.execute(query).all()
-        return [
-            Event(
-                id=row.id,
-                at=_utc(row.at) or self._clock(),
-                actor=_person(row.actor_oid, row.actor_upn, row.actor_name),
-                kind=row.kind,
-                detail=dict(row.detail or {}),
-            )
-            for row in rows
-        ]
+        return [self._event_of(row) for row in rows]
+
+    def _event_of(self, row: Row[Any]) -> Event:
+        return Event(
+            id=row.id,
+            at=_utc(row.at) or self._clock(),
+            actor=_person(row.actor_oid, row.actor_upn, row.actor_name),
+            kind=row.kind,
+            detail=dict(row.detail or {}),
+        )
 
     def members(self, tenant: str, mailbox: str) -> list[Person]:
         """The mailbox's members Tandem has seen, by name."""
@@ -289,26 +327,7 @@ class Record:
         received = _utc(received) or self._clock()
         with self.store.transaction() as connection:
             row = self._locked(connection, key)
-            changes: dict[str, Any] = {}
-            reopened = False
-            if from_customer:
-                since = _utc(row.customer_since)
-                if since is None or received < since:
-                    changes["customer_since"] = received
-                last = _utc(row.last_customer_at)
-                if last is None or received > last:
-                    changes["last_customer_at"] = received
-                status_since = _utc(row.status_since)
-                # Exchange stamps received times to the second: a message of the same second as
-                # the status change counts as after it (reopening is the safe side).
-                since = status_since.replace(microsecond=0) if status_since else None
-                if row.status != "open" and (since is None or received >= since):
-                    reopened = True
-                    changes.update(status="open", status_since=received)
-            else:
-                answered = _utc(row.answered_at)
-                if answered is None or received < answered:
-                    changes["answered_at"] = received
+            changes, reopened = self.changes(row, received, from_customer=from_customer)
             if not changes:
                 return self._conversation(key, row), False
             now = self._clock()
@@ -321,6 +340,35 @@ class Record:
                 detail = {"from": row.status, "to": "open", "why": "customer_wrote"}
                 self._event(connection, key, "status", None, detail, now)
             return self._reread(connection, key), reopened
+
+    @staticmethod
+    def changes(
+        record: Any, received: dt.datetime, *, from_customer: bool
+    ) -> tuple[dict[str, Any], bool]:
+        """What a message received at `received` changes in a conversation's record (a row or
+        a Conversation), and whether it opens the conversation again."""
+        received = _utc(received) or utc_now()
+        changes: dict[str, Any] = {}
+        reopened = False
+        if from_customer:
+            since = _utc(record.customer_since)
+            if since is None or received < since:
+                changes["customer_since"] = received
+            last = _utc(record.last_customer_at)
+            if last is None or received > last:
+                changes["last_customer_at"] = received
+            status_since = _utc(record.status_since)
+            # Exchange stamps received times to the second: a message of the same second as
+            # the status change counts as after it (reopening is the safe side).
+            since = status_since.replace(microsecond=0) if status_since else None
+            if record.status != "open" and (since is None or received >= since):
+                reopened = True
+                changes.update(status="open", status_since=received)
+        else:
+            answered = _utc(record.answered_at)
+            if answered is None or received < answered:
+                changes["answered_at"] = received
+        return changes, reopened
 
     def saw_member(self, tenant: str, mailbox: str, person: Person) -> None:
         """`person` read an item of the mailbox through Tandem: a member, listed from now on
