@@ -78,7 +78,7 @@ def create_app(settings: dict[str, str], ca_bundle: str, database: str) -> Flask
     slots: dict[str, threading.BoundedSemaphore] = {}
     lock = threading.Lock()
     local = threading.local()
-    exchanged = [0]
+    exchanged = [0, 0]  # token exchanges, key-set fetches
 
     def slot(mailbox: str) -> threading.BoundedSemaphore:
         found = slots.get(mailbox)
@@ -110,7 +110,10 @@ def create_app(settings: dict[str, str], ca_bundle: str, database: str) -> Flask
         found = keys.get(kid)
         if found is None:
             with lock:
-                found = keys[kid] = jwks.get_signing_key(kid).key  # fetched afresh
+                found = keys.get(kid)  # another thread's fetch, while this one waited
+                if found is None:
+                    found = keys[kid] = jwks.get_signing_key(kid).key  # fetched afresh
+                    exchanged[1] += 1
         return found
 
     def graph_token(assertion: str) -> str:
@@ -168,7 +171,7 @@ def create_app(settings: dict[str, str], ca_bundle: str, database: str) -> Flask
 
     @app.get("/_floor/stats")
     def stats() -> Any:
-        return jsonify({"tokenRequests": exchanged[0]})
+        return jsonify({"tokenRequests": exchanged[0], "jwksFetches": exchanged[1]})
 
     @app.get("/healthz")
     def healthz() -> Any:

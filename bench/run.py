@@ -351,7 +351,8 @@ class Bench:
         after = self.stats()
         backend_requests = self.served
         # The floor app exchanges each token once too: its calls are its own.
-        floor_tokens = int(self.http.get(f"{self.floor.url}/_floor/stats").json()["tokenRequests"])
+        floor = self.http.get(f"{self.floor.url}/_floor/stats").json()
+        floor_tokens, floor_keys = int(floor["tokenRequests"]), int(floor["jwksFetches"])
         tokens = after["tokenRequests"] - before["tokenRequests"] - floor_tokens
         distinct = len(self.users) * (2 if rotation else 1)
         counters = {
@@ -360,9 +361,13 @@ class Bench:
             "distinctPersonTokens": distinct,
             "tokenRequestsPer1000": round(1000 * tokens / backend_requests, 2),
             "floorTokenRequests": floor_tokens,
-            "jwksFetches": after["jwksFetches"] - before["jwksFetches"],
+            "floorJwksFetches": floor_keys,
+            "jwksFetches": after["jwksFetches"] - before["jwksFetches"] - floor_keys,
             "jwksFetchesPer1000": round(
-                1000 * (after["jwksFetches"] - before["jwksFetches"]) / backend_requests, 3
+                1000
+                * (after["jwksFetches"] - before["jwksFetches"] - floor_keys)
+                / backend_requests,
+                3,
             ),
             "keyRotations": 1 if rotation else 0,
             "jwksFetchesForTheRotation": rotation.get("jwksFetches"),

@@ -117,7 +117,10 @@ def _floor(args: argparse.Namespace) -> int:
         cert=paths.cert,
         key=paths.key,
     )
-    return gunicorn.run(lambda: floor.create_app(settings, settings["TANDEM_CA_BUNDLE"]), options)
+    database = Path(settings.get("TANDEM_DATA_DIR") or "data").resolve() / "tandem.db"
+    return gunicorn.run(
+        lambda: floor.create_app(settings, settings["TANDEM_CA_BUNDLE"], str(database)), options
+    )
 
 
 def main() -> int:

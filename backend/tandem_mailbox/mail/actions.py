@@ -42,7 +42,7 @@ from tandem_mailbox.mail.operation import LOCK_WAIT, Act, Plan, Write
 from tandem_mailbox.microsoft.identity import Caller
 from tandem_mailbox.services import Services
 from tandem_mailbox.store import StoreUnavailable
-from tandem_mailbox.store.record import Key, Person, Record
+from tandem_mailbox.store.record import Key, Person, Record, Seen
 
 log = logging.getLogger("tandem.actions")
 
@@ -473,15 +473,16 @@ def _answer(
 ) -> dict[str, Any]:
     """The action's answer: the item as it is now, what may be done next, and the record of its
     conversation with the action on its timeline (the pane renders it and asks nothing more)."""
-    audit.timeline(name, act, act.caller, act.ctx, result)
+    seen = audit.timeline(name, act, act.caller, act.ctx, result, look=record.TIMELINE)
     answer = answers.action(name, act.caller, act.ctx, item, result)
-    answer["record"] = _record_of(act)
+    answer["record"] = _record_of(act, seen)
     return answer
 
 
-def _record_of(act: Act) -> dict[str, Any] | None:
-    """The record of the action's conversation as the pane shows it, or None (an appointment,
-    a conversation Graph didn't name, the store unavailable)."""
+def _record_of(act: Act, seen: Seen | None) -> dict[str, Any] | None:
+    """The record of the action's conversation as the pane shows it (`seen` when the
+    timeline's write read it already), or None (an appointment, a conversation Graph didn't
+    name, the store unavailable)."""
     if act.record is None or act.conversation_id is None:
         return None
     key = record.key_of(
@@ -490,10 +491,11 @@ def _record_of(act: Act) -> dict[str, Any] | None:
     if key is None:
         return None
     try:
-        shown = record.view(act.record, act.caller, key)  # one read of the record
+        seen = seen or act.record.look(key, limit=record.TIMELINE)
     except StoreUnavailable:
         log.warning("the team's record is unavailable; the action is answered without it")
         return None
+    shown = record.shown(act.caller, key, seen)
     shown["actions"] = answers.record_actions(act.ctx.bits)
     return shown
 

@@ -15,7 +15,7 @@ from tandem_mailbox.mail.operation import Act
 from tandem_mailbox.mail.record import key_of
 from tandem_mailbox.microsoft.identity import Caller
 from tandem_mailbox.store import StoreUnavailable
-from tandem_mailbox.store.record import Person
+from tandem_mailbox.store.record import Person, Seen
 
 log = logging.getLogger("tandem.audit")
 
@@ -67,23 +67,33 @@ def record(
 OWN_EVENTS = frozenset({"assign", "status", "note", "editNote", "deleteNote", "claim", "release"})
 
 
-def timeline(name: str, act: Act, caller: Caller, ctx: ItemContext, result: dict[str, Any]) -> None:
+def timeline(
+    name: str,
+    act: Act,
+    caller: Caller,
+    ctx: ItemContext,
+    result: dict[str, Any],
+    *,
+    look: int | None = None,
+) -> Seen | None:
     """The action on its conversation's timeline (once): what it did, never a body or an
-    address. Written before the action's answer is made, so the record it carries shows it."""
+    address. Written before the action's answer is made, so the record it carries shows it;
+    with `look`, answers the conversation as the same transaction left it."""
     if act.timelined:
-        return
+        return None
     act.timelined = True
     if name in OWN_EVENTS or act.record is None or act.conversation_id is None:
-        return
+        return None
     key = key_of(caller, ctx, {"conversationId": act.conversation_id}, mailbox=act.mailbox_id)
     if key is None:
-        return
+        return None
     detail = _detail(name, act, ctx, caller, result)
     try:
         by = Person(caller.oid, caller.upn.lower(), caller.name)
-        act.record.event(key, name, by=by, detail=detail)
+        return act.record.event(key, name, by=by, detail=detail, look=look)
     except StoreUnavailable:
         log.warning("the timeline of a conversation missed an action (the store is unavailable)")
+        return None
 
 
 def _detail(

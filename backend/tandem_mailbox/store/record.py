@@ -156,20 +156,23 @@ class Record:
         """The conversation, its notes, its newest `limit` events and the mailbox's members,
         in one transaction that only reads (what every context call and action shows)."""
         with self.store.reading() as connection:
-            row = connection.execute(select(conversations).where(key.where(conversations))).first()
-            noted = connection.execute(
-                select(notes)
-                .where(key.where(notes))
-                .order_by(notes.c.created_at.desc(), notes.c.id.desc())
-            ).all()
-            happened = connection.execute(
-                select(events).where(key.where(events)).order_by(events.c.id.desc()).limit(limit)
-            ).all()
-            seen = connection.execute(
-                select(members)
-                .where(members.c.tenant_id == key.tenant, members.c.mailbox_id == key.mailbox)
-                .order_by(func.lower(members.c.name), members.c.upn)
-            ).all()
+            return self._seen(connection, key, limit)
+
+    def _seen(self, connection: Connection, key: Key, limit: int) -> Seen:
+        row = connection.execute(select(conversations).where(key.where(conversations))).first()
+        noted = connection.execute(
+            select(notes)
+            .where(key.where(notes))
+            .order_by(notes.c.created_at.desc(), notes.c.id.desc())
+        ).all()
+        happened = connection.execute(
+            select(events).where(key.where(events)).order_by(events.c.id.desc()).limit(limit)
+        ).all()
+        seen = connection.execute(
+            select(members)
+            .where(members.c.tenant_id == key.tenant, members.c.mailbox_id == key.mailbox)
+            .order_by(func.lower(members.c.name), members.c.upn)
+        ).all()
         return Seen(
             conversation=self._conversation(key, row),
             recorded=row is not None,
@@ -310,13 +313,23 @@ class Record:
             self._touch(connection, key, now)
             self._event(connection, key, "note_deleted", by, {"note": note_id}, now)
 
-    def event(self, key: Key, kind: str, *, by: Person | None, detail: Mapping[str, Any]) -> None:
-        """Add to the timeline what an action did (the audit line's twin)."""
+    def event(
+        self,
+        key: Key,
+        kind: str,
+        *,
+        by: Person | None,
+        detail: Mapping[str, Any],
+        look: int | None = None,
+    ) -> Seen | None:
+        """Add to the timeline what an action did (the audit line's twin); with `look`, answers
+        the conversation as `look` would, read in the same transaction."""
         with self.store.transaction() as connection:
             self._locked(connection, key)
             now = self._clock()
             self._touch(connection, key, now)
             self._event(connection, key, kind, by, dict(detail), now)
+            return self._seen(connection, key, look) if look is not None else None
 
     def saw_message(
         self, key: Key, received: dt.datetime, *, from_customer: bool
