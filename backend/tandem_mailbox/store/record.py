@@ -11,6 +11,7 @@ nothing here is reached before Graph let the person read the item.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 import uuid
@@ -124,11 +125,36 @@ class NotTheAuthor(Exception):
     """Only a note's author may change it."""
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """A stored time as UTC (SQLite hands times back without their zone)."""
+def _utc(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A stored time as UTC (SQLite hands times back without their zone, and as the text
+    SQLAlchemy stored when read through the driver)."""
     if value is None:
         return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _detail(value: Any) -> dict[str, Any]:
+    """An event's detail: a JSON object (SQLite's driver hands back its text)."""
+    if isinstance(value, str | bytes):
+        value = json.loads(value)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+# What `Record.look` reads, with sqlite3's parameter marks (psycopg's: `%s`). Every value is a
+# parameter: no text of a request reaches the SQL.
+_LOOK = {
+    "conversation": "select * from conversations "
+    "where tenant_id = ? and mailbox_id = ? and conversation_id = ?",
+    "notes": "select * from notes where tenant_id = ? and mailbox_id = ? and conversation_id = ? "
+    "order by created_at desc, id desc",
+    "events": "select * from events where tenant_id = ? and mailbox_id = ? "
+    "and conversation_id = ? order by id desc limit ?",
+    "members": "select oid, upn, name from members where tenant_id = ? and mailbox_id = ? "
+    "order by lower(name), upn",
+}
+_LOOK_SQL = {False: _LOOK, True: {k: v.replace("?", "%s") for k, v in _LOOK.items()}}
 
 
 def _person(oid: str | None, upn: str | None, name: str | None) -> Person | None:
@@ -159,20 +185,16 @@ class Record:
             return self._seen(connection, key, limit)
 
     def _seen(self, connection: Connection, key: Key, limit: int) -> Seen:
-        row = connection.execute(select(conversations).where(key.where(conversations))).first()
-        noted = connection.execute(
-            select(notes)
-            .where(key.where(notes))
-            .order_by(notes.c.created_at.desc(), notes.c.id.desc())
-        ).all()
-        happened = connection.execute(
-            select(events).where(key.where(events)).order_by(events.c.id.desc()).limit(limit)
-        ).all()
-        seen = connection.execute(
-            select(members)
-            .where(members.c.tenant_id == key.tenant, members.c.mailbox_id == key.mailbox)
-            .order_by(func.lower(members.c.name), members.c.upn)
-        ).all()
+        # The read every context call and action makes, as plain SQL through the driver: it
+        # is the largest part of a context call's own CPU, and building and compiling the
+        # statements' expressions each time was most of that (bench/RESULTS.md). The rows
+        # come as the driver gives them (`_utc` and `_detail` read SQLite's text too).
+        sql = _LOOK_SQL[connection.dialect.name == "postgresql"]
+        where = (key.tenant, key.mailbox, key.conversation)
+        row = connection.exec_driver_sql(sql["conversation"], where).first()
+        noted = connection.exec_driver_sql(sql["notes"], where).all()
+        happened = connection.exec_driver_sql(sql["events"], (*where, limit)).all()
+        seen = connection.exec_driver_sql(sql["members"], where[:2]).all()
         return Seen(
             conversation=self._conversation(key, row),
             recorded=row is not None,
@@ -206,7 +228,7 @@ class Record:
             at=_utc(row.at) or self._clock(),
             actor=_person(row.actor_oid, row.actor_upn, row.actor_name),
             kind=row.kind,
-            detail=dict(row.detail or {}),
+            detail=_detail(row.detail),
         )
 
     def members(self, tenant: str, mailbox: str) -> list[Person]:
