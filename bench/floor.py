@@ -150,7 +150,8 @@ def create_app(settings: dict[str, str], ca_bundle: str, database: str) -> Flask
             return jsonify({"code": "invalid_token"}), 401
         body = request.get_json()
         shared = body.get("shared")
-        mailbox = shared["targetMailbox"] if shared else str(claims.get("oid"))
+        # The mailbox's slots by its address: /me is the person's own (their sign-in name).
+        mailbox = (shared["targetMailbox"] if shared else claims["preferred_username"]).lower()
         root = "/users/" + quote(shared["targetMailbox"], safe="") if shared else "/me"
         with slot(mailbox):
             answer = session.get(
