@@ -36,9 +36,10 @@ def floor_tables(results: dict[str, Any]) -> list[str]:
         "## The read path against its floor (bench/floor.py)",
         "",
         "The floor: a minimal Flask app under the same gunicorn, worker and TLS, with PyJWT and "
-        "a cached key, a dict of Graph tokens and one requests Session (no mailbox slots, id "
-        "checks, record, log line, metrics or error vocabulary), run in the same slices as "
-        "Tandem.",
+        "a cached key, a dict of Graph tokens, one requests Session, 4 in flight per mailbox and "
+        "the record read from Tandem's database with sqlite3 (no id checks, record writes, log "
+        "line, metrics or error vocabulary), run in the same slices as Tandem. CPU: each "
+        "worker's, per request it answered.",
         "",
         "| c | Tandem p50 / p99 ms | floor p50 / p99 ms | Tandem over the floor p50 / p99 ms | "
         "CPU ms per request: Tandem / floor | ratio |",
