@@ -4,9 +4,10 @@ Each user is one person with an SSO token of their own (several users per person
 is a distinct on-behalf-of exchange), working on their own items of one mailbox over keep-alive
 HTTPS connections (http.client: little of the load generator's own time is in each figure).
 
-- `context`: POST /api/items/context; directly, GET the item with the backend's `$select`.
-- `write`: markRead or markUnread, whichever changes the item; directly, what the backend does
-  for it: GET, PATCH with If-Match, GET.
+- `context`: POST /api/items/context; directly, GET the item with the backend's `$select`; and
+  the same POST to the floor app (bench/floor.py), the cheapest honest backend of that request.
+- `write`: markRead or markUnread, whichever changes the item; directly, its minimum of Graph
+  calls: GET, then PATCH with If-Match (whose answer is the new state).
 
 Direct calls keep to Graph's 4 requests in flight per mailbox as the backend does (a client
 that did not would be answered 429 MailboxConcurrency), with a semaphore per mailbox.
@@ -91,6 +92,8 @@ class User:
     graph: str = ""
     backend: Connection | None = None
     direct: Connection | None = None
+    floor: Connection | None = None  # the read path's floor app (bench/floor.py)
+    folders: dict[str, str] = field(default_factory=dict)  # ids the direct moves go to
     turn: int = 0
     state: dict[str, dict[str, Any]] = field(default_factory=dict)  # item -> etag, isRead
 
@@ -172,6 +175,19 @@ def backend_context(user: User, gate: Gate) -> None:
         raise Failed(f"context {status} {body.get('code')}")
 
 
+def floor_context(user: User, gate: Gate) -> None:
+    """POST /api/items/context to the floor app, for the user's next item."""
+    assert user.floor is not None
+    status, body = user.floor.call(
+        "POST",
+        "/api/items/context",
+        user.body(user.next_item()),
+        {"Authorization": f"Bearer {user.sso}"},
+    )
+    if status != 200:
+        raise Failed(f"floor context {status} {body.get('code')}")
+
+
 def backend_write(user: User, gate: Gate) -> None:
     """markRead or markUnread, whichever changes the user's next item."""
     assert user.backend is not None
@@ -213,14 +229,15 @@ def direct_context(user: User, gate: Gate) -> None:
 
 
 def direct_write(user: User, gate: Gate) -> None:
-    """What the backend does for markRead / markUnread: GET, PATCH with If-Match, GET."""
+    """markRead / markUnread's minimum (docs/performance.md): GET, PATCH with If-Match, whose
+    answer is the item's new state."""
     item = user.next_item()
     path = user.graph_path(item)
     query = urlencode({"$select": MESSAGE_SELECT})
     current = _graph(user, gate, "GET", f"{path}?{query}")
     if item in user.state and user.state[item]["etag"] != current["@odata.etag"]:
         raise Failed("the item was changed by someone else")  # as the backend's etag check
-    _graph(
+    after = _graph(
         user,
         gate,
         "PATCH",
@@ -228,7 +245,6 @@ def direct_write(user: User, gate: Gate) -> None:
         body={"isRead": not current.get("isRead")},
         headers={"If-Match": current["@odata.etag"]},
     )
-    after = _graph(user, gate, "GET", f"{path}?{query}")
     user.state[item] = {"etag": after["@odata.etag"], "isRead": after["isRead"]}
 
 
@@ -238,6 +254,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("write", "backend"): backend_write,
     ("context", "direct"): direct_context,
     ("write", "direct"): direct_write,
+    ("context", "floor"): floor_context,
 }
 
 

@@ -29,20 +29,30 @@ ROOMS: list[tuple[str, re.Pattern[str]]] = [
     ("JSON (encode, decode)", re.compile(r"^json/|^flask/json/")),
     (
         "logging (records, formatting, redaction)",
-        re.compile(r"^logging/|^backend/audit\.py|^pythonjsonlogger/"),
+        re.compile(r"^logging/|^tandem_mailbox/(logs|mail/audit)\.py|^pythonjsonlogger/"),
     ),
-    ("metrics (prometheus_client)", re.compile(r"^prometheus_client/|^backend/metrics\.py")),
+    (
+        "metrics (prometheus_client)",
+        re.compile(r"^prometheus_client/|^tandem_mailbox/metrics\.py"),
+    ),
     (
         "outbound HTTP (requests, urllib3, http.client)",
-        re.compile(r"^(requests|urllib3)/|^http/client\.py|^socket\.py|^backend/outbound\.py"),
+        re.compile(
+            r"^(requests|urllib3)/|^http/client\.py|^socket\.py|"
+            r"^tandem_mailbox/microsoft/outbound\.py"
+        ),
     ),
     ("MSAL", re.compile(r"^msal/")),
-    ("gunicorn (accept, parse, respond)", re.compile(r"^gunicorn/|^backend/production\.py")),
+    (
+        "gunicorn (accept, parse, respond)",
+        re.compile(r"^gunicorn/|^tandem_mailbox/cli/gunicorn\.py"),
+    ),
     (
         "Flask and werkzeug (routing, request, response)",
-        re.compile(r"^(flask|werkzeug|flask_cors)/|^backend/serving\.py"),
+        re.compile(r"^(flask|werkzeug|flask_cors)/|^tandem_mailbox/web/wsgi\.py"),
     ),
-    ("Tandem's own code (backend/)", re.compile(r"^backend/")),
+    ("the team's record (SQLAlchemy, sqlite3)", re.compile(r"^sqlalchemy/|^sqlite3/")),
+    ("Tandem's own code (tandem_mailbox/)", re.compile(r"^tandem_mailbox/")),
     ("threads, queues, selectors", re.compile(r"^(threading|queue|selectors)\.py|^concurrent/")),
 ]
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(:(?P<line>\d+))?\)$")
@@ -137,13 +147,15 @@ def _request_frame(frame: str) -> bool:
     and main thread's stacks: the command line)."""
     match = FRAME.match(frame)
     path = _relative(match.group("file")) if match else ""
-    return path.startswith("backend/") and not path.startswith("backend/tandem_mailbox/cli/")
+    path = path.removeprefix("backend/")  # an absolute path in a checkout; py-spy's own: relative
+    return path.startswith("tandem_mailbox/") and not path.startswith("tandem_mailbox/cli/")
 
 
 def _room(frames: list[str]) -> str:
     for frame in reversed(frames):
         match = FRAME.match(frame)
         where = _relative(match.group("file")) if match else frame
+        where = where.removeprefix("backend/")
         for room, pattern in ROOMS:
             if pattern.search(where):
                 return room

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from . import floors
 from .load import Sample, percentile
 
 PERCENTILES = ("p50", "p95", "p99")
@@ -28,12 +29,19 @@ def summary(sample: Sample) -> dict[str, Any]:
 def line(row: dict[str, Any]) -> str:
     """One level, for the console while the run goes on."""
     b, d, a = row["backend"], row["direct"], row["addedMs"]
+    floor = ""
+    if "floor" in row:
+        f, c = row["floor"], row["cpuMsPerRequest"]
+        floor = (
+            f"; floor p50 {f['p50']:.2f} ms ({row['overFloorMs']['p50']:+.2f}), CPU "
+            f"{c['backend']:.2f} / {c['floor']:.2f} ms = {c['floorRatio']}x"
+        )
     return (
         f"{row['workload']:8} c={row['concurrency']:<3} backend p50/p95/p99 "
         f"{b['p50']:.1f}/{b['p95']:.1f}/{b['p99']:.1f} ms ({b['perSecond']}/s), direct "
         f"{d['p50']:.1f}/{d['p95']:.1f}/{d['p99']:.1f} ms ({d['perSecond']}/s), added "
         f"{a['p50']:+.1f}/{a['p95']:+.1f}/{a['p99']:+.1f} ms; errors {b['errors'] or 0}"
-        f" / {d['errors'] or 0}"
+        f" / {d['errors'] or 0}{floor}"
     )
 
 
@@ -115,6 +123,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {row['workload']} | {row['concurrency']} | {c['backend']} | {c['emulator']} | "
             f"{c['load']} |"
         )
+    out += floors.floor_tables(results)
+    out += floors.action_tables(results)
     counters = results.get("counters")
     if counters:
         rss = results["rss"]
@@ -127,7 +137,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| backend requests answered | {counters['backendRequests']} |",
             f"| token-endpoint calls | {counters['tokenRequests']} for "
             f"{counters['distinctPersonTokens']} distinct person-tokens "
-            f"({counters['tokenRequestsPer1000']} per 1,000 requests) |",
+            f"({counters['tokenRequestsPer1000']} per 1,000 requests; the floor app's own "
+            f"{counters.get('floorTokenRequests', 0)} apart) |",
             f"| JWKS fetches | {counters['jwksFetches']} ({counters['jwksFetchesPer1000']} per "
             f"1,000 requests): "
             f"{counters['jwksFetches'] - (counters['jwksFetchesForTheRotation'] or 0)} at start, "

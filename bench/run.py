@@ -3,12 +3,15 @@
     .venv/bin/pip install -e '.[bench]' && .venv/bin/python -m bench [--naive] [--quick]
 
 Starts, over HTTPS on loopback: the emulator under gunicorn (one worker, many threads,
-keep-alive) with latency injected into Entra ID's token endpoint (120 ms) and Graph (60 ms),
-and the backend as in production (`tandem serve`, gunicorn). Then, for concurrency 1, 16 and
-64, it runs the same people on the same items through the backend and straight to the
-emulator's Graph with a Graph token (the floor: what a client that skipped Tandem would pay),
-in alternating slices so that both see the same machine. It writes `bench/results/`:
-`bench.json` (everything), `bench.md` (the tables) and `latency.png` (the plot).
+keep-alive) with latency injected into Entra ID's token endpoint (120 ms) and Graph (80 ms),
+the backend as in production (`tandem serve`, gunicorn) and the read path's floor app
+(bench/floor.py, the same gunicorn). Then, for concurrency 1, 16 and 64, it runs the same
+people on the same items through the backend and straight to the emulator's Graph with a Graph
+token (what a client that skipped Tandem would pay), and the context through the floor app, in
+alternating slices so that all see the same machine; and every action, through Tandem and as
+its minimum of Graph calls made directly, at concurrency 1 and 16, counting Graph requests per
+action (bench/actions.py). It writes `bench/results/`: `bench.json` (everything), `bench.md`
+(the tables) and `latency.png` (the plot).
 
 Also measured: token-endpoint calls and JWKS fetches per 1,000 requests (a key rotation
 happens halfway), the largest number in flight to one mailbox, the backend's memory across
@@ -20,6 +23,7 @@ its on-behalf-of cache and mailbox gate off, side by side.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import ssl
@@ -33,7 +37,7 @@ from typing import Any
 from tandem_mailbox.certs import ensure
 from tandem_mailbox.microsoft.outbound import Session, ssl_context
 
-from . import load, pane, profile, report, stack
+from . import actions, floors, load, minimum, pane, profile, report, stack
 from .load import Connection, Gate, Sample, User
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,13 +61,16 @@ MAILBOXES = [
 ]
 LEVELS = (1, 16, 64)
 WORKLOADS = ("context", "write")
+# The targets of a workload, in the order of the first slice (then alternating).
+TARGETS = {"context": ("direct", "floor", "backend"), "write": ("direct", "backend")}
+DELEGATE = ("nestor@contoso.com", "adele@contoso.com")  # the delegate route's user
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; answers the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--token-ms", type=int, default=120, help="Entra ID's token endpoint")
-    parser.add_argument("--graph-ms", type=int, default=60, help="every Graph request")
+    parser.add_argument("--graph-ms", type=int, default=80, help="every Graph request")
     parser.add_argument("--seconds", type=float, default=5.0, help="one slice of load")
     parser.add_argument("--rounds", type=int, default=3, help="slices per target and level")
     parser.add_argument("--rss-requests", type=int, default=20_000)
@@ -79,12 +86,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
     parser.add_argument("--quick", action="store_true", help="short slices: a smoke run")
     parser.add_argument(
+        "--action-rounds", type=int, default=4, help="rounds of each action at c=1 (per item)"
+    )
+    parser.add_argument("--no-actions", action="store_true", help="skip the per-action table")
+    parser.add_argument(
         "--levels", default="1,16,64", help="concurrencies, comma-separated (1,16,64)"
     )
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
     args = parser.parse_args(argv)
     if args.quick:
-        args.seconds, args.rounds, args.rss_requests = 1.0, 1, 2_000
+        args.seconds, args.rounds, args.rss_requests, args.action_rounds = 1.0, 1, 2_000, 1
     args.levels = tuple(int(n) for n in args.levels.split(","))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -165,6 +176,8 @@ class Bench:
                 ],
             )
             results.update(self.measure())
+            if not args.no_actions:
+                results["actions"] = self.actions()
             if args.naive:
                 results["naive"] = self.naive()
         finally:
@@ -193,9 +206,11 @@ class Bench:
             )
             assert answer.status_code == 202, answer.text
         world = self.control("GET", "/_emulator/world")
+        # Items by their immutable ids, as the pane knows them after its first context call
+        # (the moves of the action table change an item's REST id, never its immutable one).
         inboxes = {
             box["address"]: [
-                i["id"]
+                i["immutableId"]
                 for f in box["folders"]
                 if f["wellKnownName"] == "inbox"
                 for i in f["items"]
@@ -243,10 +258,31 @@ class Bench:
             "usersPerMailbox": spread,
         }
 
+    def start_floor(self) -> stack.Process:
+        """The read path's floor app (bench/floor.py) wired to the emulator, as the backend."""
+        config = self.control("GET", "/_emulator/config")
+        settings = stack.settings_for(config, self.certs.ca_cert)
+        settings["TANDEM_DATA_DIR"] = str(self.work / "data")  # Tandem's record, read only
+        server = stack.backend(
+            "floor",
+            settings,
+            self.certs.ca_cert.parent,
+            self.work,
+            workers=1,
+            threads=self.args.threads,
+            naive=False,
+            probe=self.probe,
+        )
+        self.servers.append(server)
+        for user in self.users:
+            user.floor = Connection(server.port, self.tls)
+        return server
+
     def start_backend(self, name: str, *, naive: bool) -> stack.Process:
         """`tandem serve` (or the naive backend) wired to the emulator."""
         config = self.control("GET", "/_emulator/config")
         settings = stack.settings_for(config, self.certs.ca_cert)
+        settings["TANDEM_DATA_DIR"] = str(self.work / "data")  # the record, which the floor reads
         if self.redis is not None:
             settings.update(
                 TANDEM_REDIS_URL=f"redis://127.0.0.1:{self.redis.port}/0",
@@ -275,11 +311,13 @@ class Bench:
         args = self.args
         before = self.stats()
         backend = self.start_backend("backend", naive=False)
+        self.floor = self.start_floor()
         worker = backend.workers()[0]  # the profile's and memory's worker; CPU sums them all
         rss = {"idleKiB": stack.rss_kib(worker)}
         gate = Gate()
         warm = load.once_each(self.users, load.backend_context, gate)
         load.once_each(self.users, load.direct_context, gate)
+        _check(load.once_each(self.users, load.floor_context, gate), "the floor's warm-up")
         _check(warm, "warm-up")
         self.served = len(warm.latencies)
         baseline = self.served
@@ -312,16 +350,24 @@ class Bench:
         cpu1 = self.cpu(backend)
         after = self.stats()
         backend_requests = self.served
-        tokens = after["tokenRequests"] - before["tokenRequests"]
+        # The floor app exchanges each token once too: its calls are its own.
+        floor = self.http.get(f"{self.floor.url}/_floor/stats").json()
+        floor_tokens, floor_keys = int(floor["tokenRequests"]), int(floor["jwksFetches"])
+        tokens = after["tokenRequests"] - before["tokenRequests"] - floor_tokens
         distinct = len(self.users) * (2 if rotation else 1)
         counters = {
             "backendRequests": backend_requests,
             "tokenRequests": tokens,
             "distinctPersonTokens": distinct,
             "tokenRequestsPer1000": round(1000 * tokens / backend_requests, 2),
-            "jwksFetches": after["jwksFetches"] - before["jwksFetches"],
+            "floorTokenRequests": floor_tokens,
+            "floorJwksFetches": floor_keys,
+            "jwksFetches": after["jwksFetches"] - before["jwksFetches"] - floor_keys,
             "jwksFetchesPer1000": round(
-                1000 * (after["jwksFetches"] - before["jwksFetches"]) / backend_requests, 3
+                1000
+                * (after["jwksFetches"] - before["jwksFetches"] - floor_keys)
+                / backend_requests,
+                3,
             ),
             "keyRotations": 1 if rotation else 0,
             "jwksFetchesForTheRotation": rotation.get("jwksFetches"),
@@ -352,15 +398,16 @@ class Bench:
     ) -> dict[str, Any]:
         """Backend and direct at one concurrency, in alternating slices; their figures."""
         before = self.stats()
-        pooled = {"backend": Sample(), "direct": Sample()}
-        for target in ("direct", "backend"):  # connections, tokens, the servers' caches
+        targets = TARGETS[workload]
+        pooled = {target: Sample() for target in targets}
+        for target in targets:  # connections, tokens, the servers' caches
             warm = load.once_each(users, load.OPERATIONS[workload, target], gate)
             _check(warm, f"warm-up of {workload} at {len(users)}")
             if target == "backend":
                 self.served += len(warm.latencies)
         cpu0, busy0 = self.cpu(backend), stack.machine_busy()
         for n in range(self.args.rounds):
-            order = ("direct", "backend") if n % 2 == 0 else ("backend", "direct")
+            order = targets if n % 2 == 0 else tuple(reversed(targets))
             for target in order:
                 sample = load.run(
                     users, load.OPERATIONS[workload, target], gate, seconds=self.args.seconds
@@ -392,6 +439,13 @@ class Bench:
         row["ratio"] = {
             p: round(row["backend"][p] / row["direct"][p], 3) for p in ("p50", "p95", "p99")
         }
+        if "floor" in pooled:
+            row["floor"] = report.summary(pooled["floor"])
+            row["overFloorMs"] = {
+                p: round(row["backend"][p] - row["floor"][p], 2) for p in ("p50", "p95", "p99")
+            }
+            cpu = row["cpuMsPerRequest"]
+            cpu["floorRatio"] = round(cpu["backend"] / cpu["floor"], 3) if cpu["floor"] else None
         print(report.line(row), flush=True)
         return row
 
@@ -425,12 +479,79 @@ class Bench:
         return dict(report.summary(pooled), seconds=round(time.monotonic() - started, 1))
 
     def cpu(self, backend: stack.Process) -> dict[str, float]:
-        """CPU seconds so far of the backend's worker, the emulator's worker and the load."""
+        """CPU seconds so far of the backend's worker, the floor's, the emulator's worker and
+        the load."""
+        floor = getattr(self, "floor", None)
         return {
             "backend": sum(stack.cpu_seconds(pid) for pid in backend.workers()),
+            "floor": sum(stack.cpu_seconds(pid) for pid in floor.workers()) if floor else 0.0,
             "emulator": stack.cpu_seconds(self.emulator.workers()[0]),
             "load": time.process_time(),
         }
+
+    # -- every action ------------------------------------------------------------------------
+    def actions(self) -> dict[str, Any]:
+        """Every action through Tandem and as its minimum made directly, at c=1 and c=16 (the
+        mailbox route's users), with Graph requests per action counted at c=1; and the
+        delegate route's count of each action it can take."""
+        gate = Gate()
+        members = [u for u in self.users if (u.upn, u.mailbox) != DELEGATE]
+        for user in self.users:
+            user.state.clear()
+        for user in members[:16]:
+            actions.direct_folders(user, gate)
+        count = lambda: int(self.stats()["graphRequests"])  # noqa: E731 - one line
+        rows: dict[str, dict[str, Any]] = {}
+        for experiment in actions.EXPERIMENTS:
+            for level in (1, 16):
+                users = members[:level]
+                for user in users:  # what the pane last saw is stale after the direct rounds
+                    user.state.clear()
+                actions.prepare(users, experiment, gate)
+                rounds = self.args.action_rounds if level == 1 else 1
+                for target in ("backend", "direct"):
+                    measured = actions.run(
+                        users,
+                        experiment,
+                        target,
+                        gate,
+                        rounds=rounds,
+                        count=count if level == 1 and target == "backend" else None,
+                    )
+                    for name, sample in measured.samples.items():
+                        row = rows.setdefault(name, {"action": name})
+                        row.setdefault(str(level), {})[target] = report.summary(sample)
+                    for name, made in measured.graph_requests.items():
+                        rows.setdefault(name, {"action": name})["graphRequests"] = dict(made)
+            print(floors.action_line(rows, experiment), flush=True)
+        delegate = self.delegate_counts(gate, count)
+        table = minimum.table()
+        for name, row in rows.items():
+            row["minimum"] = table.get(("mailbox", name))
+            row["delegateMinimum"] = table.get(("delegate", name))
+            row["delegateGraphRequests"] = delegate.get(name)
+        return {
+            "graphMs": self.args.graph_ms,
+            "users": {"1": members[0].upn, "16": len(members[:16])},
+            "rows": [rows[n] for n in actions.NAMES if n in rows],
+            "errors": rows.get("errors"),
+        }
+
+    def delegate_counts(self, gate: Gate, count: Any) -> dict[str, dict[str, int]]:
+        """Graph requests per action of the delegate (Nestor on Adele's Inbox), one warm each;
+        his moves have nowhere to go and his deletes can't be undone, so they are left to the
+        tests (tests/api/test_round_trips.py)."""
+        user = next((u for u in self.users if (u.upn, u.mailbox) == DELEGATE), None)
+        if user is None:
+            return {}
+        one = dataclasses.replace(user, items=user.items[:1], state={})
+        made: dict[str, dict[str, int]] = {}
+        for experiment in ("claim", "read", "flag", "categorize", "reply", "forward", "draft"):
+            actions.prepare([one], experiment, gate)
+            measured = actions.run([one], experiment, "backend", gate, rounds=1, count=count)
+            for name, counted in measured.graph_requests.items():
+                made[name] = dict(counted)
+        return made
 
     # -- naive ---------------------------------------------------------------------------------
     def naive(self) -> dict[str, Any]:
@@ -493,9 +614,11 @@ def _per_request(
 ) -> dict[str, float]:
     """CPU milliseconds per request: the backend's per backend request, and the others'."""
     backend_n = max(1, len(pooled["backend"].latencies))
-    total_n = max(1, backend_n + len(pooled["direct"].latencies))
+    floor_n = len(pooled["floor"].latencies) if "floor" in pooled else 0
+    total_n = max(1, sum(len(sample.latencies) for sample in pooled.values()))
     return {
-        "backend": round(1000 * (cpu1["backend"] - cpu0["backend"]) / backend_n, 2),
+        "backend": round(1000 * (cpu1["backend"] - cpu0["backend"]) / backend_n, 3),
+        "floor": round(1000 * (cpu1["floor"] - cpu0["floor"]) / floor_n, 3) if floor_n else 0.0,
         "emulator": round(1000 * (cpu1["emulator"] - cpu0["emulator"]) / total_n, 2),
         "load": round(1000 * (cpu1["load"] - cpu0["load"]) / total_n, 2),
     }

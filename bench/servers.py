@@ -2,13 +2,16 @@
 
     python bench/servers.py emulator --port 0 --threads 128 --certs DIR
     python bench/servers.py naive --port 0 --threads 64 --certs DIR   (settings from TANDEM_*)
+    python bench/servers.py floor --port 0 --threads 64 --certs DIR   (settings from TANDEM_*)
 
 The emulator runs in one gunicorn worker with many threads (its state is in that process) and
 keep-alive, so the benchmark measures Graph's and Entra ID's injected latency, not werkzeug's
 development server closing every connection. The naive backend is `tandem serve` with the
 on-behalf-of cache and the mailbox gate switched off (`create_app`'s benchmark-only switches),
 served by the same gunicorn application, worker and options; the benchmark runs the real
-`tandem serve` for everything else. Both print gunicorn's "listening on" line with the port.
+`tandem serve` for everything else. The floor is the read path's cheapest honest
+implementation (bench/floor.py) under the same gunicorn, worker, options and TLS. Each prints
+gunicorn's "listening on" line with the port.
 """
 
 from __future__ import annotations
@@ -70,8 +73,12 @@ def _emulator(args: argparse.Namespace) -> int:
 
 def _naive(args: argparse.Namespace) -> int:
     # As `tandem serve` does (cli/gunicorn.py, cmd_serve): prometheus_client's multiprocess
-    # directory before the backend is imported, JSON log lines, the settings checked once.
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tandem-metrics-"))
+    # directory before the backend is imported when several workers serve, JSON log lines,
+    # the settings checked once.
+    if args.workers > 1:
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tandem-metrics-")
+        )
     from tandem_mailbox import certs, logs
     from tandem_mailbox.app import create_app
     from tandem_mailbox.cli import gunicorn
@@ -93,17 +100,40 @@ def _naive(args: argparse.Namespace) -> int:
     return gunicorn.run(lambda: create_app(settings, obo_cache=False, mailbox_gate=False), options)
 
 
+def _floor(args: argparse.Namespace) -> int:
+    from bench import floor
+    from tandem_mailbox import certs
+    from tandem_mailbox.cli import gunicorn
+
+    paths = certs.development(Path(args.certs))
+    if paths is None:
+        raise SystemExit(f"no development certificate under {args.certs}")
+    settings = {k: v for k, v in os.environ.items() if k.startswith("TANDEM_")}
+    options = gunicorn.Options(
+        host="127.0.0.1",
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        cert=paths.cert,
+        key=paths.key,
+    )
+    database = Path(settings.get("TANDEM_DATA_DIR") or "data").resolve() / "tandem.db"
+    return gunicorn.run(
+        lambda: floor.create_app(settings, settings["TANDEM_CA_BUNDLE"], str(database)), options
+    )
+
+
 def main() -> int:
-    """Serve the emulator or the naive backend until SIGTERM."""
+    """Serve the emulator, the naive backend or the floor until SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("server", choices=["emulator", "naive"])
+    parser.add_argument("server", choices=["emulator", "naive", "floor"])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--threads", type=int, default=64)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--certs", required=True)
     parser.add_argument("--public-url", default=PUBLIC_URL)
     args = parser.parse_args()
-    return _emulator(args) if args.server == "emulator" else _naive(args)
+    return {"emulator": _emulator, "naive": _naive, "floor": _floor}[args.server](args)
 
 
 if __name__ == "__main__":

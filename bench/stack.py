@@ -178,7 +178,9 @@ def backend(
     probe: Any,
 ) -> Process:
     """`tandem serve` (or the naive backend), configured by `settings` in its environment."""
-    if naive:
+    if name == "floor":
+        command = [sys.executable, str(REPO / "bench" / "servers.py"), "floor"]
+    elif naive:
         command = [sys.executable, str(REPO / "bench" / "servers.py"), "naive"]
     else:
         command = [sys.executable, "-m", "tandem_mailbox.cli", "serve"]

@@ -1,8 +1,9 @@
 // Acting on the item: one action at a time, posted with the etag the pane last saw; progress
 // shown only when it takes longer than PROGRESS_DELAY_MS; the answer turned into a sentence and
 // a fresh view of the item. The server decides what is allowed (the pane keeps no permission
-// table): after a write the pane asks it again (the context call), since who holds the claim,
-// or where the item now is, changes what may be done next.
+// table): an action's answer is the item as it left it, what may be done next and the record
+// of its conversation, which the pane renders as it is; only an answer without the item (a
+// send: what Exchange did to the original is not in it) makes the pane ask for the context.
 
 import {
   ApiProblem,
@@ -463,7 +464,9 @@ export class ItemActions {
   }
 
   /**
-   * The outcome of a successful action: the item at its (new) id, and what may be done now.
+   * The outcome of a successful action: the item at its (new) id, and what may be done now, as
+   * the action's answer says; the context call only when the answer has no item (a send) or
+   * doesn't say what may be done.
    * @param {string} name
    * @param {KnownMailbox} ctx
    * @param {ShownAnswer} before
@@ -474,16 +477,24 @@ export class ItemActions {
     const message = resultMessage(name, answer, this.where());
     const draft = answer?.result?.draft?.webLink ? answer.result.draft : null;
     const item = answer?.item ?? null;
-    if (!item) {
+    if (!item && !SENDING_ACTIONS.has(name)) {
       // Graph's DELETE: Exchange moved the item to Deleted Items at an id nobody was told.
       return { kind: "done", ctx, answer: before, message, draft, gone: true };
     }
-    const next = item.id && item.id !== ctx.itemId ? { ...ctx, itemId: item.id } : ctx;
+    const shown = item ?? before.item;
+    const next = shown?.id && shown.id !== ctx.itemId ? { ...ctx, itemId: shown.id } : ctx;
+    // The record the answer carries (null: none, as the context would say); absent: as before.
+    const record = answer?.record === undefined ? before.record : answer.record;
+    /** @type {ShownAnswer} */
     let fresh;
-    try {
-      fresh = await postContext(next, this.seams);
-    } catch (error) {
-      fresh = { ...before, item, actions: null, refreshProblem: explain(error) };
+    if (item && answer?.actions) {
+      fresh = { ...before, item, actions: answer.actions, record };
+    } else {
+      try {
+        fresh = await postContext(next, this.seams);
+      } catch (error) {
+        fresh = { ...before, item: shown, actions: null, record, refreshProblem: explain(error) };
+      }
     }
     // Another item may have been selected meanwhile: its state is not this one's to replace.
     if (this.ctx === ctx) this.show(next, fresh);

@@ -90,8 +90,8 @@ def create_app(
         response.headers["request-id"] = g.get("request_id", "")
         route = request.url_rule.rule if request.url_rule else "unmatched"
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
-        metrics.REQUESTS.labels(route, str(response.status_code)).inc()
-        metrics.DURATION.labels(route).observe(seconds)
+        metrics.child(metrics.REQUESTS, route, str(response.status_code)).inc()
+        metrics.child(metrics.DURATION, route).observe(seconds)
         if request.path.startswith("/api/"):
             response.headers["Cache-Control"] = "no-store"
             _log_request(route, response.status_code, seconds)

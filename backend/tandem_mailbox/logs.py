@@ -1,8 +1,11 @@
 """Logging that never carries a token or secret: redaction, and the JSON and text formats.
 
-Lines are JSON (python-json-logger) under `tandem serve`, text for humans in the demo
-(`TANDEM_LOG_FORMAT`). Structured fields travel as the record's `extra`; both formatters pass
-the finished line through `redact` once more, so not even a field can carry a token.
+Lines are JSON under `tandem serve` (the layout python-json-logger gives, written here in one
+`json.dumps`), text for humans in the demo (`TANDEM_LOG_FORMAT`). Every line is redacted once:
+the record's message (and its traceback) when the record is made, by the record factory
+`install` sets, which covers every logger and every handler; its structured fields (the
+record's `extra`, added after the factory ran) by the formatter, so not even a field can carry
+a token. A record the factory didn't make is redacted whole by the formatter.
 """
 
 from __future__ import annotations
@@ -12,8 +15,6 @@ import logging
 import re
 import sys
 from typing import Any
-
-from pythonjsonlogger.json import JsonFormatter
 
 # A JWT (three base64url parts, the first two starting with '{"' encoded), or a bearer value.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
@@ -55,6 +56,7 @@ def _redact_all(text: str) -> str:
 
 _secrets: set[str] = set()
 _installed = False
+_REDACTED = "_tandem_redacted"  # set on a record whose message the factory redacted
 
 
 def _scrub(text: str) -> str:
@@ -84,12 +86,15 @@ def install(secrets: list[str] | None = None) -> None:
             message = str(record.msg)
         record.msg, record.args = _scrub(message), None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = _scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = _scrub(_EXCEPTIONS.formatException(record.exc_info))
+        setattr(record, _REDACTED, True)
         return record
 
     logging.setLogRecordFactory(factory)
     _installed = True
 
+
+_EXCEPTIONS = logging.Formatter()  # formats a record's traceback (stateless)
 
 # The record attributes every LogRecord has; anything else on a record came in through `extra`.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
@@ -102,19 +107,42 @@ def fields_of(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
-class JsonLines(JsonFormatter):
-    """One JSON object per line: time, level, logger, message and the record's fields."""
+def _redacted(record: logging.LogRecord) -> bool:
+    """Whether the factory redacted the record's message and traceback when it was made."""
+    return bool(getattr(record, _REDACTED, False))
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the traceback (`exc_info`) and
+    the record's fields."""
 
     def __init__(self) -> None:
-        super().__init__(
-            "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            json_default=str,
-        )
+        super().__init__()
 
     def format(self, record: logging.LogRecord) -> str:
-        """The JSON line, redacted."""
-        return redact(super().format(record))
+        """The JSON line, redacted (each part once)."""
+        done = _redacted(record)
+        message = record.getMessage()
+        head = json.dumps(
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": message if done else redact(message),
+            }
+        )
+        rest = fields_of(record)
+        if record.exc_info or record.exc_text:
+            # The factory's redacted text when it made the record; else formatted (and
+            # redacted with the fields below).
+            rest["exc_info"] = (record.exc_text if done else None) or self.formatException(
+                record.exc_info  # type: ignore[arg-type]
+            )
+        if record.stack_info:
+            rest["stack_info"] = self.formatStack(record.stack_info)
+        if not rest:
+            return head
+        return head[:-1] + ", " + redact(json.dumps(rest, default=str))[1:]
 
 
 class TextLines(logging.Formatter):
@@ -130,14 +158,19 @@ class TextLines(logging.Formatter):
         return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
-        """The text line, redacted."""
+        """The text line, redacted (each part once)."""
         line = super().format(record)
+        if not _redacted(record):
+            line = redact(line)
         extra = fields_of(record)
         if extra:
-            line += " " + " ".join(
-                f"{k}={json.dumps(v, default=str, separators=(',', ':'))}" for k, v in extra.items()
+            line += " " + redact(
+                " ".join(
+                    f"{k}={json.dumps(v, default=str, separators=(',', ':'))}"
+                    for k, v in extra.items()
+                )
             )
-        return redact(line)
+        return line
 
 
 def configure(fmt: str = "text", *, level: int = logging.INFO) -> None:

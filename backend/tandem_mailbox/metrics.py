@@ -2,7 +2,8 @@
 
 Labels are bounded: routes are URL rules, never paths; no label names a mailbox or a person.
 With several gunicorn workers `tandem serve` sets PROMETHEUS_MULTIPROC_DIR before any worker
-starts, and `/metrics` sums every worker's files (prometheus_client's multiprocess mode).
+starts, and `/metrics` sums every worker's files (prometheus_client's multiprocess mode); one
+worker keeps its values in memory, which costs a request less.
 
 The `/metrics` route (web/pages.py) answers only to `Authorization: Bearer
 <TANDEM_METRICS_TOKEN>` and is off without it.
@@ -11,6 +12,8 @@ The `/metrics` route (web/pages.py) answers only to `Authorization: Bearer
 from __future__ import annotations
 
 import os
+import threading
+from typing import Any
 
 from prometheus_client import (
     REGISTRY,
@@ -68,6 +71,28 @@ COORDINATION_FALLBACK = Counter(
     ["operation"],
 )
 ACTIONS = Counter("tandem_actions_total", "Actions, by name and outcome.", ["action", "outcome"])
+SSO_TOKENS = Counter(
+    "tandem_sso_tokens_total",
+    "SSO tokens of requests, by how they were known: verified (signature and claims) or "
+    "remembered (verified before, until their exp).",
+    ["result"],
+)
+
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}
+_children_lock = threading.Lock()
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """`metric.labels(*labels)`, made once per label values (prometheus_client takes a lock
+    and checks the labels on every call; these few dozen combinations never change)."""
+    key = (id(metric), labels)
+    found = _children.get(key)
+    if found is None:
+        with _children_lock:
+            found = _children.get(key)
+            if found is None:
+                found = _children[key] = metric.labels(*labels)
+    return found
 
 
 def registry() -> CollectorRegistry:

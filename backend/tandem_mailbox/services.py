@@ -24,7 +24,7 @@ from tandem_mailbox.coordination import build as build_coordinator
 from tandem_mailbox.microsoft.graph import MAILBOX_CONCURRENCY, GraphClient
 from tandem_mailbox.microsoft.identity import KeySet, TokenValidator
 from tandem_mailbox.microsoft.obo import OnBehalfOf
-from tandem_mailbox.microsoft.outbound import Session, ssl_context
+from tandem_mailbox.microsoft.outbound import Pool, Session, ssl_context
 from tandem_mailbox.store import Store
 from tandem_mailbox.store.mailbox import Mailboxes
 from tandem_mailbox.store.record import Record
@@ -75,7 +75,7 @@ def build(
     context = trust or ssl_context(settings.ca_bundle)
     timeout = (3.05, settings.http_timeout)
     entra_session = Session(context=context, timeout=timeout)
-    graph_session = Session(context=context, timeout=timeout, pool_size=64)
+    graph_pool = Pool(context=context, timeout=timeout, pool_size=64)
     key_tenant = "common" if settings.multi_tenant else settings.tenant_id
     keys = KeySet(
         f"https://{settings.authority_host}/{key_tenant}/discovery/v2.0/keys",
@@ -102,7 +102,7 @@ def build(
             **uncached,
         ),
         graph=GraphClient(
-            graph_session,
+            graph_pool,
             graph_url=settings.graph_url,
             coordinator=coordinator,
             timeout=timeout,

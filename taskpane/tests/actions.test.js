@@ -231,6 +231,74 @@ describe("ItemActions", () => {
     );
   });
 
+  it("renders an answer that carries the item and what may be done, asking nothing more", async () => {
+    const record = {
+      conversation: {
+        id: "conv-1",
+        assignee: { upn: "lee@contoso.com", name: "Lee Gu" },
+        status: "open",
+        customerSince: null,
+        answeredAt: null,
+        firstResponseDue: null,
+        overdue: false,
+      },
+      notes: [],
+      timeline: [],
+      members: [],
+    };
+    const { actions, requests } = setup({
+      "/api/items/actions/claim": [
+        json({
+          action: "claim",
+          item: claimed.item,
+          actions: claimed.actions,
+          result: { changed: true },
+          record,
+        }),
+      ],
+    });
+    const outcome = await actions.perform("claim");
+    assert.equal(outcome.kind, "done");
+    assert.equal(outcome.gone, false);
+    assert.deepEqual(outcome.answer.item, claimed.item);
+    assert.deepEqual(outcome.answer.actions, claimed.actions);
+    assert.deepEqual(outcome.answer.record, record);
+    assert.deepEqual(outcome.answer.person, contextAnswer().person);
+    assert.deepEqual(
+      requests.map((r) => r.path),
+      ["/api/items/actions/claim"],
+    );
+    assert.equal(actions.answer?.item.etag, 'W/"ck-2"'); // the next action sends it
+  });
+
+  it("asks for the context after a send, whose answer carries no item", async () => {
+    const { actions, requests } = setup({
+      "/api/items/actions/reply": [
+        json({
+          action: "reply",
+          item: null,
+          result: {
+            sent: true,
+            route: "mailbox",
+            sentAs: "sendAs",
+            sentCopyIn: "support@contoso.com",
+          },
+          record: null,
+        }),
+      ],
+      "/api/items/context": [json(claimed)],
+    });
+    const outcome = await actions.perform("reply", { comment: "On it.", send: true });
+    assert.equal(outcome.kind, "done");
+    assert.equal(outcome.gone, false);
+    assert.match(outcome.message, /was sent as support@contoso\.com/);
+    assert.deepEqual(outcome.answer.item, claimed.item);
+    assert.deepEqual(
+      requests.map((r) => r.path),
+      ["/api/items/actions/reply", "/api/items/context"],
+    );
+  });
+
   it("uses the new id after a move, for the context call and every later action", async () => {
     const moved = contextAnswer({ id: "AAMkAD-new_id", etag: 'W/"ck-3"' });
     const { actions, requests } = setup({

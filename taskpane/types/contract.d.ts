@@ -179,12 +179,17 @@ export interface ActionResult {
   status?: "open" | "pending" | "done";
 }
 
-/** POST /api/items/actions/<action>'s answer: `item` is null when it can't be read any more. */
+/**
+ * POST /api/items/actions/<action>'s answer: `item` is the item as the action left it, null
+ * when it can't be read any more or, after a send or a meeting response, was not read;
+ * `record` the record of its conversation with the action on its timeline.
+ */
 export interface ActionAnswer {
   action: string;
   item: Item | null;
   result: ActionResult;
   actions?: Record<string, ActionDecision>;
+  record?: ConversationRecord | null;
 }
 
 /** One folder of POST /api/mailbox/folders. */

@@ -180,7 +180,8 @@ def test_an_unsent_draft_is_sent_by_the_retry_not_drafted_again(
 
 # -- the review's double-send paths: one delivery each ---------------------------------------
 def test_a_sent_reply_whose_reread_fails_answers_200(make_backend, fresh_emulator: EmulatorHandle):
-    """a. The send went out and the item can't be read after it: 200, item null, audit sent."""
+    """a. The send went out while the item can't be read: 200, item null, audit sent (a send
+    reads nothing after /send, so no failing read can turn it into a failure)."""
     backend = make_backend(fresh_emulator)
     lee = fresh_emulator.sso("lee@contoso.com")
     target = _support_item(fresh_emulator)
@@ -200,7 +201,7 @@ def test_a_sent_reply_whose_reread_fails_answers_200(make_backend, fresh_emulato
         and any(i in r["path"] for i in (target["id"], target["immutableId"]))
         and r["status"] == 503
     ]
-    assert failed_reads  # the fault really fired
+    assert failed_reads == []  # nothing read the item after the send
     assert len(fresh_emulator.deliveries()) == 1
 
 

@@ -81,10 +81,10 @@ class _Token(AccessTokenProvider):
         return AllowedHostsValidator([self.host])
 
 
-def client(e: EmulatorHandle, cert_paths: CertPaths, token: str) -> GraphServiceClient:
-    """Microsoft's client, unmodified, pointed at the emulator's /v1.0."""
+def client(e: EmulatorHandle, http: httpx.AsyncClient, token: str) -> GraphServiceClient:
+    """Microsoft's client, unmodified, pointed at the emulator's /v1.0 (through `http`, which
+    the caller closes: the emulator keeps connections alive)."""
     host = e.url.removeprefix("https://")
-    http = httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(cert_paths.ca_cert)))
     adapter = GraphRequestAdapter(
         BaseBearerTokenAuthenticationProvider(_Token(token, host.split(":")[0])), client=http
     )
@@ -119,7 +119,11 @@ def test_tandems_operations_through_microsofts_sdk(
     )
 
     async def run() -> None:
-        graph = client(e, cert_paths, token)
+        context = ssl.create_default_context(cafile=str(cert_paths.ca_cert))
+        async with httpx.AsyncClient(verify=context) as http:
+            await operations(client(e, http, token))
+
+    async def operations(graph: GraphServiceClient) -> None:
         box = graph.users.by_user_id(SUPPORT)
         message = await box.messages.by_message_id(ids[0]).get()
         assert message is not None and message.id == ids[0] and unknown(message) == {}

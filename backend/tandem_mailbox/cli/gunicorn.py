@@ -400,16 +400,7 @@ def _serving_tls(args: argparse.Namespace, settings: Settings) -> tuple[Path | N
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the backend from the environment under gunicorn, until SIGTERM or Ctrl+C."""
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # prometheus_client picks its multiprocess mode when it is imported, which importing
-        # the backend already did: start afresh with a directory every worker writes into,
-        # so /metrics sums them all (prometheus_client's multiprocess mode).
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tandem-metrics-")
-        os.execv(sys.executable, [sys.executable, "-m", "tandem_mailbox.cli", *sys.argv[1:]])  # noqa: S606
-    from tandem_mailbox.app import create_app
-
     configure_logging(args.verbose, os.environ.get("TANDEM_LOG_FORMAT") or "json")
-    loopback_only(args.host, args.public, "by default the backend is")
     try:
         # The worker count reaches the settings, which refuse several without shared state.
         os.environ["TANDEM_WORKERS"] = str(args.workers or 1)
@@ -422,6 +413,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"tandem: configuration error: {error}", file=sys.stderr)
         return 2
     workers = settings.workers
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several workers: /metrics must sum them all, which is prometheus_client's
+        # multiprocess mode (every value in a file every worker writes). It picks its mode
+        # when it is imported, which importing the backend already did: start afresh with
+        # the directory set. One worker keeps its values in memory: a metric's update is
+        # then an addition, not a write to a shared file under a lock.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tandem-metrics-")
+        os.execv(sys.executable, [sys.executable, "-m", "tandem_mailbox.cli", *sys.argv[1:]])  # noqa: S606
+    from tandem_mailbox.app import create_app
+
+    loopback_only(args.host, args.public, "by default the backend is")
     if not settings.database_url.startswith("sqlite"):
         from tandem_mailbox.store import Store
 

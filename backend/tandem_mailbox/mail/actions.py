@@ -19,6 +19,7 @@ from tandem_mailbox.errors import (
     ApiError,
     Conflict,
     InvalidRequest,
+    ItemNotFound,
     MailboxAccessDenied,
     PermissionDenied,
     UpstreamUnavailable,
@@ -40,7 +41,8 @@ from tandem_mailbox.mail.context import ItemContext, is_item_id, parse_context
 from tandem_mailbox.mail.operation import LOCK_WAIT, Act, Plan, Write
 from tandem_mailbox.microsoft.identity import Caller
 from tandem_mailbox.services import Services
-from tandem_mailbox.store.record import Key, Person, Record
+from tandem_mailbox.store import StoreUnavailable
+from tandem_mailbox.store.record import Key, Person, Record, Seen
 
 log = logging.getLogger("tandem.actions")
 
@@ -107,37 +109,53 @@ def _mark(read: bool) -> Plan:
     return plan
 
 
-def _move_to(act: Act, folder: dict[str, Any]) -> Write:
-    def write(current: dict[str, Any]) -> str | None:
+def _move_to(act: Act, folder: dict[str, Any], result: dict[str, Any]) -> Write:
+    """The move's write: Graph answers the moved item (201), at its new id.
+
+    A destination remembered from the folder list (folders.py) may have gone since: when
+    Exchange answers ErrorItemNotFound, the name is resolved afresh and, if it now names
+    another folder, moved there once; the same folder means the item itself is gone.
+    """
+
+    def move(destination: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
         act.fence()
-        answer = act.call(
+        return act.call(
             "POST",
             act.route,
             act.item_path + "/move",
-            body={"destinationId": folder["id"]},
+            body={"destinationId": destination["id"]},
             if_match=current.get("@odata.etag"),
-        )
-        new_id = answer.body.get("id")
-        if not isinstance(new_id, str) or not is_item_id(new_id):
+        ).body
+
+    def write(current: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            moved = move(folder, current)
+        except ItemNotFound:
+            if not folder.get("remembered"):
+                raise
+            fresh = folders.resolve_again(act, folder)
+            if fresh is None or fresh["id"] == folder["id"]:
+                raise
+            log.info("a remembered folder had gone; moving to the folder its name names now")
+            folder.update(fresh)
+            result["movedTo"] = folders.shown(fresh)
+            moved = move(fresh, current)
+        new_id = moved.get("id")
+        if not is_item_id(new_id):
             raise UpstreamUnavailable("Microsoft Graph's move answered no new id.", status=502)
-        return new_id
+        result["id"] = new_id
+        return moved
 
     return write
 
 
 def _move(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
     folder = folders.resolve(act, act.fields["folder"])
-    moved = {"id": folder["id"], "name": folder["name"], "wellKnownName": folder["wellKnownName"]}
+    moved = folders.shown(folder)
     if current.get("parentFolderId") == folder["id"]:
         return None, {"id": act.ctx.item_id, "previousId": act.previous_id, "movedTo": moved}
     result = {"id": None, "previousId": act.previous_id, "movedTo": moved}
-    move = _move_to(act, folder)
-
-    def write(current: dict[str, Any]) -> str | None:
-        result["id"] = new_id = move(current)
-        return new_id
-
-    return write, result
+    return _move_to(act, folder, result), result
 
 
 def _delete(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, Any]]:
@@ -151,13 +169,13 @@ def _delete(act: Act, current: dict[str, Any]) -> tuple[Write | None, dict[str, 
     if folder and current.get("parentFolderId") == folder["id"]:
         return None, dict(result, id=act.ctx.item_id)
 
-    def write(current: dict[str, Any]) -> str | None:
+    def write(current: dict[str, Any]) -> dict[str, Any] | None:
         if folder is not None:
             try:
-                result["id"] = new_id = _move_to(act, folder)(current)
-                return new_id
+                return _move_to(act, folder, result)(current)
             except MailboxAccessDenied:
                 log.info("no rights on the Deleted Items folder; asking Exchange to delete")
+                folders.refused(act, "deleteditems")
         # Graph's DELETE: Exchange moves the item to the mailbox's Deleted Items itself and
         # needs delete rights on the item only (a delegate has none on the owner's folders).
         act.fence()
@@ -198,9 +216,10 @@ def _assign(act: Act) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     assert act.record is not None
     key = f"item:{act.route.key}:{act.ctx.item_id}"
     with operation.locked(act, key, wait=LOCK_WAIT, what="Someone else is saving this item"):
-        conversation = _key(act, act.read())
+        current = act.read()
+        conversation = _key(act, current)
         to = record.member_named(act.record, conversation, act.caller, act.fields["assignee"])
-        item, _ = operation.write_item(act, _owned_by(act, to))
+        item, _ = operation.write_item(act, _owned_by(act, to), current)
         return item, record.assign(act.record, conversation, to, act.caller)
 
 
@@ -318,10 +337,11 @@ def prepare(
 
 
 def run(name: str, act: Act) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """Carry the action out; answers the re-read item (None when it can't be had) and the result.
+    """Carry the action out; answers the item as the action left it and the result.
 
-    Once a send or response went out, nothing that follows can turn the answer into a failure:
-    a re-read that fails answers the item as None.
+    A send or a meeting response answers no item: what Exchange does to the original (its
+    reply state, the event's response) is Exchange's, and reading it would cost every send a
+    round trip its answer doesn't need; the pane asks for the context when it wants it.
     """
     spec = SPECS[name]
     operation.settle(act)
@@ -333,13 +353,11 @@ def run(name: str, act: Act) -> tuple[dict[str, Any] | None, dict[str, Any]]:
             resuming = act.journal is not None and act.journal.stage is not None
             if act.etag and not resuming:  # the response itself needs nothing read first
                 operation.compare(act, act.read())
-            result = sending.respond(act)
-            return operation.reread(act), result
+            return None, sending.respond(act)
     if spec.send:
         key = f"send:{act.route.key}:{act.ctx.item_id}:{act.caller.oid}"
         with operation.locked(act, key, wait=0.0, what="A reply to this item is being sent"):
-            result = sending.send(act, name)
-        return operation.reread(act), result
+            return None, sending.send(act, name)
     assert spec.plan is not None
     key = f"item:{act.route.key}:{act.ctx.item_id}"
     with operation.locked(act, key, wait=LOCK_WAIT, what="Someone else is saving this item"):
@@ -383,7 +401,7 @@ def perform(
         act = operation.begin(services, caller, ctx, fields, etag)
         if key is None:
             item, result = run(name, act)
-            outcome = Outcome(200, answers.action(name, caller, ctx, item, result))
+            outcome = Outcome(200, _answer(name, act, item, result))
         else:
             outcome = _once(name, body, caller, act, key, request_id)
     except ApiError as error:
@@ -445,9 +463,41 @@ def _once(
             elif journal.stage is None:
                 journal.drop()  # nothing that a replay must know of: it may run afresh
             raise
-        answer = answers.action(name, caller, ctx, item, result)
+        answer = _answer(name, act, item, result)
         journal.finish(200, answer)
     return Outcome(200, answer)
+
+
+def _answer(
+    name: str, act: Act, item: dict[str, Any] | None, result: dict[str, Any]
+) -> dict[str, Any]:
+    """The action's answer: the item as it is now, what may be done next, and the record of its
+    conversation with the action on its timeline (the pane renders it and asks nothing more)."""
+    seen = audit.timeline(name, act, act.caller, act.ctx, result, look=record.TIMELINE)
+    answer = answers.action(name, act.caller, act.ctx, item, result)
+    answer["record"] = _record_of(act, seen)
+    return answer
+
+
+def _record_of(act: Act, seen: Seen | None) -> dict[str, Any] | None:
+    """The record of the action's conversation as the pane shows it (`seen` when the
+    timeline's write read it already), or None (an appointment, a conversation Graph didn't
+    name, the store unavailable)."""
+    if act.record is None or act.conversation_id is None:
+        return None
+    key = record.key_of(
+        act.caller, act.ctx, {"conversationId": act.conversation_id}, mailbox=act.mailbox_id
+    )
+    if key is None:
+        return None
+    try:
+        seen = seen or act.record.look(key, limit=record.TIMELINE)
+    except StoreUnavailable:
+        log.warning("the team's record is unavailable; the action is answered without it")
+        return None
+    shown = record.shown(act.caller, key, seen)
+    shown["actions"] = answers.record_actions(act.ctx.bits)
+    return shown
 
 
 def _replayed(journal: idempotency.Journal) -> Outcome:

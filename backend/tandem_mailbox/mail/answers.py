@@ -116,11 +116,17 @@ def action(
     result: dict[str, Any],
 ) -> dict[str, Any]:
     """An action's answer: the item as it is now, what the action did, and what may be done
-    next (a claim changes it): the pane needs no second call."""
+    next (a claim changes it): the pane needs no second call (actions.py adds the record)."""
     answer: dict[str, Any] = {"action": name, "item": item, "result": result}
     if item is not None:
         answer["actions"] = _actions(caller, ctx, item)
     return answer
+
+
+def record_actions(bits: int) -> dict[str, dict[str, object]]:
+    """What the record card may do here (the permission bits; Exchange still judges the
+    owner's claim category)."""
+    return {name: {"allowed": not permissions.missing(name, bits)} for name in permissions.RECORD}
 
 
 def refreshed(caller: Caller, ctx: ItemContext, item: dict[str, Any]) -> dict[str, Any]:

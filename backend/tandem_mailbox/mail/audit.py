@@ -15,7 +15,7 @@ from tandem_mailbox.mail.operation import Act
 from tandem_mailbox.mail.record import key_of
 from tandem_mailbox.microsoft.identity import Caller
 from tandem_mailbox.store import StoreUnavailable
-from tandem_mailbox.store.record import Person, utc_now
+from tandem_mailbox.store.record import Person, Seen, utc_now
 
 log = logging.getLogger("tandem.audit")
 
@@ -60,31 +60,44 @@ def record(
         **extra,
     )
     if act is not None and ctx is not None and outcome in ("ok", "send_outcome_unknown"):
-        _timeline(name, act, caller, ctx, result or {})
+        timeline(name, act, caller, ctx, result or {})
 
 
 # The record's actions, and claim and release (an assignment), put their own events there.
 OWN_EVENTS = frozenset({"assign", "status", "note", "editNote", "deleteNote", "claim", "release"})
 
 
-def _timeline(
-    name: str, act: Act, caller: Caller, ctx: ItemContext, result: dict[str, Any]
-) -> None:
-    """The action on its conversation's timeline: what it did, never a body or an address."""
+def timeline(
+    name: str,
+    act: Act,
+    caller: Caller,
+    ctx: ItemContext,
+    result: dict[str, Any],
+    *,
+    look: int | None = None,
+) -> Seen | None:
+    """The action on its conversation's timeline (once): what it did, never a body or an
+    address. Written before the action's answer is made, so the record it carries shows it;
+    with `look`, answers the conversation as the same transaction left it."""
+    if act.timelined:
+        return None
+    act.timelined = True
     if name in OWN_EVENTS or act.record is None or act.conversation_id is None:
-        return
+        return None
     key = key_of(caller, ctx, {"conversationId": act.conversation_id}, mailbox=act.mailbox_id)
     if key is None:
-        return
+        return None
     detail = _detail(name, act, ctx, caller, result)
     try:
         by = Person(caller.oid, caller.upn.lower(), caller.name)
-        act.record.event(key, name, by=by, detail=detail)
         if name in ("reply", "replyAll", "forward") and detail.get("outcome") == "sent":
-            # Answered from the mailbox: the first-response clock stops.
+            # Answered from the mailbox: the first-response clock stops (before the event, so
+            # the record the answer carries shows it stopped).
             act.record.saw_message(key, utc_now(), from_customer=False)
+        return act.record.event(key, name, by=by, detail=detail, look=look)
     except StoreUnavailable:
         log.warning("the timeline of a conversation missed an action (the store is unavailable)")
+        return None
 
 
 def _detail(

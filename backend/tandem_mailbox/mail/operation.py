@@ -2,7 +2,10 @@
 
 Every field is validated before anything reaches Graph (actions.prepare); every write of an
 item runs under the item's lock as read -> compare with the pane's etag -> write with
-If-Match -> the write's answer (docs/api.md, "Writes: no lost update"). A 412 means someone outside
+If-Match -> the write's answer (docs/api.md, "Writes: no lost update"). The write's answer is
+the item's new state (PATCH answers the updated item, `move` the moved one: Graph's
+message-update and message-move), so nothing is read after it unless the answer lacks what
+the pane shows (docs/performance.md, the minimum per action). A 412 means someone outside
 Tandem changed the item between our read and our write: the action is recomputed from what is
 there now and written once more, so their change survives. A lock lost while held (the shared
 store reset) stops the action before any write or send (`Act.fence`).
@@ -19,11 +22,18 @@ from typing import Any
 from urllib.parse import quote
 
 from tandem_mailbox.coordination import CoordinationUnavailable, Coordinator, Hold, LockTimeout
-from tandem_mailbox.errors import ApiError, Conflict, ItemNotFound, UpstreamUnavailable
+from tandem_mailbox.errors import Conflict, ItemNotFound, UpstreamUnavailable
 from tandem_mailbox.mail import claim_category, idempotency
 from tandem_mailbox.mail.answers import summary
 from tandem_mailbox.mail.context import ItemContext
-from tandem_mailbox.microsoft.graph import ITEM_PATHS, Answer, GraphClient, Route, mailbox_guid
+from tandem_mailbox.microsoft.graph import (
+    ITEM_PATHS,
+    SELECTS,
+    Answer,
+    GraphClient,
+    Route,
+    mailbox_guid,
+)
 from tandem_mailbox.microsoft.identity import Caller
 from tandem_mailbox.services import Services
 from tandem_mailbox.store.record import Record
@@ -63,6 +73,7 @@ class Act:
     mailbox_id: str | None = None  # the item's mailbox GUID, once a folder id said it
     posted_id: str = ""  # the item id as the pane posted it (ctx.item_id is the immutable one)
     settled: bool = False  # ctx.item_id is the immutable id
+    timelined: bool = False  # the action's event is on its conversation's timeline already
 
     @property
     def previous_id(self) -> str:
@@ -139,23 +150,30 @@ class Act:
         return self.ctx.target is None
 
 
-# A write: given the current item, answers the Graph call that makes the change (or None when
-# nothing needs writing) and the action's result.
-Write = Callable[[dict[str, Any]], str | None]
+# A write: given the current item, makes the Graph call that changes it and answers what Graph
+# answered (the item's new state: PATCH answers the updated item, `move` the moved one), or
+# None when Graph answers nothing (DELETE).
+Write = Callable[[dict[str, Any]], dict[str, Any] | None]
 Plan = Callable[[Act, dict[str, Any]], tuple[Write | None, dict[str, Any]]]
+# The members an answer must have to stand for the item as the pane shows it.
+SHOWN = {kind: ("@odata.etag", *select.split(",")) for kind, select in SELECTS.items()}
 
 
-def write_item(act: Act, plan: Plan) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """Read, compare, write with If-Match, re-read: the item lock is held by the caller."""
+def write_item(
+    act: Act, plan: Plan, current: dict[str, Any] | None = None
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Read (unless the caller just did: `current`), compare, write with If-Match; answers the
+    item as the write's answer shows it. The item lock is held by the caller."""
     for attempt in (1, 2):
-        current = act.read()
+        if current is None or attempt == 2:
+            current = act.read()
         if attempt == 1:
             compare(act, current)
         write, result = plan(act, current)
         if write is None:
             return act.summary(current), result
         try:
-            new_id = write(current)
+            written = write(current)
         except Conflict:
             if attempt == 2:
                 latest = act.read()
@@ -166,13 +184,24 @@ def write_item(act: Act, plan: Plan) -> tuple[dict[str, Any] | None, dict[str, A
                 ) from None
             log.info("the item changed outside Tandem between read and write; once more")
             continue
-        if new_id is None and act.ctx.item_type == "message" and result.get("deleted"):
-            return None, result
-        try:
-            return act.summary(act.read(new_id)), result
-        except ItemNotFound:
-            return None, result
+        if written is None and result.get("deleted"):
+            return None, result  # Graph's DELETE: the item is where nobody was told
+        return act.summary(state_after(act, written)), result
     raise AssertionError("unreachable")
+
+
+def state_after(act: Act, written: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The item as a write's answer shows it; read only when the answer lacks a member the
+    pane shows (None when the item can't be read any more)."""
+    if written and all(name in written for name in SHOWN[act.ctx.item_type]):
+        act.saw(written)
+        return written
+    log.info("a write's answer lacked the item's state; reading it")
+    new_id = written.get("id") if written else None
+    try:
+        return act.read(new_id if isinstance(new_id, str) and new_id else None)
+    except ItemNotFound:
+        return None
 
 
 def categories(current: dict[str, Any]) -> list[str]:
@@ -198,25 +227,15 @@ def compare(act: Act, current: dict[str, Any]) -> None:
 
 
 def patch(act: Act, changes: dict[str, Any]) -> Write:
-    def write(current: dict[str, Any]) -> str | None:
+    """PATCH the item; Graph answers the updated item (200)."""
+
+    def write(current: dict[str, Any]) -> dict[str, Any] | None:
         act.fence()
-        act.call(
+        return act.call(
             "PATCH", act.route, act.item_path, body=changes, if_match=current.get("@odata.etag")
-        )
-        return None
+        ).body
 
     return write
-
-
-def reread(act: Act) -> dict[str, Any] | None:
-    """The item after a send, or None: the send's answer doesn't depend on it."""
-    if act.remaining() < SEND_MARGIN:
-        return None
-    try:
-        return act.summary(act.read())
-    except ApiError as error:
-        log.info("the item couldn't be read after the action (%s); answered without it", error.code)
-        return None
 
 
 class locked:

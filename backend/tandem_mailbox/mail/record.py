@@ -30,6 +30,7 @@ from tandem_mailbox.store.record import (
     NotTheAuthor,
     Person,
     Record,
+    Seen,
 )
 
 log = logging.getLogger("tandem.record")
@@ -65,31 +66,18 @@ def key_of(
     return Key(caller.tid, mailbox, conversation)
 
 
-def observe(
-    record: Record, caller: Caller, ctx: ItemContext, item: dict[str, Any]
-) -> tuple[Key, Conversation] | None:
-    """What reading the item tells the record; answers its key and record (or None)."""
-    key = key_of(caller, ctx, item)
-    if key is None:
-        return None
-    record.saw_member(key.tenant, key.mailbox, person(caller))
-    received = _when(item.get("receivedDateTime"))
-    if received is None or item.get("isDraft"):
-        return key, record.conversation(key)
-    sender = _address(item.get("from"))
-    team = {m.upn for m in record.members(key.tenant, key.mailbox)}
-    team.add((ctx.target or caller.upn).lower())
-    conversation, reopened = record.saw_message(key, received, from_customer=sender not in team)
-    if reopened:
-        log.info("a customer's reply opened a conversation again")
-    return key, conversation
-
-
 def view(
     record: Record, caller: Caller, key: Key, conversation: Conversation | None = None
 ) -> dict[str, Any]:
     """The record as the pane shows it: the conversation, its notes, its timeline, the members."""
-    conversation = conversation or record.conversation(key)
+    return shown(caller, key, record.look(key, limit=TIMELINE), conversation)
+
+
+def shown(
+    caller: Caller, key: Key, seen: Seen, conversation: Conversation | None = None
+) -> dict[str, Any]:
+    """What `Record.look` read, as the pane shows it."""
+    conversation = conversation or seen.conversation
     me = caller.oid
     return {
         "conversation": {
@@ -101,9 +89,9 @@ def view(
             "firstResponseDue": None,
             "overdue": False,
         },
-        "notes": [_note(note, me) for note in record.notes(key)],
-        "timeline": [_event(event) for event in record.timeline(key, limit=TIMELINE)],
-        "members": [_who(m) for m in record.members(key.tenant, key.mailbox)],
+        "notes": [_note(note, me) for note in seen.notes],
+        "timeline": [_event(event) for event in seen.timeline],
+        "members": [_who(m) for m in seen.members],
     }
 
 
@@ -222,11 +210,24 @@ def snapshot(
     """The record of the item Graph just let the person read, as the pane shows it (None for
     an item with no conversation, or while the store can't be reached)."""
     try:
-        seen = observe(record, caller, ctx, item)
-        if seen is None:
+        key = key_of(caller, ctx, item)
+        if key is None:
             return None, None
-        key, conversation = seen
-        return view(record, caller, key, conversation), conversation
+        record.saw_member(key.tenant, key.mailbox, person(caller))
+        # One read of everything the pane shows; a write only when the message changes the
+        # record (a customer's first or newer message, the mailbox's first answer).
+        seen = record.look(key, limit=TIMELINE)
+        received = _when(item.get("receivedDateTime"))
+        if received is not None and not item.get("isDraft"):
+            team = {m.upn for m in seen.members} | {(ctx.target or caller.upn).lower()}
+            customer = _address(item.get("from")) not in team
+            changes, _ = Record.changes(seen.conversation, received, from_customer=customer)
+            if changes or not seen.recorded:
+                _, reopened = record.saw_message(key, received, from_customer=customer)
+                if reopened:
+                    log.info("a customer's reply opened a conversation again")
+                seen = record.look(key, limit=TIMELINE)
+        return shown(caller, key, seen), seen.conversation
     except StoreUnavailable:
         log.warning("the team's record is unavailable; the item is shown without it")
         return None, None

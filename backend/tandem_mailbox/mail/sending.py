@@ -13,6 +13,13 @@ the outcome is `send_outcome_unknown` and nothing is sent again by itself. A rep
 same key looks again: after SETTLE a draft still in Drafts was not sent and is sent now; a
 draft gone with its copy in the right Sent Items was sent; anything else stays unknown.
 
+A send is two Graph calls (the draft with the comment, then /send). How Exchange sent it (Send
+As or Send on Behalf: Exchange tries Send As first, and the rights are the mailbox's, which
+delegated Graph can't read) is read from the sent copy the first time a person sends through a
+mailbox and remembered for SEND_MEMORY in the coordinator, where every worker finds it; so is a
+mailbox whose Drafts Exchange refused the person (a delegate with folder rights only), whose
+drafts then go to their own mailbox at once (docs/performance.md).
+
 What the person typed is sent as they typed it: Exchange puts `comment` into the HTML body as
 HTML (markup is interpreted and line breaks collapse, as reported by people using Graph's
 `comment`), so both routes send it escaped, with `<br>` for each line break: no markup of
@@ -21,6 +28,7 @@ theirs is interpreted and no remote image is loaded.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import time
@@ -46,6 +54,10 @@ log = logging.getLogger("tandem.sending")
 # How long after /send was called a draft still in Drafts may yet be sent by Exchange, as a
 # multiple of TANDEM_HTTP_TIMEOUT (the time Graph had to answer when we gave up on it).
 SETTLE_TIMEOUTS = 2.0
+# How long what Exchange showed of a person's sending through a mailbox stands for it. Exchange
+# itself takes up to an hour to apply a change of Send As, Send on Behalf or Full Access.
+SEND_MEMORY = 600.0
+SENT_AS = ("sendAs", "sendOnBehalf", "self")
 VERBS = {"reply": "createReply", "replyAll": "createReplyAll", "forward": "createForward"}
 WRITTEN = {"reply": "reply", "replyAll": "reply", "forward": "forward"}
 
@@ -152,17 +164,39 @@ def _count(draft: dict[str, Any]) -> int:
     )
 
 
+def _memory(act: Act, what: str, via: str = "") -> str:
+    """The coordinator's key of what Exchange showed of this person sending through this
+    mailbox (hashed: no address in Redis's keys)."""
+    who = f"{what}\n{act.caller.tid}\n{act.caller.oid}\n{act.route.key}\n{via}"
+    return "sending:" + hashlib.sha256(who.encode()).hexdigest()
+
+
+def _recall(act: Act, what: str, via: str = "") -> str | None:
+    raw = act.coordinator.fetch(_memory(act, what, via))
+    return raw.decode() if raw else None
+
+
+def _remember(act: Act, what: str, value: str, via: str = "") -> None:
+    # An empty value is forgotten within a second (the cache has no delete).
+    act.coordinator.store(_memory(act, what, via), value.encode(), ttl=SEND_MEMORY if value else 1)
+
+
 def _new_draft(act: Act, action: str) -> dict[str, Any]:
     """Draft the reply where it belongs; answers what the record keeps of it."""
     via = "mailbox"
-    try:
-        draft = _mailbox_draft(act, action)
-    except MailboxAccessDenied:
-        if act.ctx.target is None:
-            raise
-        # A delegate with folder rights only has none on the owner's Drafts (docs/api.md).
+    if act.ctx.target is not None and _recall(act, "drafts") == "refused":
         via = "me"
         _, draft = _own_draft(act, action)
+    else:
+        try:
+            draft = _mailbox_draft(act, action)
+        except MailboxAccessDenied:
+            if act.ctx.target is None:
+                raise
+            # A delegate with folder rights only has none on the owner's Drafts (docs/api.md).
+            _remember(act, "drafts", "refused")
+            via = "me"
+            _, draft = _own_draft(act, action)
     if via == "mailbox":
         act.saw(draft)  # a reply's draft is in its original's conversation
     draft_id = str(draft.get("id", ""))
@@ -249,6 +283,7 @@ def _send_draft(act: Act, action: str, draft: dict[str, Any]) -> dict[str, Any]:
     try:
         act.call("POST", route, draft_path + "/send")
     except SendAsDenied:
+        _remember(act, "sentAs", "", draft["via"])
         _discard(act, route, draft_path)
         if act.journal:
             act.journal.note(stage=None, draft=None)
@@ -328,7 +363,7 @@ def _resolve(act: Act, action: str, record: dict[str, Any]) -> dict[str, Any]:
     if copy is None:
         # Gone from Drafts, no copy (yet) in Sent Items: it may have gone out. Never resend.
         raise _unknown(act, action, draft, recheck=settle - waited if waited < settle else 0)
-    return _sent(act, draft, _sender_kind(act, copy))
+    return _sent(act, draft, _learnt(act, draft, copy))
 
 
 def _discard(act: Act, route: Route, draft_path: str) -> None:
@@ -364,11 +399,22 @@ def _sent_copy(act: Act, route: Route, draft: dict[str, Any]) -> dict[str, Any] 
 
 
 def _sent_as(act: Act, route: Route, draft: dict[str, Any]) -> str | None:
-    """sendAs, sendOnBehalf or self, read from the sent copy (Graph sets `sender` itself)."""
+    """sendAs, sendOnBehalf or self: as Exchange sent the last time through this mailbox,
+    else read from the sent copy (Graph sets `sender` itself)."""
+    known = _recall(act, "sentAs", draft["via"])
+    if known in SENT_AS:
+        return known
     if act.remaining() < SEND_MARGIN:
         return None  # sent: the answer matters more than how
     copy = _sent_copy(act, route, draft)
-    return _sender_kind(act, copy) if copy is not None else None
+    return _learnt(act, draft, copy) if copy is not None else None
+
+
+def _learnt(act: Act, draft: dict[str, Any], copy: dict[str, Any]) -> str:
+    """How a sent copy shows Exchange sent it, remembered for the person and mailbox."""
+    kind = _sender_kind(act, copy)
+    _remember(act, "sentAs", kind, draft["via"])
+    return kind
 
 
 def _sender_kind(act: Act, copy: dict[str, Any]) -> str:

@@ -14,12 +14,10 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
-
-import requests
 
 from tandem_mailbox import metrics
 from tandem_mailbox.coordination import Coordinator, SlotTimeout
@@ -37,7 +35,14 @@ from tandem_mailbox.errors import (
 )
 from tandem_mailbox.microsoft.identity import Caller
 from tandem_mailbox.microsoft.obo import GraphToken
-from tandem_mailbox.microsoft.outbound import retry_after
+from tandem_mailbox.microsoft.outbound import (
+    Broken,
+    ConnectTimeout,
+    Pool,
+    ReadTimeout,
+    Reply,
+    retry_after,
+)
 
 log = logging.getLogger("tandem.graph")
 
@@ -103,7 +108,7 @@ class Answer:
     status: int
     body: dict[str, Any]
     request_id: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class GraphClient:
@@ -111,7 +116,7 @@ class GraphClient:
 
     def __init__(
         self,
-        session: requests.Session,
+        session: Pool,
         *,
         graph_url: str,
         coordinator: Coordinator,
@@ -313,28 +318,24 @@ class GraphClient:
                             method,
                             url,
                             params=params,
-                            json=body,
+                            json_body=body,
                             headers=headers,
                             timeout=(self._timeout[0], read),
                         )
-                    except requests.ConnectTimeout as error:  # nothing was sent
+                    except ConnectTimeout as error:  # nothing was sent
                         again = attempt < self._max_attempts and self._clock() < deadline
                         self._failed(method, "connect_timeout", again, error, 504, reached=False)
                         continue
-                    except requests.Timeout as error:
+                    except ReadTimeout as error:
                         # Exchange may still be working on it: keep its slot a while.
                         slot.hold_after(self._timeout[1])
                         timeouts += 1
                         again = safe and timeouts < 2 and self._clock() < deadline
                         self._failed(method, "timeout", again, error, 504)
                         continue
-                    except requests.ConnectionError as error:
+                    except Broken as error:
                         self._failed(method, "connection_error", safe and attempt < 2, error, 503)
                         continue
-                    except requests.RequestException as error:
-                        raise _unavailable(
-                            "Microsoft Graph is unreachable.", 503, reached=True
-                        ) from error
                     finally:
                         metrics.GRAPH_IN_FLIGHT.dec()
             except SlotTimeout:
@@ -344,7 +345,7 @@ class GraphClient:
                     "Microsoft 365 is busy with this mailbox; try again shortly.", retry_after=2
                 ) from None
             status = response.status_code
-            metrics.GRAPH_CALLS.labels(method, str(status)).inc()
+            metrics.child(metrics.GRAPH_CALLS, method, str(status)).inc()
             if response.headers.get("request-id"):
                 self._observe(response.headers["request-id"])
             if status < 300:
@@ -379,18 +380,18 @@ class GraphClient:
         A timeout or a broken connection after connecting may have reached Graph (`reached`);
         a connect timeout did not.
         """
-        metrics.GRAPH_CALLS.labels(method, kind).inc()
+        metrics.child(metrics.GRAPH_CALLS, method, kind).inc()
         if again:
-            metrics.GRAPH_RETRIES.labels(kind).inc()
+            metrics.child(metrics.GRAPH_RETRIES, kind).inc()
             return
         words = "did not answer in time" if status == 504 else "is unreachable"
         raise _unavailable(f"Microsoft Graph {words}.", status, reached=reached) from error
 
     @staticmethod
-    def _answer(response: requests.Response) -> Answer:
+    def _answer(response: Reply) -> Answer:
         request_id = response.headers.get("request-id")
         if response.status_code == 204 or not response.content:
-            return Answer(response.status_code, {}, request_id, dict(response.headers))
+            return Answer(response.status_code, {}, request_id, response.headers)
         try:
             body = response.json()
         except ValueError as error:
@@ -399,7 +400,7 @@ class GraphClient:
             ) from error
         if not isinstance(body, dict):
             raise UpstreamUnavailable("Microsoft Graph answered something unexpected.", status=502)
-        return Answer(response.status_code, body, request_id, dict(response.headers))
+        return Answer(response.status_code, body, request_id, response.headers)
 
 
 def _unavailable(detail: str, status: int, *, reached: bool) -> UpstreamUnavailable:
@@ -425,7 +426,7 @@ def _alias_key(alias: str) -> str:
     return "mailbox-of:" + hashlib.sha256(alias.encode()).hexdigest()
 
 
-def graph_error(response: requests.Response, *, wall: Callable[[], float] = time.time) -> ApiError:
+def graph_error(response: Reply, *, wall: Callable[[], float] = time.time) -> ApiError:
     """Graph's error answer as the contract's error."""
     status = response.status_code
     try:

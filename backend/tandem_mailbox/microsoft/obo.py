@@ -147,6 +147,10 @@ class OnBehalfOf:
         self._apps: OrderedDict[str, msal.ConfidentialClientApplication] = OrderedDict()
         self._apps_lock = threading.Lock()
         self._credential = credential(settings)
+        # What a cache hit would work out again each time: the key of an assertion (a hash of
+        # 2 KB), and an entry's token and expiry (its JSON, read as it is stored).
+        self._keys: dict[str, str] = {}
+        self._entries: dict[str, tuple[bytes, str, float]] = {}
 
     def graph_token(self, caller: Caller) -> GraphToken:
         """A Graph access token on behalf of the caller, from the cache when still fresh.
@@ -175,10 +179,19 @@ class OnBehalfOf:
 
     def _key(self, caller: Caller) -> str:
         """The cache key of the caller's Graph token: their assertion, tenant and scopes."""
-        scopes = self._settings.scopes
-        return hashlib.sha256(
-            "\n".join([caller.assertion, self._tenant(caller), " ".join(sorted(scopes))]).encode()
-        ).hexdigest()
+        key = self._keys.get(caller.assertion)
+        if key is None:
+            scopes = self._settings.scopes
+            key = hashlib.sha256(
+                "\n".join(
+                    [caller.assertion, self._tenant(caller), " ".join(sorted(scopes))]
+                ).encode()
+            ).hexdigest()
+            with self._cache_lock:
+                self._keys[caller.assertion] = key
+                while len(self._keys) > self._max_entries:
+                    self._keys.pop(next(iter(self._keys)))
+        return key
 
     def _tenant(self, caller: Caller) -> str:
         return caller.tid if self._settings.multi_tenant else self._settings.tenant_id
@@ -189,7 +202,7 @@ class OnBehalfOf:
         key = self._key(caller)
         cached = self._lookup(key)
         if cached is not None:
-            metrics.OBO_CACHE.labels("hit").inc()
+            metrics.child(metrics.OBO_CACHE, "hit").inc()
             return cached
         metrics.OBO_CACHE.labels("miss").inc()
         with self._cache_lock:
@@ -274,11 +287,19 @@ class OnBehalfOf:
         raw = self._cache.fetch(key)
         if raw is None:
             return None
-        try:
-            entry = json.loads(raw)
-            token, expires_at = str(entry["token"]), float(entry["expiresAt"])
-        except (ValueError, KeyError, TypeError):
-            return None
+        read = self._entries.get(key)
+        if read is not None and read[0] == raw:
+            token, expires_at = read[1], read[2]
+        else:
+            try:
+                entry = json.loads(raw)
+                token, expires_at = str(entry["token"]), float(entry["expiresAt"])
+            except (ValueError, KeyError, TypeError):
+                return None
+            with self._cache_lock:
+                self._entries[key] = (raw, token, expires_at)
+                while len(self._entries) > self._max_entries:
+                    self._entries.pop(next(iter(self._entries)))
         # The cache's own expiry runs on its clock; this one on the injected wall clock.
         return token if expires_at > self._clock() else None
 

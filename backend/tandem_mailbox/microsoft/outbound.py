@@ -1,19 +1,28 @@
-"""Outbound HTTPS: one trust store built once, and a session the environment cannot weaken."""
+"""Outbound HTTPS: one trust store built once, and clients the environment cannot weaken.
+
+`Session` (requests) serves MSAL and the doctor; Graph's calls go through `Pool` (urllib3
+alone): the same trust store, the environment's proxy rules as requests reads them, no
+redirect, no ~/.netrc, and none of requests' per-call preparation (bench/RESULTS.md: about
+0.3 ms of CPU a Graph call).
+"""
 
 from __future__ import annotations
 
 import email.utils
+import json
 import ssl
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import certifi
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+from requests.utils import get_environ_proxies
 
 if TYPE_CHECKING:  # the stubs' names of what requests passes around (no runtime classes)
     from requests.adapters import _HostParams, _PoolKwargs
@@ -172,3 +181,147 @@ class _Refuse(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> NoReturn:
         """Raise instead of sending."""
         raise requests.exceptions.InvalidURL(f"refusing plain HTTP: {request.url}")
+
+
+# -- Graph's client: urllib3 alone ------------------------------------------------------------
+class Unanswered(OSError):
+    """A request that got no answer. `sent` says whether it may have reached the server."""
+
+    sent = True
+
+
+class ConnectTimeout(Unanswered):
+    """No connection within the connect timeout: nothing was sent."""
+
+    sent = False
+
+
+class ReadTimeout(Unanswered):
+    """Sent, and no answer within the read timeout: the server may still be working on it."""
+
+
+class Broken(Unanswered):
+    """The connection failed (refused, reset, TLS, the proxy): it may have been sent."""
+
+
+class Reply:
+    """An answer: its status, headers (case-insensitive) and body."""
+
+    __slots__ = ("content", "headers", "status_code")
+
+    def __init__(self, status: int, headers: Mapping[str, str], content: bytes):
+        self.status_code = status
+        self.headers = headers
+        self.content = content
+
+    def json(self) -> Any:
+        """The body as JSON (ValueError when it is not)."""
+        return json.loads(self.content)
+
+
+class Pool:
+    """HTTPS through urllib3's pools, for the calls every request makes (Graph's).
+
+    What `Session` guarantees, kept: the one trust store (`context`, whatever
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE say), the environment's proxy rules (HTTPS_PROXY,
+    ALL_PROXY, NO_PROXY, read by requests' own function once per origin), no redirect
+    followed with a token, no ~/.netrc, plain HTTP refused, a timeout on every call. Failures
+    are `Unanswered`, sorted as requests sorts them (a refused connection is `Broken`, not a
+    connect timeout).
+    """
+
+    def __init__(
+        self,
+        *,
+        context: ssl.SSLContext,
+        timeout: tuple[float, float],
+        pool_size: int = 10,
+        user_agent: str = "tandem-mailbox",
+    ):
+        self._context = context
+        self._timeout = timeout
+        self._size = pool_size
+        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
+        self._managers: dict[tuple[str, str], urllib3.PoolManager] = {}
+        self._lock = threading.Lock()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str],
+        timeout: tuple[float, float] | None = None,
+    ) -> Reply:
+        """Send one request and read its answer; `Unanswered` when there is none."""
+        manager = self._manager(url)
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(params)
+        sent = {**self._headers, **headers}
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body, allow_nan=False).encode()
+            sent["Content-Type"] = "application/json"
+        connect, read = timeout or self._timeout
+        try:
+            answer = manager.request(
+                method,
+                url,
+                body=body,
+                headers=sent,
+                timeout=urllib3.Timeout(connect=connect, read=read),
+                retries=False,
+                redirect=False,
+            )
+        except urllib3.exceptions.NewConnectionError as error:
+            raise Broken(str(error)) from error
+        except urllib3.exceptions.ConnectTimeoutError as error:
+            raise ConnectTimeout(str(error)) from error
+        except urllib3.exceptions.ReadTimeoutError as error:
+            raise ReadTimeout(str(error)) from error
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise Broken(str(error)) from error
+        return Reply(answer.status, answer.headers, answer.data)
+
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        """The pools of the URL's origin: direct, or through the proxy the environment names
+        for it (read once: a server's environment does not change under it)."""
+        parts = urlsplit(url)
+        origin = (parts.scheme, parts.netloc)
+        manager = self._managers.get(origin)
+        if manager is not None:
+            return manager
+        if parts.scheme != "https":
+            raise Broken(f"refusing plain HTTP: {url}")
+        with self._lock:
+            manager = self._managers.get(origin)
+            if manager is None:
+                manager = self._managers[origin] = self._build(url)
+            return manager
+
+    def _build(self, url: str) -> urllib3.PoolManager:
+        options: dict[str, Any] = {
+            "num_pools": 4,
+            "maxsize": self._size,
+            "ssl_context": self._context,
+            "cert_reqs": "CERT_REQUIRED",
+        }
+        proxies = get_environ_proxies(url)
+        proxy = proxies.get("https") or proxies.get("all")
+        if not proxy:
+            return urllib3.PoolManager(**options)
+        parts = urlsplit(proxy)
+        headers = {}
+        if parts.username:
+            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            headers = urllib3.make_headers(proxy_basic_auth=credentials)
+        return urllib3.ProxyManager(proxy, proxy_headers=headers, **options)
+
+    def clear(self) -> None:
+        """Close every pooled connection."""
+        with self._lock:
+            for manager in self._managers.values():
+                manager.clear()
+            self._managers.clear()

@@ -124,6 +124,20 @@ class Store:
             log.warning("the team's record couldn't be written or read: %s", type(error).__name__)
             raise StoreUnavailable(type(error).__name__) from error
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """One transaction that only reads: on SQLite a deferred BEGIN, which takes no write
+        lock (a reader in WAL mode waits for no writer and makes none wait)."""
+        self.ready()
+        try:
+            with self.engine.connect() as connection:
+                connection = connection.execution_options(tandem_reading=True)
+                with connection.begin():
+                    yield connection
+        except SQLAlchemyError as error:
+            log.warning("the team's record couldn't be read: %s", type(error).__name__)
+            raise StoreUnavailable(type(error).__name__) from error
+
     def ping(self) -> bool:
         """Whether the database answers now."""
         try:
@@ -157,4 +171,7 @@ def _serialise_sqlite_writes(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get("tandem_reading"):
+            connection.exec_driver_sql("BEGIN")  # Store.reading(): a snapshot to read, no lock
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -11,6 +11,7 @@ nothing here is reached before Graph let the person read the item.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 import uuid
@@ -105,6 +106,18 @@ class Event:
     conversation: str = ""  # the conversation it happened to
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A conversation as the pane shows it, read at once: its record (`recorded` False when it
+    has no row yet), its notes, its newest events and the mailbox's members."""
+
+    conversation: Conversation
+    recorded: bool
+    notes: list[Note]
+    timeline: list[Event]
+    members: list[Person]
+
+
 class NoSuchNote(Exception):
     """No note with that id on this conversation."""
 
@@ -113,11 +126,36 @@ class NotTheAuthor(Exception):
     """Only a note's author may change it."""
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """A stored time as UTC (SQLite hands times back without their zone)."""
+def _utc(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A stored time as UTC (SQLite hands times back without their zone, and as the text
+    SQLAlchemy stored when read through the driver)."""
     if value is None:
         return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _detail(value: Any) -> dict[str, Any]:
+    """An event's detail: a JSON object (SQLite's driver hands back its text)."""
+    if isinstance(value, str | bytes):
+        value = json.loads(value)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+# What `Record.look` reads, with sqlite3's parameter marks (psycopg's: `%s`). Every value is a
+# parameter: no text of a request reaches the SQL.
+_LOOK = {
+    "conversation": "select * from conversations "
+    "where tenant_id = ? and mailbox_id = ? and conversation_id = ?",
+    "notes": "select * from notes where tenant_id = ? and mailbox_id = ? and conversation_id = ? "
+    "order by created_at desc, id desc",
+    "events": "select * from events where tenant_id = ? and mailbox_id = ? "
+    "and conversation_id = ? order by id desc limit ?",
+    "members": "select oid, upn, name from members where tenant_id = ? and mailbox_id = ? "
+    "order by lower(name), upn",
+}
+_LOOK_SQL = {False: _LOOK, True: {k: v.replace("?", "%s") for k, v in _LOOK.items()}}
 
 
 def _person(oid: str | None, upn: str | None, name: str | None) -> Person | None:
@@ -140,6 +178,31 @@ class Record:
         with self.store.transaction() as connection:
             row = connection.execute(select(conversations).where(key.where(conversations))).first()
         return self.conversation_of(key, row)
+
+    def look(self, key: Key, *, limit: int) -> Seen:
+        """The conversation, its notes, its newest `limit` events and the mailbox's members,
+        in one transaction that only reads (what every context call and action shows)."""
+        with self.store.reading() as connection:
+            return self._seen(connection, key, limit)
+
+    def _seen(self, connection: Connection, key: Key, limit: int) -> Seen:
+        # The read every context call and action makes, as plain SQL through the driver: it
+        # is the largest part of a context call's own CPU, and building and compiling the
+        # statements' expressions each time was most of that (bench/RESULTS.md). The rows
+        # come as the driver gives them (`_utc` and `_detail` read SQLite's text too).
+        sql = _LOOK_SQL[connection.dialect.name == "postgresql"]
+        where = (key.tenant, key.mailbox, key.conversation)
+        row = connection.exec_driver_sql(sql["conversation"], where).first()
+        noted = connection.exec_driver_sql(sql["notes"], where).all()
+        happened = connection.exec_driver_sql(sql["events"], (*where, limit)).all()
+        seen = connection.exec_driver_sql(sql["members"], where[:2]).all()
+        return Seen(
+            conversation=self.conversation_of(key, row),
+            recorded=row is not None,
+            notes=[self._note(r) for r in noted],
+            timeline=[self.event_of(r) for r in happened],
+            members=[Person(r.oid, r.upn, r.name) for r in seen],
+        )
 
     def notes(self, key: Key) -> list[Note]:
         """The conversation's notes, newest first."""
@@ -167,7 +230,7 @@ class Record:
             at=_utc(row.at) or self._clock(),
             actor=_person(row.actor_oid, row.actor_upn, row.actor_name),
             kind=row.kind,
-            detail=dict(row.detail or {}),
+            detail=_detail(row.detail),
             conversation=row.conversation_id,
         )
 
@@ -306,14 +369,17 @@ class Record:
         by: Person | None,
         detail: Mapping[str, Any],
         at: dt.datetime | None = None,
-    ) -> None:
+        look: int | None = None,
+    ) -> Seen | None:
         """Add to the timeline what an action did (the audit line's twin); `at` when it
-        happened before it was learnt (a reply sent from Outlook, found by its copy)."""
+        happened before it was learnt (a reply sent from Outlook, found by its copy); with
+        `look`, answers the conversation as `look` would, read in the same transaction."""
         with self.store.transaction() as connection:
             self._locked(connection, key)
             now = self._clock()
             self._touch(connection, key, now)
             self._event(connection, key, kind, by, dict(detail), _utc(at) or now)
+            return self._seen(connection, key, look) if look is not None else None
 
     def saw_message(
         self, key: Key, received: dt.datetime, *, from_customer: bool
@@ -324,26 +390,7 @@ class Record:
         received = _utc(received) or self._clock()
         with self.store.transaction() as connection:
             row = self._locked(connection, key)
-            changes: dict[str, Any] = {}
-            reopened = False
-            if from_customer:
-                since = _utc(row.customer_since)
-                if since is None or received < since:
-                    changes["customer_since"] = received
-                last = _utc(row.last_customer_at)
-                if last is None or received > last:
-                    changes["last_customer_at"] = received
-                status_since = _utc(row.status_since)
-                # Exchange stamps received times to the second: a message of the same second as
-                # the status change counts as after it (reopening is the safe side).
-                since = status_since.replace(microsecond=0) if status_since else None
-                if row.status != "open" and (since is None or received >= since):
-                    reopened = True
-                    changes.update(status="open", status_since=received)
-            else:
-                answered = _utc(row.answered_at)
-                if answered is None or received < answered:
-                    changes["answered_at"] = received
+            changes, reopened = self.changes(row, received, from_customer=from_customer)
             if not changes:
                 return self.conversation_of(key, row), False
             now = self._clock()
@@ -356,6 +403,35 @@ class Record:
                 detail = {"from": row.status, "to": "open", "why": "customer_wrote"}
                 self._event(connection, key, "status", None, detail, now)
             return self._reread(connection, key), reopened
+
+    @staticmethod
+    def changes(
+        record: Any, received: dt.datetime, *, from_customer: bool
+    ) -> tuple[dict[str, Any], bool]:
+        """What a message received at `received` changes in a conversation's record (a row or
+        a Conversation), and whether it opens the conversation again."""
+        received = _utc(received) or utc_now()
+        changes: dict[str, Any] = {}
+        reopened = False
+        if from_customer:
+            since = _utc(record.customer_since)
+            if since is None or received < since:
+                changes["customer_since"] = received
+            last = _utc(record.last_customer_at)
+            if last is None or received > last:
+                changes["last_customer_at"] = received
+            status_since = _utc(record.status_since)
+            # Exchange stamps received times to the second: a message of the same second as
+            # the status change counts as after it (reopening is the safe side).
+            since = status_since.replace(microsecond=0) if status_since else None
+            if record.status != "open" and (since is None or received >= since):
+                reopened = True
+                changes.update(status="open", status_since=received)
+        else:
+            answered = _utc(record.answered_at)
+            if answered is None or received < answered:
+                changes["answered_at"] = received
+        return changes, reopened
 
     def saw_member(self, tenant: str, mailbox: str, person: Person) -> None:
         """`person` read an item of the mailbox through Tandem: a member, listed from now on

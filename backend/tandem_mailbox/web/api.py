@@ -68,15 +68,9 @@ def item_context(caller: Caller) -> ResponseReturnValue:
         if followed is not None:
             answer = {**answer, **answers.refreshed(caller, ctx, followed)}
     if shown is not None:
-        shown["actions"] = _record_actions(ctx.bits)
+        shown["actions"] = answers.record_actions(ctx.bits)
     answer["record"] = shown
     return jsonify(answer)
-
-
-def _record_actions(bits: int) -> dict[str, dict[str, object]]:
-    """What the record card may do here (the permission bits; Exchange still judges the
-    owner's claim category)."""
-    return {name: {"allowed": not permissions.missing(name, bits)} for name in permissions.RECORD}
 
 
 @bp.post("/items/record")
@@ -96,7 +90,7 @@ def item_record(caller: Caller) -> ResponseReturnValue:
     shown, _ = record.snapshot(tandem.record, caller, ctx, raw)
     if shown is None:
         raise InvalidRequest("This item has no conversation record.", field="itemId")
-    shown["actions"] = _record_actions(ctx.bits)
+    shown["actions"] = answers.record_actions(ctx.bits)
     return jsonify(shown)
 
 

@@ -1,0 +1,181 @@
+"""The read path's floor: the cheapest honest implementation of `POST /api/items/context` on
+Tandem's own stack, to measure Tandem against in the same run.
+
+A minimal Flask app, served by the same gunicorn worker class with the same TLS
+(`bench/servers.py floor`): it checks the SSO token with PyJWT against a key fetched once
+(signature, audience, issuer, expiry), exchanges it on-behalf-of once per token (a dict of
+Graph tokens), reads the item through one requests Session with Tandem's `$select`, keeping to
+Graph's 4 requests in flight per mailbox (a semaphore each: a client that didn't would be
+answered 429), reads the conversation's record from Tandem's own database with sqlite3 (the
+row, the notes, the newest 50 events, the members: what the context answer carries), and
+answers both as JSON. It has none of Tandem's other guarantees (no id checks, no record
+writes, no log line, no metrics, no error vocabulary): what Tandem costs beyond it is the price
+of those.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import ssl
+import threading
+import time
+from typing import Any
+from urllib.parse import quote
+
+import jwt
+import requests
+from flask import Flask, jsonify, request
+
+from tandem_mailbox.microsoft.graph import MAILBOX_CONCURRENCY, MESSAGE_SELECT, mailbox_guid
+
+PREFER = 'IdType="ImmutableId"'
+
+
+RECORD = (
+    (
+        "conversation",
+        "select * from conversations where tenant_id=? and mailbox_id=? and conversation_id=?",
+    ),
+    (
+        "notes",
+        "select * from notes where tenant_id=? and mailbox_id=? and conversation_id=? "
+        "order by created_at desc, id desc",
+    ),
+    (
+        "timeline",
+        "select * from events where tenant_id=? and mailbox_id=? and "
+        "conversation_id=? order by id desc limit 50",
+    ),
+)
+MEMBERS = "select * from members where tenant_id=? and mailbox_id=? order by lower(name), upn"
+
+
+def create_app(settings: dict[str, str], ca_bundle: str, database: str) -> Flask:
+    """The floor app, configured by the TANDEM_* settings that wire Tandem to the emulator,
+    reading the record from Tandem's SQLite file `database`."""
+    client_id = settings["TANDEM_CLIENT_ID"]
+    secret = settings["TANDEM_CLIENT_SECRET"]
+    tenant = settings["TANDEM_TENANT_ID"]
+    authority = f"https://{settings['TANDEM_AUTHORITY_HOST']}/{tenant}"
+    graph = settings["TANDEM_GRAPH_URL"].rstrip("/")
+    public = settings.get("TANDEM_PUBLIC_URL", "https://localhost:3000")
+    audiences = [client_id, f"api://{public.split('://', 1)[1]}/{client_id}"]
+    scopes = " ".join(
+        s if "://" in s else f"https://graph.microsoft.com/{s}"
+        for s in settings.get(
+            "TANDEM_SCOPES",
+            "Mail.ReadWrite.Shared Mail.Send.Shared Calendars.ReadWrite.Shared User.Read",
+        ).split()
+    )
+    session = requests.Session()  # verified against the run's CA, passed with each call (the
+    # environment's REQUESTS_CA_BUNDLE would override the session's own)
+    context = ssl.create_default_context(cafile=ca_bundle)
+    jwks = jwt.PyJWKClient(
+        f"{authority}/discovery/v2.0/keys", cache_jwk_set=False, ssl_context=context
+    )
+    keys: dict[str, Any] = {}
+    tokens: dict[str, tuple[str, float]] = {}
+    slots: dict[str, threading.BoundedSemaphore] = {}
+    lock = threading.Lock()
+    local = threading.local()
+    exchanged = [0, 0]  # token exchanges, key-set fetches
+
+    def slot(mailbox: str) -> threading.BoundedSemaphore:
+        found = slots.get(mailbox)
+        if found is None:
+            with lock:
+                found = slots.setdefault(mailbox, threading.BoundedSemaphore(MAILBOX_CONCURRENCY))
+        return found
+
+    def record(tenant: str, item: dict[str, Any]) -> dict[str, Any] | None:
+        mailbox = mailbox_guid(str(item.get("parentFolderId") or ""))
+        conversation = item.get("conversationId")
+        if not mailbox or not conversation:
+            return None
+        db = getattr(local, "db", None)
+        if db is None:
+            db = local.db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+            db.row_factory = sqlite3.Row
+        key = (tenant, mailbox, conversation)
+        db.execute("begin")
+        try:
+            found = {name: [dict(r) for r in db.execute(sql, key)] for name, sql in RECORD}
+            found["members"] = [dict(r) for r in db.execute(MEMBERS, key[:2])]
+        finally:
+            db.execute("commit")
+        return found
+
+    def key(token: str) -> Any:
+        kid = jwt.get_unverified_header(token)["kid"]
+        found = keys.get(kid)
+        if found is None:
+            with lock:
+                found = keys.get(kid)  # another thread's fetch, while this one waited
+                if found is None:
+                    found = keys[kid] = jwks.get_signing_key(kid).key  # fetched afresh
+                    exchanged[1] += 1
+        return found
+
+    def graph_token(assertion: str) -> str:
+        held = tokens.get(assertion)
+        if held and held[1] > time.time():
+            return held[0]
+        answer = session.post(
+            f"{authority}/oauth2/v2.0/token",
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "client_id": client_id,
+                "client_secret": secret,
+                "assertion": assertion,
+                "scope": scopes,
+                "requested_token_use": "on_behalf_of",
+            },
+            timeout=10,
+            verify=ca_bundle,
+        ).json()
+        tokens[assertion] = (answer["access_token"], time.time() + 600)
+        exchanged[0] += 1
+        return str(answer["access_token"])
+
+    app = Flask(__name__)
+
+    @app.post("/api/items/context")
+    def context() -> Any:
+        assertion = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        try:
+            claims = jwt.decode(assertion, key(assertion), algorithms=["RS256"], audience=audiences)
+        except (jwt.InvalidTokenError, KeyError):
+            return jsonify({"code": "invalid_token"}), 401
+        if not str(claims.get("iss", "")).endswith(f"/{claims.get('tid')}/v2.0"):
+            return jsonify({"code": "invalid_token"}), 401
+        body = request.get_json()
+        shared = body.get("shared")
+        # The mailbox's slots by its address: /me is the person's own (their sign-in name).
+        mailbox = (shared["targetMailbox"] if shared else claims["preferred_username"]).lower()
+        root = "/users/" + quote(shared["targetMailbox"], safe="") if shared else "/me"
+        with slot(mailbox):
+            answer = session.get(
+                f"{graph}{root}/messages/{quote(body['itemId'], safe='')}",
+                params={"$select": MESSAGE_SELECT},
+                headers={
+                    "Authorization": f"Bearer {graph_token(assertion)}",
+                    "Accept": "application/json",
+                    "Prefer": PREFER,
+                },
+                timeout=10,
+                verify=ca_bundle,
+            )
+        item = answer.json()
+        if answer.status_code != 200:
+            return jsonify({"code": "graph", "graph": item}), answer.status_code
+        return jsonify({"item": item, "record": record(claims["tid"], item)})
+
+    @app.get("/_floor/stats")
+    def stats() -> Any:
+        return jsonify({"tokenRequests": exchanged[0], "jwksFetches": exchanged[1]})
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return "ok"
+
+    return app
