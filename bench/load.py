@@ -165,27 +165,24 @@ class Gate:
 def backend_context(user: User, gate: Gate) -> None:
     """POST /api/items/context for the user's next item."""
     assert user.backend is not None
-    status, body = user.backend.call(
-        "POST",
-        "/api/items/context",
-        user.body(user.next_item()),
-        {"Authorization": f"Bearer {user.sso}"},
-    )
-    if status != 200:
-        raise Failed(f"context {status} {body.get('code')}")
+    _context(user, user.backend, "context")
 
 
 def floor_context(user: User, gate: Gate) -> None:
     """POST /api/items/context to the floor app, for the user's next item."""
     assert user.floor is not None
-    status, body = user.floor.call(
+    _context(user, user.floor, "floor context")
+
+
+def _context(user: User, target: Connection, name: str) -> None:
+    status, body = target.call(
         "POST",
         "/api/items/context",
         user.body(user.next_item()),
         {"Authorization": f"Bearer {user.sso}"},
     )
     if status != 200:
-        raise Failed(f"floor context {status} {body.get('code')}")
+        raise Failed(f"{name} {status} {body.get('code')}")
 
 
 def backend_write(user: User, gate: Gate) -> None:

@@ -71,6 +71,24 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _options(args: argparse.Namespace) -> Any:
+    """gunicorn's options for a server of the bench: loopback, the development certificate."""
+    from tandem_mailbox import certs
+    from tandem_mailbox.cli import gunicorn
+
+    paths = certs.development(Path(args.certs))
+    if paths is None:
+        raise SystemExit(f"no development certificate under {args.certs}")
+    return gunicorn.Options(
+        host="127.0.0.1",
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        cert=paths.cert,
+        key=paths.key,
+    )
+
+
 def _naive(args: argparse.Namespace) -> int:
     # As `tandem serve` does (cli/gunicorn.py, cmd_serve): prometheus_client's multiprocess
     # directory before the backend is imported when several workers serve, JSON log lines,
@@ -79,44 +97,23 @@ def _naive(args: argparse.Namespace) -> int:
         os.environ.setdefault(
             "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tandem-metrics-")
         )
-    from tandem_mailbox import certs, logs
+    from tandem_mailbox import logs
     from tandem_mailbox.app import create_app
     from tandem_mailbox.cli import gunicorn
     from tandem_mailbox.config import Settings
 
     logs.configure(os.environ.get("TANDEM_LOG_FORMAT") or "json")
     settings = Settings.load()
-    paths = certs.development(Path(args.certs))
-    if paths is None:
-        raise SystemExit(f"no development certificate under {args.certs}")
-    options = gunicorn.Options(
-        host="127.0.0.1",
-        port=args.port,
-        workers=args.workers,
-        threads=args.threads,
-        cert=paths.cert,
-        key=paths.key,
-    )
+    options = _options(args)
     return gunicorn.run(lambda: create_app(settings, obo_cache=False, mailbox_gate=False), options)
 
 
 def _floor(args: argparse.Namespace) -> int:
     from bench import floor
-    from tandem_mailbox import certs
     from tandem_mailbox.cli import gunicorn
 
-    paths = certs.development(Path(args.certs))
-    if paths is None:
-        raise SystemExit(f"no development certificate under {args.certs}")
     settings = {k: v for k, v in os.environ.items() if k.startswith("TANDEM_")}
-    options = gunicorn.Options(
-        host="127.0.0.1",
-        port=args.port,
-        workers=args.workers,
-        threads=args.threads,
-        cert=paths.cert,
-        key=paths.key,
-    )
+    options = _options(args)
     database = Path(settings.get("TANDEM_DATA_DIR") or "data").resolve() / "tandem.db"
     return gunicorn.run(
         lambda: floor.create_app(settings, settings["TANDEM_CA_BUNDLE"], str(database)), options

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tandem_mailbox.store import Store
@@ -58,6 +58,14 @@ class Key:
             table.c.mailbox_id == self.mailbox,
             table.c.conversation_id == self.conversation,
         )
+
+    def bound(self) -> dict[str, str]:
+        """The key as the prebuilt statements' parameters."""
+        return {
+            "k_tenant": self.tenant,
+            "k_mailbox": self.mailbox,
+            "k_conversation": self.conversation,
+        }
 
     def values(self) -> dict[str, str]:
         """The key's columns."""
@@ -158,6 +166,61 @@ _LOOK = {
 _LOOK_SQL = {False: _LOOK, True: {k: v.replace("?", "%s") for k, v in _LOOK.items()}}
 
 
+# The statements every change of the record runs, built once with bound parameters: building
+# and compiling a statement's expression per call was most of a change's own CPU (an action
+# writes its timeline event on every call). Their cache keys are made once too.
+def _of_key(table: Any) -> Any:
+    return and_(
+        table.c.tenant_id == bindparam("k_tenant"),
+        table.c.mailbox_id == bindparam("k_mailbox"),
+        table.c.conversation_id == bindparam("k_conversation"),
+    )
+
+
+_ROW = select(conversations).where(_of_key(conversations))
+_ROW_LOCKED = _ROW.with_for_update()
+_TOUCH = (
+    update(conversations)
+    .where(_of_key(conversations))
+    .values(updated_at=bindparam("now"), version=conversations.c.version + 1)
+)
+_ASSIGN = (
+    update(conversations)
+    .where(_of_key(conversations))
+    .values(
+        assignee_oid=bindparam("oid"),
+        assignee_upn=bindparam("upn"),
+        assignee_name=bindparam("name"),
+        updated_at=bindparam("now"),
+        version=conversations.c.version + 1,
+    )
+)
+_EVENT = insert(events).values(
+    tenant_id=bindparam("k_tenant"),
+    mailbox_id=bindparam("k_mailbox"),
+    conversation_id=bindparam("k_conversation"),
+    at=bindparam("at"),
+    actor_oid=bindparam("actor_oid"),
+    actor_upn=bindparam("actor_upn"),
+    actor_name=bindparam("actor_name"),
+    kind=bindparam("kind"),
+    detail=bindparam("detail", type_=events.c.detail.type),
+)
+_CREATE = {
+    dialect: insert_of(conversations)
+    .values(
+        tenant_id=bindparam("k_tenant"),
+        mailbox_id=bindparam("k_mailbox"),
+        conversation_id=bindparam("k_conversation"),
+        status="open",
+        updated_at=bindparam("now"),
+        version=1,
+    )
+    .on_conflict_do_nothing(index_elements=["tenant_id", "mailbox_id", "conversation_id"])
+    for dialect, insert_of in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
 def _person(oid: str | None, upn: str | None, name: str | None) -> Person | None:
     return Person(oid, upn or "", name or "") if oid else None
 
@@ -254,15 +317,14 @@ class Record:
             if was == (assignee.oid if assignee else None):
                 return self.conversation_of(key, row), False
             connection.execute(
-                update(conversations)
-                .where(key.where(conversations))
-                .values(
-                    assignee_oid=assignee.oid if assignee else None,
-                    assignee_upn=assignee.upn if assignee else None,
-                    assignee_name=assignee.name if assignee else None,
-                    updated_at=now,
-                    version=conversations.c.version + 1,
-                )
+                _ASSIGN,
+                {
+                    **key.bound(),
+                    "oid": assignee.oid if assignee else None,
+                    "upn": assignee.upn if assignee else None,
+                    "name": assignee.name if assignee else None,
+                    "now": now,
+                },
             )
             detail: dict[str, Any] = {
                 "to": {"upn": assignee.upn, "name": assignee.name} if assignee else None,
@@ -466,28 +528,17 @@ class Record:
     # -- inside a transaction --------------------------------------------------------------------
     def _locked(self, connection: Connection, key: Key) -> Row[Any]:
         """The conversation's row, created if missing, locked until the transaction ends."""
-        now = self._clock()
-        connection.execute(
-            _insert(connection, conversations)
-            .values(**key.values(), status="open", updated_at=now, version=1)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "mailbox_id", "conversation_id"])
-        )
-        row = connection.execute(
-            select(conversations).where(key.where(conversations)).with_for_update()
-        ).one()
-        return row
+        bound = key.bound()
+        connection.execute(_CREATE[connection.dialect.name], {**bound, "now": self._clock()})
+        return connection.execute(_ROW_LOCKED, bound).one()
 
     def _reread(self, connection: Connection, key: Key) -> Conversation:
-        row = connection.execute(select(conversations).where(key.where(conversations))).one()
+        row = connection.execute(_ROW, key.bound()).one()
         return self.conversation_of(key, row)
 
     @staticmethod
     def _touch(connection: Connection, key: Key, now: dt.datetime) -> None:
-        connection.execute(
-            update(conversations)
-            .where(key.where(conversations))
-            .values(updated_at=now, version=conversations.c.version + 1)
-        )
+        connection.execute(_TOUCH, {**key.bound(), "now": now})
 
     @staticmethod
     def _own_note(connection: Connection, key: Key, note_id: str, by: Person) -> Row[Any]:
@@ -510,15 +561,16 @@ class Record:
         now: dt.datetime,
     ) -> None:
         connection.execute(
-            insert(events).values(
-                **key.values(),
-                at=now,
-                actor_oid=by.oid if by else None,
-                actor_upn=by.upn if by else None,
-                actor_name=by.name if by else None,
-                kind=kind,
-                detail=detail,
-            )
+            _EVENT,
+            {
+                **key.bound(),
+                "at": now,
+                "actor_oid": by.oid if by else None,
+                "actor_upn": by.upn if by else None,
+                "actor_name": by.name if by else None,
+                "kind": kind,
+                "detail": detail,
+            },
         )
 
     def conversation_of(self, key: Key, row: Row[Any] | None) -> Conversation:
