@@ -126,6 +126,31 @@ def test_assign_status_and_their_timeline(store: Store):
         record.set_status(key, "closed", by=LEE)
 
 
+def test_an_event_is_decoded_once_and_read_alike_by_every_reader(store: Store):
+    record, key = Record(store), _key()
+    record.event(key, "flag", by=LEE, detail={"flag": "flagged", "nested": {"a": [1, 2]}})
+    first = record.look(key, limit=50).timeline[0]
+    # Kept: the next read (of either kind) hands back the event decoded the first time.
+    assert record.look(key, limit=50).timeline[0] is first
+    assert record.timeline(key)[0] is first
+    # Shared between answers, so no reader can change it for the next.
+    with pytest.raises(TypeError):
+        first.detail["flag"] = "notFlagged"  # type: ignore[index]
+    # Another worker (its own Record) decodes its own, equal in every field.
+    other = Record(store).look(key, limit=50).timeline[0]
+    assert other is not first and other == first
+    assert (other.kind, other.actor, other.detail, other.at) == (
+        "flag",
+        LEE,
+        {"flag": "flagged", "nested": {"a": [1, 2]}},
+        first.at,
+    )
+    # A second event is decoded afresh, the first still kept.
+    record.event(key, "flag", by=SAM, detail={"flag": "notFlagged"})
+    newest, older = record.look(key, limit=50).timeline[:2]
+    assert older is first and newest.actor == SAM and newest.detail == {"flag": "notFlagged"}
+
+
 def test_notes_are_their_authors_and_live_in_their_conversation(store: Store):
     record, key, other = Record(store), _key(), _key()
     first = record.add_note(key, "Refund approved by finance.\nWaiting for the bank.", by=LEE)

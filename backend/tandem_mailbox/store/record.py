@@ -18,6 +18,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
@@ -27,6 +28,7 @@ from tandem_mailbox.store import Store
 from tandem_mailbox.store.tables import STATUSES, conversations, events, members, notes
 
 MEMBER_REFRESH = 3600.0  # seconds between two writes of one member's sight
+EVENTS_KEPT = 20_000  # decoded timeline events kept per process (forgotten all at once past it)
 
 
 def utc_now() -> dt.datetime:
@@ -234,6 +236,7 @@ class Record:
         # When this process last wrote each member's sight: written again after MEMBER_REFRESH.
         self._members_seen: OrderedDict[tuple[str, str, str], float] = OrderedDict()
         self._members_lock = threading.Lock()
+        self._events: dict[tuple[int, str, str], Event] = {}  # decoded (event_of)
 
     # -- reading ---------------------------------------------------------------------------------
     def conversation(self, key: Key) -> Conversation:
@@ -287,15 +290,25 @@ class Record:
         return [self.event_of(row) for row in rows]
 
     def event_of(self, row: Row[Any]) -> Event:
-        """A timeline row as an Event."""
-        return Event(
-            id=row.id,
-            at=_utc(row.at) or self._clock(),
-            actor=_person(row.actor_oid, row.actor_upn, row.actor_name),
-            kind=row.kind,
-            detail=_detail(row.detail),
-            conversation=row.conversation_id,
-        )
+        """A timeline row as an Event. Events are never changed once written, so each is
+        decoded once per process (every context call and action shows up to 50 of them) and
+        kept, by its id, conversation and time to the second (as both the driver's text and a
+        datetime print it: an id a new database hands out again names another moment)."""
+        known = (row.id, row.conversation_id, str(row.at)[:19])
+        event = self._events.get(known)
+        if event is None:
+            event = Event(
+                id=row.id,
+                at=_utc(row.at) or self._clock(),
+                actor=_person(row.actor_oid, row.actor_upn, row.actor_name),
+                kind=row.kind,
+                detail=MappingProxyType(_detail(row.detail)),
+                conversation=row.conversation_id,
+            )
+            if len(self._events) >= EVENTS_KEPT:
+                self._events.clear()
+            self._events[known] = event
+        return event
 
     def members(self, tenant: str, mailbox: str) -> list[Person]:
         """The mailbox's members Tandem has seen, by name."""
