@@ -28,7 +28,7 @@ from tandem_mailbox.store import Store
 from tandem_mailbox.store.tables import STATUSES, conversations, events, members, notes
 
 MEMBER_REFRESH = 3600.0  # seconds between two writes of one member's sight
-EVENTS_KEPT = 20_000  # decoded timeline events kept per process (forgotten all at once past it)
+EVENTS_KEPT = 4096  # decoded timeline events kept per process, ~1.5 KB each (all forgotten past it)
 
 
 def utc_now() -> dt.datetime:
