@@ -2,13 +2,14 @@
 
     python tools/graph-schema/extract.py [path/to/v1.0-metadata.xml]
 
-reads Microsoft's published metadata (default: ../shared/graph/v1.0-metadata.xml beside the
-checkout, MIT licence, see its README) and writes
+reads Microsoft's published metadata (default: the copy committed beside this script,
+v1.0-metadata.xml.gz, unchanged but compressed; MIT licence, LICENSE-msgraph-metadata) and writes
 backend/tandem_mailbox/emulator/schema/graph-v1.0-mail.json: the types the emulator answers
 with (message, event, mailFolder, the convertIdResult of translateExchangeIds, and the
 directory's appRoleAssignment and appRole), every complex and enum type they reach, with
-inherited properties flattened in, and the parameter lists of the actions the emulator serves. The JSON is committed; this script
-regenerates it when the CSDL is updated.
+inherited properties flattened in, and the parameter lists of the actions the emulator
+serves. The JSON is committed; this script regenerates it when the CSDL is updated
+(tests/emulator/test_graph_schema.py checks that it is current).
 
 What the CSDL cannot say is kept in SELECT_ONLY: members Graph returns only when `$select`
 names them (the message and event resource pages of the v1.0 API reference).
@@ -17,6 +18,7 @@ names them (the message and event resource pages of the v1.0 API reference).
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import sys
@@ -26,7 +28,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-DEFAULT_SOURCE = ROOT.parent / "shared" / "graph" / "v1.0-metadata.xml"
+DEFAULT_SOURCE = HERE / "v1.0-metadata.xml.gz"
 TARGET = ROOT / "backend" / "tandem_mailbox" / "emulator" / "schema" / "graph-v1.0-mail.json"
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 EDMX = "{http://docs.oasis-open.org/odata/ns/edmx}"
@@ -69,11 +71,18 @@ def _short(type_name: str) -> tuple[str, bool]:
     return inner.removeprefix("graph.").removeprefix("microsoft.graph."), collection
 
 
+def metadata(source: Path) -> bytes:
+    """The CSDL's bytes, from the XML file or its gzip."""
+    data = source.read_bytes()
+    return gzip.decompress(data) if source.suffix == ".gz" else data
+
+
 class Csdl:
     """The schema's types by name."""
 
     def __init__(self, path: Path):
-        schema = ET.parse(path).getroot().find(f"{EDMX}DataServices/{EDM}Schema")  # noqa: S314
+        root = ET.fromstring(metadata(path))  # noqa: S314 - Microsoft's own file
+        schema = root.find(f"{EDMX}DataServices/{EDM}Schema")
         assert schema is not None, "no Schema in the CSDL"
         self.schema = schema
         self.types: dict[str, ET.Element] = {}
@@ -148,7 +157,7 @@ def extract(source: Path) -> dict[str, Any]:
         "source": {
             "file": "v1.0-metadata.xml",
             "repository": "microsoftgraph/msgraph-metadata (clean_v10_metadata/cleanMetadata.xml)",
-            "sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+            "sha256": hashlib.sha256(metadata(source)).hexdigest(),
             "licence": "MIT, Copyright (c) 2018 Microsoft Graph; see LICENSE beside this file",
             "generatedBy": "tools/graph-schema/extract.py",
         },
