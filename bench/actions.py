@@ -12,7 +12,9 @@ remembers per person and mailbox is warm, as it is after a person's first minute
 The floor ("direct") is each action's minimum of Graph calls (docs/performance.md), made
 straight to the emulator with a Graph token, keeping to 4 in flight per mailbox: a GET then
 the PATCH or `move` with If-Match; `createReply` / `createForward` with the comment, then
-`/send`.
+`/send`. The field changes (markRead, markUnread, flag, categorize) also go through the floor
+app (bench/floor.py), which adds to those calls only the hop through a server on Tandem's
+stack and the timeline's write: what Tandem adds beyond it is its own work.
 """
 
 from __future__ import annotations
@@ -127,6 +129,25 @@ def backend_step(user: User, item: str, step: Step) -> dict[str, Any]:
     return answer
 
 
+# -- through the floor app ---------------------------------------------------------------------
+# The experiments whose actions the floor app (bench/floor.py) also serves: the field changes.
+FLOOR_EXPERIMENTS = ("read", "flag", "categorize")
+
+
+def floor_step(user: User, item: str, step: Step) -> None:
+    """The same action through the floor app: a read, the PATCH, the timeline's event and the
+    record, and nothing else Tandem guarantees."""
+    assert user.floor is not None
+    status, answer = user.floor.call(
+        "POST",
+        f"/api/items/actions/{step.action}",
+        user.body(item) | step.fields,
+        {"Authorization": f"Bearer {user.sso}"},
+    )
+    if status != 200:
+        raise Failed(f"floor {step.action} {status} {answer.get('code')}")
+
+
 # -- straight to Graph: the minimum ----------------------------------------------------------
 def _graph(user: User, gate: Gate, method: str, path: str, body: Any = None, **headers: str):
     assert user.direct is not None
@@ -235,6 +256,8 @@ def run(
                     try:
                         if target == "backend":
                             backend_step(user, item, step)
+                        elif target == "floor":
+                            floor_step(user, item, step)
                         else:
                             direct_step(user, gate, item, step)
                     except Failed as error:

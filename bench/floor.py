@@ -11,10 +11,18 @@ row, the notes, the newest 50 events, the members: what the context answer carri
 answers both as JSON. It has none of Tandem's other guarantees (no id checks, no record
 writes, no log line, no metrics, no error vocabulary): what Tandem costs beyond it is the price
 of those.
+
+The same for the actions that change an item's fields (`POST /api/items/actions/<action>`:
+markRead, markUnread, flag, categorize): the item read with Tandem's `$select`, the change
+PATCHed with its etag (If-Match), the action's event written to the conversation's timeline
+and the record read back, in one SQLite transaction, and the new item answered with it. It
+takes no lock, keeps no idempotency record and checks nothing the pane could get wrong.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sqlite3
 import ssl
 import threading
@@ -48,6 +56,18 @@ RECORD = (
     ),
 )
 MEMBERS = "select * from members where tenant_id=? and mailbox_id=? order by lower(name), upn"
+CREATE = (
+    "insert into conversations (tenant_id, mailbox_id, conversation_id, status, updated_at, "
+    "version) values (?, ?, ?, 'open', ?, 1) on conflict do nothing"
+)
+TOUCH = (
+    "update conversations set updated_at=?, version=version+1 "
+    "where tenant_id=? and mailbox_id=? and conversation_id=?"
+)
+EVENT = (
+    "insert into events (tenant_id, mailbox_id, conversation_id, at, actor_oid, actor_upn, "
+    "actor_name, kind, detail) values (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def create_app(settings: dict[str, str], ca_bundle: str, database: str) -> Flask:
@@ -87,18 +107,40 @@ def create_app(settings: dict[str, str], ca_bundle: str, database: str) -> Flask
                 found = slots.setdefault(mailbox, threading.BoundedSemaphore(MAILBOX_CONCURRENCY))
         return found
 
-    def record(tenant: str, item: dict[str, Any]) -> dict[str, Any] | None:
+    def record(
+        tenant: str, item: dict[str, Any], event: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The conversation's record as the context answer carries it; with `event`, that
+        event written to its timeline first, in the same transaction."""
         mailbox = mailbox_guid(str(item.get("parentFolderId") or ""))
         conversation = item.get("conversationId")
         if not mailbox or not conversation:
             return None
         db = getattr(local, "db", None)
         if db is None:
-            db = local.db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+            # Autocommit as the driver is told, every transaction begun here: a reader's
+            # deferred BEGIN, a writer's IMMEDIATE (SQLite's write lock at once, as Tandem's).
+            db = local.db = sqlite3.connect(database, timeout=30, isolation_level=None)
             db.row_factory = sqlite3.Row
         key = (tenant, mailbox, conversation)
-        db.execute("begin")
+        db.execute("begin immediate" if event else "begin")
         try:
+            if event:
+                now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                db.execute(CREATE, (*key, now))
+                db.execute(TOUCH, (now, *key))
+                db.execute(
+                    EVENT,
+                    (
+                        *key,
+                        now,
+                        event["oid"],
+                        event["upn"],
+                        event["name"],
+                        event["kind"],
+                        json.dumps(event["detail"]),
+                    ),
+                )
             found = {name: [dict(r) for r in db.execute(sql, key)] for name, sql in RECORD}
             found["members"] = [dict(r) for r in db.execute(MEMBERS, key[:2])]
         finally:
@@ -139,36 +181,98 @@ def create_app(settings: dict[str, str], ca_bundle: str, database: str) -> Flask
 
     app = Flask(__name__)
 
-    @app.post("/api/items/context")
-    def context() -> Any:
+    def signed_in() -> tuple[str, dict[str, Any]] | None:
+        """The SSO token and its claims, or None when it is not one of this tenant's."""
         assertion = request.headers.get("Authorization", "").removeprefix("Bearer ")
         try:
             claims = jwt.decode(assertion, key(assertion), algorithms=["RS256"], audience=audiences)
         except (jwt.InvalidTokenError, KeyError):
-            return jsonify({"code": "invalid_token"}), 401
+            return None
         if not str(claims.get("iss", "")).endswith(f"/{claims.get('tid')}/v2.0"):
-            return jsonify({"code": "invalid_token"}), 401
-        body = request.get_json()
+            return None
+        return assertion, claims
+
+    def call(
+        assertion: str,
+        claims: dict[str, Any],
+        body: dict[str, Any],
+        method: str,
+        **options: Any,
+    ) -> requests.Response:
+        """One Graph call on the posted item, within its mailbox's 4 slots."""
         shared = body.get("shared")
         # The mailbox's slots by its address: /me is the person's own (their sign-in name).
         mailbox = (shared["targetMailbox"] if shared else claims["preferred_username"]).lower()
         root = "/users/" + quote(shared["targetMailbox"], safe="") if shared else "/me"
+        headers = {
+            "Authorization": f"Bearer {graph_token(assertion)}",
+            "Accept": "application/json",
+            "Prefer": PREFER,
+            **options.pop("headers", {}),
+        }
         with slot(mailbox):
-            answer = session.get(
+            return session.request(
+                method,
                 f"{graph}{root}/messages/{quote(body['itemId'], safe='')}",
-                params={"$select": MESSAGE_SELECT},
-                headers={
-                    "Authorization": f"Bearer {graph_token(assertion)}",
-                    "Accept": "application/json",
-                    "Prefer": PREFER,
-                },
+                headers=headers,
                 timeout=10,
                 verify=ca_bundle,
+                **options,
             )
+
+    @app.post("/api/items/context")
+    def context() -> Any:
+        signed = signed_in()
+        if signed is None:
+            return jsonify({"code": "invalid_token"}), 401
+        assertion, claims = signed
+        answer = call(
+            assertion, claims, request.get_json(), "GET", params={"$select": MESSAGE_SELECT}
+        )
         item = answer.json()
         if answer.status_code != 200:
             return jsonify({"code": "graph", "graph": item}), answer.status_code
         return jsonify({"item": item, "record": record(claims["tid"], item)})
+
+    @app.post("/api/items/actions/<action>")
+    def act(action: str) -> Any:
+        signed = signed_in()
+        if signed is None:
+            return jsonify({"code": "invalid_token"}), 401
+        assertion, claims = signed
+        body = request.get_json()
+        answer = call(assertion, claims, body, "GET", params={"$select": MESSAGE_SELECT})
+        current = answer.json()
+        if answer.status_code != 200:
+            return jsonify({"code": "graph", "graph": current}), answer.status_code
+        if action == "flag":
+            change: dict[str, Any] = {"flag": {"flagStatus": body["flag"]}}
+        elif action == "categorize":
+            kept = [c for c in current.get("categories") or [] if c not in body["remove"]]
+            change = {"categories": kept + [c for c in body["add"] if c not in kept]}
+        elif action in ("markRead", "markUnread"):
+            change = {"isRead": action == "markRead"}
+        else:
+            return jsonify({"code": "unknown_action"}), 404
+        answer = call(
+            assertion,
+            claims,
+            body,
+            "PATCH",
+            json=change,
+            headers={"If-Match": current["@odata.etag"]},
+        )
+        item = answer.json()
+        if answer.status_code != 200:
+            return jsonify({"code": "graph", "graph": item}), answer.status_code
+        event = {
+            "oid": claims["oid"],
+            "upn": claims["preferred_username"].lower(),
+            "name": claims.get("name", ""),
+            "kind": action,
+            "detail": change,
+        }
+        return jsonify({"item": item, "record": record(claims["tid"], item, event)})
 
     @app.get("/_floor/stats")
     def stats() -> Any:

@@ -106,9 +106,44 @@ def action_tables(results: dict[str, Any]) -> list[str]:
                 f"{_ms(d['p50'])} / {_ms(d['p99'])} | **{b['p50'] - d['p50']:+.1f}** / "
                 f"{b['p99'] - d['p99']:+.1f} | {goal} | {verdict} |"
             )
+    out += _floor_app_actions(measured)
     errors = (measured.get("errors") or {}).get("1", {}).get("backend", {}).get("errors")
     if errors:
         out += ["", f"Errors while measuring the actions: {errors}."]
+    return out
+
+
+def _floor_app_actions(measured: dict[str, Any]) -> list[str]:
+    """The field changes through Tandem, through the floor app and made directly: what the hop
+    through a server costs, and what Tandem adds beyond it."""
+    rows = [
+        (row["action"], level, row[level])
+        for row in measured["rows"]
+        for level in ("1", "16")
+        if "floor" in row.get(level, {})
+    ]
+    if not rows:
+        return []
+    out = [
+        "",
+        "### The field changes against the floor app",
+        "",
+        "The floor app (bench/floor.py) makes the same two Graph calls behind the same "
+        "gunicorn, TLS and Flask, and writes the timeline's event and reads the record in one "
+        "SQLite transaction; it keeps none of Tandem's other guarantees (locks, idempotency, "
+        "checks, log line, metrics). Floor app over direct: the hop; Tandem over the floor "
+        "app: Tandem's own work.",
+        "",
+        "| action | c | Tandem p50 ms | floor app p50 ms | direct p50 ms | floor app over "
+        "direct | Tandem over the floor app |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, level, pair in rows:
+        b, f, d = pair["backend"]["p50"], pair["floor"]["p50"], pair["direct"]["p50"]
+        out.append(
+            f"| {name} | {level} | {_ms(b)} | {_ms(f)} | {_ms(d)} | {f - d:+.1f} | "
+            f"**{b - f:+.1f}** |"
+        )
     return out
 
 

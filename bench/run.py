@@ -262,7 +262,7 @@ class Bench:
         """The read path's floor app (bench/floor.py) wired to the emulator, as the backend."""
         config = self.control("GET", "/_emulator/config")
         settings = stack.settings_for(config, self.certs.ca_cert)
-        settings["TANDEM_DATA_DIR"] = str(self.work / "data")  # Tandem's record, read only
+        settings["TANDEM_DATA_DIR"] = str(self.work / "data")  # Tandem's record (its actions write)
         server = stack.backend(
             "floor",
             settings,
@@ -509,7 +509,10 @@ class Bench:
                     user.state.clear()
                 actions.prepare(users, experiment, gate)
                 rounds = self.args.action_rounds if level == 1 else 1
-                for target in ("backend", "direct"):
+                targets = ["backend", "direct"]
+                if experiment in actions.FLOOR_EXPERIMENTS and getattr(self, "floor", None):
+                    targets.insert(1, "floor")
+                for target in targets:
                     measured = actions.run(
                         users,
                         experiment,
