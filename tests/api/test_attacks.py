@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support.api import shared_body
+from tests.support.polling import until
 from tests.support.servers import EmulatorHandle
 
 PEOPLE = [
@@ -306,16 +307,6 @@ def test_a_mailbox_graph_cannot_resolve_is_the_callers_error(backend, emulator: 
 
 
 # -- Issue 15: defects a security review reproduced ---------------------------------------------
-def _until(check: Any, seconds: float) -> bool:
-    """Poll `check` until it is true or `seconds` have passed."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return bool(check())
-
-
 def test_an_id_of_another_mailbox_is_refused_before_graph(
     make_backend, fresh_emulator: EmulatorHandle
 ):
@@ -349,7 +340,7 @@ def test_no_rights_on_a_mailbox_take_none_of_its_slots(
     fresh_emulator.fault(target="graph", mailbox="joni@", delayMs=1500, times=-1)
     with ThreadPoolExecutor(max_workers=8) as pool:
         hers = [pool.submit(backend.context, joni, {"itemId": i}) for i in support[1:]]
-        assert _until(
+        assert until(
             lambda: fresh_emulator.stats()["maxInFlightPerMailbox"].get("joni@contoso.com", 0) >= 4,
             10,
         )

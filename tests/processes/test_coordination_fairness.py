@@ -11,15 +11,7 @@ from cryptography.fernet import Fernet
 
 from tandem_mailbox.coordination import SlotTimeout
 from tandem_mailbox.coordination.redis_store import RedisCoordinator, fernet, redis_client
-
-
-def _until(condition, timeout: float = 5.0) -> None:
-    """Poll `condition` until it holds (threads start in their own time)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.001)
+from tests.support.polling import until
 
 
 def _hold(gate, got: list[str], name: str, until: threading.Event | None = None) -> None:
@@ -57,7 +49,7 @@ def test_across_workers_a_freed_slot_goes_to_the_longest_waiter(workers, redis_s
             thread = threading.Thread(target=take, args=(n,))
             thread.start()
             threads.append(thread)
-            _until(lambda n=n: raw.zcard("tandem:slotq:mb") == n + 1)
+            assert until(lambda n=n: raw.zcard("tandem:slotq:mb") == n + 1)
     for thread in threads:
         thread.join(10)
     assert order == list(range(10))
@@ -73,7 +65,7 @@ def test_across_workers_a_newcomer_does_not_pass_a_waiter(workers, redis_server)
     done = threading.Event()
     waiter = threading.Thread(target=lambda: _hold(two, got, "waiter", done))
     waiter.start()
-    _until(lambda: raw.zcard("tandem:slotq:mb") == 1)
+    assert until(lambda: raw.zcard("tandem:slotq:mb") == 1)
     outer.__exit__(None, None, None)  # handed to the waiter in the release itself
     with pytest.raises(SlotTimeout), one.slot("mb", limit=1, wait=0):
         pass
@@ -124,7 +116,7 @@ def test_waiting_does_not_poll_redis(workers, redis_server):
         ]
         for thread in threads:
             thread.start()
-        _until(lambda: raw.zcard("tandem:slotq:mb") == 8)
+        assert until(lambda: raw.zcard("tandem:slotq:mb") == 8)
         time.sleep(1.0)  # the waiters' idle second, which is what is measured
         stats = raw.info("commandstats")
     for thread in threads:

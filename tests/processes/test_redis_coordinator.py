@@ -25,6 +25,7 @@ from tandem_mailbox.coordination.redis_store import (
 )
 from tests.support.clock import FakeClock
 from tests.support.deployment import CACHE_KEY, RedisServer
+from tests.support.polling import until
 
 
 @pytest.fixture
@@ -38,16 +39,6 @@ def coordinators(redis_server: RedisServer) -> Callable[..., RedisCoordinator]:
         return RedisCoordinator(client, cipher=fernet(keys), clock=clock, **kw)
 
     return make
-
-
-def until(condition: Callable[[], bool], seconds: float) -> bool:
-    """Poll `condition` until it holds or `seconds` pass; answers whether it held."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)  # polling an expiry on Redis's clock, bounded by the deadline
-    return condition()
 
 
 def fallbacks(operation: str) -> float:

@@ -29,20 +29,10 @@ from tandem_mailbox.mail.claim_category import holder
 from tandem_mailbox.mail.operation import LOCK_TTL
 from tests.support.api import shared_body
 from tests.support.deployment import CACHE_KEY, Gunicorn, RedisServer
+from tests.support.polling import until
 from tests.support.servers import EmulatorHandle
 
 SUPPORT = "support@contoso.com"
-
-
-def until(condition: Callable[[], Any], seconds: float) -> Any:
-    """Poll `condition` until it answers something true or `seconds` pass; answers it."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)  # polling another process's state, bounded by the deadline
-    return condition()
 
 
 def everything_in(redis_server: RedisServer) -> list[tuple[bytes, bytes]]:

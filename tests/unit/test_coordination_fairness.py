@@ -15,15 +15,7 @@ import pytest
 
 from tandem_mailbox.coordination import SlotTimeout
 from tandem_mailbox.coordination.memory import LocalCoordinator
-
-
-def _until(condition, timeout: float = 5.0) -> None:
-    """Poll `condition` until it holds (threads start in their own time)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.001)
+from tests.support.polling import until
 
 
 def test_a_freed_slot_goes_to_the_longest_waiter():
@@ -40,7 +32,7 @@ def test_a_freed_slot_goes_to_the_longest_waiter():
             thread = threading.Thread(target=take, args=(n,))
             thread.start()
             threads.append(thread)
-            _until(lambda n=n: gate.waiting("mb") == n + 1)
+            assert until(lambda n=n: gate.waiting("mb") == n + 1)
     for thread in threads:
         thread.join(5)
     assert order == list(range(12))
@@ -55,7 +47,7 @@ def test_a_newcomer_does_not_pass_a_waiter():
     done = threading.Event()
     waiter = threading.Thread(target=lambda: _hold(gate, got, "waiter", done))
     waiter.start()
-    _until(lambda: gate.waiting("mb") == 1)
+    assert until(lambda: gate.waiting("mb") == 1)
     outer.__exit__(None, None, None)  # the slot is the waiter's now, even before it wakes
     # A newcomer arriving at this instant finds the slot taken, not free.
     with pytest.raises(SlotTimeout), gate.slot("mb", limit=1, wait=0):
