@@ -274,6 +274,14 @@ def create_app(settings: dict[str, str], ca_bundle: str, database: str) -> Flask
         }
         return jsonify({"item": item, "record": record(claims["tid"], item, event)})
 
+    @app.get("/_floor/wait/<int:ms>")
+    def wait(ms: int) -> Any:
+        """A minimal answer (the size of an item's) after `ms` of waiting: what one hop through
+        this stack costs on its own, answered at once and after a wait as long as Graph's."""
+        if ms:
+            time.sleep(min(ms, 1000) / 1000)
+        return jsonify({"waitedMs": ms, "padding": "x" * 1500})
+
     @app.get("/_floor/stats")
     def stats() -> Any:
         return jsonify({"tokenRequests": exchanged[0], "jwksFetches": exchanged[1]})

@@ -107,6 +107,7 @@ def action_tables(results: dict[str, Any]) -> list[str]:
                 f"{b['p99'] - d['p99']:+.1f} | {goal} | {verdict} |"
             )
     out += _floor_app_actions(measured)
+    out += _hop(measured.get("hop"))
     errors = (measured.get("errors") or {}).get("1", {}).get("backend", {}).get("errors")
     if errors:
         out += ["", f"Errors while measuring the actions: {errors}."]
@@ -145,6 +146,24 @@ def _floor_app_actions(measured: dict[str, Any]) -> list[str]:
             f"**{b - f:+.1f}** |"
         )
     return out
+
+
+def _hop(hop: dict[str, Any] | None) -> list[str]:
+    """One hop through the stack on its own: answered at once, and after a wait."""
+    if not hop:
+        return []
+    return [
+        "",
+        "### One hop through the stack",
+        "",
+        "The floor app's minimal route (a 1.5 KB JSON answer, no work) under the same "
+        f"gunicorn and TLS, at c=1, beyond the wait: **{hop['atOnceMs']:.2f} ms** a call "
+        f"back to back, **{hop['afterWaitMs']:.2f} ms** a call answered after a "
+        f"{hop['waitMs']} ms wait. The same code runs slower after a wait, on caches that "
+        "went cold meanwhile, the client's and the server's: every hop of an action pays "
+        "the second figure (each Graph call, and the answer to the pane once they are back), "
+        "and the emulator's Graph has work of its own on top.",
+    ]
 
 
 def _counts(counted: dict[str, int] | None) -> str:

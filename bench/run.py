@@ -528,6 +528,7 @@ class Bench:
                         rows.setdefault(name, {"action": name})["graphRequests"] = dict(made)
             print(floors.action_line(rows, experiment), flush=True)
         delegate = self.delegate_counts(gate, count)
+        hop = self.hop() if getattr(self, "floor", None) else None
         table = minimum.table()
         for name, row in rows.items():
             row["minimum"] = table.get(("mailbox", name))
@@ -538,6 +539,33 @@ class Bench:
             "users": {"1": members[0].upn, "16": len(members[:16])},
             "rows": [rows[n] for n in actions.NAMES if n in rows],
             "errors": rows.get("errors"),
+            "hop": hop,
+        }
+
+    def hop(self, count: int = 60) -> dict[str, Any]:
+        """What one hop through the stack costs on its own at c=1: the floor app's minimal
+        route answered back to back, and after a wait as long as Graph's (a server's work
+        after a wait runs on caches that went cold meanwhile, and so does the client's)."""
+        assert self.floor is not None
+        connection = Connection(self.floor.port, self.tls)
+        took: dict[int, list[float]] = {}
+        try:
+            for wait in (0, self.args.graph_ms):
+                took[wait] = []
+                for n in range(count + 2):
+                    began = time.perf_counter()
+                    status, _ = connection.call("GET", f"/_floor/wait/{wait}")
+                    ms = (time.perf_counter() - began) * 1000 - wait
+                    if status != 200:
+                        raise SystemExit(f"bench: the floor app's wait route answered {status}")
+                    if n >= 2:  # the first: a new connection, or the series before it
+                        took[wait].append(ms)
+        finally:
+            connection.close()
+        return {
+            "waitMs": self.args.graph_ms,
+            "atOnceMs": round(load.percentile(took[0], 50), 2),
+            "afterWaitMs": round(load.percentile(took[self.args.graph_ms], 50), 2),
         }
 
     def delegate_counts(self, gate: Gate, count: Any) -> dict[str, dict[str, int]]:
