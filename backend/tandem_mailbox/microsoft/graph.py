@@ -3,7 +3,8 @@
 Graph's error bodies become the contract's ApiErrors here, so views never see a raw answer.
 Outlook's documented limits are per app per mailbox: 4 concurrent requests and 10,000 per
 10 minutes (learn.microsoft.com/graph/throttling-limits#outlook-service-limits), so requests
-take one of 4 slots of the mailbox they land on, keyed by the mailbox itself (see `mailboxes.py`).
+take one of 4 slots of the mailbox they land on, keyed by the mailbox itself; a name Graph has
+not shown yet goes one request at a time (`mailboxes.Mailboxes.slots`).
 """
 
 from __future__ import annotations
@@ -99,14 +100,13 @@ class GraphClient:
         self._session = session
         self._graph_url = graph_url.rstrip("/")
         self._coordinator = coordinator
-        self._mailboxes = Mailboxes(coordinator)
+        self._mailboxes = Mailboxes(coordinator, concurrency=concurrency, clock=clock)
         self._timeout = timeout
         self._request_id = request_id
         self._observe = observe
         self._max_attempts = max_attempts
         self._budget = budget
         self._slot_wait = slot_wait
-        self._concurrency = concurrency
         self._sleep = sleep
         self._clock = clock
         self._wall = wall
@@ -239,12 +239,9 @@ class GraphClient:
             remaining = deadline - self._clock()
             response = None
             waited = self._clock()
+            bound = max(0.0, min(self._slot_wait, remaining))
             try:
-                with self._coordinator.slot(
-                    route.key,
-                    limit=self._concurrency,
-                    wait=max(0.0, min(self._slot_wait, remaining)),
-                ) as slot:
+                with self._mailboxes.slots(route, bound) as slot:
                     metrics.SLOT_WAIT.observe(self._clock() - waited)
                     metrics.IN_FLIGHT.observe(slot.taken)
                     metrics.GRAPH_IN_FLIGHT.inc()
@@ -305,6 +302,10 @@ class GraphClient:
                     continue
             if status == 429:
                 metrics.GRAPH_THROTTLED.inc()
+            if status in (403, 404):
+                # Exchange refused the mailbox or the item (ErrorInvalidMailboxItemId: the id is
+                # another mailbox's): what the posted id claimed is not to be trusted.
+                self._mailboxes.refused(route)
             raise graph_error(response, wall=self._wall)
 
     @staticmethod
