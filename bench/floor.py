@@ -34,7 +34,8 @@ import jwt
 import requests
 from flask import Flask, jsonify, request
 
-from tandem_mailbox.microsoft.graph import MAILBOX_CONCURRENCY, MESSAGE_SELECT, mailbox_guid
+from tandem_mailbox.microsoft.graph import MAILBOX_CONCURRENCY, MESSAGE_SELECT
+from tandem_mailbox.microsoft.mailboxes import mailbox_guid
 
 PREFER = 'IdType="ImmutableId"'
 

@@ -82,6 +82,47 @@ def test_one_mailbox_by_me_and_by_name_shares_four_slots(
     assert stats["throttledByConcurrency"] == 0
 
 
+@pytest.mark.parametrize(
+    ("known", "alias"),
+    [("neither", "address"), ("neither", "mailbox id"), ("me", "address")],
+)
+def test_one_mailbox_by_a_name_not_known_yet_stays_within_four(
+    make_backend, fresh_emulator: EmulatorHandle, known: str, alias: str
+):
+    """Before Graph showed which mailbox a name reaches, the name had 4 slots of its own:
+    Adele's /me and Nestor's adele@ put up to 8 in flight on her mailbox (Exchange: 429)."""
+    backend = make_backend(fresh_emulator)
+    adele, nestor = (
+        fresh_emulator.sso("adele@contoso.com"),
+        fresh_emulator.sso("nestor@contoso.com"),
+    )
+    items = fresh_emulator.items("adele@contoso.com")[:6]
+    target = (
+        "adele@contoso.com"
+        if alias == "address"
+        else _mailbox_id(fresh_emulator, "adele@contoso.com")
+    )
+    calls = [(adele, {"itemId": i["id"], "itemType": "message"}) for i in items]
+    calls += [(nestor, shared_body(i["id"], target)) for i in items]
+    # The exchanges out of the way without showing Graph either name of Adele's mailbox: an
+    # immutable id names no mailbox, so Exchange refusing it (no rights on sales@) makes no
+    # claim refused, which would cost the person's claims their slots.
+    sales = fresh_emulator.items("sales@contoso.com")[0]["immutableId"]
+    for token in (adele, nestor):
+        assert backend.context(token, shared_body(sales, "sales@contoso.com")).status_code == 403
+    if known == "me":
+        assert backend.context(*calls[0]).status_code == 200
+    else:
+        assert "adele@contoso.com" not in fresh_emulator.stats()["graphRequestsByMailbox"]
+    fresh_emulator.fault(target="graph", delayMs=300, times=-1)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda c: backend.context(*c), calls))
+    assert [a.status_code for a in answers] == [200] * 12, [a.text for a in answers]
+    stats = fresh_emulator.stats()
+    assert stats["maxInFlightPerMailbox"]["adele@contoso.com"] <= 4
+    assert stats["throttledByConcurrency"] == 0
+
+
 # -- D2: one person's throttling by Entra ID is theirs alone -----------------------------------
 def test_entra_throttling_one_person_does_not_lock_out_the_next(
     make_backend, fresh_emulator: EmulatorHandle
@@ -328,28 +369,60 @@ def test_an_id_of_another_mailbox_is_refused_before_graph(
 def test_no_rights_on_a_mailbox_take_none_of_its_slots(
     make_backend, fresh_emulator: EmulatorHandle
 ):
-    """Defect 3: Joni posts support@'s item ids to her own /me, slowly: Lee's support@ is not
-    queued behind her (the slots were keyed by the GUID inside the posted id)."""
+    """Defect 3: Joni posts support@'s item ids through every name of her own mailbox and one
+    she has no rights on, slowly: Lee's support@ is not queued behind her (the slots were keyed
+    by the GUID inside the posted id; a name Graph has not shown yet takes one slot of the
+    mailbox its id claims, but one person's claims hold one at a time)."""
     backend = make_backend(fresh_emulator)
     lee, joni = fresh_emulator.sso("lee@contoso.com"), fresh_emulator.sso("joni@contoso.com")
-    support = [i["id"] for i in fresh_emulator.items("support@contoso.com")[:9]]
+    support = [i["id"] for i in fresh_emulator.items("support@contoso.com")[:5]]
     assert backend.context(lee, shared_body(support[0], "support@contoso.com")).status_code == 200
-    # Joni's token is exchanged once (Exchange refuses her sales@: 403), outside the timed part.
-    sales = fresh_emulator.items("sales@contoso.com")[0]["id"]
-    assert backend.context(joni, shared_body(sales, "sales@contoso.com")).status_code == 403
-    fresh_emulator.fault(target="graph", mailbox="joni@", delayMs=1500, times=-1)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        hers = [pool.submit(backend.context, joni, {"itemId": i}) for i in support[1:]]
-        assert until(
-            lambda: fresh_emulator.stats()["maxInFlightPerMailbox"].get("joni@contoso.com", 0) >= 4,
-            10,
-        )
+    oid = next(p["oid"] for p in fresh_emulator.world()["people"] if p["upn"] == "joni@contoso.com")
+    names = [_mailbox_id(fresh_emulator, "joni@contoso.com"), oid, "megan@contoso.com"]
+    bodies = [{"itemId": support[1]}] + [
+        shared_body(item, name) for item, name in zip(support[2:], names, strict=True)
+    ]
+    fresh_emulator.fault(target="graph", person="joni@", delayMs=1500, times=-1)
+    before = fresh_emulator.stats()["graphRequests"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        hers = [pool.submit(backend.context, joni, body) for body in bodies]
+        assert until(lambda: fresh_emulator.stats()["graphRequests"] > before, 10)
         started = time.monotonic()
         mine = backend.context(lee, shared_body(support[0], "support@contoso.com"))
         elapsed = time.monotonic() - started
-        assert {f.result().status_code for f in hers} == {404}
+        assert {f.result().status_code for f in hers} == {403, 404}
     assert mine.status_code == 200, mine.text
     assert elapsed < 1.0, f"{elapsed:.1f} s: Lee waited behind Joni's calls for support@'s slots"
+
+
+def test_a_refused_claim_takes_no_slot_after(make_backend, fresh_emulator: EmulatorHandle):
+    """Once Graph refused an id Joni posted through a name it had not shown yet, what her ids
+    claim takes no mailbox's slot: her next one, through another such name, does not wait for
+    one of support@'s, all taken by Lee's slow requests."""
+    backend = make_backend(fresh_emulator)
+    lee, joni = fresh_emulator.sso("lee@contoso.com"), fresh_emulator.sso("joni@contoso.com")
+    support = [i["id"] for i in fresh_emulator.items("support@contoso.com")[:6]]
+    assert backend.context(lee, shared_body(support[0], "support@contoso.com")).status_code == 200
+    refused = backend.context(joni, {"itemId": support[1]})  # ErrorInvalidMailboxItemId
+    assert refused.status_code == 404 and refused.json()["code"] == "item_not_found"
+    fresh_emulator.fault(target="graph", mailbox="support@", delayMs=2000, times=-1)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        lees = [
+            pool.submit(backend.context, lee, shared_body(i, "support@contoso.com"))
+            for i in support[2:]
+        ]
+        assert until(
+            lambda: fresh_emulator.stats()["maxInFlightPerMailbox"]["support@contoso.com"] >= 4,
+            10,
+        )
+        started = time.monotonic()
+        again = backend.context(
+            joni, shared_body(support[1], _mailbox_id(fresh_emulator, "joni@contoso.com"))
+        )
+        elapsed = time.monotonic() - started
+        assert [f.result().status_code for f in lees] == [200] * 4
+    assert again.status_code == 404, again.text
+    assert elapsed < 1.0, f"{elapsed:.1f} s: Joni's refused claims still waited for a slot"
 
 
 def _presence(backend: Any, token: str, body: dict[str, Any], state: str) -> Any:

@@ -86,6 +86,30 @@ def test_64_clients_on_one_mailbox_never_put_more_than_4_in_flight(
     assert after["throttledByConcurrency"] == 0
 
 
+def test_two_names_of_one_mailbox_not_known_yet_stay_within_four_across_processes(
+    gunicorn, fresh_emulator: EmulatorHandle, redis_server: RedisServer
+):
+    """Adele's /me on one backend and Nestor's adele@ on the other, before Graph showed either
+    name: the names' own slots and the claimed mailbox's are Redis's, so 4 at most in flight."""
+    backends = [gunicorn(fresh_emulator, threads=8, redis=redis_server) for _ in range(2)]
+    adele, nestor = (fresh_emulator.sso(f"{n}@contoso.com") for n in ("adele", "nestor"))
+    # The exchanges out of the way with an id that names no mailbox (immutable), refused.
+    sales = fresh_emulator.items("sales@contoso.com")[0]["immutableId"]
+    for token in (adele, nestor):
+        answer = backends[0].context(token, shared_body(sales, "sales@contoso.com"))
+        assert answer.status_code == 403, answer.text
+    items = [i["id"] for i in fresh_emulator.items("adele@contoso.com")[:8]]
+    calls = [(backends[0], adele, {"itemId": i, "itemType": "message"}) for i in items]
+    calls += [(backends[1], nestor, shared_body(i, "adele@contoso.com")) for i in items]
+    fresh_emulator.fault(target="graph", delayMs=300, times=-1)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda c: c[0].context(c[1], c[2]), calls))
+    assert [a.status_code for a in answers] == [200] * 16, [a.text for a in answers]
+    stats = fresh_emulator.stats()
+    assert stats["maxInFlightPerMailbox"]["adele@contoso.com"] <= 4
+    assert stats["throttledByConcurrency"] == 0
+
+
 def test_100_claim_races_across_two_processes_have_one_winner_each(
     gunicorn, fresh_emulator: EmulatorHandle, redis_server: RedisServer
 ):

@@ -26,8 +26,8 @@ from tandem_mailbox.errors import InvalidRequest, ItemNotFound
 from tandem_mailbox.mail import presence, replies
 from tandem_mailbox.mail.context import ItemContext, parse_shared
 from tandem_mailbox.mail.record import person, view
-from tandem_mailbox.microsoft.graph import Route, mailbox_guid
 from tandem_mailbox.microsoft.identity import Caller
+from tandem_mailbox.microsoft.mailboxes import Route, mailbox_guid
 from tandem_mailbox.services import Services
 from tandem_mailbox.store import StoreUnavailable
 from tandem_mailbox.store.record import Event, Key, Person

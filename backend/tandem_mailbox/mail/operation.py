@@ -26,15 +26,9 @@ from tandem_mailbox.errors import Conflict, ItemNotFound, UpstreamUnavailable
 from tandem_mailbox.mail import claim_category, idempotency
 from tandem_mailbox.mail.answers import summary
 from tandem_mailbox.mail.context import ItemContext
-from tandem_mailbox.microsoft.graph import (
-    ITEM_PATHS,
-    SELECTS,
-    Answer,
-    GraphClient,
-    Route,
-    mailbox_guid,
-)
+from tandem_mailbox.microsoft.graph import ITEM_PATHS, SELECTS, Answer, GraphClient
 from tandem_mailbox.microsoft.identity import Caller
+from tandem_mailbox.microsoft.mailboxes import Route, mailbox_guid
 from tandem_mailbox.services import Services
 from tandem_mailbox.store.record import Record
 

@@ -27,8 +27,8 @@ from tandem_mailbox.errors import (
 )
 from tandem_mailbox.mail.context import ItemContext
 from tandem_mailbox.mail.hours import BusinessHours
-from tandem_mailbox.microsoft.graph import Route, mailbox_guid
 from tandem_mailbox.microsoft.identity import Caller
+from tandem_mailbox.microsoft.mailboxes import Route, mailbox_guid
 from tandem_mailbox.services import Services
 from tandem_mailbox.store.mailbox import Policy
 from tandem_mailbox.store.record import Conversation, Key, Person, utc_now

@@ -18,8 +18,8 @@ from typing import Any
 
 from tandem_mailbox.errors import InvalidRequest, PermissionDenied
 from tandem_mailbox.mail.context import ItemContext
-from tandem_mailbox.microsoft.graph import mailbox_guid
 from tandem_mailbox.microsoft.identity import Caller
+from tandem_mailbox.microsoft.mailboxes import mailbox_guid
 from tandem_mailbox.store import StoreUnavailable
 from tandem_mailbox.store.record import (
     Conversation,

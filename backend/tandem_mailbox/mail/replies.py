@@ -22,8 +22,8 @@ from tandem_mailbox.coordination import CoordinationUnavailable, LockTimeout
 from tandem_mailbox.errors import ApiError
 from tandem_mailbox.mail.context import ItemContext
 from tandem_mailbox.mail.record import key_of
-from tandem_mailbox.microsoft.graph import Route
 from tandem_mailbox.microsoft.identity import Caller
+from tandem_mailbox.microsoft.mailboxes import Route
 from tandem_mailbox.services import Services
 from tandem_mailbox.store import StoreUnavailable
 from tandem_mailbox.store.record import Event, Key, Person

@@ -47,7 +47,7 @@ from tandem_mailbox.errors import (
 from tandem_mailbox.mail import audit
 from tandem_mailbox.mail.context import is_item_id
 from tandem_mailbox.mail.operation import SEND_MARGIN, Act
-from tandem_mailbox.microsoft.graph import Route
+from tandem_mailbox.microsoft.mailboxes import Route
 
 log = logging.getLogger("tandem.sending")
 

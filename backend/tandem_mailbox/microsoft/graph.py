@@ -3,16 +3,14 @@
 Graph's error bodies become the contract's ApiErrors here, so views never see a raw answer.
 Outlook's documented limits are per app per mailbox: 4 concurrent requests and 10,000 per
 10 minutes (learn.microsoft.com/graph/throttling-limits#outlook-service-limits), so requests
-take one of 4 slots of the mailbox they land on, keyed by the mailbox itself (see `Route`).
+take one of 4 slots of the mailbox they land on, keyed by the mailbox itself; a name Graph has
+not shown yet goes one request at a time (`mailboxes.Mailboxes.slots`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from tandem_mailbox.errors import (
     UpstreamUnavailable,
 )
 from tandem_mailbox.microsoft.identity import Caller
+from tandem_mailbox.microsoft.mailboxes import Mailboxes, Route, mailbox_guid
 from tandem_mailbox.microsoft.obo import GraphToken
 from tandem_mailbox.microsoft.outbound import (
     Broken,
@@ -58,13 +57,6 @@ EVENT_SELECT = (
     "bodyPreview,changeKey,responseStatus,isOrganizer,webLink"
 )
 SELECTS = {"message": MESSAGE_SELECT, "appointment": EVENT_SELECT}
-# An Exchange item id carries its mailbox's GUID in ASCII after a 4-byte header (base64 of
-# 00 03 24 00 <guid> ...): the same mailbox whether it was reached as /me, by address or by id.
-# The posted id is the client's word, though: only an id Graph answered through a route tells
-# which mailbox that route reaches (Exchange refuses an id of another mailbox with
-# ErrorInvalidMailboxItemId), so that is what `route` trusts, for this long.
-_EMBEDDED_GUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-MAILBOX_MEMORY = 3600.0
 # Every call asks for immutable ids (learn.microsoft.com/graph/outlook-immutable-id): an item
 # keeps its id while it stays in its mailbox, whichever folder it is moved to, in Outlook or
 # through Tandem; Graph takes either form as input. The header applies to the request it is
@@ -73,32 +65,6 @@ PREFER_IMMUTABLE = 'IdType="ImmutableId"'
 # How long the immutable id answered for a posted id is remembered: a posted REST id names one
 # item for good (it only stops working when the item moves), so this bounds memory only.
 STABLE_MEMORY = 3600.0
-
-
-def mailbox_guid(item_id: str) -> str | None:
-    """The mailbox GUID embedded in an Exchange item id (REST form), or None."""
-    text = item_id.replace("-", "+").replace("_", "/")
-    try:
-        raw = base64.b64decode(text[:64] + "=" * (-len(text[:64]) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    match = _EMBEDDED_GUID.search(raw[:48].lower())
-    return match.group().decode() if match else None
-
-
-@dataclass(frozen=True)
-class Route:
-    """Where a call goes (`root`: /me or /users/<encoded>) and which mailbox slots it takes.
-
-    `key` names the mailbox the route reaches, never what the posted item id claims: the GUID
-    Graph's answers showed for `alias` (so /me, the address and the mailbox id of one mailbox
-    share its 4 slots, its item locks and its presence), else the alias itself.
-    """
-
-    root: str
-    key: str
-    target: str | None  # the target mailbox as the pane named it; None for /me
-    alias: str = ""  # "me:<oid>", or the target as posted, lower-cased
 
 
 @dataclass
@@ -134,62 +100,32 @@ class GraphClient:
         self._session = session
         self._graph_url = graph_url.rstrip("/")
         self._coordinator = coordinator
+        self._mailboxes = Mailboxes(coordinator, concurrency=concurrency, clock=clock)
         self._timeout = timeout
         self._request_id = request_id
         self._observe = observe
         self._max_attempts = max_attempts
         self._budget = budget
         self._slot_wait = slot_wait
-        self._concurrency = concurrency
         self._sleep = sleep
         self._clock = clock
         self._wall = wall
 
     # -- where calls go -------------------------------------------------------------------
     def route(self, caller: Caller, target: str | None, item_id: str) -> Route:
-        """The route of an item's mailbox (`target`, or the person's own for None); its slots
-        are the mailbox's, however it is named.
-
-        An item id whose embedded GUID is not the mailbox's that this route is known to reach
-        is refused here, before Graph is asked (Exchange would answer ErrorInvalidMailboxItemId).
-        """
-        alias = f"me:{caller.oid}" if target is None else target.lower()
-        known = self._mailbox_of(alias)
-        posted = mailbox_guid(item_id)
-        if known is not None and posted is not None and posted != known:
-            log.info("an item id of another mailbox was posted for this one; refused")
-            raise ItemNotFound("The item is gone, or it belongs to another mailbox.")
-        key = f"mailbox:{known}" if known else alias
-        if target is None:
-            return Route("/me", key, None, alias)
-        return Route("/users/" + quote(target, safe=""), key, target, alias)
+        """The route of an item's mailbox (`target`, or the person's own for None): see
+        `Mailboxes.route`; an id of another mailbox than the one it is known to reach is
+        refused (ItemNotFound) before Graph is asked."""
+        return self._mailboxes.route(caller, target, item_id)
 
     def own_route(self, caller: Caller) -> Route:
         """The route of the person's own mailbox (/me)."""
-        alias = f"me:{caller.oid}"
-        known = self._mailbox_of(alias)
-        return Route("/me", f"mailbox:{known}" if known else alias, None, alias)
-
-    def _mailbox_of(self, alias: str) -> str | None:
-        """The GUID of the mailbox `alias` reaches, as Graph's answers showed it, or None."""
-        raw = self._coordinator.fetch(_alias_key(alias))
-        return raw.decode() if raw else None
+        return self._mailboxes.own_route(caller)
 
     def learn(self, route: Route, answered_id: str) -> None:
         """Remember the mailbox a route reaches from an id Graph answered through it (a listed
         message's folder id, say): its slots, locks and presence are keyed by it from now on."""
-        self._learn(route, answered_id)
-
-    def _learn(self, route: Route, item_id: Any) -> None:
-        """Remember the mailbox a route reaches: Graph answered an item of it through it.
-
-        Kept in the coordinator (every worker keys the mailbox alike) for MAILBOX_MEMORY, so
-        an address given to another mailbox is learnt again within the hour.
-        """
-        guid = mailbox_guid(item_id) if isinstance(item_id, str) else None
-        if guid is None or not route.alias or self._mailbox_of(route.alias) == guid:
-            return
-        self._coordinator.store(_alias_key(route.alias), guid.encode(), ttl=MAILBOX_MEMORY)
+        self._mailboxes.learn(route, answered_id)
 
     # -- calls ------------------------------------------------------------------------------
     def get(self, token: str, route: Route, path: str, **params: str) -> dict[str, Any]:
@@ -251,7 +187,7 @@ class GraphClient:
         # (folder ids have one form only).
         for candidate in (stable, posted, body.get("parentFolderId")):
             if isinstance(candidate, str) and mailbox_guid(candidate):
-                self._learn(route, candidate)
+                self._mailboxes.learn(route, candidate)
                 break
         self._coordinator.store(_stable_key(posted), stable.encode(), ttl=STABLE_MEMORY)
         if stable != posted:
@@ -303,12 +239,9 @@ class GraphClient:
             remaining = deadline - self._clock()
             response = None
             waited = self._clock()
+            bound = max(0.0, min(self._slot_wait, remaining))
             try:
-                with self._coordinator.slot(
-                    route.key,
-                    limit=self._concurrency,
-                    wait=max(0.0, min(self._slot_wait, remaining)),
-                ) as slot:
+                with self._mailboxes.slots(route, bound) as slot:
                     metrics.SLOT_WAIT.observe(self._clock() - waited)
                     metrics.IN_FLIGHT.observe(slot.taken)
                     metrics.GRAPH_IN_FLIGHT.inc()
@@ -369,6 +302,10 @@ class GraphClient:
                     continue
             if status == 429:
                 metrics.GRAPH_THROTTLED.inc()
+            if status in (403, 404):
+                # Exchange refused the mailbox or the item (ErrorInvalidMailboxItemId: the id is
+                # another mailbox's): what the posted id claimed is not to be trusted.
+                self._mailboxes.refused(route)
             raise graph_error(response, wall=self._wall)
 
     @staticmethod
@@ -419,11 +356,6 @@ class TokenRefused(ServerMisconfigured):
 def _stable_key(item_id: str) -> str:
     """The coordinator's key for the immutable id of a posted id (hashed, as ids are long)."""
     return "stable-id:" + hashlib.sha256(item_id.encode()).hexdigest()
-
-
-def _alias_key(alias: str) -> str:
-    """The coordinator's key for what an alias reaches (hashed: no address in Redis's keys)."""
-    return "mailbox-of:" + hashlib.sha256(alias.encode()).hexdigest()
 
 
 def graph_error(response: Reply, *, wall: Callable[[], float] = time.time) -> ApiError:
