@@ -151,6 +151,31 @@ def test_an_event_is_decoded_once_and_read_alike_by_every_reader(store: Store):
     assert older is first and newest.actor == SAM and newest.detail == {"flag": "notFlagged"}
 
 
+def test_the_look_reads_what_each_read_reads_and_a_driver_error_is_unavailable(store: Store):
+    """`look` reads on the driver's own cursor: the same record as the other reads, and an
+    error of the driver is StoreUnavailable (the pane's "record unavailable"), its transaction
+    rolled back."""
+    record, key = Record(store), _key()
+    record.assign(key, SAM, by=LEE)
+    record.add_note(key, "Called the customer back.", by=SAM)
+    record.event(key, "flag", by=LEE, detail={"flag": "flagged"})
+    record.saw_member(TENANT, MAILBOX, LEE)
+    seen = record.look(key, limit=50)
+    assert seen.recorded and seen.conversation == record.conversation(key)
+    assert seen.notes == record.notes(key) and len(seen.notes) == 1
+    assert seen.timeline == record.timeline(key) and seen.timeline[0].kind == "flag"
+    assert seen.members == record.members(TENANT, MAILBOX) == [LEE]
+    assert not record.look(_key(), limit=50).recorded
+    events = len(seen.timeline)
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("drop table notes")
+    with pytest.raises(StoreUnavailable):
+        record.look(key, limit=50)
+    with pytest.raises(StoreUnavailable):  # the event and the read are one transaction
+        record.event(key, "flag", by=LEE, detail={"flag": "notFlagged"}, look=50)
+    assert len(record.timeline(key)) == events
+
+
 def test_notes_are_their_authors_and_live_in_their_conversation(store: Store):
     record, key, other = Record(store), _key(), _key()
     first = record.add_note(key, "Refund approved by finance.\nWaiting for the bank.", by=LEE)

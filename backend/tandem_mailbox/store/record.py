@@ -15,7 +15,7 @@ import json
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tandem_mailbox.store import Store
+from tandem_mailbox.store import Store, StoreUnavailable
 from tandem_mailbox.store.tables import STATUSES, conversations, events, members, notes
 
 MEMBER_REFRESH = 3600.0  # seconds between two writes of one member's sight
@@ -252,16 +252,25 @@ class Record:
             return self._seen(connection, key, limit)
 
     def _seen(self, connection: Connection, key: Key, limit: int) -> Seen:
-        # The read every context call and action makes, as plain SQL through the driver: it
-        # is the largest part of a context call's own CPU, and building and compiling the
-        # statements' expressions each time was most of that (bench/RESULTS.md). The rows
-        # come as the driver gives them (`_utc` and `_detail` read SQLite's text too).
+        # The read every context call and action makes, as plain SQL on the driver's own
+        # cursor, in the connection's transaction: it is the largest part of a context call's
+        # own CPU, and building SQLAlchemy's statements, then its result's description of the
+        # columns, on every call was most of that (bench/RESULTS.md). The rows come as the
+        # driver gives them (`_utc` and `_detail` read SQLite's text too).
         sql = _LOOK_SQL[connection.dialect.name == "postgresql"]
         where = (key.tenant, key.mailbox, key.conversation)
-        row = connection.exec_driver_sql(sql["conversation"], where).first()
-        noted = connection.exec_driver_sql(sql["notes"], where).all()
-        happened = connection.exec_driver_sql(sql["events"], (*where, limit)).all()
-        seen = connection.exec_driver_sql(sql["members"], where[:2]).all()
+        dbapi = connection.dialect.loaded_dbapi
+        cursor = connection.connection.cursor()
+        try:
+            found = _rows(cursor, sql["conversation"], where)
+            noted = _rows(cursor, sql["notes"], where)
+            happened = _rows(cursor, sql["events"], (*where, limit))
+            seen = _rows(cursor, sql["members"], where[:2])
+        except dbapi.Error as error:
+            raise StoreUnavailable(type(error).__name__) from error
+        finally:
+            cursor.close()
+        row = found[0] if found else None
         return Seen(
             conversation=self.conversation_of(key, row),
             recorded=row is not None,
@@ -611,6 +620,26 @@ class Record:
             created_at=_utc(row.created_at) or utc_now(),
             edited_at=_utc(row.edited_at),
         )
+
+
+# Named rows of the driver's tuples, a class per statement and its columns (made once).
+_SHAPES: dict[tuple[str, tuple[str, ...]], Callable[..., Any]] = {}
+
+
+def _named(names: tuple[str, ...]) -> Callable[..., Any]:
+    """A maker of rows with these columns, each by name (the columns are the driver's)."""
+    made: Any = namedtuple  # the columns are known only once the statement has run
+    return made("Row", names)._make  # type: ignore[no-any-return]
+
+
+def _rows(cursor: Any, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    """The rows of one statement on the driver's cursor, each with its columns by name."""
+    cursor.execute(sql, params)
+    names = tuple(column[0] for column in cursor.description)
+    shape = _SHAPES.get((sql, names))
+    if shape is None:
+        shape = _SHAPES[sql, names] = _named(names)
+    return [shape(values) for values in cursor.fetchall()]
 
 
 def _insert(connection: Connection, table: Any) -> Any:
