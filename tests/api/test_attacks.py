@@ -54,23 +54,26 @@ def test_seven_people_reading_their_own_mail_are_not_serialised(
     assert elapsed < 7, f"{elapsed:.1f} s: own mailboxes shared one gate (14 s when serialised)"
 
 
+def _adele_by_two_names(emulator: EmulatorHandle, alias: str) -> list[tuple[str, Any]]:
+    """Context calls on six of Adele's items by two names of her mailbox: hers through /me,
+    then Nestor's (her delegate) by its address or its mailbox id."""
+    adele, nestor = emulator.sso("adele@contoso.com"), emulator.sso("nestor@contoso.com")
+    items = emulator.items("adele@contoso.com")[:6]
+    target = (
+        "adele@contoso.com" if alias == "address" else _mailbox_id(emulator, "adele@contoso.com")
+    )
+    calls: list[tuple[str, Any]] = [
+        (adele, {"itemId": i["id"], "itemType": "message"}) for i in items
+    ]
+    return calls + [(nestor, shared_body(i["id"], target)) for i in items]
+
+
 @pytest.mark.parametrize("alias", ["address", "mailbox id"])
 def test_one_mailbox_by_me_and_by_name_shares_four_slots(
     make_backend, fresh_emulator: EmulatorHandle, alias: str
 ):
     backend = make_backend(fresh_emulator)
-    adele, nestor = (
-        fresh_emulator.sso("adele@contoso.com"),
-        fresh_emulator.sso("nestor@contoso.com"),
-    )
-    items = fresh_emulator.items("adele@contoso.com")[:6]
-    target = (
-        "adele@contoso.com"
-        if alias == "address"
-        else _mailbox_id(fresh_emulator, "adele@contoso.com")
-    )
-    calls = [(adele, {"itemId": i["id"], "itemType": "message"}) for i in items]
-    calls += [(nestor, shared_body(i["id"], target)) for i in items]
+    calls = _adele_by_two_names(fresh_emulator, alias)
     for token, body in calls[:1] + calls[6:7]:
         assert backend.context(token, body).status_code == 200
     fresh_emulator.fault(target="graph", delayMs=300, times=-1)
@@ -92,23 +95,12 @@ def test_one_mailbox_by_a_name_not_known_yet_stays_within_four(
     """Before Graph showed which mailbox a name reaches, the name had 4 slots of its own:
     Adele's /me and Nestor's adele@ put up to 8 in flight on her mailbox (Exchange: 429)."""
     backend = make_backend(fresh_emulator)
-    adele, nestor = (
-        fresh_emulator.sso("adele@contoso.com"),
-        fresh_emulator.sso("nestor@contoso.com"),
-    )
-    items = fresh_emulator.items("adele@contoso.com")[:6]
-    target = (
-        "adele@contoso.com"
-        if alias == "address"
-        else _mailbox_id(fresh_emulator, "adele@contoso.com")
-    )
-    calls = [(adele, {"itemId": i["id"], "itemType": "message"}) for i in items]
-    calls += [(nestor, shared_body(i["id"], target)) for i in items]
+    calls = _adele_by_two_names(fresh_emulator, alias)
     # The exchanges out of the way without showing Graph either name of Adele's mailbox: an
     # immutable id names no mailbox, so Exchange refusing it (no rights on sales@) makes no
     # claim refused, which would cost the person's claims their slots.
     sales = fresh_emulator.items("sales@contoso.com")[0]["immutableId"]
-    for token in (adele, nestor):
+    for token in (calls[0][0], calls[-1][0]):  # Adele's, Nestor's
         assert backend.context(token, shared_body(sales, "sales@contoso.com")).status_code == 403
     if known == "me":
         assert backend.context(*calls[0]).status_code == 200
