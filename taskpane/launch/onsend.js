@@ -16,6 +16,13 @@
   /** The backend's origin, written in by the backend (web/pages.py); "" in the source. */
   const PUBLIC_URL = "";
 
+  /**
+   * The add-in's client id and the scope of Tandem's API (the manifest's WebApplicationInfo),
+   * written in by the backend (web/pages.py); null in the source.
+   * @type {SendCheckApp | null}
+   */
+  const APP = null;
+
   /** How long the whole check may take: under Smart Alerts' five seconds. */
   const BUDGET_MS = 4000;
 
@@ -107,13 +114,95 @@
   }
 
   /**
-   * A token for Tandem's API without any prompt (an event handler shows no UI):
-   * OfficeRuntime.auth, which Microsoft recommends in event-based runtimes, else Office.auth.
+   * Whether Outlook offers nested app authentication (NestedAppAuth 1.1, a run-time check).
    * @param {typeof Office | undefined} office
-   * @param {OfficeRuntimeApi | undefined} runtime
+   */
+  function naaOffered(office) {
+    const requirements = office?.context?.requirements;
+    if (typeof requirements?.isSetSupported !== "function") return false;
+    return Boolean(requirements.isSetSupported("NestedAppAuth", "1.1"));
+  }
+
+  /**
+   * The nested client of this runtime, made once per MSAL.js namespace (Outlook may keep the
+   * runtime for the next send).
+   * @type {{msal: SendCheckMsal, pca: Promise<SendCheckClient>} | null}
+   */
+  let nestable = null;
+
+  /**
+   * MSAL.js's nested client, or a rejection when Outlook offers MSAL.js no bridge (MSAL.js then
+   * quietly builds a popup client; its factory is called only for the nested one).
+   * @param {SendCheckMsal} msal
+   * @param {SendCheckApp} app
+   * @returns {Promise<SendCheckClient>}
+   */
+  function nestedClient(msal, app) {
+    if (nestable?.msal !== msal) {
+      let nested = false;
+      const pca = msal
+        .createNestablePublicClientApplication(
+          {
+            auth: {
+              clientId: app.clientId,
+              authority: "https://login.microsoftonline.com/organizations",
+            },
+          },
+          undefined,
+          (configuration, controller) => {
+            nested = true;
+            return new msal.PublicClientApplication(configuration, controller);
+          },
+        )
+        .then((client) => {
+          if (!nested) throw new Error("Outlook offered MSAL.js no bridge");
+          return client;
+        });
+      nestable = { msal, pca };
+    }
+    return nestable.pca;
+  }
+
+  /**
+   * A token for Tandem's API through nested app authentication, silently (an event handler
+   * shows no UI: no popup, whatever MSAL.js says).
+   * @param {typeof Office | undefined} office
+   * @param {SendCheckMsal} msal
+   * @param {SendCheckApp} app
    * @returns {Promise<string>}
    */
-  async function tokenOf(office, runtime) {
+  async function naaToken(office, msal, app) {
+    const pca = await nestedClient(msal, app);
+    const upn = office?.context?.mailbox?.userProfile?.emailAddress;
+    const account = (upn && pca.getAccountByUsername?.(upn)) || undefined;
+    const result = await pca.acquireTokenSilent({
+      scopes: [app.scope],
+      ...(account && { account }),
+    });
+    const token = result?.accessToken;
+    if (typeof token !== "string" || !token) throw new Error("MSAL.js answered no token");
+    return token;
+  }
+
+  /**
+   * A token for Tandem's API without any prompt (an event handler shows no UI): nested app
+   * authentication where Outlook offers it and MSAL.js is loaded (launch/onsend.html loads it;
+   * classic Outlook on Windows runs this script alone, with neither MSAL.js nor the bridge,
+   * office-js#4450), else OfficeRuntime.auth, which Microsoft recommends in event-based
+   * runtimes, else Office.auth.
+   * @param {Pick<SendCheckSeams, "office" | "runtime" | "msal" | "app">} from
+   * @returns {Promise<string>}
+   */
+  async function tokenOf({ office, runtime, msal, app }) {
+    if (msal?.createNestablePublicClientApplication && app && naaOffered(office)) {
+      try {
+        return await naaToken(office, msal, app);
+      } catch (error) {
+        const thrown = /** @type {{errorCode?: string, message?: string} | null} */ (error);
+        const why = thrown?.errorCode ?? thrown?.message ?? error;
+        console.log("Tandem send check: no token through nested app authentication:", why);
+      }
+    }
     const options = { allowSignInPrompt: false, allowConsentPrompt: false };
     if (typeof runtime?.auth?.getAccessToken === "function")
       return runtime.auth.getAccessToken(options);
@@ -146,10 +235,10 @@
    * @param {AbortSignal} signal
    * @returns {Promise<Office.SmartAlertsEventCompletedOptions>}
    */
-  async function check({ office, runtime, fetch: fetchImpl, baseUrl }, signal) {
+  async function check({ office, runtime, msal, app, fetch: fetchImpl, baseUrl }, signal) {
     const draft = await draftOf(office);
     if (!draft) return SEND; // a new message: no conversation to check
-    const token = await tokenOf(office, runtime);
+    const token = await tokenOf({ office, runtime, msal, app });
     const response = await fetchImpl(`${baseUrl}/api/items/sendcheck`, {
       method: "POST",
       headers: {
@@ -177,6 +266,8 @@
     const full = {
       office: seams.office ?? globalThis.Office,
       runtime: seams.runtime ?? globalThis.OfficeRuntime,
+      msal: seams.msal === undefined ? globalThis.msal : seams.msal,
+      app: seams.app === undefined ? APP : seams.app,
       fetch: seams.fetch ?? globalThis.fetch,
       baseUrl: seams.baseUrl ?? origin(),
     };

@@ -226,6 +226,150 @@ describe("the OnMessageSend handler", () => {
   });
 });
 
+const APP = {
+  clientId: "9f4ce6f0-3f1d-4cb6-9a56-3a1c5f1b2a11",
+  scope: "api://tandem.example/9f4ce6f0-3f1d-4cb6-9a56-3a1c5f1b2a11/access_as_user",
+};
+const LEE_ACCOUNT = { username: "lee@contoso.com", homeAccountId: "lee.home" };
+
+/**
+ * The compose item's Office, saying whether it offers NestedAppAuth 1.1.
+ * @param {boolean} offered
+ * @returns {typeof Office}
+ */
+function officeOffering(offered) {
+  const office = /** @type {any} */ (officeWith());
+  office.context.requirements = {
+    /** @type {(name: string, version?: string) => boolean} */
+    isSetSupported: (name, version) => offered && name === "NestedAppAuth" && version === "1.1",
+  };
+  return office;
+}
+
+/**
+ * MSAL.js's namespace as the handler meets it: `bridge` says whether it finds Outlook's (its
+ * factory is called only then), `silent` what acquireTokenSilent does; every call recorded.
+ * @param {{bridge?: boolean, silent?: (request: object) => Promise<{accessToken: string}>}} [how]
+ */
+function msalWith({ bridge = true, silent = async () => ({ accessToken: "naa-token" }) } = {}) {
+  /** @type {{name: string, args: any[]}[]} */
+  const calls = [];
+  const client = {
+    /** @param {object} request */
+    acquireTokenSilent: (request) => {
+      calls.push({ name: "acquireTokenSilent", args: [request] });
+      return silent(request);
+    },
+    /** @param {object} request */
+    acquireTokenPopup: async (request) => {
+      calls.push({ name: "acquireTokenPopup", args: [request] });
+      return { accessToken: "popup-token" };
+    },
+    /** @param {string} username */
+    getAccountByUsername: (username) => (username === "lee@contoso.com" ? LEE_ACCOUNT : null),
+  };
+  const msal = {
+    /**
+     * @param {object} configuration
+     * @param {string | undefined} _correlationId
+     * @param {(configuration: object, controller: object) => object} factory
+     */
+    createNestablePublicClientApplication: async (configuration, _correlationId, factory) => {
+      calls.push({ name: "createNestablePublicClientApplication", args: [configuration] });
+      if (bridge) factory(configuration, {});
+      return client;
+    },
+    PublicClientApplication: class {},
+  };
+  return { msal: /** @type {any} */ (msal), calls };
+}
+
+/**
+ * One send check with this MSAL.js, where Outlook does (or doesn't) offer NestedAppAuth 1.1:
+ * the token the backend got, MSAL.js's calls and how often OfficeRuntime.auth was asked.
+ * @param {ReturnType<typeof msalWith>} msalSeen
+ * @param {{offered?: boolean, app?: SendCheckApp | null}} [where]
+ */
+async function checkWith({ msal, calls }, { offered = true, app = APP } = {}) {
+  const { fetch, seen } = backend(json({}));
+  let ssoCalls = 0;
+  const runtime = {
+    auth: {
+      getAccessToken: async () => {
+        ssoCalls += 1;
+        return "sso-token";
+      },
+    },
+  };
+  const options = await handler.decide({
+    office: officeOffering(offered),
+    runtime,
+    msal,
+    app,
+    fetch,
+    baseUrl: "https://tandem.example",
+  });
+  const names = calls.map((c) => c.name);
+  return { options, token: seen[0].init.headers.Authorization, calls, names, ssoCalls };
+}
+
+describe("the send check's sign-in", () => {
+  it("takes a token through nested app authentication where Outlook offers it", async () => {
+    const msalSeen = msalWith();
+    const first = await checkWith(msalSeen);
+    assert.deepEqual(first.options, { allowEvent: true });
+    assert.equal(first.token, "Bearer naa-token");
+    assert.equal(first.ssoCalls, 0);
+    const [created, silent] = first.calls;
+    assert.equal(created.name, "createNestablePublicClientApplication");
+    assert.deepEqual(created.args[0], {
+      auth: {
+        clientId: APP.clientId,
+        authority: "https://login.microsoftonline.com/organizations",
+      },
+    });
+    assert.deepEqual(silent, {
+      name: "acquireTokenSilent",
+      args: [{ scopes: [APP.scope], account: LEE_ACCOUNT }],
+    });
+    // The next send in the same runtime reuses the client.
+    const next = await checkWith(msalSeen);
+    assert.equal(next.token, "Bearer naa-token");
+    assert.deepEqual(next.names, [
+      "createNestablePublicClientApplication",
+      "acquireTokenSilent",
+      "acquireTokenSilent",
+    ]);
+  });
+
+  it("signs in with Office's SSO when MSAL.js finds no bridge", async () => {
+    const checked = await checkWith(msalWith({ bridge: false }));
+    assert.equal(checked.token, "Bearer sso-token");
+    assert.equal(checked.ssoCalls, 1);
+    assert.deepEqual(checked.names, ["createNestablePublicClientApplication"]);
+  });
+
+  it("never prompts: a silent request that needs the person falls back to Office's SSO", async () => {
+    const needsPerson = async () => {
+      throw Object.assign(new Error("interaction_required"), {
+        errorCode: "interaction_required",
+      });
+    };
+    const checked = await checkWith(msalWith({ silent: needsPerson }));
+    assert.equal(checked.token, "Bearer sso-token");
+    assert.equal(checked.ssoCalls, 1);
+    assert.ok(!checked.names.includes("acquireTokenPopup"));
+  });
+
+  it("leaves MSAL.js alone where Outlook doesn't offer NestedAppAuth 1.1, or no app is written in", async () => {
+    for (const where of [{ offered: false }, { app: null }]) {
+      const checked = await checkWith(msalWith(), where);
+      assert.equal(checked.token, "Bearer sso-token");
+      assert.deepEqual(checked.calls, []);
+    }
+  });
+});
+
 describe("a slow answer", () => {
   useMockTimers();
 

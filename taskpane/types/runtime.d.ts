@@ -38,10 +38,22 @@ interface TandemSendCheck {
   onMessageSendHandler(event: SendEvent): Promise<void>;
 }
 
+/** MSAL.js's namespace and nested client, as the handler uses them (types/msal.d.ts). */
+type SendCheckMsal = import("./msal").MsalApi;
+type SendCheckClient = import("./msal").NaaClient;
+
+/** The add-in's client id and the scope of Tandem's API, as the backend writes them in. */
+interface SendCheckApp {
+  clientId: string;
+  scope: string;
+}
+
 /** What decide() uses, each replaceable in tests. */
 interface SendCheckSeams {
   office?: typeof Office;
   runtime?: OfficeRuntimeApi;
+  msal?: SendCheckMsal | null;
+  app?: SendCheckApp | null;
   fetch?: typeof fetch;
   baseUrl?: string;
   budgetMs?: number;

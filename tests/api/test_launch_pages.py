@@ -13,6 +13,12 @@ def test_the_script_is_served_with_the_public_url(backend: BackendHandle):
     assert answer.headers["Content-Type"].startswith("text/javascript")
     assert f'const PUBLIC_URL = "{PUBLIC_URL}";' in answer.text
     assert 'const PUBLIC_URL = "";' not in answer.text
+    # The app's identity, as the manifest's WebApplicationInfo gives it, for NAA.
+    settings = backend.settings
+    assert (
+        f'const APP = {{"clientId": "{settings.client_id}", '
+        f'"scope": "{settings.app_id_uri}/access_as_user"}};' in answer.text
+    )
     assert "import " not in answer.text.split("(() => {", 1)[0]  # a classic script
 
 
@@ -21,6 +27,7 @@ def test_the_page_loads_office_js_and_the_script(backend: BackendHandle):
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].startswith("text/html")
     assert '<script src="onsend.js"></script>' in answer.text
+    assert '<script src="../vendor/msal-browser.min.js"></script>' in answer.text
     assert backend.settings.office_js_url in answer.text
     assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
 

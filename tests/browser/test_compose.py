@@ -108,9 +108,16 @@ def test_lee_is_warned_that_sam_replied_and_sends_anyway(
     )
     other_page.locator("[data-testid=compose-body]").click()
     other_page.keyboard.type("Your refund was issued today.")
+    before = len(calls(other_page))
     other_page.locator("[data-testid=compose-send]").click()
     alert = other_page.locator("[data-testid=smart-alert]")
     expect(alert).to_be_visible(timeout=WARNING)
+    # The send check signed in through nested app authentication (Outlook offers it here):
+    # MSAL.js found the bridge, and Office's SSO was never asked (MSAL.js had the token for
+    # Tandem's API from the pane's sign-in in its cache, or asked the bridge for it).
+    checked = [name for name, _ in calls(other_page)[before:]]
+    assert "nestedAppAuthBridge.GetInitContext" in checked, checked
+    assert "getAccessToken" not in checked, checked
     expect(alert.locator("[data-testid=smart-alert-message]")).to_have_text(
         "Lee Gu holds this conversation. Send yours anyway, or choose Don't Send and read the "
         "conversation first."

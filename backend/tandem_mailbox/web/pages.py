@@ -34,6 +34,9 @@ SERVED = (".js", ".css", ".png", ".svg", ".html", ".ico", ".map")
 # events", Request external data), so the script is served with this deployment's public URL
 # written into this line of it.
 PUBLIC_URL_LINE = 'const PUBLIC_URL = "";'
+# ... and the add-in's client id and API scope into this one, for nested app authentication
+# where Outlook offers it (the manifest's WebApplicationInfo, which the pane reads).
+APP_LINE = "const APP = null;"
 # HSTS for two years (RFC 6797); no includeSubDomains: the deployment need not own its
 # parent domain's other hosts. Sent on secure requests only (6797 7.2).
 HSTS = "max-age=63072000"
@@ -112,12 +115,16 @@ def onsend_page() -> Response:
 
 @bp.get("/launch/onsend.js")
 def onsend_script() -> Response:
-    """The OnMessageSend handler's script, with the deployment's public URL written in."""
+    """The OnMessageSend handler's script, with the deployment's public URL and its app's
+    identity written in."""
     script = (TASKPANE / "launch" / "onsend.js").read_text(encoding="utf-8")
-    if PUBLIC_URL_LINE not in script:
+    if PUBLIC_URL_LINE not in script or APP_LINE not in script:
         abort(500)
-    public_url = services().settings.public_url.rstrip("/")
+    settings = services().settings
+    public_url = settings.public_url.rstrip("/")
+    app = {"clientId": settings.client_id, "scope": f"{settings.app_id_uri}/access_as_user"}
     script = script.replace(PUBLIC_URL_LINE, f"const PUBLIC_URL = {json.dumps(public_url)};", 1)
+    script = script.replace(APP_LINE, f"const APP = {json.dumps(app)};", 1)
     return _secure(Response(script, mimetype="text/javascript"))
 
 
