@@ -179,14 +179,29 @@ def _note(note: Note, me: str) -> dict[str, Any]:
     }
 
 
+# Each event as the pane shows it, rendered once: the store hands back one Event object per
+# event for as long as it keeps it (`Record.event_of`), and up to TIMELINE of them go into every
+# context answer. Kept by the object's id with the object itself, so that the id can't name
+# another event while its rendering is kept; answers share these dicts and only read them.
+_RENDERED: dict[int, tuple[Event, dict[str, Any]]] = {}
+RENDERED_KEPT = 4096
+
+
 def _event(event: Event) -> dict[str, Any]:
-    return {
+    kept = _RENDERED.get(id(event))
+    if kept is not None and kept[0] is event:
+        return kept[1]
+    rendered = {
         "id": event.id,
         "at": _iso(event.at),
         "actor": _who(event.actor),
         "kind": event.kind,
         "detail": dict(event.detail),
     }
+    if len(_RENDERED) >= RENDERED_KEPT:
+        _RENDERED.clear()
+    _RENDERED[id(event)] = (event, rendered)
+    return rendered
 
 
 def _when(value: Any) -> dt.datetime | None:
