@@ -552,6 +552,8 @@ export const PROBLEM_MESSAGES = Object.freeze({
  * @property {string|null} requestId
  * @property {number|null} officeCode
  * @property {string|null} msalCode
+ * @property {string|null} serverSaid  the server's own reason, as small print for an
+ *   administrator, where the pane's sentence is general (a refused sign-in, a misconfiguration)
  */
 
 /** Codes whose own sentence (the server's detail) says more than the pane's would. */
@@ -568,6 +570,12 @@ const SEND_WORDS = new Set([
   "invalid_request",
   "conflict",
 ]);
+
+/** Codes whose sentence is general, where the server's reason helps an administrator. */
+const ADMIN_DETAIL = new Set(["invalid_token", "server_misconfigured", "target_not_allowed"]);
+
+/** The longest server reason shown as small print. */
+const DETAIL_LIMIT = 300;
 
 /** Codes where trying again later can't help until somebody changes something. */
 const FINAL = new Set([
@@ -599,6 +607,7 @@ export function explain(error, { action = null } = {}) {
       requestId: null,
       officeCode: error.source === "office" && typeof error.code === "number" ? error.code : null,
       msalCode: error.source === "msal" ? String(error.code) : null,
+      serverSaid: null,
     };
   }
   if (error instanceof ApiProblem) {
@@ -629,6 +638,10 @@ export function explain(error, { action = null } = {}) {
       requestId: error.requestId,
       officeCode: null,
       msalCode: null,
+      serverSaid:
+        !own && ADMIN_DETAIL.has(error.code) && typeof error.detail === "string" && error.detail
+          ? error.detail.trim().slice(0, DETAIL_LIMIT)
+          : null,
     };
   }
   return {
@@ -643,5 +656,6 @@ export function explain(error, { action = null } = {}) {
     requestId: null,
     officeCode: null,
     msalCode: null,
+    serverSaid: null,
   };
 }

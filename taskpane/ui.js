@@ -623,6 +623,16 @@ export class View {
         ),
       );
     }
+    if (explained.serverSaid) {
+      children.push(
+        h(
+          d,
+          "p",
+          { class: "small-print", "data-testid": "server-said" },
+          `Tandem's server said: ${explained.serverSaid}`,
+        ),
+      );
+    }
     if (explained.requestId) {
       children.push(
         h(

@@ -346,6 +346,27 @@ describe("explain", () => {
     assert.equal(new Set(sentences).size, codes.length);
   });
 
+  it("keeps the server's reason as small print where its own sentence is general", () => {
+    const why = "The token was issued for another application.";
+    const refused = explain(new ApiProblem({ code: "invalid_token", detail: why }, 401));
+    assert.equal(refused.serverSaid, why);
+    assert.doesNotMatch(refused.message, /another application/); // the sentence stays the pane's
+    const long = explain(
+      new ApiProblem({ code: "server_misconfigured", detail: `  ${"x".repeat(500)} ` }, 500),
+    );
+    assert.equal(long.serverSaid, "x".repeat(300));
+    for (const problem of [
+      { code: "item_not_found", detail: "The item is gone, or it belongs to another mailbox." },
+      { code: "invalid_token", detail: { not: "a string" } },
+      { code: "invalid_token" },
+      { code: "send_outcome_unknown", detail: "Microsoft 365 didn't confirm it." },
+    ]) {
+      const body = /** @type {any} */ (problem); // a detail of another type, as a server may send
+      assert.equal(explain(new ApiProblem(body, 401)).serverSaid, null, problem.code);
+    }
+    assert.equal(explain(new Error("boom")).serverSaid, null);
+  });
+
   it("says how long to wait when throttled", () => {
     const explained = explain(new ApiProblem({ code: "throttled", retryAfter: 30 }, 429));
     assert.match(explained.message, /30 seconds/);

@@ -179,6 +179,29 @@ def test_removed_access_shows_exchange_refusal(page: Page, demo: DemoHandle) -> 
     screenshot(page, "browser-04-joni-access-removed")
 
 
+def test_a_refused_sign_in_tells_the_administrator_why(page: Page, fresh_demo: DemoHandle) -> None:
+    """Entra ID refuses the on-behalf-of exchange (AADSTS50013, the assertion's signature):
+    the pane's sentence is general, and the server's reason is small print for whoever is
+    asked to fix it."""
+    fresh_demo.fault(target="token", aadsts=50013, times=-1)
+    pane = open_simulator(
+        page, fresh_demo, persona="lee@contoso.com", mailbox="support@contoso.com"
+    )
+    settled(pane)
+    problem = pane.locator("[data-testid=problem]")
+    expect(problem).to_have_attribute("data-code", "invalid_token")
+    expect(pane.locator("[data-testid=problem-message]")).to_have_text(
+        re.compile(r"^Tandem's server didn't accept your sign-in\.")
+    )
+    expect(pane.locator("[data-testid=server-said]")).to_have_text(
+        "Tandem's server said: Microsoft Entra ID did not accept the sign-in token."
+    )
+    expect(pane.locator("[data-testid=request-id]")).to_have_text(re.compile(r"Request id: \S+"))
+    # Chromium's own line for the 401 is the only console error.
+    assert all("status of 401" in e for e in page.console_errors)  # type: ignore[attr-defined]
+    screenshot(page, "browser-04b-lee-sign-in-refused")
+
+
 def test_own_mailbox_item_names_the_mailbox(page: Page, demo: DemoHandle) -> None:
     """Adele in her own Inbox: no getSharedPropertiesAsync, and the pane says adele@contoso.com."""
     page.set_viewport_size(TALL)
