@@ -17,6 +17,7 @@ from werkzeug.exceptions import NotFound
 from tandem_mailbox import manifest, metrics
 from tandem_mailbox.config import OFFICE_JS_CDN
 from tandem_mailbox.errors import InvalidToken
+from tandem_mailbox.microsoft.identity import SCOPE
 from tandem_mailbox.web.auth import services
 
 bp = Blueprint("pages", __name__)
@@ -122,7 +123,7 @@ def onsend_script() -> Response:
         abort(500)
     settings = services().settings
     public_url = settings.public_url.rstrip("/")
-    app = {"clientId": settings.client_id, "scope": f"{settings.app_id_uri}/access_as_user"}
+    app = {"clientId": settings.client_id, "scope": f"{settings.app_id_uri}/{SCOPE}"}
     script = script.replace(PUBLIC_URL_LINE, f"const PUBLIC_URL = {json.dumps(public_url)};", 1)
     script = script.replace(APP_LINE, f"const APP = {json.dumps(app)};", 1)
     return _secure(Response(script, mimetype="text/javascript"))
